@@ -1,0 +1,30 @@
+/**
+ * The error-code catalogue. Codes are stable strings that operators grep for and that the
+ * `rejected` and `dead` logs carry; every code has one sentence of documentation here, and
+ * spec/unit/errors.spec.ts checks they are unique and documented.
+ */
+export const ERROR_CODES = {
+  ERR_LINE_EMPTY: 'The line holds nothing but whitespace.',
+  ERR_LINE_TOO_LONG: 'The line is longer than `tcp.maxLineBytes`; it was dropped and the connection went on.',
+  ERR_KV_MALFORMED: 'The line has no `key=value` pair at all.',
+  ERR_KV_NO_CATEGORY: 'The line has `key=value` pairs but no `category` (or `reason`) and is no service alert.',
+  ERR_CEF_MALFORMED: 'The line starts with `CEF:` but lacks the seven `|`-separated header fields.',
+  ERR_CONFIG_INVALID: 'The configuration failed validation; the message names the key.',
+  ERR_CONFIG_FILE: 'The configuration file could not be read or is not JSON.',
+  ERR_SINK_REJECTED: 'TheHive refused the alert for good (a 4xx other than duplicate/auth); it went to the dead-letter log.',
+  ERR_SINK_ATTEMPTS: 'The alert failed `queue.maxAttempts` times; it went to the dead-letter log.',
+  ERR_USAGE: 'The command line is wrong.',
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** The one error class of tracehive: a stable `code`, a message for the operator, an optional cause. */
+export class BridgeError extends Error {
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'BridgeError';
+    this.code = code;
+  }
+}

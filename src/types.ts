@@ -1,0 +1,151 @@
+/**
+ * The shapes every component of tracehive agrees on. Pure data: no I/O here.
+ *
+ * Flow: a source emits raw lines or mails → `parse/*` turns them into records →
+ * `map/alert.ts` turns records into {@link Alert}s → the delivery queue hands them to a {@link Sink}.
+ */
+import type { ErrorCode } from './errors.js';
+
+/** Result of a pure step that may refuse its input. Pure code never throws. */
+export type ParseResult<T> =
+  | { readonly ok: true; readonly value: T }
+  | { readonly ok: false; readonly code: ErrorCode; readonly detail: string };
+
+/** One `key=value` pair of a CyberTrace line, in line order. `value` is null for `-` or empty. */
+export interface KvPair {
+  readonly key: string;
+  readonly value: string | null;
+}
+
+/** Which output recipe produced the line (cybertrace-format §2). */
+export type LineFormat =
+  | 'kv' //   `[date] category=… matchedIndicator=… …` (the documented EventFormat family)
+  | 'esm' //  `Kaspersky CyberTrace Detection Event| date=… reason=… detected=… … msg:…` (McAfee ESM recipe)
+  | 'cef'; // `CEF:0|Kaspersky|…| reason=… … cs5=<indicator> …` (ArcSight recipe)
+
+interface RecordBase {
+  /** The normalised line: `\r` and trailing whitespace removed. `sourceRef` hashes exactly this. */
+  readonly line: string;
+  readonly format: LineFormat;
+  /** Text of the event's own timestamp (`Oct 12 16:14:02`, an ISO string…) when the line carries one, else null. */
+  readonly dateText: string | null;
+  /** Every key/value of the line in order, repeats kept (for CEF: the extension pairs). */
+  readonly pairs: readonly KvPair[];
+}
+
+/** A threat detection: CyberTrace matched `matchedIndicator` in a feed of `category`. */
+export interface DetectionRecord extends RecordBase {
+  readonly kind: 'detection';
+  /** The first `category` (or `reason` in ESM/CEF) of the line: CyberTrace's own, e.g. `KL_Malicious_URL`. */
+  readonly category: string;
+  /** The first `matchedIndicator` (`detected` in ESM, `cs5` in CEF), or null when absent/`-`. */
+  readonly matchedIndicator: string | null;
+}
+
+/** A CyberTrace service alert (`alert=KL_ALERT_…`, or `reason=KL_ALERT_…` in CEF). */
+export interface ServiceAlertRecord extends RecordBase {
+  readonly kind: 'service';
+  /** The alert name, e.g. `KL_ALERT_UpdatedFeed`. Unknown names are accepted. */
+  readonly alert: string;
+}
+
+/** A `LookupFinished` event: counted and dropped, never an alert. */
+export interface FinishedRecord extends RecordBase {
+  readonly kind: 'finished';
+}
+
+export type CyberTraceRecord = DetectionRecord | ServiceAlertRecord | FinishedRecord;
+
+/** Observable dataTypes built into TheHive 4.1 and 5 (thehive-api §3.5). Never send any other. */
+export const BUILTIN_DATATYPES = [
+  'url',
+  'other',
+  'user-agent',
+  'regexp',
+  'mail-subject',
+  'registry',
+  'mail',
+  'autonomous-system',
+  'domain',
+  'ip',
+  'uri_path',
+  'filename',
+  'hash',
+  'file',
+  'fqdn',
+  'hostname',
+] as const;
+export type DataType = (typeof BUILTIN_DATATYPES)[number];
+
+/** One observable in TheHive 5 `InputCreateObservable` shape. */
+export interface Observable {
+  dataType: DataType;
+  data: string;
+  ioc?: boolean;
+  tags?: string[];
+  message?: string;
+}
+
+/** TheHive 1–4: LOW, MEDIUM, HIGH, CRITICAL. */
+export type Severity = 1 | 2 | 3 | 4;
+
+/** An alert in TheHive 5 `InputCreateAlert` shape; the v0 sink renames `observables` → `artifacts`. */
+export interface Alert {
+  type: string;
+  source: string;
+  sourceRef: string;
+  title: string;
+  description: string;
+  severity: Severity;
+  /** Epoch milliseconds. */
+  date: number;
+  tags: string[];
+  tlp: number;
+  pap: number;
+  observables: Observable[];
+}
+
+/** One severity rule; rules are tried in order and the first whose `match` fits the category wins. */
+export interface SeverityRule {
+  /** Glob on the category (`*` = any run of characters), case-insensitive, e.g. `*APT*`. */
+  readonly match: string;
+  readonly severity: Severity;
+  /** When set, a numeric field of the record (e.g. `threat_score`) refines the severity by `steps`. */
+  readonly scoreField?: string;
+  /** Highest `min` not above the score wins; below every step `severity` applies. */
+  readonly steps?: readonly { readonly min: number; readonly severity: Severity }[];
+}
+
+/** How alerts are built: the `alert.*` config keys. */
+export interface AlertPolicy {
+  readonly type: string;
+  readonly serviceType: string;
+  readonly source: string;
+  readonly tags: readonly string[];
+  readonly tlp: number;
+  readonly pap: number;
+  readonly severity: readonly SeverityRule[];
+  readonly defaultSeverity: Severity;
+  /** `log`: service alerts are only logged and counted; `alert`: they also become alerts. */
+  readonly serviceAlerts: 'log' | 'alert';
+}
+
+/** What a sink says about one delivery attempt (style.md: components classify, the runtime retries). */
+export type Outcome =
+  | { readonly kind: 'delivered'; readonly duplicate?: boolean }
+  | {
+      readonly kind: 'retry';
+      readonly reason: string;
+      /** Server-requested wait (Retry-After), in ms. */
+      readonly afterMs?: number;
+      /** True when the cause is our configuration (401/403): retry slowly and report not-ready. */
+      readonly auth?: boolean;
+    }
+  | { readonly kind: 'drop'; readonly reason: string; readonly status?: number; readonly body?: string };
+
+/** Where alerts go: TheHive or the NDJSON file. */
+export interface Sink {
+  readonly name: string;
+  send(alert: Alert, signal: AbortSignal): Promise<Outcome>;
+  close(): Promise<void>;
+}
