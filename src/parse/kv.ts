@@ -1,0 +1,236 @@
+/**
+ * The CyberTrace line parser: one output line in, one {@link CyberTraceRecord} or a coded refusal
+ * out (cybertrace-format §2 and §4, contract §4). Pure: no I/O, no logger, never throws.
+ *
+ * CyberTrace substitutes values verbatim, with no quoting or escaping, so the only reliable
+ * delimiter is a key token: `[A-Za-z_][A-Za-z0-9_./-]*=` at the start of the text or right after
+ * a blank. A value runs up to the blanks before the next key token and may hold spaces, `=`, `:`,
+ * `;`, `,` and `|` (`geo=vn, in, mx`, `url=…?id=7&lang=en`). The scanner below walks char codes
+ * once and only tries a key where a blank precedes, so it is linear in the line length and no
+ * regex can backtrack on hostile input.
+ */
+import type { CyberTraceRecord, KvPair, LineFormat, ParseResult } from '../types.js';
+import type { ErrorCode } from '../errors.js';
+import { CEF_HEADER_FIELDS, cefMatchedIndicator, readCefHeader } from './cef.js';
+import { dateTextOf } from './date-text.js';
+
+/** The finished-event marker, either as the bare line or as any pair's value (§2.6). */
+const FINISHED = 'LookupFinished';
+/** Prefix of every service alert name; unknown names after it are accepted (§2.3). */
+const ALERT_PREFIX = 'KL_ALERT_';
+/** How the McAfee ESM recipe's header ends (§2.5). */
+const ESM_HEADER_END = 'Detection Event|';
+/** In the ESM recipe `msg:` (not `msg=`) introduces the record context, glued to its first key. */
+const ESM_MSG = 'msg:';
+/**
+ * Keys naming the detection category in the plain key=value family, in any order: `category` is
+ * the 5.x EventFormat (§2.2), `event_name` the second documented 5.0 format of the same section.
+ */
+const KV_CATEGORY_KEYS: readonly string[] = ['category', 'event_name'];
+/** ESM and CEF put the category in `reason`, which CEF also uses for service alert names. */
+const REASON_KEYS: readonly string[] = ['reason'];
+
+/**
+ * Blanks for tokenising and trimming: space, tab, LF, VT, FF, CR. ASCII only on purpose: the
+ * normalised line is hashed into `sourceRef`, so what counts as a blank must not depend on
+ * Unicode tables; a no-break space is part of a value.
+ */
+function isBlank(code: number): boolean {
+  return code === 0x20 || (code >= 0x09 && code <= 0x0d);
+}
+
+function isKeyStart(code: number): boolean {
+  return (code >= 0x41 && code <= 0x5a) || (code >= 0x61 && code <= 0x7a) || code === 0x5f;
+}
+
+function isKeyChar(code: number): boolean {
+  // digits, `-` (0x2d), `.` (0x2e) and `/` (0x2f) are allowed after the first character
+  return isKeyStart(code) || (code >= 0x2d && code <= 0x39);
+}
+
+/** Index of the `=` ending a key token that starts at `i`, or -1 when none starts there. */
+function keyEqAt(s: string, i: number): number {
+  if (!isKeyStart(s.charCodeAt(i))) return -1;
+  let j = i + 1;
+  while (j < s.length && isKeyChar(s.charCodeAt(j))) j++;
+  return s.charCodeAt(j) === 0x3d ? j : -1;
+}
+
+function trimBlankEnd(s: string): string {
+  let end = s.length;
+  while (end > 0 && isBlank(s.charCodeAt(end - 1))) end--;
+  return end === s.length ? s : s.slice(0, end);
+}
+
+/**
+ * The line as `sourceRef` hashes it and as records carry it: every `\r` removed (CyberTrace
+ * ignores CR, §1) and trailing blanks trimmed. Leading blanks are kept.
+ */
+export function normaliseLine(raw: string): string {
+  return trimBlankEnd(raw.includes('\r') ? raw.replaceAll('\r', '') : raw);
+}
+
+/** Index of the first key token at or after `from` (which counts as a token start), or -1. */
+function nextKeyAt(s: string, from: number): number {
+  let canStart = true;
+  for (let i = from; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (isBlank(c)) {
+      canStart = true;
+    } else if (canStart) {
+      canStart = false;
+      if (keyEqAt(s, i) >= 0) return i;
+    }
+  }
+  return -1;
+}
+
+/** The trimmed value in `s[from, to)`; `-` and empty mean "no value" (§4.4). */
+function valueOf(s: string, from: number, to: number): string | null {
+  let a = from;
+  let b = to;
+  while (a < b && isBlank(s.charCodeAt(a))) a++;
+  while (b > a && isBlank(s.charCodeAt(b - 1))) b--;
+  if (a === b || (b - a === 1 && s.charCodeAt(a) === 0x2d)) return null;
+  return s.slice(a, b);
+}
+
+/**
+ * Every pair from `first` (a key token) to the end of the line, repeats kept, in order.
+ *
+ * With `esm`, the first blank-preceded `msg:` also ends a value and becomes a pair `msg` whose
+ * value is whatever precedes the next key (null in the recipe, where the record context follows
+ * at once): so `suser=UserName msg:popularity=5` yields `suser`, `msg`, `popularity`. Later
+ * `msg:` texts belong to record-context values and stay in them.
+ */
+function scanPairs(s: string, first: number, esm: boolean): KvPair[] {
+  const pairs: KvPair[] = [];
+  let msgPending = esm;
+  let key: string | null = null;
+  let valueStart = first;
+  let canStart = true;
+  let i = first;
+  while (i < s.length) {
+    const c = s.charCodeAt(i);
+    if (isBlank(c)) {
+      canStart = true;
+      i++;
+      continue;
+    }
+    if (canStart) {
+      canStart = false;
+      let sep = keyEqAt(s, i);
+      let isMsg = false;
+      if (sep < 0 && msgPending && s.startsWith(ESM_MSG, i)) {
+        sep = i + ESM_MSG.length - 1;
+        isMsg = true;
+        msgPending = false;
+      }
+      if (sep >= 0) {
+        if (key !== null) pairs.push({ key, value: valueOf(s, valueStart, i) });
+        key = s.slice(i, sep);
+        valueStart = sep + 1;
+        i = sep + 1;
+        canStart = isMsg; // `msg:popularity=5`: a key may follow `msg:` with no blank
+        continue;
+      }
+    }
+    i++;
+  }
+  if (key !== null) pairs.push({ key, value: valueOf(s, valueStart, s.length) });
+  return pairs;
+}
+
+function firstValue(pairs: readonly KvPair[], key: string): string | null {
+  const hit = pairs.find((p) => p.key === key);
+  return hit === undefined ? null : hit.value;
+}
+
+function fail(code: ErrorCode, detail: string): ParseResult<CyberTraceRecord> {
+  return { ok: false, code, detail };
+}
+
+/**
+ * Decides what the line is. The first deciding pair wins, because CyberTrace's own fields come
+ * before the record context: a pair valued `LookupFinished` (finished), `alert=KL_ALERT_…` or a
+ * category key valued `KL_ALERT_…` (service), or a category key (detection). So `category=spam`
+ * from an IP-reputation record never overrides the detection category, and a later field that
+ * happens to read `LookupFinished` cannot turn a detection into a dropped finished event.
+ */
+function classify(
+  line: string,
+  format: LineFormat,
+  pairs: readonly KvPair[],
+  dateText: string | null,
+): ParseResult<CyberTraceRecord> {
+  const base = { line, format, dateText, pairs };
+  const categoryKeys = format === 'kv' ? KV_CATEGORY_KEYS : REASON_KEYS;
+  for (const { key, value } of pairs) {
+    if (value === FINISHED) return { ok: true, value: { kind: 'finished', ...base } };
+    const isCategory = categoryKeys.includes(key);
+    if (value !== null && value.startsWith(ALERT_PREFIX) && (isCategory || key === 'alert')) {
+      return { ok: true, value: { kind: 'service', ...base, alert: value } };
+    }
+    if (isCategory) {
+      if (value === null) return fail('ERR_KV_NO_CATEGORY', `The first \`${key}\` pair has no value.`);
+      const matchedIndicator =
+        format === 'cef'
+          ? cefMatchedIndicator(pairs)
+          : firstValue(pairs, format === 'esm' ? 'detected' : 'matchedIndicator');
+      return { ok: true, value: { kind: 'detection', ...base, category: value, matchedIndicator } };
+    }
+  }
+  const wanted = format === 'kv' ? '`category`' : '`reason`';
+  return fail(
+    'ERR_KV_NO_CATEGORY',
+    `None of the ${pairs.length} pairs is ${wanted}, \`alert=KL_ALERT_…\` or a \`LookupFinished\` marker.`,
+  );
+}
+
+function parseCef(line: string, start: number): ParseResult<CyberTraceRecord> {
+  const header = readCefHeader(line, start);
+  if (!header.ok) {
+    return fail(
+      'ERR_CEF_MALFORMED',
+      `The CEF header has ${header.fieldsFound} of the ${CEF_HEADER_FIELDS} \`|\`-terminated fields.`,
+    );
+  }
+  const first = nextKeyAt(line, header.extensionStart);
+  if (first < 0) return fail('ERR_KV_MALFORMED', 'The CEF extension has no `key=value` pair.');
+  // The ArcSight recipe carries no event timestamp (§2.4), so dateText stays null.
+  return classify(line, 'cef', scanPairs(line, first, false), null);
+}
+
+/**
+ * Parses one CyberTrace output line (with or without its `\r`) into a record.
+ *
+ * - `CEF:…` lines: seven header fields, then extension pairs; category from `reason`, the
+ *   indicator from the `csN` labelled `MatchedIndicator`.
+ * - Lines whose header ends with `Detection Event|` (McAfee ESM recipe): category from `reason`,
+ *   indicator from `detected`, `dateText` from `date`, `msg:` opens the record context.
+ * - Anything else is the plain key=value family: category and indicator from the first
+ *   `category` (or `event_name`) and `matchedIndicator`; `dateText` from the header before the
+ *   first key when it is or ends with a syslog or ISO-8601 timestamp.
+ *
+ * Refusals: `ERR_LINE_EMPTY` (only blanks), `ERR_CEF_MALFORMED` (short CEF header),
+ * `ERR_KV_MALFORMED` (no key token), `ERR_KV_NO_CATEGORY` (pairs, but no category, service
+ * alert or finished marker). `detail` names what is missing, never the line itself.
+ */
+export function parseLine(raw: string): ParseResult<CyberTraceRecord> {
+  const line = normaliseLine(raw);
+  let start = 0;
+  while (start < line.length && isBlank(line.charCodeAt(start))) start++;
+  if (start === line.length) return fail('ERR_LINE_EMPTY', 'The line holds only whitespace.');
+  if (line.length - start === FINISHED.length && line.startsWith(FINISHED, start)) {
+    return { ok: true, value: { kind: 'finished', line, format: 'kv', dateText: null, pairs: [] } };
+  }
+  if (line.startsWith('CEF:', start)) return parseCef(line, start);
+  const first = nextKeyAt(line, start);
+  if (first < 0) return fail('ERR_KV_MALFORMED', 'The line has no `key=value` pair.');
+  const header = trimBlankEnd(line.slice(start, first));
+  if (header.endsWith(ESM_HEADER_END)) {
+    const pairs = scanPairs(line, first, true);
+    return classify(line, 'esm', pairs, firstValue(pairs, 'date'));
+  }
+  return classify(line, 'kv', scanPairs(line, first, false), dateTextOf(header));
+}
