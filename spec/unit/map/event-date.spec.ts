@@ -1,0 +1,85 @@
+import { expect } from 'chai';
+import { parseEventDate } from '../../../src/map/event-date.js';
+
+// Expected values come from local-time Date constructors, so these pass in every TZ.
+const local = (y: number, mo: number, d: number, h = 0, mi = 0, s = 0, ms = 0): number =>
+  new Date(y, mo - 1, d, h, mi, s, ms).getTime();
+
+describe('map/event-date', () => {
+  describe('Mon DD HH:MM:SS (local time, year inferred)', () => {
+    const received = local(2024, 10, 12, 16, 20, 0);
+    const table: Array<[string, number, number | null]> = [
+      ['Oct 12 16:14:02', received, local(2024, 10, 12, 16, 14, 2)],
+      ['Apr  6 09:05:41', received, local(2024, 4, 6, 9, 5, 41)], // syslog space-padded day
+      ['Apr 6 09:05:41', received, local(2024, 4, 6, 9, 5, 41)],
+      ['oct 12 16:14:02', received, local(2024, 10, 12, 16, 14, 2)],
+      ['  Oct 12 16:14:02  ', received, local(2024, 10, 12, 16, 14, 2)],
+      ['Oct 12 16:14:02.250', received, local(2024, 10, 12, 16, 14, 2)],
+      // Dec 31 received on Jan 1 is last year's
+      ['Dec 31 23:59:50', local(2025, 1, 1, 0, 0, 5), local(2024, 12, 31, 23, 59, 50)],
+      // CyberTrace's clock a little ahead across New Year: next year's, within the day of tolerance
+      ['Jan  1 00:00:05', local(2024, 12, 31, 23, 59, 58), local(2025, 1, 1, 0, 0, 5)],
+      // up to one day ahead is clock skew and stays this year
+      ['Oct 13 16:00:00', received, local(2024, 10, 13, 16, 0, 0)],
+      // more than one day ahead: last year's date
+      ['Oct 13 16:20:01', received, local(2023, 10, 13, 16, 20, 1)],
+      ['Nov  1 00:00:00', received, local(2023, 11, 1, 0, 0, 0)],
+      // Feb 29 exists in 2024 only; in 2025 it is last year's if ahead, else no date at all
+      ['Feb 29 12:00:00', local(2024, 3, 1, 0, 0, 0), local(2024, 2, 29, 12, 0, 0)],
+      ['Feb 29 12:00:00', local(2025, 1, 10, 0, 0, 0), local(2024, 2, 29, 12, 0, 0)],
+      ['Feb 29 12:00:00', local(2025, 3, 5, 0, 0, 0), null],
+      ['Feb 30 12:00:00', received, null],
+      ['Foo 12 16:14:02', received, null],
+      ['Oct 12 24:00:00', received, null],
+      ['Oct 12 16:60:00', received, null],
+      ['Oct 12 15:59:60', received, local(2024, 10, 12, 15, 59, 59)], // leap second stays in its minute
+      ['Oct 12 16:14:61', received, null],
+      ['Oct 32 16:14:02', received, null],
+    ];
+    for (const [text, at, expected] of table) {
+      it(`${JSON.stringify(text)} received ${new Date(at).toString()} → ${expected === null ? 'null' : new Date(expected).toString()}`, () => {
+        expect(parseEventDate(text, at)).to.equal(expected);
+      });
+    }
+  });
+
+  describe('ISO-8601 and DD.MM.YYYY', () => {
+    const received = local(2024, 10, 12, 16, 20, 0);
+    const table: Array<[string, number | null]> = [
+      ['2024-10-12T16:14:02Z', Date.UTC(2024, 9, 12, 16, 14, 2)],
+      ['2024-10-12T16:14:02.123Z', Date.UTC(2024, 9, 12, 16, 14, 2, 123)],
+      ['2024-10-12 16:14:02,5z', Date.UTC(2024, 9, 12, 16, 14, 2, 500)],
+      ['2024-10-12T16:14:02+03:00', Date.UTC(2024, 9, 12, 13, 14, 2)],
+      ['2024-10-12T16:14:02-0530', Date.UTC(2024, 9, 12, 21, 44, 2)],
+      ['2024-10-12T16:14+03', Date.UTC(2024, 9, 12, 13, 14, 0)],
+      ['2024-10-12T16:14:02', local(2024, 10, 12, 16, 14, 2)], // no zone: local time
+      ['2024-10-12t16:14:02', local(2024, 10, 12, 16, 14, 2)],
+      ['2024-10-12  16:14:02', local(2024, 10, 12, 16, 14, 2)], // a blank run instead of T
+      ['2024-10-12', local(2024, 10, 12)],
+      ['12.10.2024 16:14', local(2024, 10, 12, 16, 14)],
+      ['12.10.2024 16:14:02', local(2024, 10, 12, 16, 14, 2)],
+      ['1.2.2024', local(2024, 2, 1)],
+      ['2024-02-30T00:00:00Z', null],
+      ['2024-13-01T00:00:00', null],
+      ['31.04.2024 10:00', null],
+      ['2024-10-12T16:14:02+25:00', null],
+      ['1969-12-31T23:59:59Z', null],
+      // an explicit year cannot be moved back: more than a day ahead is unusable
+      ['2024-10-16T00:00:00Z', null],
+      ['01.01.2030 00:00', null],
+      ['', null],
+      ['-', null],
+      ['yesterday', null],
+      ['1728749642', null],
+    ];
+    for (const [text, expected] of table) {
+      it(`${JSON.stringify(text)} → ${expected === null ? 'null' : new Date(expected).toISOString()}`, () => {
+        expect(parseEventDate(text, received)).to.equal(expected);
+      });
+    }
+  });
+
+  it('is null without a date text', () => {
+    expect(parseEventDate(null, Date.now())).to.equal(null);
+  });
+});

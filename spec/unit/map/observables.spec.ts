@@ -1,0 +1,166 @@
+import { expect } from 'chai';
+import { ObservableSet, classifyIndicator, isHexHash, isIp } from '../../../src/map/observables.js';
+import type { DataType } from '../../../src/types.js';
+
+const MD5 = 'C912705B4BBB14EC7E78FA8B370532C9';
+
+describe('map/observables', () => {
+  describe('ObservableSet', () => {
+    it('treats md5=c91… and MD5=C91… as one hash, lower-cased, ioc OR-ed, tags merged', () => {
+      const set = new ObservableSet();
+      set.add('hash', MD5, { ioc: true, tags: ['category:KL_Malicious_Hash_MD5'] });
+      set.add('hash', MD5.toLowerCase(), { tags: ['md5'] });
+      set.add('hash', ` ${MD5} `, { ioc: false, tags: ['md5', 'MD5'] });
+      expect(set.toArray()).to.deep.equal([
+        { dataType: 'hash', data: MD5.toLowerCase(), ioc: true, tags: ['category:KL_Malicious_Hash_MD5', 'md5', 'MD5'] },
+      ]);
+    });
+
+    it('ORs ioc when the first add was not an ioc', () => {
+      const set = new ObservableSet();
+      set.add('ip', '192.0.2.0', { tags: ['src'] });
+      set.add('ip', '192.0.2.0', { ioc: true });
+      expect(set.toArray()).to.deep.equal([{ dataType: 'ip', data: '192.0.2.0', ioc: true, tags: ['src'] }]);
+    });
+
+    it('keys on (dataType, data): the same text under two types is two observables', () => {
+      const set = new ObservableSet();
+      set.add('domain', 'fakess123.nu');
+      set.add('url', 'fakess123.nu');
+      expect(set.toArray().map((o) => o.dataType)).to.deep.equal(['domain', 'url']);
+    });
+
+    it('keeps case of non-hash data', () => {
+      const set = new ObservableSet();
+      set.add('url', 'http://Example.com/A');
+      set.add('url', 'http://example.com/a');
+      expect(set.size).to.equal(2);
+    });
+
+    it('drops null, undefined, empty, blank and `-` values', () => {
+      const set = new ObservableSet();
+      for (const v of [null, undefined, '', '   ', '-', ' - ']) set.add('other', v);
+      expect(set.toArray()).to.deep.equal([]);
+    });
+
+    it('drops and counts data over 4096 chars; exactly 4096 is kept', () => {
+      const set = new ObservableSet();
+      set.add('url', 'h'.repeat(4097));
+      set.add('other', 'x'.repeat(5000));
+      set.add('url', 'k'.repeat(4096));
+      set.add('url', ` ${'t'.repeat(4096)} `); // counted after trimming
+      expect(set.oversized).to.equal(2);
+      expect(set.toArray().map((o) => o.data.length)).to.deep.equal([4096, 4096]);
+    });
+
+    it('never emits a dataType TheHive does not know', () => {
+      const set = new ObservableSet();
+      set.add('severity' as DataType, 'x');
+      set.add('mail_subject' as DataType, 'x');
+      set.add('mail-subject', 'x');
+      expect(set.toArray().map((o) => o.dataType)).to.deep.equal(['mail-subject']);
+    });
+
+    it('trims, caps at 128 chars and deduplicates tags', () => {
+      const set = new ObservableSet();
+      const long = 'category:' + 'A'.repeat(300);
+      set.add('other', 'v', { tags: [' user ', 'user', '', long, long] });
+      const tags = set.toArray()[0]?.tags ?? [];
+      expect(tags).to.have.length(2);
+      expect(tags[0]).to.equal('user');
+      expect(tags[1]).to.have.length(128);
+      expect(tags[1]?.endsWith('…')).to.equal(true);
+    });
+
+    it('keeps the first message', () => {
+      const set = new ObservableSet();
+      set.add('mail', 'a@example.com');
+      set.add('mail', 'a@example.com', { message: 'sender' });
+      set.add('mail', 'a@example.com', { message: 'later' });
+      expect(set.toArray()[0]?.message).to.equal('sender');
+    });
+
+    it('returns fresh objects', () => {
+      const set = new ObservableSet();
+      set.add('other', 'v', { tags: ['a'] });
+      set.toArray()[0]?.tags?.push('b');
+      expect(set.toArray()[0]?.tags).to.deep.equal(['a']);
+    });
+  });
+
+  describe('classifyIndicator', () => {
+    const table: Array<[string, string, DataType]> = [
+      // by category
+      ['KL_Malicious_URL', 'http://fakess123.nu', 'url'],
+      ['KL_Malicious_URL', 'fakess123.nu', 'domain'], // bare registrable name
+      ['KL_Malicious_URL', 'www.fakess123.nu', 'fqdn'], // bare host with more labels
+      ['KL_Malicious_URL', 'FAKESS123.NU.', 'domain'],
+      ['KL_Phishing_URL', 'fakess123ap.nu/*', 'url'], // mask
+      ['KL_Phishing_URL', '*.fakess123ap.nu', 'url'],
+      ['KL_IoT_URL', 'e593461621ee0f9134c632d00bf108fd.com/.i', 'url'], // path
+      ['KL_Malicious_URL', 'fakess123.nu:8080', 'url'],
+      ['KL_Malicious_URL', '192.0.2.7', 'ip'],
+      ['kl_malicious_url', 'fakess123.nu/x', 'url'],
+      ['KL_APT_IP', '192.0.2.4', 'ip'],
+      ['KL_APT_IP', '2001:db8::4', 'ip'],
+      ['KL_InternalTI_IP', '198.51.100.0/24', 'ip'],
+      ['KL_IP_Reputation', '192.0.2.0', 'ip'],
+      ['KL_IP_Reputation', '::ffff:192.0.2.0', 'ip'],
+      ['KL_Malicious_Hash_MD5', MD5, 'hash'],
+      ['KL_APT_Hash_SHA1', '9F57E16FB47B96B170DAD78E26B96380E8262B9F', 'hash'],
+      ['KL_Malicious_Hash_SHA256', 'A6A69DB3767DB7F8DE9F1CD0AFA6928A276CFBE97170A826AE6857CBAD134154', 'hash'],
+      // a value that does not fit its category falls back to its shape
+      ['KL_APT_IP', 'evil.example.org', 'fqdn'],
+      ['KL_Malicious_Hash_MD5', 'not-a-hash', 'other'],
+      ['KL_Malicious_Hash_MD5', 'C912705B4BBB14EC7E78FA8B370532C', 'other'], // 31 hex digits
+      // unknown category: shape alone
+      ['Custom', '203.0.113.5', 'ip'],
+      ['Custom', 'fe80::1%eth0', 'ip'],
+      ['Custom', MD5.toLowerCase(), 'hash'],
+      ['Custom', 'https://example.com/x?a=1', 'url'],
+      ['Custom', 'example.com/path', 'url'],
+      ['Custom', '*.example.com', 'url'],
+      ['Custom', 'example.com', 'domain'],
+      ['Custom', 'mail.example.co.uk', 'fqdn'],
+      ['Custom', 'пример.рф', 'domain'],
+      ['Custom', 'localhost', 'other'],
+      ['Custom', '1.2.3.4.5', 'other'],
+      ['Custom', '256.1.1.1', 'other'],
+      ['Custom', 'hello world', 'other'],
+      ['Custom', '/just/a/path', 'other'],
+    ];
+    for (const [category, value, dataType] of table) {
+      it(`${category} ${JSON.stringify(value)} → ${dataType}`, () => {
+        expect(classifyIndicator(category, value)).to.equal(dataType);
+      });
+    }
+  });
+
+  describe('shape checks', () => {
+    const ips: Array<[string, boolean]> = [
+      ['0.0.0.0', true],
+      ['255.255.255.255', true],
+      ['01.2.3.4', false],
+      ['::', true],
+      ['::1', true],
+      ['2001:db8:0:0:0:0:0:1', true],
+      ['2001:db8::1::2', false],
+      ['2001:db8:0:0:0:0:0:0:1', false],
+      ['12345::', false],
+      ['1.2.3', false],
+    ];
+    for (const [v, ok] of ips) {
+      it(`isIp(${JSON.stringify(v)}) is ${ok}`, () => expect(isIp(v)).to.equal(ok));
+    }
+    const hashes: Array<[string, boolean]> = [
+      ['a'.repeat(32), true],
+      ['a'.repeat(40), true],
+      ['A'.repeat(64), true],
+      ['a'.repeat(33), false],
+      ['g'.repeat(32), false],
+    ];
+    for (const [v, ok] of hashes) {
+      it(`isHexHash(${v.length} chars of ${v[0] ?? ''}) is ${ok}`, () => expect(isHexHash(v)).to.equal(ok));
+    }
+  });
+});

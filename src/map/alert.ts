@@ -1,0 +1,166 @@
+/**
+ * CyberTrace records → TheHive alerts (contract §4). Pure: the same record, policy and
+ * receive time always give the same alert, which is what makes redelivery idempotent.
+ */
+import type { Alert, AlertPolicy, CyberTraceRecord, DetectionRecord, KvPair, ServiceAlertRecord, Severity } from '../types.js';
+import { detectionSummary, inlineCode, markdownDescription } from './description.js';
+import { parseEventDate } from './event-date.js';
+import { OBSERVABLE_DATA_MAX, SOURCE_MAX, TITLE_MAX, TYPE_MAX, cleanTags, cut, truncate } from './limits.js';
+import { ObservableSet, classifyIndicator, isHexHash, isIp, isMask } from './observables.js';
+import { DEFAULT_SEVERITY_RULES, globMatches, severityFor } from './severity.js';
+import { sourceRefFor } from './source-ref.js';
+
+export { DEFAULT_SEVERITY_RULES } from './severity.js';
+
+/** The `alert.*` defaults of contract §3/§4. */
+export const DEFAULT_POLICY: AlertPolicy = {
+  type: 'cybertrace',
+  serviceType: 'cybertrace-service',
+  source: 'CyberTrace',
+  tags: [],
+  tlp: 2,
+  pap: 2,
+  severity: DEFAULT_SEVERITY_RULES,
+  defaultSeverity: 2,
+  serviceAlerts: 'log',
+};
+
+/** The alert of a detection event (contract §4). `receivedAt` (epoch ms) stands in for an unusable event date. */
+export function alertFromDetection(rec: DetectionRecord, policy: AlertPolicy, receivedAt: number): Alert {
+  const observables = detectionObservables(rec);
+  const threat = firstValue(rec.pairs, ['threat']);
+  const summary = detectionSummary({
+    category: rec.category,
+    indicator: rec.matchedIndicator,
+    threat,
+    srcHost: firstValue(rec.pairs, ['src']),
+    user: firstValue(rec.pairs, ['usrname', 'suser']),
+  });
+  return {
+    type: identifier(policy.type, DEFAULT_POLICY.type, TYPE_MAX),
+    source: identifier(policy.source, DEFAULT_POLICY.source, SOURCE_MAX),
+    sourceRef: sourceRefFor(rec.line),
+    title: titleFor(rec.category, rec.matchedIndicator),
+    description: markdownDescription({ summary, pairs: rec.pairs, notes: oversizedNote(observables.oversized) }),
+    severity: severityFor(rec, policy),
+    date: parseEventDate(rec.dateText, receivedAt) ?? receivedAt,
+    tags: cleanTags(['cybertrace', `category:${rec.category}`, ...(threat === null ? [] : [`threat:${threat}`]), ...policy.tags]),
+    tlp: policy.tlp,
+    pap: policy.pap,
+    observables: observables.toArray(),
+  };
+}
+
+/** Service alerts whose name matches one of these (case-insensitive globs, `KL_ALERT_` removed) mean lost detections: 2. */
+const SERVICE_ALERTS_MEDIUM = ['ServiceUnavailable', 'FailedToUpdateFeed', 'OutdatedFeed', 'License*'];
+
+/**
+ * The alert of a CyberTrace service alert: type `alert.serviceType`, severity 2 for alerts that
+ * mean detection is degraded (service down, feeds stale, licence) and 1 for the rest, tags
+ * `cybertrace`, `service-alert`, `alert:<KL_ALERT_…>`, no observables (a service alert names
+ * no indicator). The `alert.severity` rules do not apply: they are written for feed categories.
+ */
+export function alertFromServiceAlert(rec: ServiceAlertRecord, policy: AlertPolicy, receivedAt: number): Alert {
+  const short = rec.alert.replace(/^KL_ALERT_/, '') || rec.alert;
+  const severity: Severity = SERVICE_ALERTS_MEDIUM.some((g) => globMatches(g, short)) ? 2 : 1;
+  const feed = firstValue(rec.pairs, ['feed']);
+  const summary = `CyberTrace raised service alert ${inlineCode(rec.alert)}${feed === null ? '' : ` for feed ${inlineCode(feed)}`}.`;
+  return {
+    type: identifier(policy.serviceType, DEFAULT_POLICY.serviceType, TYPE_MAX),
+    source: identifier(policy.source, DEFAULT_POLICY.source, SOURCE_MAX),
+    sourceRef: sourceRefFor(rec.line),
+    title: truncate(`CyberTrace service: ${short}`, TITLE_MAX),
+    description: markdownDescription({ summary, pairs: rec.pairs }),
+    severity,
+    date: parseEventDate(rec.dateText, receivedAt) ?? receivedAt,
+    tags: cleanTags(['cybertrace', 'service-alert', `alert:${rec.alert}`, ...policy.tags]),
+    tlp: policy.tlp,
+    pap: policy.pap,
+    observables: [],
+  };
+}
+
+/**
+ * The alert of any record, or null for a `LookupFinished` record (never an alert). Whether a
+ * service alert should be sent at all (`alert.serviceAlerts`) is the caller's decision.
+ */
+export function alertFromRecord(rec: CyberTraceRecord, policy: AlertPolicy, receivedAt: number): Alert | null {
+  switch (rec.kind) {
+    case 'detection':
+      return alertFromDetection(rec, policy, receivedAt);
+    case 'service':
+      return alertFromServiceAlert(rec, policy, receivedAt);
+    case 'finished':
+      return null;
+  }
+}
+
+/** `<category without KL_, underscores as spaces>: <indicator>`, at most 512 chars; the category alone without an indicator. */
+export function titleFor(category: string, indicator: string | null): string {
+  const label = category.replace(/^KL_/, '').replace(/_/g, ' ').trim() || category;
+  return truncate(indicator === null ? label : `${label}: ${indicator}`, TITLE_MAX);
+}
+
+// Keys are compared in lower case: CEF/ESM recipes and feeds differ in case (`MD5` vs `md5`, `Ip`).
+// A Map, not an object literal: a key such as `constructor` or `__proto__` must not hit the prototype.
+const IP_KEYS: ReadonlyMap<string, readonly string[]> = new Map([
+  ['src', ['src']],
+  ['dst', ['dst']],
+  ['ip', []],
+]);
+const URL_KEYS = new Set(['url', 'request']);
+const HASH_KEYS = new Set(['md5', 'sha1', 'sha256', 'hash', 'filehash']);
+const USER_KEYS = new Set(['usrname', 'suser']);
+
+/**
+ * Observables of a detection: the matched indicator first (`ioc: true`, tag
+ * `category:<category>`, plus `mask` for masks), then, in line order, `src`/`dst`/`ip` (ip),
+ * `url`/`request`/`urls/url` (url), hex hashes of `md5`/`sha1`/`sha256`/`hash`/`fileHash`/`files/*`,
+ * `usrName`/`suser` (other, tag `user`), `hostname` (hostname).
+ */
+export function detectionObservables(rec: DetectionRecord): ObservableSet {
+  const set = new ObservableSet();
+  if (rec.matchedIndicator !== null) {
+    const value = rec.matchedIndicator.trim();
+    const tags = [`category:${rec.category}`, ...(isMask(value) ? ['mask'] : [])];
+    set.add(classifyIndicator(rec.category, value), value, { ioc: true, tags });
+  }
+  for (const { key, value } of rec.pairs) {
+    if (value === null) continue;
+    const k = key.toLowerCase();
+    const ipTags = IP_KEYS.get(k);
+    if (ipTags !== undefined) {
+      // A non-address here (a host name in some recipes) is kept, but not claimed to be an ip.
+      set.add(isIp(value.trim()) ? 'ip' : 'other', value, { tags: ipTags });
+    } else if (URL_KEYS.has(k)) {
+      set.add('url', value);
+    } else if (k === 'urls/url') {
+      // Record-context lists join repeated fields with `;` (cybertrace-format §3.2).
+      for (const url of value.split(';')) set.add('url', url);
+    } else if (HASH_KEYS.has(k) || k.startsWith('files/')) {
+      for (const hash of value.split(';')) if (isHexHash(hash.trim())) set.add('hash', hash);
+    } else if (USER_KEYS.has(k)) {
+      set.add('other', value, { tags: ['user'] });
+    } else if (k === 'hostname') {
+      set.add('hostname', value);
+    }
+  }
+  return set;
+}
+
+function oversizedNote(count: number): string[] {
+  if (count === 0) return [];
+  const what = count === 1 ? '1 value was' : `${count} values were`;
+  return [`${what} longer than ${OBSERVABLE_DATA_MAX} characters and not added as observables; see the table.`];
+}
+
+/** The first non-null value of any of `keys` (lower case; keys compare case-insensitively), in line order. */
+function firstValue(pairs: readonly KvPair[], keys: readonly string[]): string | null {
+  for (const pair of pairs) if (pair.value !== null && keys.includes(pair.key.toLowerCase())) return pair.value;
+  return null;
+}
+
+/** `type`/`source` within TheHive's limit; an empty configured value falls back to the default. */
+function identifier(value: string, fallback: string, max: number): string {
+  return cut(value.trim(), max) || fallback;
+}

@@ -1,0 +1,86 @@
+/**
+ * The markdown `description` of an alert: one summary sentence, optional notes, then every
+ * key/value of the event in line order, repeats kept, so the analyst sees the whole line.
+ */
+import type { KvPair } from '../types.js';
+import { DESCRIPTION_MAX, truncate } from './limits.js';
+
+/** A value quoted in the summary is cut to this, so a huge value cannot crowd out the table. */
+const SUMMARY_VALUE_MAX = 256;
+/** Room kept under {@link DESCRIPTION_MAX} for the note that says rows were left out. */
+const OMISSION_NOTE_ROOM = 200;
+
+/** What {@link markdownDescription} renders. */
+export interface DescriptionInput {
+  /** One short sentence, already markdown (build it with {@link inlineCode} for values). */
+  readonly summary: string;
+  /** Every pair in line order, repeats kept; null values are shown as `-`. */
+  readonly pairs: readonly KvPair[];
+  /** Plain sentences shown in italics under the summary, e.g. about values left out. */
+  readonly notes?: readonly string[];
+}
+
+/**
+ * `summary`, notes, then a `| key | value |` table. Cells escape `\`, `|` and line breaks so a
+ * value can never break the table. Rows that would push the text past TheHive's 1 MiB limit
+ * are left out and a last line says how many.
+ */
+export function markdownDescription(input: DescriptionInput): string {
+  const head = [input.summary, ...(input.notes ?? []).map((n) => `_${n}_`)].join('\n\n');
+  if (input.pairs.length === 0) return truncate(head, DESCRIPTION_MAX);
+  let text = `${head}\n\n| key | value |\n|---|---|`;
+  const budget = DESCRIPTION_MAX - OMISSION_NOTE_ROOM;
+  let shown = 0;
+  for (const pair of input.pairs) {
+    const row = `\n| ${escapeCell(pair.key)} | ${escapeCell(pair.value)} |`;
+    if (text.length + row.length > budget) break;
+    text += row;
+    shown += 1;
+  }
+  if (shown < input.pairs.length) {
+    const left = input.pairs.length - shown;
+    text += `\n\n_${left} of ${input.pairs.length} pairs left out: TheHive takes at most ${DESCRIPTION_MAX} characters._`;
+  }
+  // Only an absurd summary can still be too long here; cut rather than have TheHive refuse.
+  return truncate(text, DESCRIPTION_MAX);
+}
+
+/** A table cell: `-` for null; `\` and `|` escaped, line breaks as `<br>`. */
+export function escapeCell(value: string | null): string {
+  if (value === null || value === '') return '-';
+  // Backslashes first: an unescaped `\` before our `\|` would turn it back into a cell border.
+  return value.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r\n|\r|\n/g, '<br>');
+}
+
+/**
+ * `value` as a markdown code span on one line, cut to 256 chars: indicators hold `*` and `_`
+ * (masks, user names) that would otherwise turn into emphasis.
+ */
+export function inlineCode(value: string): string {
+  const text = truncate(value.replace(/\s+/g, ' ').trim(), SUMMARY_VALUE_MAX);
+  const longestRun = Math.max(0, ...[...text.matchAll(/`+/g)].map((m) => m[0].length));
+  const fence = '`'.repeat(longestRun + 1);
+  // CommonMark strips one space on each side, which lets a value start or end with a backtick.
+  const pad = text.startsWith('`') || text.endsWith('`') ? ' ' : '';
+  return `${fence}${pad}${text}${pad}${fence}`;
+}
+
+/** What the summary sentence of a detection mentions. */
+export interface DetectionFacts {
+  readonly category: string;
+  readonly indicator: string | null;
+  readonly threat: string | null;
+  readonly srcHost: string | null;
+  readonly user: string | null;
+}
+
+/** `CyberTrace matched `x` in feed category `KL_…` (threat `…`; source `10.0.0.1`, user `jsmith`).` */
+export function detectionSummary(f: DetectionFacts): string {
+  const what = f.indicator === null ? 'CyberTrace reported a detection' : `CyberTrace matched ${inlineCode(f.indicator)}`;
+  const extras: string[] = [];
+  if (f.threat !== null) extras.push(`threat ${inlineCode(f.threat)}`);
+  if (f.srcHost !== null) extras.push(`source ${inlineCode(f.srcHost)}`);
+  if (f.user !== null) extras.push(`user ${inlineCode(f.user)}`);
+  const tail = extras.length > 0 ? ` (${extras.join(', ')})` : '';
+  return `${what} in feed category ${inlineCode(f.category)}${tail}.`;
+}

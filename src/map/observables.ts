@@ -1,0 +1,179 @@
+/**
+ * The one observable builder of tracehive (detections now, mails later), and the typing of
+ * indicator values. TheHive refuses a whole alert over one unknown dataType or one value over
+ * 4096 chars (thehive-api §3.5, §5), so everything that could cause that is filtered here.
+ */
+import { BUILTIN_DATATYPES, type DataType, type Observable } from '../types.js';
+import { OBSERVABLE_DATA_MAX, cleanTags } from './limits.js';
+
+const BUILTIN: ReadonlySet<string> = new Set(BUILTIN_DATATYPES);
+
+/** Options of {@link ObservableSet.add}. */
+export interface AddOptions {
+  /** Marks an indicator of compromise; OR-ed when the same observable is added again. @default false */
+  readonly ioc?: boolean;
+  /** Merged (union, first-seen order) when the same observable is added again. */
+  readonly tags?: readonly string[];
+  /** Kept from the first add that gives one. */
+  readonly message?: string;
+}
+
+interface Entry {
+  dataType: DataType;
+  data: string;
+  ioc: boolean;
+  tags: string[];
+  message?: string;
+}
+
+/**
+ * Observables of one alert, deduplicated on (dataType, data): TheHive 4.1 silently drops later
+ * duplicates with their tags and 4.0 refuses the alert (thehive-api §5), so we merge first.
+ */
+export class ObservableSet {
+  readonly #entries = new Map<string, Entry>();
+  #oversized = 0;
+
+  /**
+   * Adds one value. Trimmed; hashes lower-cased (`MD5=C91…` and `md5=c91…` are one
+   * observable). Ignored: non-built-in dataTypes, null, empty and `-` values. Values over
+   * 4096 chars are dropped and counted in {@link oversized}.
+   */
+  add(dataType: DataType, data: string | null | undefined, opts: AddOptions = {}): void {
+    if (!BUILTIN.has(dataType) || data === null || data === undefined) return;
+    let value = data.trim();
+    if (value === '' || value === '-') return;
+    if (value.length > OBSERVABLE_DATA_MAX) {
+      this.#oversized += 1;
+      return;
+    }
+    if (dataType === 'hash') value = value.toLowerCase();
+    const key = `${dataType}\u0000${value}`;
+    const tags = opts.tags ?? [];
+    const known = this.#entries.get(key);
+    if (known === undefined) {
+      const entry: Entry = { dataType, data: value, ioc: opts.ioc === true, tags: cleanTags(tags) };
+      if (opts.message !== undefined && opts.message !== '') entry.message = opts.message;
+      this.#entries.set(key, entry);
+      return;
+    }
+    known.ioc ||= opts.ioc === true;
+    known.tags = cleanTags([...known.tags, ...tags]);
+    if (known.message === undefined && opts.message !== undefined && opts.message !== '') known.message = opts.message;
+  }
+
+  /** How many values were dropped for being longer than 4096 chars (the description says so). */
+  get oversized(): number {
+    return this.#oversized;
+  }
+
+  /** How many distinct observables the set holds. */
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** The observables in first-added order, as fresh objects (`ioc` and `tags` always set). */
+  toArray(): Observable[] {
+    return [...this.#entries.values()].map((e) => {
+      const o: Observable = { dataType: e.dataType, data: e.data, ioc: e.ioc, tags: [...e.tags] };
+      if (e.message !== undefined) o.message = e.message;
+      return o;
+    });
+  }
+}
+
+const HEX_HASH = /^(?:[0-9a-f]{32}|[0-9a-f]{40}|[0-9a-f]{64})$/i;
+const IPV4 = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
+const SCHEME = /^[a-z][a-z0-9+.-]*:\/\//i;
+// Letters of any script, digits, `-` and `_` (seen in real DNS names despite RFC 952).
+const LABEL = /^[\p{L}\p{N}_](?:[\p{L}\p{N}_-]{0,61}[\p{L}\p{N}_])?$/u;
+
+/** True for an MD5, SHA-1 or SHA-256 in hex (32, 40 or 64 hex digits), any case. */
+export function isHexHash(value: string): boolean {
+  return HEX_HASH.test(value);
+}
+
+/** True for a dotted-quad IPv4 address or an IPv6 address (optionally with a `%zone`). */
+export function isIp(value: string): boolean {
+  return IPV4.test(value) || isIpv6(value);
+}
+
+function isIpv6(value: string): boolean {
+  const addr = value.replace(/%[\w.-]+$/, '');
+  if (!/^[0-9a-f:.]+$/i.test(addr) || !addr.includes(':')) return false;
+  let groups = addr.split(':');
+  const last = groups[groups.length - 1] ?? '';
+  let width = 8;
+  if (last.includes('.')) {
+    // An embedded IPv4 tail (`::ffff:192.0.2.1`) stands for two groups.
+    if (!IPV4.test(last)) return false;
+    groups = groups.slice(0, -1).concat('0');
+    width = 7;
+  }
+  const doubleColon = addr.indexOf('::');
+  if (doubleColon !== addr.lastIndexOf('::')) return false;
+  if (doubleColon < 0) return groups.length === width && groups.every((g) => /^[0-9a-f]{1,4}$/i.test(g));
+  const filled = groups.filter((g) => g !== '');
+  return filled.length < width && filled.every((g) => /^[0-9a-f]{1,4}$/i.test(g));
+}
+
+/** Number of labels when `value` is a DNS name with a non-numeric last label, else 0. */
+function hostLabels(value: string): number {
+  const name = value.endsWith('.') ? value.slice(0, -1) : value;
+  if (name.length === 0 || name.length > 253) return 0;
+  const labels = name.split('.');
+  if (!labels.every((l) => LABEL.test(l))) return 0;
+  if (/^\d+$/.test(labels[labels.length - 1] ?? '')) return 0;
+  return labels.length;
+}
+
+/** True when an indicator is a feed mask (`host/path/*`, `*.host`) rather than one address. */
+export function isMask(value: string): boolean {
+  return value.includes('*');
+}
+
+/**
+ * TheHive dataType of an indicator. The category suffix decides first: `_URL` → `url` when
+ * the value has a scheme, a path or a mask, `domain` for a bare two-label name
+ * (`fakess123.nu`), `fqdn` for a longer one, `ip` for a bare address; `_IP` and
+ * `IP_Reputation` → `ip` (an address or a CIDR network); `_Hash_*` → `hash`. A value that does not fit its category
+ * (a non-hex "hash") and any other category fall back to its shape: IPv4/IPv6 →
+ * `ip` (CIDR too), 32/40/64 hex → `hash`, scheme, `host/path` or mask → `url`, DNS name → `domain`
+ * or `fqdn`, anything else `other`.
+ */
+export function classifyIndicator(category: string, value: string): DataType {
+  const v = value.trim();
+  const cat = category.toUpperCase();
+  if (cat.endsWith('_URL')) {
+    const byShape = shapeOf(v);
+    return byShape === 'ip' || byShape === 'domain' || byShape === 'fqdn' ? byShape : 'url';
+  }
+  if ((cat.endsWith('_IP') || cat.includes('IP_REPUTATION')) && (isIp(v) || isCidr(v))) return 'ip';
+  if (/_HASH(_|$)/.test(cat) && isHexHash(v)) return 'hash';
+  return shapeOf(v);
+}
+
+/** `192.0.2.0/24`, `2001:db8::/32`: feeds list networks too, and TheHive's `ip` type takes them. */
+function isCidr(value: string): boolean {
+  const m = /^(.+)\/(\d{1,3})$/.exec(value);
+  if (m === null) return false;
+  const prefix = Number(m[2]);
+  const addr = m[1] ?? '';
+  return IPV4.test(addr) ? prefix <= 32 : isIpv6(addr) && prefix <= 128;
+}
+
+function shapeOf(v: string): DataType {
+  if (isIp(v) || isCidr(v)) return 'ip';
+  if (isHexHash(v)) return 'hash';
+  if (SCHEME.test(v)) return 'url';
+  const slash = v.indexOf('/');
+  const host = slash < 0 ? v : v.slice(0, slash);
+  // A mask or a path after something host-like is a scheme-less URL (`host/path/*`, `*.host`).
+  if (slash > 0 || isMask(v)) {
+    return hostLabels(host.replace(/\*/g, 'x').replace(/:\d{1,5}$/, '')) > 0 || isIp(host) ? 'url' : 'other';
+  }
+  const labels = hostLabels(v);
+  if (labels === 2) return 'domain';
+  if (labels > 2) return 'fqdn';
+  return 'other';
+}
