@@ -1,0 +1,238 @@
+/**
+ * The alerts of one organisation: creation (dedup, custom fields, observable types, in-alert merge),
+ * lookup by id or name, observables added later, and the output shapes (thehive-api.md §3.5, §4.1, §4.4–§4.6, §5).
+ */
+import type { JsonObject } from './fields.js';
+import type { AlertInput, ObservableInput } from './input.js';
+import type { OutputObservable, StoredAlert } from './types.js';
+
+/** Built-in observable types → isAttachment [src4 `models/ObservableType.scala`, §3.5]. No other type exists. */
+export const OBSERVABLE_TYPES: ReadonlyMap<string, boolean> = new Map(
+  [
+    ...['url', 'other', 'user-agent', 'regexp', 'mail-subject', 'registry', 'mail', 'autonomous-system'],
+    ...['domain', 'ip', 'uri_path', 'filename', 'hash', 'file', 'fqdn', 'hostname'],
+  ].map((name) => [name, name === 'file']),
+);
+
+// 5.2+ labels, upper case (§3.1 TLP renumbering, §4.1). Out-of-range values only reach here through v0,
+// which stores any int (§3.2); their label is [infer].
+const SEVERITY_LABELS = ['', 'LOW', 'MEDIUM', 'HIGH', 'CRITICAL'];
+const TLP_LABELS = ['CLEAR', 'GREEN', 'AMBER', 'AMBER+STRICT', 'RED'];
+const PAP_LABELS = ['CLEAR', 'GREEN', 'AMBER', 'RED'];
+const label = (labels: readonly string[], n: number): string => labels[n] || 'UNKNOWN';
+
+const ALERT_KEYS = [
+  ...['_id', '_type', '_createdBy', '_updatedBy', '_createdAt', '_updatedAt', 'type', 'source', 'sourceRef'],
+  ...['externalLink', 'title', 'description', 'severity', 'severityLabel', 'date', 'tags', 'tlp', 'tlpLabel'],
+  ...['pap', 'papLabel', 'follow', 'customFields', 'observableCount', 'status', 'stage', 'assignee', 'summary'],
+  ...['extraData', 'newDate', 'timeToDetect'],
+] as const;
+const OBSERVABLE_KEYS = [
+  ...['_id', '_type', '_createdBy', '_updatedBy', '_createdAt', '_updatedAt', 'dataType', 'data', 'startDate'],
+  ...['attachment', 'tlp', 'tlpLabel', 'pap', 'papLabel', 'tags', 'ioc', 'sighted', 'sightedAt', 'reports'],
+  ...['message', 'extraData', 'ignoreSimilarity', 'external'],
+] as const;
+
+/** A fresh plain object with `keys` in order (OpenAPI property order), absent values left out. */
+function pick(source: object, keys: readonly string[]): JsonObject {
+  const src = source as JsonObject;
+  const out: JsonObject = {};
+  for (const k of keys) if (src[k] !== undefined) out[k] = structuredClone(src[k]);
+  return out;
+}
+
+/** 5.x OutputAlert; `fresh` drops `_updatedBy/_updatedAt`, which a create answer never carries (§4.1). */
+export function renderAlert(a: StoredAlert, fresh = false): JsonObject {
+  return pick(a, fresh ? ALERT_KEYS.filter((k) => !k.startsWith('_updated')) : ALERT_KEYS);
+}
+
+/** 5.x OutputObservable. */
+export function renderObservable(o: OutputObservable): JsonObject {
+  return pick(o, OBSERVABLE_KEYS);
+}
+
+/** v0 OutputAlert [src4 `dto/v0/Alert.scala` writes: Options as null, `_type` "alert", status from read/case]. */
+export function renderAlertV0(a: StoredAlert, artifacts: readonly OutputObservable[], fresh = false): JsonObject {
+  return {
+    ...{ _id: a._id, id: a._id, createdBy: a._createdBy, updatedBy: (!fresh && a._updatedBy) || null },
+    ...{ createdAt: a._createdAt, updatedAt: (!fresh && a._updatedAt) || null, _type: 'alert' },
+    ...{ type: a.type, source: a.source, sourceRef: a.sourceRef, externalLink: a.externalLink ?? null, case: null },
+    ...{ title: a.title, description: a.description, severity: a.severity, date: a.date, tags: [...a.tags] },
+    ...{ tlp: a.tlp, pap: a.pap, status: 'New', follow: true, customFields: {}, caseTemplate: null },
+    ...{ artifacts: artifacts.map(renderObservableV0), similarCases: [] },
+  };
+}
+
+/** v0 OutputObservable [src4 `dto/v0/Observable.scala`, `_type` "case_artifact", None fields omitted]. */
+function renderObservableV0(o: OutputObservable): JsonObject {
+  return pick(
+    { ...o, id: o._id, createdBy: o._createdBy, createdAt: o._createdAt, _type: 'case_artifact', stats: {} },
+    [...['_id', 'id', 'createdBy', 'createdAt', '_type', 'dataType', 'data', 'startDate', 'attachment', 'tlp', 'tags'], ...['ioc', 'sighted', 'message', 'reports', 'stats', 'ignoreSimilarity']],
+  );
+}
+
+/** Java `String.split`: trailing empty strings are dropped. */
+function javaSplit(s: string, sep: string): string[] {
+  const parts = s.split(sep);
+  while (parts.length > 0 && parts[parts.length - 1] === '') parts.pop();
+  return parts;
+}
+
+const error = (status: number, type: string, message: string): { ok: false; status: number; body: JsonObject } => ({
+  ok: false,
+  status,
+  body: { type, message },
+});
+
+export type CreateOutcome =
+  | { readonly ok: true; readonly alert: StoredAlert; readonly created: readonly OutputObservable[] }
+  | { readonly ok: false; readonly status: number; readonly body: JsonObject };
+
+/** The alerts of the one organisation the stand-in serves. */
+export class AlertStore {
+  readonly alerts: StoredAlert[] = [];
+  #seq = 0;
+
+  readonly organisation: string;
+  readonly login: string;
+
+  constructor(organisation: string, login: string) {
+    this.organisation = organisation;
+    this.login = login;
+  }
+
+  /** `~4120`, `~8216`, … (ids look like JanusGraph ones; one sequence for alerts and observables). */
+  #nextId(): string {
+    this.#seq += 1;
+    return `~${4096 * this.#seq + 24}`;
+  }
+
+  /** `~id`, or the name `type;source;sourceRef` [src4 `AlertSrv.getByName` splits on `;`]. */
+  get(idOrName: string): StoredAlert | undefined {
+    if (idOrName.startsWith('~')) return this.alerts.find((a) => a._id === idOrName);
+    const parts = javaSplit(idOrName, ';');
+    if (parts.length !== 3) return undefined;
+    const [type, source, sourceRef] = parts;
+    return this.alerts.find((a) => a.type === type && a.source === source && a.sourceRef === sourceRef);
+  }
+
+  /**
+   * Creates the alert and its observables in one transaction: any failure leaves nothing behind.
+   * Order [src4 `v0/AlertCtrl.create`, `AlertSrv.create`]: duplicate → custom fields → observable types.
+   */
+  create(input: AlertInput, api: 'v1' | 'v0', now: number): CreateOutcome {
+    const { type, source, sourceRef } = input;
+    if (this.alerts.some((a) => a.type === type && a.source === source && a.sourceRef === sourceRef)) {
+      return error(400, 'CreateError', `Alert ${type}:${source}:${sourceRef} already exist in organisation ${this.organisation}`);
+    }
+    // No custom field is defined on the stand-in, so any name fails the lookup [src4 `AlertSrv.createCustomField`].
+    const unknownField = input.customFieldNames[0];
+    if (unknownField !== undefined) return error(404, 'NotFoundError', `CustomField ${unknownField} not found`);
+    const alertId = this.#nextId();
+    const created: OutputObservable[] = [];
+    for (const obs of input.observables) {
+      const isAttachment = OBSERVABLE_TYPES.get(obs.dataType);
+      if (isAttachment === undefined) return error(404, 'NotFoundError', `ObservableType ${obs.dataType} not found`);
+      if (isAttachment && api === 'v1') {
+        // 5.x files come as multipart parts, which the stand-in does not take; text data is refused [src4 ObservableSrv].
+        if (obs.data.length > 0) return error(400, 'BadRequest', "A attachment observable doesn't accept string value");
+        continue;
+      }
+      for (const data of obs.data) {
+        const made = isAttachment ? this.#fileV0(obs, data, now) : this.#observable(obs, now, data);
+        if ('status' in made) return made;
+        const same = created.find((o) => o.dataType === made.dataType && o.data === made.data && sameFile(o, made));
+        if (same === undefined) created.push(made);
+        // 5.x merges an in-alert duplicate (5.2.10 notes: tags merged) [infer: ioc/sighted OR-ed, first message
+        // kept]; 4.1 v0 drops it silently, first wins [src4 `v0/AlertCtrl.createObservable`].
+        else if (api === 'v1') mergeInto(same, made);
+      }
+    }
+    const date = input.date ?? now;
+    const severity = input.severity ?? 2;
+    const tlp = input.tlp ?? 2;
+    const pap = input.pap ?? 2;
+    const withObservables = created.length > 0;
+    const alert: StoredAlert = compact({
+      ...{ _id: alertId, _type: 'Alert', _createdBy: this.login, _createdAt: now, type, source, sourceRef },
+      ...{ externalLink: input.externalLink, title: input.title, description: input.description },
+      ...{ severity, severityLabel: label(SEVERITY_LABELS, severity), date, tags: [...input.tags] },
+      ...{ tlp, tlpLabel: label(TLP_LABELS, tlp), pap, papLabel: label(PAP_LABELS, pap), follow: true, customFields: [] },
+      ...{ observableCount: created.length, status: input.status ?? 'New', stage: 'New' },
+      ...{ assignee: input.assignee, summary: input.summary, extraData: {}, newDate: now },
+      // `timeToDetect` = newDate − date [infer from the case sample, §4.1].
+      ...{ timeToDetect: now - date, observables: created },
+      // A GET after an inline-observable create shows `_updated*` (TheHive4py test note, §4.1).
+      ...(withObservables ? { _updatedBy: this.login, _updatedAt: now } : {}),
+    });
+    this.alerts.push(alert);
+    return { ok: true, alert, created };
+  }
+
+  /**
+   * `POST /api/v1/alert/{id}/observable` after the alert was found [src4 `v1/ObservableCtrl.createInAlert`]:
+   * blank values skipped, each value its own transaction, 201 array or 207 `{success, failure}`.
+   */
+  addObservables(alert: StoredAlert, input: ObservableInput, now: number): { status: number; body: unknown } {
+    const isAttachment = OBSERVABLE_TYPES.get(input.dataType);
+    if (isAttachment === undefined) return error(404, 'NotFoundError', `ObservableType ${input.dataType} not found`);
+    const success: JsonObject[] = [];
+    const failure: JsonObject[] = [];
+    for (const data of input.data.filter((d) => [...d].some((c) => c !== ' '))) {
+      if (isAttachment) {
+        failure.push({ type: 'BadRequest', message: "A attachment observable doesn't accept string value", object: { data } });
+      } else if (alert.observables.some((o) => o.dataType === input.dataType && o.data === data)) {
+        failure.push({ type: 'CreateError', message: 'Observable already exists', object: { data } });
+      } else {
+        const made = this.#observable(input, now, data);
+        alert.observables.push(made);
+        success.push(renderObservable(made));
+      }
+    }
+    if (success.length > 0) Object.assign(alert, { observableCount: alert.observables.length, _updatedBy: this.login, _updatedAt: now });
+    return failure.length === 0 ? { status: 201, body: success } : { status: 207, body: { success, failure } };
+  }
+
+  #observable(obs: ObservableInput, now: number, data?: string, attachment?: OutputObservable['attachment']): OutputObservable {
+    const tlp = obs.tlp ?? 2;
+    const pap = obs.pap ?? 2;
+    return compact({
+      ...{ _id: this.#nextId(), _type: 'Observable', _createdBy: this.login, _createdAt: now, dataType: obs.dataType },
+      ...{ data, startDate: now, attachment, tlp, tlpLabel: label(TLP_LABELS, tlp), pap, papLabel: label(PAP_LABELS, pap) },
+      ...{ tags: [...obs.tags], ioc: obs.ioc ?? false, sighted: obs.sighted ?? false, sightedAt: obs.sightedAt },
+      ...{ reports: {}, message: obs.message, extraData: {}, ignoreSimilarity: obs.ignoreSimilarity ?? false, external: false },
+    });
+  }
+
+  /**
+   * v0 file observable: `data` must be `filename;contentType;base64` or `filename;contentType`. Anything else throws
+   * an `InvalidFormatAttributeError` inside the transaction, which is no GenericError: 500 with the class name
+   * as `type` [src4 `v0/AlertCtrl.createObservable`, ScalliGraph `ErrorHandler.toErrorResult`].
+   */
+  #fileV0(obs: ObservableInput, data: string, now: number): OutputObservable | { ok: false; status: number; body: JsonObject } {
+    const parts = javaSplit(data, ';');
+    const [name, contentType, base64 = ''] = parts;
+    if ((parts.length !== 2 && parts.length !== 3) || name === undefined || contentType === undefined) {
+      const message = `Invalid format for artifacts.data: FString(${parts.join(';')}), expected filename;contentType;base64value ()`;
+      return error(500, 'org.thp.scalligraph.InvalidFormatAttributeError', message);
+    }
+    return this.#observable(obs, now, undefined, { name, contentType, size: Buffer.from(base64, 'base64').length });
+  }
+}
+
+/** Drops keys whose value is undefined, so stored objects hold only what TheHive would send. */
+function compact<T extends object>(o: T): T {
+  for (const [k, v] of Object.entries(o)) if (v === undefined) delete (o as Record<string, unknown>)[k];
+  return o;
+}
+
+function sameFile(a: OutputObservable, b: OutputObservable): boolean {
+  return JSON.stringify(a.attachment) === JSON.stringify(b.attachment);
+}
+
+function mergeInto(target: OutputObservable, other: OutputObservable): void {
+  for (const tag of other.tags) if (!target.tags.includes(tag)) target.tags.push(tag);
+  target.ioc ||= other.ioc;
+  target.sighted ||= other.sighted;
+  target.message ??= other.message;
+}

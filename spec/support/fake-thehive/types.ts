@@ -1,0 +1,158 @@
+/**
+ * Public shapes of the TheHive stand-in (spec/support/fake-thehive.ts).
+ *
+ * Output shapes follow TheHive 5's OpenAPI `OutputAlert` / `OutputObservable`, keys in the
+ * OpenAPI property order (thehive-api.md §4.1).
+ */
+
+/** Options of {@link FakeTheHive}. */
+export interface FakeTheHiveOptions {
+  /**
+   * The one API key accepted as `Authorization: Bearer <key>`.
+   * @default 'test-key'
+   */
+  readonly apiKey?: string;
+  /**
+   * Name of the organisation every alert lands in; any other `X-Organisation` is refused.
+   * @default 'tracehive-test'
+   */
+  readonly organisation?: string;
+  /**
+   * 5.x mode (5.2.16 and later): a JSON POST without `Content-Type: application/json` gets 400.
+   * When false (4.x, or 5.x with `ignoreCSRFProtection`), a non-JSON body is ignored as on 4.x.
+   * @default true
+   */
+  readonly strictContentType?: boolean;
+  /**
+   * Port to listen on (127.0.0.1 only); 0 picks a free port, kept across down()/up().
+   * @default 0
+   */
+  readonly port?: number;
+  /**
+   * Largest request body accepted; a larger one gets 413 (5.x `maxMemoryBuffer` default 10M).
+   * @default 10485760
+   */
+  readonly maxBodyBytes?: number;
+}
+
+/** A failure injected into alert-create requests (`POST /api/v1/alert`, `POST /api/alert`). */
+export type Fault =
+  /** Answer `status` with `body` (default: TheHive InternalError JSON for 500, an nginx page for 502/503/504). */
+  | { readonly kind: 'status'; readonly status: number; readonly body?: unknown }
+  /** Wait `ms`, then process and answer normally; the alert is created even if the client gave up meanwhile. */
+  | { readonly kind: 'slow'; readonly ms: number }
+  /** Read the body, then destroy the socket: nothing is created, the client sees a reset. */
+  | { readonly kind: 'reset' }
+  /** Process normally (the alert IS created), send the headers and half of the body, then destroy the socket. */
+  | { readonly kind: 'reset-mid-body' }
+  /** 429 with `Retry-After`, as a reverse proxy sends it (TheHive itself never does, §4.7). Nothing is created. */
+  | { readonly kind: 'throttle'; readonly retryAfterSec: number }
+  /** Process normally (the alert IS created), then answer `status` instead of 201: the lost 201 of §4.4. */
+  | { readonly kind: 'accept-then-fail'; readonly status: number };
+
+/** One request as the stand-in saw it, in arrival order. */
+export interface RequestRecord {
+  /** Arrival time, epoch ms. */
+  readonly at: number;
+  readonly method: string;
+  /** Path without the query string, still percent-encoded. */
+  readonly path: string;
+  /** Status answered; 0 while unanswered, or when the socket was destroyed before an answer. */
+  status: number;
+  /** `sourceRef` of a JSON body, when it has a string one. */
+  sourceRef?: string;
+  /** Kind of the fault applied to this request, if any. */
+  fault?: Fault['kind'];
+}
+
+/** TheHive 5 `OutputObservable`. */
+export interface OutputObservable {
+  _id: string;
+  _type: 'Observable';
+  _createdBy: string;
+  _createdAt: number;
+  dataType: string;
+  data?: string;
+  startDate: number;
+  attachment?: { name: string; contentType: string; size: number };
+  tlp: number;
+  tlpLabel: string;
+  pap: number;
+  papLabel: string;
+  tags: string[];
+  ioc: boolean;
+  sighted: boolean;
+  sightedAt?: number;
+  reports: Record<string, unknown>;
+  message?: string;
+  extraData: Record<string, unknown>;
+  ignoreSimilarity: boolean;
+  external: boolean;
+}
+
+/** TheHive 5 `OutputAlert`. */
+export interface OutputAlert {
+  _id: string;
+  _type: 'Alert';
+  _createdBy: string;
+  /** Set once observables were added (a GET shows it, the 201 does not: TheHive4py test note, §4.1). */
+  _updatedBy?: string;
+  _createdAt: number;
+  _updatedAt?: number;
+  type: string;
+  source: string;
+  sourceRef: string;
+  externalLink?: string;
+  title: string;
+  description: string;
+  severity: number;
+  severityLabel: string;
+  date: number;
+  tags: string[];
+  tlp: number;
+  tlpLabel: string;
+  pap: number;
+  papLabel: string;
+  follow: boolean;
+  customFields: unknown[];
+  observableCount: number;
+  status: string;
+  stage: string;
+  assignee?: string;
+  summary?: string;
+  extraData: Record<string, unknown>;
+  newDate: number;
+  timeToDetect: number;
+}
+
+/** A created alert: its OutputAlert plus its observables (in creation order). */
+export interface StoredAlert extends OutputAlert {
+  observables: OutputObservable[];
+}
+
+/** A running stand-in TheHive (thehive-api.md §7.2). */
+export interface FakeTheHive {
+  /** `http://127.0.0.1:<port>`, no trailing slash. */
+  readonly url: string;
+  readonly port: number;
+  /** Alerts created so far, in creation order (kept across down()/up()). */
+  readonly alerts: readonly StoredAlert[];
+  /** Every request, in arrival order. */
+  readonly requests: readonly RequestRecord[];
+  /** Replace the accepted API key (e.g. to simulate a key rotation). */
+  setApiKey(key: string): void;
+  /** Queue `f` for the next `times` alert-create requests (default 1); queued faults come before failRate. */
+  fault(f: Fault, times?: number): void;
+  /** Apply `f` to each alert-create request with probability `rate` (seeded, deterministic); rate 0 turns it off. */
+  failRate(rate: number, f: Fault, seed?: number): void;
+  /** Stop listening and destroy every open socket (clients see ECONNREFUSED / resets); state is kept. */
+  down(): Promise<void>;
+  /** Listen again on the same port. */
+  up(): Promise<void>;
+  /** Number of alerts per sourceRef: TheHive's dedup means every count must be 1. */
+  countBySourceRef(): Map<string, number>;
+  /** Alert-create requests per wall-clock second, from the first such request's second to the last's. */
+  createRequestsPerSecond(): number[];
+  /** Stop for good. */
+  close(): Promise<void>;
+}
