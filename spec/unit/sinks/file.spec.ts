@@ -1,0 +1,95 @@
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import { createFileSink } from '../../../src/sinks/file.js';
+import type { Alert } from '../../../src/types.js';
+
+function alert(ref: string, description = 'd'): Alert {
+  return {
+    type: 'cybertrace',
+    source: 'CyberTrace',
+    sourceRef: ref,
+    title: `Malicious URL: ${ref}`,
+    description,
+    severity: 2,
+    date: 1700000000000,
+    tags: ['cybertrace', 'category:KL_Malicious_URL'],
+    tlp: 2,
+    pap: 2,
+    observables: [{ dataType: 'url', data: 'http://evil.example/x', ioc: true }],
+  };
+}
+
+const live = (): AbortSignal => new AbortController().signal;
+
+describe('sinks/file', () => {
+  let dir: string;
+
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'tracehive-file-'));
+  });
+
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('creates the parent directories and writes each alert as its exact JSON body on one line', async () => {
+    const path = join(dir, 'a', 'b', 'alerts.ndjson');
+    const sink = createFileSink(path);
+    expect(sink.name).to.equal('file');
+    const alerts = [alert('ct-1'), alert('ct-2', 'line one\nline two | with "quotes"')];
+    for (const a of alerts) expect(await sink.send(a, live())).to.deep.equal({ kind: 'delivered' });
+    await sink.close();
+    expect(await readFile(path, 'utf8')).to.equal(alerts.map((a) => `${JSON.stringify(a)}\n`).join(''));
+  });
+
+  it('appends to an existing file', async () => {
+    const path = join(dir, 'alerts.ndjson');
+    const first = createFileSink(path);
+    await first.send(alert('ct-1'), live());
+    await first.close();
+    const second = createFileSink(path);
+    await second.send(alert('ct-2'), live());
+    await second.close();
+    const lines = (await readFile(path, 'utf8')).trimEnd().split('\n');
+    expect(lines.map((l) => (JSON.parse(l) as Alert).sourceRef)).to.deep.equal(['ct-1', 'ct-2']);
+  });
+
+  it('gives whole lines for concurrent sends of large alerts', async () => {
+    const path = join(dir, 'alerts.ndjson');
+    const sink = createFileSink(path);
+    const refs = Array.from({ length: 200 }, (_, i) => `ct-${i}`);
+    const outcomes = await Promise.all(refs.map((r, i) => sink.send(alert(r, `${i}`.repeat(20_000)), live())));
+    await sink.close();
+    expect(outcomes.every((o) => o.kind === 'delivered')).to.equal(true);
+    const lines = (await readFile(path, 'utf8')).trimEnd().split('\n');
+    expect(lines).to.have.length(200);
+    expect(lines.map((l) => (JSON.parse(l) as Alert).sourceRef)).to.have.members(refs);
+  });
+
+  it('a write error is a retry naming the errno', async () => {
+    const sink = createFileSink(dir); // a directory: open(…, 'a') fails with EISDIR
+    const outcome = await sink.send(alert('ct-1'), live());
+    expect(outcome.kind).to.equal('retry');
+    expect(outcome.kind === 'retry' && outcome.reason).to.match(/EISDIR/);
+    await sink.close();
+  });
+
+  it('a full disk is a retry with ENOSPC', async function () {
+    if (!existsSync('/dev/full')) this.skip();
+    const sink = createFileSink('/dev/full');
+    const outcome = await sink.send(alert('ct-1'), live());
+    expect(outcome.kind === 'retry' && outcome.reason).to.match(/ENOSPC/);
+    await sink.close();
+  });
+
+  it('after close, sends are retries and nothing is written', async () => {
+    const path = join(dir, 'alerts.ndjson');
+    const sink = createFileSink(path);
+    await sink.close();
+    expect((await sink.send(alert('ct-1'), live())).kind).to.equal('retry');
+    expect(existsSync(path)).to.equal(false);
+  });
+});

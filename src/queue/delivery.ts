@@ -1,0 +1,349 @@
+/**
+ * The delivery queue: hands alerts to a {@link Sink} at most `ratePerSec` per second and `concurrency`
+ * at a time, retries what the sink classifies as `retry`, dead-letters what it classifies as `drop`
+ * (style.md: components classify, the runtime retries; vector RetryLogic, fluent-bit FLB_RETRY).
+ *
+ * - A retried alert gives its slot back while it waits, then goes back in front of new alerts.
+ * - One circuit for the whole queue: any retry outcome pauses the queue for the backoff delay, then lets
+ *   one probe through at a time (half-open) until a send succeeds. An outage costs a few probes, not one
+ *   request per pending alert (fluent-bit pause/resume).
+ * - `push` resolves once the alert is held; at `maxPending` held alerts it waits: the backpressure point.
+ */
+import PQueue from 'p-queue';
+import { BridgeError } from '../errors.js';
+import type { Alert, Outcome, Sink } from '../types.js';
+import { fullJitter } from './backoff.js';
+import type { DeadLetterLog } from './dead-letter.js';
+
+/** What the queue reports; the runtime logs and counts (telemetry). Hooks must not throw. */
+export interface DeliveryHooks {
+  delivered(alert: Alert, duplicate: boolean, attempts: number): void;
+  retried(alert: Alert, reason: string, delayMs: number, attempt: number): void;
+  dead(alert: Alert, reason: string, status?: number): void;
+  /** Called on changes only: false on an auth/configuration failure, true again on the next success. */
+  readiness(ready: boolean, reason: string): void;
+}
+
+/** Options of {@link Delivery} (the `queue.*` config keys plus the parts it drives). */
+export interface DeliveryOptions {
+  readonly sink: Sink;
+  readonly deadLetters: Pick<DeadLetterLog, 'write'>;
+  /** Sends started per rolling second at most; 0 = unlimited. @default 20 */
+  readonly ratePerSec: number;
+  /** Sends in flight at most. @default 4 */
+  readonly concurrency: number;
+  /** Failed attempts (auth failures excepted) before dead-lettering; 0 = retry forever. @default 0 */
+  readonly maxAttempts: number;
+  /** Alerts held in memory (queued, in flight, waiting to retry) before `push` waits. @default 10000 */
+  readonly maxPending: number;
+  /** First backoff window. @default 500 */
+  readonly retryBaseMs: number;
+  /** Backoff cap; a server's `Retry-After` is honoured up to {@link RETRY_AFTER_CAP_FACTOR} times it. @default 60000 */
+  readonly retryMaxMs: number;
+  /** Wait after a 401/403 (or another configuration failure): slow, the operator has to act. @default 30000 */
+  readonly authRetryMs: number;
+  readonly hooks: DeliveryHooks;
+  /** Uniform source in [0, 1) for the backoff jitter; injectable for tests. @default Math.random */
+  readonly random?: () => number;
+}
+
+/** Defaults for the config layer. */
+export const DELIVERY_DEFAULTS = { retryBaseMs: 500, retryMaxMs: 60_000, authRetryMs: 30_000, maxPending: 10_000 } as const;
+
+/**
+ * `Retry-After` is honoured up to `retryMaxMs` × this (4 min by default): long enough for a planned
+ * restart, short enough that a bogus header (`Retry-After: 86400`) cannot stall delivery for a day.
+ */
+export const RETRY_AFTER_CAP_FACTOR = 4;
+
+/** Retried alerts go in front of new ones. */
+const RETRY_PRIORITY = 1;
+
+interface Held {
+  readonly alert: Alert;
+  /** Sends made. */
+  attempts: number;
+  /** Retry outcomes that count toward `maxAttempts` (auth failures do not: a wrong key loses nothing). */
+  failures: number;
+  /** Reason of the last failed attempt, for the dead letter written at close. */
+  last: string;
+  /** A dead letter whose write failed and waits to be retried. */
+  dead?: { readonly reason: string; readonly status: number | undefined; readonly body: string | undefined };
+}
+
+/** The rate-limited, retrying delivery queue. */
+export class Delivery {
+  readonly #opts: DeliveryOptions;
+  readonly #queue: PQueue;
+  readonly #abort = new AbortController();
+  readonly #timers = new Set<NodeJS.Timeout>();
+  readonly #spaceWaiters = new Set<() => void>();
+  readonly #idleWaiters = new Set<() => void>();
+  /** Every alert held, whatever its state: what close() must not lose. */
+  readonly #held = new Set<Held>();
+  #pending = 0;
+  #accepting = true;
+  #closed = false;
+  #ready = true;
+  /** Consecutive retry outcomes: the circuit's backoff exponent. */
+  #failures = 0;
+  #circuitUntil = 0;
+  #circuitTimer: NodeJS.Timeout | null = null;
+
+  constructor(opts: DeliveryOptions) {
+    checkInteger('concurrency', opts.concurrency, 1);
+    checkInteger('ratePerSec', opts.ratePerSec, 0);
+    checkInteger('maxAttempts', opts.maxAttempts, 0);
+    checkInteger('maxPending', opts.maxPending, 1);
+    checkInteger('retryBaseMs', opts.retryBaseMs, 0);
+    checkInteger('retryMaxMs', opts.retryMaxMs, 0);
+    checkInteger('authRetryMs', opts.authRetryMs, 0);
+    this.#opts = opts;
+    // strict = sliding window: never more than ratePerSec starts in any 1 s, even across window edges.
+    const rate = opts.ratePerSec > 0 ? { intervalCap: opts.ratePerSec, interval: 1000, strict: true } : {};
+    this.#queue = new PQueue({ concurrency: opts.concurrency, ...rate });
+  }
+
+  /** Alerts held: queued, in flight or waiting to be retried. */
+  get pending(): number {
+    return this.#pending;
+  }
+
+  /** False after an auth/configuration failure until the next success. */
+  get ready(): boolean {
+    return this.#ready;
+  }
+
+  /**
+   * Resolves once the queue holds the alert. Waits while `maxPending` alerts are held (callers pause
+   * their input meanwhile); rejects with `ERR_QUEUE_CLOSED` once `drain` or `close` was called.
+   */
+  async push(alert: Alert): Promise<void> {
+    while (this.#accepting && this.#pending >= this.#opts.maxPending) {
+      await new Promise<void>((resolve) => this.#spaceWaiters.add(resolve));
+    }
+    if (!this.#accepting) {
+      throw new BridgeError('ERR_QUEUE_CLOSED', 'The delivery queue is shutting down; the alert was not taken.');
+    }
+    this.#take(alert);
+  }
+
+  /**
+   * The per-line fast path of push(): takes the alert at once and returns undefined when there is
+   * room, so a busy listener does not pay a promise per line; else returns push()'s promise, on
+   * which the caller pauses its input.
+   */
+  offer(alert: Alert): void | Promise<void> {
+    if (this.#accepting && this.#pending < this.#opts.maxPending) {
+      this.#take(alert);
+      return undefined;
+    }
+    return this.push(alert);
+  }
+
+  #take(alert: Alert): void {
+    this.#pending++;
+    const held: Held = { alert, attempts: 0, failures: 0, last: 'never sent' };
+    this.#held.add(held);
+    this.#enqueue(held, 0);
+  }
+
+  /**
+   * Stops taking alerts and waits until every held alert is delivered or dead, or `deadlineMs`
+   * (a duration from now) passes. Retries go on meanwhile. `left` alerts were not confirmed.
+   */
+  async drain(deadlineMs: number): Promise<{ delivered: boolean; left: number }> {
+    this.#stopAccepting();
+    if (this.#pending > 0 && !this.#closed) {
+      await new Promise<void>((resolve) => {
+        const done = (): void => {
+          clearTimeout(timer);
+          this.#idleWaiters.delete(done);
+          resolve();
+        };
+        const timer = setTimeout(done, Math.max(0, deadlineMs));
+        this.#idleWaiters.add(done);
+      });
+    }
+    return { delivered: this.#pending === 0, left: this.#pending };
+  }
+
+  /**
+   * Stops everything: aborts sends in flight and waits for them to settle, then writes every alert
+   * still held to the dead-letter log (`ERR_QUEUE_CLOSED: …`, reported through `hooks.dead`) so that
+   * `tracehive spool requeue-dead` can send it later. Does not close the sink or the dead-letter log.
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#stopAccepting();
+    for (const timer of this.#timers) clearTimeout(timer);
+    this.#timers.clear();
+    if (this.#circuitTimer) clearTimeout(this.#circuitTimer);
+    this.#queue.clear();
+    this.#abort.abort();
+    await this.#queue.onPendingZero();
+    for (const held of [...this.#held]) {
+      const { reason, status, body } = held.dead ?? {
+        reason: `ERR_QUEUE_CLOSED: shut down before delivery after ${plural(held.attempts, 'attempt')}; last: ${held.last}`,
+      };
+      await this.#deadLetter(held, reason, status, body, true);
+    }
+    for (const done of [...this.#idleWaiters]) done();
+  }
+
+  #stopAccepting(): void {
+    this.#accepting = false;
+    this.#wakeSpaceWaiters();
+  }
+
+  #enqueue(held: Held, priority: number): void {
+    // #attempt never rejects; the catch only keeps a bug from becoming an unhandled rejection.
+    this.#queue.add(() => this.#attempt(held), { priority }).catch(() => undefined);
+  }
+
+  async #attempt(held: Held): Promise<void> {
+    held.attempts++;
+    let outcome: Outcome;
+    try {
+      outcome = await this.#opts.sink.send(held.alert, this.#abort.signal);
+    } catch (err) {
+      // A sink should classify, not throw; if it does, keep the alert.
+      outcome = { kind: 'retry', reason: `sink ${this.#opts.sink.name} threw: ${err instanceof Error ? err.message : String(err)}` };
+    }
+    if (outcome.kind === 'delivered') {
+      this.#closeCircuit();
+      this.#setReady(true, `sink ${this.#opts.sink.name} accepted an alert`);
+      this.#hook(() => this.#opts.hooks.delivered(held.alert, outcome.duplicate === true, held.attempts));
+      this.#release(held);
+    } else if (outcome.kind === 'drop') {
+      this.#closeCircuit(); // the server answered: it is up
+      await this.#deadLetter(held, `ERR_SINK_REJECTED: ${outcome.reason}`, outcome.status, outcome.body);
+    } else if (this.#closed) {
+      held.last = outcome.reason; // shutting down: close() dead-letters it
+    } else {
+      await this.#failed(held, outcome);
+    }
+  }
+
+  /** A retry outcome: open the circuit, then retry the alert or give up on it. */
+  async #failed(held: Held, outcome: Extract<Outcome, { kind: 'retry' }>): Promise<void> {
+    this.#failures++;
+    if (!outcome.auth) held.failures++;
+    held.last = outcome.reason;
+    const { retryBaseMs, retryMaxMs, authRetryMs, maxAttempts } = this.#opts;
+    const delay = outcome.auth
+      ? authRetryMs
+      : outcome.afterMs !== undefined
+        ? Math.min(Math.max(0, outcome.afterMs), retryMaxMs * RETRY_AFTER_CAP_FACTOR)
+        : fullJitter(Math.max(this.#failures, held.failures) - 1, retryBaseMs, retryMaxMs, this.#opts.random);
+    if (outcome.auth) this.#setReady(false, outcome.reason);
+    const giveUp = maxAttempts > 0 && held.failures >= maxAttempts;
+    // The alert's timer is armed before the circuit's: same delay, so it is back in the queue (in
+    // front) when the circuit lets the next probe through.
+    if (!giveUp) this.#retryLater(held, outcome.reason, delay);
+    this.#openCircuit(delay);
+    if (giveUp) {
+      await this.#deadLetter(held, `ERR_SINK_ATTEMPTS: gave up after ${plural(held.failures, 'failed attempt')}; last: ${outcome.reason}`);
+    }
+  }
+
+  #retryLater(held: Held, reason: string, delayMs: number): void {
+    this.#hook(() => this.#opts.hooks.retried(held.alert, reason, delayMs, held.attempts));
+    const timer = setTimeout(() => {
+      this.#timers.delete(timer);
+      this.#enqueue(held, RETRY_PRIORITY);
+    }, delayMs);
+    this.#timers.add(timer);
+  }
+
+  /** `final`: the last chance, at close; a failed write is then reported, not retried. */
+  async #deadLetter(held: Held, reason: string, status?: number, body?: string, final = false): Promise<void> {
+    try {
+      await this.#opts.deadLetters.write({ alert: held.alert, reason, status, body, attempts: held.attempts });
+    } catch (err) {
+      // Never lose an alert: keep it and retry the write (not the send) after the longest backoff.
+      const why = err instanceof Error ? err.message : String(err);
+      if (final) {
+        // Nowhere left to keep it: say so loudly (only a spool upstream still has it).
+        process.emitWarning(`Alert ${held.alert.sourceRef} could not be dead-lettered at shutdown: ${why}`, { code: 'TRACEHIVE_DEAD_LETTER' });
+        return this.#release(held);
+      }
+      held.dead = { reason, status, body };
+      if (this.#closed) return; // close() tries once more
+      const delay = this.#opts.retryMaxMs;
+      this.#hook(() => this.#opts.hooks.retried(held.alert, `dead-letter write failed (${why}); ${reason}`, delay, held.attempts));
+      const timer = setTimeout(() => {
+        this.#timers.delete(timer);
+        void this.#deadLetter(held, reason, status, body);
+      }, delay);
+      this.#timers.add(timer);
+      return;
+    }
+    this.#hook(() => this.#opts.hooks.dead(held.alert, reason, status));
+    this.#release(held);
+  }
+
+  /** Pauses the whole queue until `delayMs` from now (or later, if already paused longer). */
+  #openCircuit(delayMs: number): void {
+    const until = Date.now() + delayMs;
+    this.#queue.pause();
+    // Only a timer still to come may stand in for this one: once fired, its time is history.
+    if (this.#circuitTimer && until <= this.#circuitUntil) return;
+    this.#circuitUntil = until;
+    if (this.#circuitTimer) clearTimeout(this.#circuitTimer);
+    this.#circuitTimer = setTimeout(() => {
+      this.#circuitTimer = null;
+      // Half-open: one probe at a time until a success restores the configured concurrency.
+      this.#queue.concurrency = 1;
+      this.#queue.start();
+    }, delayMs);
+  }
+
+  #closeCircuit(): void {
+    this.#failures = 0;
+    this.#circuitUntil = 0;
+    if (this.#circuitTimer) clearTimeout(this.#circuitTimer);
+    this.#circuitTimer = null;
+    if (this.#queue.concurrency !== this.#opts.concurrency) this.#queue.concurrency = this.#opts.concurrency;
+    if (this.#queue.isPaused && !this.#closed) this.#queue.start();
+  }
+
+  #setReady(ready: boolean, reason: string): void {
+    if (this.#ready === ready) return;
+    this.#ready = ready;
+    this.#hook(() => this.#opts.hooks.readiness(ready, reason));
+  }
+
+  #release(held: Held): void {
+    if (!this.#held.delete(held)) return; // already released (a write retried at close)
+    this.#pending--;
+    this.#wakeSpaceWaiters();
+    if (this.#pending === 0) for (const done of [...this.#idleWaiters]) done();
+  }
+
+  #wakeSpaceWaiters(): void {
+    const waiters = [...this.#spaceWaiters];
+    this.#spaceWaiters.clear();
+    for (const wake of waiters) wake();
+  }
+
+  /** A throwing hook must not leave an alert half-handled: report it as a process warning instead. */
+  #hook(call: () => void): void {
+    try {
+      call();
+    } catch (err) {
+      process.emitWarning(err instanceof Error ? err : String(err), { code: 'TRACEHIVE_HOOK' });
+    }
+  }
+}
+
+function checkInteger(name: string, value: number, min: number): void {
+  if (!Number.isInteger(value) || value < min) {
+    throw new TypeError(`Expected \`${name}\` to be an integer ≥ ${min}, got ${String(value)}.`);
+  }
+}
+
+function plural(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}
