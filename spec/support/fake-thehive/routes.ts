@@ -24,6 +24,7 @@ export type RouteName =
   | 'status'
   | 'statusPublic'
   | 'statusV1'
+  | 'userCurrent'
   | 'notFound';
 
 export interface Route {
@@ -78,6 +79,8 @@ export function matchRoute(method: string, path: string): Route {
     if (path === '/api/status') return { name: 'status' };
     if (path === '/api/v1/status/public') return { name: 'statusPublic' };
     if (path === '/api/v1/status') return { name: 'statusV1' };
+    // The key's own user, on 4.x (v0 and v1) and 5.x: how clients check a key [oas5 /api/v1/user/current].
+    if (path === '/api/v1/user/current' || path === '/api/user/current') return { name: 'userCurrent' };
     if (v1Alert && s.length === 5 && id !== undefined) return { name: 'getV1', id };
     const v0id = s[3] !== undefined && s[3] !== '' ? decode(s[3]) : undefined;
     if (s[1] === 'api' && s[2] === 'alert' && s.length === 4 && v0id !== undefined) return { name: 'getV0', id: v0id };
@@ -134,6 +137,23 @@ export function handle(route: Route, ctx: RequestContext, state: ServerState): R
     }
     case 'query':
       return runQuery(body, store, orgOk);
+    case 'userCurrent':
+      // A non-member organisation authenticates with no permission there [infer from src4 UserSrv.getAuthContext].
+      if (!orgOk) return fail(403, 'AuthorizationError', 'Operation not permitted');
+      return json(200, {
+        _id: '~1',
+        _type: 'User',
+        login: `api@${state.organisation}`,
+        name: 'tracehive service account',
+        hasKey: true,
+        hasPassword: false,
+        hasMFA: false,
+        locked: false,
+        profile: 'analyst',
+        permissions: ['manageAlert/create', 'manageObservable'],
+        organisation: state.organisation,
+        type: 'Service',
+      });
     default:
       return json(200, { version: THEHIVE_VERSION, gitDescription: THEHIVE_VERSION, connectors: {}, config: {}, features: [] });
   }

@@ -524,6 +524,16 @@ describe('fake TheHive (spec/support/fake-thehive.ts)', () => {
       expect((await call('/api/v1/status', { method: 'GET' })).status).to.equal(200);
     });
 
+    it('serves the key’s own user on /api/v1/user/current and /api/user/current, with auth only', async () => {
+      for (const path of ['/api/v1/user/current', '/api/user/current']) {
+        const anonymous = await call(path, { method: 'GET', headers: {} });
+        expect([anonymous.status, anonymous.json]).to.deep.equal([401, { type: 'AuthenticationError', message: 'Authentication failure' }]);
+        const me = await call(path, { method: 'GET' });
+        expect(me.status).to.equal(200);
+        expect(me.json).to.include({ _type: 'User', login: 'api@tracehive-test', hasKey: true });
+      }
+    });
+
     it('answers 404 NotFoundError with the path for an unknown route, authenticated or not', async () => {
       for (const [method, path, headers] of [
         ['GET', '/api/v1/alert', JSON_AUTH],
