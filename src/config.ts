@@ -1,0 +1,244 @@
+/**
+ * The configuration schema (contract §3): every key has a doc string, a format, a default
+ * and an environment name; secrets are marked sensitive. Precedence, lowest first: schema
+ * defaults, `config/default.json` when present, the file of `--config`/`TRACEHIVE_CONFIG`,
+ * then the environment. Validated once, strictly, then frozen (fastify's initial-config
+ * validation).
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import convict from 'convict';
+import { BridgeError } from './errors.js';
+import { parseCidr } from './net/cidr.js';
+import { DEFAULT_SEVERITY_RULES } from './map/severity.js';
+import type { AlertPolicy, SeverityRule } from './types.js';
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+convict.addFormat({
+  name: 'http-url-or-empty',
+  validate(value: unknown) {
+    if (value === '') return;
+    if (typeof value !== 'string') throw new Error('Expected an http(s) URL or ""');
+    let url: URL;
+    try {
+      url = new URL(value);
+    } catch {
+      throw new Error(`Expected an http(s) URL such as https://thehive.example.org:9000, got ${JSON.stringify(value)}`);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      throw new Error(`Expected an http: or https: URL, got ${JSON.stringify(url.protocol)}`);
+    }
+  },
+});
+
+convict.addFormat({
+  name: 'host',
+  validate(value: unknown) {
+    if (typeof value !== 'string' || value.length === 0) throw new Error('Expected an IP address or host name');
+    if (!isIP(value) && !/^[A-Za-z0-9.-]+$/.test(value)) throw new Error(`Expected an IP address or host name, got ${JSON.stringify(value)}`);
+  },
+});
+
+convict.addFormat({
+  name: 'cidr-list',
+  validate(value: unknown) {
+    if (!Array.isArray(value)) throw new Error('Expected a list of CIDR ranges');
+    for (const item of value) {
+      if (typeof item !== 'string' || parseCidr(item) === null) {
+        throw new Error(`Expected CIDR ranges such as 10.0.0.0/8 or ::1/128, got ${JSON.stringify(item)}`);
+      }
+    }
+  },
+  coerce: (v: string) => v.split(',').map((s) => s.trim()).filter((s) => s.length > 0),
+});
+
+convict.addFormat({
+  name: 'string-list',
+  validate(value: unknown) {
+    if (!Array.isArray(value) || value.some((s) => typeof s !== 'string' || s.length === 0 || s.length > 128)) {
+      throw new Error('Expected a list of non-empty strings of at most 128 characters');
+    }
+  },
+  coerce: (v: string) => v.split(',').map((s) => s.trim()).filter((s) => s.length > 0),
+});
+
+convict.addFormat({
+  name: 'severity-rules',
+  validate(value: unknown) {
+    if (!Array.isArray(value)) throw new Error('Expected a list of {match, severity[, scoreField, steps]} rules');
+    value.forEach((rule: unknown, i) => checkSeverityRule(rule, i));
+  },
+  coerce: (v: string) => JSON.parse(v) as unknown,
+});
+
+function isSeverity(n: unknown): boolean {
+  return n === 1 || n === 2 || n === 3 || n === 4;
+}
+
+function checkSeverityRule(rule: unknown, i: number): void {
+  const r = rule as Partial<SeverityRule> | null;
+  const at = `rule ${i}`;
+  if (r === null || typeof r !== 'object') throw new Error(`${at}: expected an object`);
+  if (typeof r.match !== 'string' || r.match.length === 0) throw new Error(`${at}: expected \`match\` to be a non-empty glob such as "*APT*"`);
+  if (!isSeverity(r.severity)) throw new Error(`${at}: expected \`severity\` to be 1, 2, 3 or 4, got ${JSON.stringify(r.severity)}`);
+  if (r.steps !== undefined) {
+    if (typeof r.scoreField !== 'string') throw new Error(`${at}: \`steps\` needs a \`scoreField\``);
+    if (!Array.isArray(r.steps) || r.steps.some((s) => typeof s?.min !== 'number' || !isSeverity(s.severity))) {
+      throw new Error(`${at}: expected \`steps\` to be a list of {min: number, severity: 1-4}`);
+    }
+  }
+}
+
+const schema = {
+  tcp: {
+    enabled: { doc: 'Run the CyberTrace TCP listener.', format: Boolean, default: true, env: 'TRACEHIVE_TCP_ENABLED' },
+    host: { doc: 'Listen address (CyberTrace’s documented default target is 127.0.0.1:9998).', format: 'host', default: '127.0.0.1', env: 'TRACEHIVE_TCP_HOST' },
+    port: { doc: 'Listen port; 0 picks a free one (logged).', format: 'port', default: 9998, env: 'TRACEHIVE_TCP_PORT' },
+    maxLineBytes: { doc: 'Longer lines are dropped and counted; the connection goes on.', format: 'nat', default: 65536, env: 'TRACEHIVE_TCP_MAX_LINE_BYTES' },
+    maxConnections: { doc: 'Concurrent connections at most; more are refused at accept.', format: 'nat', default: 256, env: 'TRACEHIVE_TCP_MAX_CONNECTIONS' },
+    idleTimeoutMs: { doc: 'A connection silent this long is closed (0 = never).', format: 'nat', default: 300000, env: 'TRACEHIVE_TCP_IDLE_TIMEOUT_MS' },
+    allow: { doc: 'CIDR allowlist of peers; empty allows all.', format: 'cidr-list', default: [] as string[], env: 'TRACEHIVE_TCP_ALLOW' },
+  },
+  thehive: {
+    url: { doc: 'TheHive base URL; empty uses the file sink.', format: 'http-url-or-empty', default: '', env: 'THEHIVE_URL' },
+    apiKey: { doc: 'TheHive API key (sent as a Bearer token, never logged).', format: String, default: '', env: 'THEHIVE_API_KEY', sensitive: true },
+    organisation: { doc: 'Sent as X-Organisation when set.', format: String, default: '', env: 'THEHIVE_ORG' },
+    api: { doc: 'v1 = TheHive 5 /api/v1/alert with observables; v0 = TheHive 4 /api/alert with artifacts.', format: ['v1', 'v0'], default: 'v1', env: 'THEHIVE_API' },
+    tlsVerify: { doc: 'Verify TheHive’s TLS certificate.', format: Boolean, default: true, env: 'THEHIVE_TLS_VERIFY' },
+    caFile: { doc: 'Extra CA certificate (PEM file) for a private TheHive.', format: String, default: '', env: 'THEHIVE_CA_FILE' },
+    timeoutMs: { doc: 'Per-request timeout.', format: 'nat', default: 10000, env: 'THEHIVE_TIMEOUT_MS' },
+  },
+  file: {
+    path: { doc: 'The file sink: one alert (the exact request body) per line.', format: String, default: 'data/alerts.ndjson', env: 'TRACEHIVE_FILE_PATH' },
+  },
+  queue: {
+    ratePerSec: { doc: 'Alerts sent per second at most (0 = unlimited).', format: 'nat', default: 20, env: 'TRACEHIVE_RATE_PER_SEC' },
+    concurrency: { doc: 'Requests in flight at most.', format: 'nat', default: 4, env: 'TRACEHIVE_CONCURRENCY' },
+    maxAttempts: { doc: 'Retriable failures before dead-lettering (0 = retry forever).', format: 'nat', default: 0, env: 'TRACEHIVE_MAX_ATTEMPTS' },
+    maxPending: { doc: 'Alerts held in memory at most; above it TCP reads pause (backpressure).', format: 'nat', default: 10000, env: 'TRACEHIVE_MAX_PENDING' },
+    retryBaseMs: { doc: 'First retry delay; doubles per consecutive failure, with full jitter.', format: 'nat', default: 500, env: 'TRACEHIVE_RETRY_BASE_MS' },
+    retryMaxMs: { doc: 'Retry delay cap.', format: 'nat', default: 60000, env: 'TRACEHIVE_RETRY_MAX_MS' },
+    authRetryMs: { doc: 'Retry delay after 401/403 (a wrong key waits for the operator).', format: 'nat', default: 30000, env: 'TRACEHIVE_AUTH_RETRY_MS' },
+  },
+  spool: {
+    dir: { doc: 'Data directory for the dead-letter (dead/) and rejected-line (rejected/) logs.', format: String, default: 'data/spool', env: 'TRACEHIVE_SPOOL_DIR' },
+  },
+  shutdown: {
+    timeoutMs: { doc: 'On SIGTERM/SIGINT, time allowed to deliver in-flight alerts before exiting.', format: 'nat', default: 10000, env: 'TRACEHIVE_SHUTDOWN_TIMEOUT_MS' },
+  },
+  http: {
+    enabled: { doc: 'Serve /healthz, /readyz and /metrics.', format: Boolean, default: true, env: 'TRACEHIVE_HTTP_ENABLED' },
+    host: { doc: 'Admin HTTP listen address.', format: 'host', default: '127.0.0.1', env: 'TRACEHIVE_HTTP_HOST' },
+    port: { doc: 'Admin HTTP port; 0 picks a free one.', format: 'port', default: 9999, env: 'TRACEHIVE_HTTP_PORT' },
+  },
+  log: {
+    level: { doc: 'pino level: fatal, error, warn, info, debug, trace or silent.', format: LOG_LEVELS, default: 'info', env: 'LOG_LEVEL' },
+  },
+  alert: {
+    type: { doc: 'Alert `type` of detections (≤ 32 chars).', format: String, default: 'cybertrace', env: 'TRACEHIVE_ALERT_TYPE' },
+    serviceType: { doc: 'Alert `type` of CyberTrace service alerts.', format: String, default: 'cybertrace-service', env: 'TRACEHIVE_ALERT_SERVICE_TYPE' },
+    source: { doc: 'Alert `source` (≤ 32 chars).', format: String, default: 'CyberTrace', env: 'TRACEHIVE_ALERT_SOURCE' },
+    tags: { doc: 'Extra tags on every alert.', format: 'string-list', default: [] as string[], env: 'TRACEHIVE_ALERT_TAGS' },
+    tlp: { doc: 'TLP: 0 CLEAR, 1 GREEN, 2 AMBER, 3 AMBER+STRICT, 4 RED (TheHive ≥ 5.2).', format: [0, 1, 2, 3, 4], default: 2, env: 'TRACEHIVE_ALERT_TLP' },
+    pap: { doc: 'PAP: 0 WHITE … 3 RED.', format: [0, 1, 2, 3], default: 2, env: 'TRACEHIVE_ALERT_PAP' },
+    severity: { doc: 'Severity policy: rules tried in order, the first whose glob matches the category wins.', format: 'severity-rules', default: DEFAULT_SEVERITY_RULES as unknown as SeverityRule[], env: 'TRACEHIVE_ALERT_SEVERITY' },
+    defaultSeverity: { doc: 'Severity when no rule matches.', format: [1, 2, 3, 4], default: 2, env: 'TRACEHIVE_ALERT_DEFAULT_SEVERITY' },
+    serviceAlerts: { doc: 'CyberTrace service alerts: `log` (log and count) or `alert` (also create alerts).', format: ['log', 'alert'], default: 'log', env: 'TRACEHIVE_SERVICE_ALERTS' },
+  },
+};
+
+/** The validated, frozen configuration. */
+export interface Config {
+  readonly tcp: { readonly enabled: boolean; readonly host: string; readonly port: number; readonly maxLineBytes: number; readonly maxConnections: number; readonly idleTimeoutMs: number; readonly allow: readonly string[] };
+  readonly thehive: { readonly url: string; readonly apiKey: string; readonly organisation: string; readonly api: 'v1' | 'v0'; readonly tlsVerify: boolean; readonly caFile: string; readonly timeoutMs: number };
+  readonly file: { readonly path: string };
+  readonly queue: { readonly ratePerSec: number; readonly concurrency: number; readonly maxAttempts: number; readonly maxPending: number; readonly retryBaseMs: number; readonly retryMaxMs: number; readonly authRetryMs: number };
+  readonly spool: { readonly dir: string };
+  readonly shutdown: { readonly timeoutMs: number };
+  readonly http: { readonly enabled: boolean; readonly host: string; readonly port: number };
+  readonly log: { readonly level: string };
+  readonly alert: Omit<AlertPolicy, 'severity' | 'tags'> & { readonly severity: readonly SeverityRule[]; readonly tags: readonly string[] };
+}
+
+/** Where the configuration comes from; tests pass their own `env` and overrides. */
+export interface ConfigSources {
+  /** `--config FILE`; falls back to `env.TRACEHIVE_CONFIG`. */
+  readonly file?: string;
+  /** Defaults to process.env. */
+  readonly env?: NodeJS.ProcessEnv;
+  /** Applied after the files, before the environment (used by tests and `make run`). */
+  readonly overrides?: Record<string, unknown>;
+  /** Read `config/default.json` when it exists (default true). */
+  readonly useDefaultFile?: boolean;
+}
+
+/** Loads, validates strictly and freezes the configuration. Throws BridgeError ERR_CONFIG_* naming the key. */
+export function loadConfig(sources: ConfigSources = {}): Config {
+  const env = sources.env ?? process.env;
+  const conf = convict(schema, { env, args: [] });
+  const files: string[] = [];
+  if (sources.useDefaultFile !== false && existsSync('config/default.json')) files.push('config/default.json');
+  const extra = sources.file ?? env['TRACEHIVE_CONFIG'];
+  if (extra) files.push(extra);
+  for (const f of files) conf.load(readJson(f));
+  if (sources.overrides) conf.load(sources.overrides);
+  try {
+    conf.validate({ allowed: 'strict' });
+  } catch (err) {
+    throw new BridgeError('ERR_CONFIG_INVALID', explain((err as Error).message, files), { cause: err });
+  }
+  if (conf.get('thehive.url') !== '' && conf.get('thehive.apiKey') === '') {
+    throw new BridgeError('ERR_CONFIG_INVALID', 'thehive.apiKey: TheHive needs an API key when thehive.url is set. Set THEHIVE_API_KEY (a TheHive user with the manageAlert/create permission).');
+  }
+  return deepFreeze(conf.getProperties() as unknown as Config);
+}
+
+/** The effective configuration as JSON with secrets masked, for `check-config`. */
+export function redactedConfig(config: Config): Record<string, unknown> {
+  const copy = JSON.parse(JSON.stringify(config)) as { thehive: { apiKey: string } };
+  if (copy.thehive.apiKey !== '') copy.thehive.apiKey = '[redacted]';
+  return copy;
+}
+
+/** The environment variable of each key, for error hints and docs. */
+export function envNameOf(key: string): string | undefined {
+  let node: unknown = schema;
+  for (const part of key.split('.')) node = (node as Record<string, unknown> | undefined)?.[part];
+  return (node as { env?: string } | undefined)?.env;
+}
+
+function readJson(file: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new BridgeError('ERR_CONFIG_FILE', `Cannot read config file ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}.`, { cause: err });
+  }
+  try {
+    return JSON.parse(text) as Record<string, unknown>;
+  } catch (err) {
+    throw new BridgeError('ERR_CONFIG_FILE', `Config file ${file} is not valid JSON: ${(err as Error).message}.`, { cause: err });
+  }
+}
+
+/** Turns convict's lines into one message per key, each with where to fix it. */
+function explain(message: string, files: readonly string[]): string {
+  const lines = message.split('\n').map((line) => {
+    const undeclared = /^configuration param '([^']+)' not declared/.exec(line);
+    if (undeclared) return `${undeclared[1]}: unknown key (check its spelling against config/example.json).`;
+    const key = /^([\w.]+): /.exec(line)?.[1];
+    const envName = key ? envNameOf(key) : undefined;
+    const where = [...files, envName ? `the environment variable ${envName}` : ''].filter(Boolean).join(' or ');
+    return where ? `${line}. Fix it in ${where}.` : line;
+  });
+  return `Invalid configuration:\n  ${lines.join('\n  ')}`;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object') {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}

@@ -1,0 +1,124 @@
+/**
+ * One named function per fact (vector's internal_events): each logs at the level the fact
+ * deserves and counts it in the Prometheus registry served on /metrics. Levels: error =
+ * data loss or an operator must act, warn = recoverable, info = lifecycle, debug = per line.
+ */
+import type { Logger } from 'pino';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import type { ErrorCode } from './errors.js';
+import type { Alert, CyberTraceRecord } from './types.js';
+
+/** Longest excerpt of a bad line that goes into a log line. */
+const EXCERPT_CHARS = 200;
+
+export class Telemetry {
+  readonly registry = new Registry();
+  readonly #log: Logger;
+  readonly #connections: Gauge;
+  readonly #connectionsTotal: Counter<'result'>;
+  readonly #linesReceived: Counter;
+  readonly #linesParsed: Counter<'kind'>;
+  readonly #linesRejected: Counter<'code'>;
+  readonly #linesTooLong: Counter;
+  readonly #alertsQueued: Counter;
+  readonly #alertsDelivered: Counter<'duplicate'>;
+  readonly #alertsRetried: Counter;
+  readonly #alertsDead: Counter;
+  readonly #ready: Gauge;
+  #open = 0;
+
+  constructor(log: Logger, queueDepth: () => number) {
+    this.#log = log;
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry, prefix: 'tracehive_' });
+    this.#connections = new Gauge({ name: 'tracehive_tcp_connections', help: 'Open CyberTrace connections.', registers });
+    this.#connectionsTotal = new Counter({ name: 'tracehive_tcp_connections_total', help: 'Connections by result: accepted, refused_allowlist, refused_limit.', labelNames: ['result'], registers });
+    this.#linesReceived = new Counter({ name: 'tracehive_lines_received_total', help: 'Lines read from all connections.', registers });
+    this.#linesParsed = new Counter({ name: 'tracehive_lines_parsed_total', help: 'Lines parsed, by kind: detection, service, finished.', labelNames: ['kind'], registers });
+    this.#linesRejected = new Counter({ name: 'tracehive_lines_rejected_total', help: 'Lines that match no known shape, by error code (kept in the rejected log).', labelNames: ['code'], registers });
+    this.#linesTooLong = new Counter({ name: 'tracehive_lines_too_long_total', help: 'Lines longer than tcp.maxLineBytes, dropped.', registers });
+    this.#alertsQueued = new Counter({ name: 'tracehive_alerts_queued_total', help: 'Alerts accepted into the delivery queue.', registers });
+    this.#alertsDelivered = new Counter({ name: 'tracehive_alerts_delivered_total', help: 'Alerts confirmed by the sink (duplicate="true": TheHive already had it).', labelNames: ['duplicate'], registers });
+    this.#alertsRetried = new Counter({ name: 'tracehive_alerts_retried_total', help: 'Delivery attempts that will be retried.', registers });
+    this.#alertsDead = new Counter({ name: 'tracehive_alerts_dead_total', help: 'Alerts written to the dead-letter log.', registers });
+    this.#ready = new Gauge({ name: 'tracehive_sink_ready', help: '1 when the sink accepts alerts, 0 while it rejects the key or is unreachable.', registers });
+    new Gauge({ name: 'tracehive_queue_depth', help: 'Alerts waiting for delivery.', registers, collect() { this.set(queueDepth()); } });
+  }
+
+  connectionOpened(peer: string): void {
+    this.#open++;
+    this.#connections.set(this.#open);
+    this.#connectionsTotal.inc({ result: 'accepted' });
+    this.#log.debug({ peer }, 'Connection accepted.');
+  }
+
+  connectionClosed(peer: string, lines: number): void {
+    this.#open--;
+    this.#connections.set(this.#open);
+    this.#log.debug({ peer, lines }, 'Connection closed.');
+  }
+
+  connectionRefused(peer: string, reason: 'allowlist' | 'limit'): void {
+    this.#connectionsTotal.inc({ result: `refused_${reason}` });
+    const why = reason === 'allowlist' ? 'the peer is not in tcp.allow' : 'tcp.maxConnections is reached';
+    this.#log.warn({ peer, reason }, `Connection refused: ${why}.`);
+  }
+
+  connectionIdle(peer: string, idleMs: number): void {
+    this.#log.info({ peer, idleMs }, 'Connection closed after tcp.idleTimeoutMs without data.');
+  }
+
+  connectionError(peer: string, err: Error): void {
+    this.#log.warn({ peer, err: { message: err.message, code: (err as NodeJS.ErrnoException).code } }, 'Connection error; the lines read so far are kept.');
+  }
+
+  lineReceived(): void {
+    this.#linesReceived.inc();
+  }
+
+  lineTooLong(peer: string, maxBytes: number): void {
+    this.#linesTooLong.inc();
+    this.#log.warn({ peer, maxBytes, code: 'ERR_LINE_TOO_LONG' }, 'Line dropped: longer than tcp.maxLineBytes; the connection goes on.');
+  }
+
+  lineRejected(code: ErrorCode, detail: string, peer: string, line: string): void {
+    this.#linesRejected.inc({ code });
+    this.#log.debug({ peer, code, detail, excerpt: line.slice(0, EXCERPT_CHARS) }, 'Line rejected: it matches no known CyberTrace shape.');
+  }
+
+  lineParsed(record: CyberTraceRecord): void {
+    this.#linesParsed.inc({ kind: record.kind });
+    if (record.kind === 'service') this.#log.info({ alert: record.alert, line: record.line }, 'CyberTrace service alert.');
+  }
+
+  alertQueued(): void {
+    this.#alertsQueued.inc();
+  }
+
+  alertDelivered(alert: Alert, duplicate: boolean, attempts: number): void {
+    this.#alertsDelivered.inc({ duplicate: String(duplicate) });
+    this.#log.debug({ sourceRef: alert.sourceRef, duplicate, attempts }, 'Alert delivered.');
+  }
+
+  alertRetried(alert: Alert, reason: string, delayMs: number, attempt: number): void {
+    this.#alertsRetried.inc();
+    this.#log.warn({ sourceRef: alert.sourceRef, reason, delayMs, attempt }, 'Delivery failed; will retry.');
+  }
+
+  alertDead(alert: Alert, reason: string, status?: number): void {
+    this.#alertsDead.inc();
+    this.#log.error({ sourceRef: alert.sourceRef, reason, status }, 'Alert dead-lettered: see the dead/ log in spool.dir, fix the cause, then requeue it.');
+  }
+
+  readiness(ready: boolean, reason: string): void {
+    this.#ready.set(ready ? 1 : 0);
+    if (ready) this.#log.info({ reason }, 'Sink ready: alerts are being delivered.');
+    else this.#log.error({ reason }, 'Sink not ready: alerts are kept and retried.');
+  }
+
+  /** Current value of a counter, for tests and the shutdown summary. */
+  async value(name: string): Promise<number> {
+    const metric = await this.registry.getSingleMetric(name)?.get();
+    return metric?.values.reduce((sum, v) => sum + v.value, 0) ?? 0;
+  }
+}
