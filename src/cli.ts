@@ -1,0 +1,169 @@
+#!/usr/bin/env node
+/**
+ * The `tracehive` command. The only module that reads argv, installs signal handlers and
+ * decides exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error.
+ */
+import { createReadStream, readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import split2 from 'split2';
+import { pino } from 'pino';
+import { loadConfig, redactedConfig, type Config } from './config.js';
+import { BridgeError } from './errors.js';
+import { buildApp } from './app.js';
+import { LinePipeline } from './pipeline.js';
+import { Telemetry } from './telemetry.js';
+import { replay, formatSummary } from './tools/replay.js';
+
+const USAGE = `Usage: tracehive <command> [options]
+
+Commands:
+  serve                      run the CyberTrace listener, delivery queue and admin port until SIGTERM
+  map [FILE]                 print the alerts CyberTrace lines map to (stdin by default), deliver nothing
+  replay FILE                send a captured newline stream to a listener ('-' = stdin)
+      --host H               default 127.0.0.1
+      --port P               default 9998
+      --rate N               lines per second, 0 = as fast as possible (default 0)
+      --connections C        parallel connections (default 1)
+  check-config               validate the configuration and print it with secrets redacted
+
+Options:
+  --config FILE              a JSON config file (also TRACEHIVE_CONFIG); environment variables win
+  -h, --help                 this text
+  --version                  print the version
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      config: { type: 'string' },
+      host: { type: 'string', default: '127.0.0.1' },
+      port: { type: 'string', default: '9998' },
+      rate: { type: 'string', default: '0' },
+      connections: { type: 'string', default: '1' },
+      help: { type: 'boolean', short: 'h' },
+      version: { type: 'boolean' },
+    },
+  });
+  if (values.version) {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    process.stdout.write(`${pkg.version}\n`);
+    return 0;
+  }
+  const [command, ...rest] = positionals;
+  if (values.help || command === undefined || command === 'help') {
+    process.stdout.write(USAGE);
+    return command === undefined && !values.help ? 2 : 0;
+  }
+  const configFrom = () => loadConfig(values.config !== undefined ? { file: values.config } : {});
+  switch (command) {
+    case 'serve':
+      return serve(configFrom());
+    case 'map':
+      return map(configFrom(), rest[0]);
+    case 'check-config': {
+      const config = configFrom();
+      process.stdout.write(`${JSON.stringify(redactedConfig(config), null, 2)}\n`);
+      process.stderr.write('Configuration is valid.\n');
+      return 0;
+    }
+    case 'replay': {
+      const file = rest[0];
+      if (file === undefined) throw new BridgeError('ERR_USAGE', 'replay needs a FILE (or - for stdin).');
+      // Ctrl-C ends the replay cleanly: what was read is sent, then the partial summary.
+      const abort = new AbortController();
+      process.once('SIGINT', () => abort.abort());
+      const summary = await replay({
+        file,
+        host: values.host,
+        port: positiveInt('--port', values.port, 1),
+        rate: positiveInt('--rate', values.rate, 0),
+        connections: positiveInt('--connections', values.connections, 1),
+        signal: abort.signal,
+      });
+      process.stdout.write(`${formatSummary(summary)}${abort.signal.aborted ? ' (interrupted)' : ''}\n`);
+      return abort.signal.aborted ? 130 : 0;
+    }
+    default:
+      throw new BridgeError('ERR_USAGE', `Unknown command ${JSON.stringify(command)}; run tracehive --help.`);
+  }
+}
+
+function positiveInt(name: string, text: string, min: number): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < min) throw new BridgeError('ERR_USAGE', `Expected ${name} to be an integer ≥ ${min}, got ${JSON.stringify(text)}.`);
+  return n;
+}
+
+async function serve(config: Config): Promise<number> {
+  const app = buildApp(config);
+  let stopping: Promise<unknown> | undefined;
+  const done = new Promise<number>((resolve) => {
+    const onSignal = (signal: NodeJS.Signals): void => {
+      if (stopping) {
+        app.log.warn({ signal }, 'Second signal: exiting without waiting for the drain.');
+        process.exit(1);
+      }
+      app.log.info({ signal }, 'Signal received.');
+      stopping = app.stop().then(
+        () => resolve(0),
+        (err: unknown) => {
+          app.log.error({ err }, 'Shutdown failed.');
+          resolve(1);
+        },
+      );
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+  try {
+    await app.start();
+  } catch (err) {
+    await app.stop().catch(() => undefined);
+    throw err;
+  }
+  return done;
+}
+
+async function map(config: Config, file: string | undefined): Promise<number> {
+  const silent = pino({ level: 'silent' });
+  let lineNo = 0;
+  let rejected = 0;
+  const pipeline = new LinePipeline({
+    policy: config.alert,
+    telemetry: new Telemetry(silent, () => 0),
+    now: Date.now,
+    deliver: () => undefined,
+    keepRejected: (entry) => {
+      rejected++;
+      process.stderr.write(`line ${lineNo}: ${entry.code}: ${entry.detail}\n`);
+    },
+  });
+  const input = file === undefined || file === '-' ? process.stdin : createReadStream(file);
+  for await (const line of input.pipe(split2())) {
+    lineNo++;
+    const alert = pipeline.toAlert(line as string, file ?? 'stdin');
+    if (alert && !process.stdout.write(`${JSON.stringify(alert)}\n`)) {
+      await new Promise((resolve) => process.stdout.once('drain', resolve));
+    }
+  }
+  if (rejected > 0) process.stderr.write(`${rejected} of ${lineNo} lines rejected.\n`);
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    const usage = err instanceof BridgeError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
+    const code = (err as NodeJS.ErrnoException).code;
+    let message = err instanceof Error ? err.message : String(err);
+    if (code === 'EADDRINUSE') message += ': another process listens there; stop it or choose another port (TRACEHIVE_TCP_PORT, TRACEHIVE_HTTP_PORT)';
+    if (code === 'EACCES') message += ': ports below 1024 need privileges; choose a higher port';
+    process.stderr.write(`tracehive: ${message}\n`);
+    process.exitCode = usage ? 2 : 1;
+  },
+);

@@ -1,0 +1,78 @@
+/**
+ * The admin port: `/healthz` (the process is alive), `/readyz` (alerts can flow: the
+ * listener is up and the sink accepts our key) and `/metrics` (Prometheus text).
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Registry } from 'prom-client';
+
+/** What /readyz reports; `reasons` say what to fix when not ready. */
+export interface ReadyState {
+  readonly ready: boolean;
+  readonly reasons: readonly string[];
+}
+
+export interface AdminServerOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly registry: Registry;
+  readonly readiness: () => ReadyState;
+}
+
+export class AdminServer {
+  readonly #opts: AdminServerOptions;
+  #server: http.Server | undefined;
+
+  constructor(opts: AdminServerOptions) {
+    this.#opts = opts;
+  }
+
+  async start(): Promise<AddressInfo> {
+    const server = http.createServer((req, res) => void this.#handle(req, res));
+    // The admin port is for probes and scrapers: no reason to hold idle sockets long.
+    server.keepAliveTimeout = 5000;
+    this.#server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.#opts.port, this.#opts.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    return server.address() as AddressInfo;
+  }
+
+  async stop(): Promise<void> {
+    const server = this.#server;
+    this.#server = undefined;
+    if (!server) return;
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  async #handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, { error: 'Only GET is served here.' });
+    if (path === '/healthz') return send(res, 200, { status: 'ok' });
+    if (path === '/readyz') {
+      const state = this.#opts.readiness();
+      return send(res, state.ready ? 200 : 503, { status: state.ready ? 'ready' : 'not ready', reasons: state.reasons });
+    }
+    if (path === '/metrics') {
+      try {
+        const body = await this.#opts.registry.metrics();
+        res.writeHead(200, { 'content-type': this.#opts.registry.contentType });
+        res.end(body);
+      } catch (err) {
+        send(res, 500, { error: (err as Error).message });
+      }
+      return;
+    }
+    send(res, 404, { error: `No route ${path}; try /healthz, /readyz or /metrics.` });
+  }
+}
+
+function send(res: http.ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(`${JSON.stringify(body)}\n`);
+}

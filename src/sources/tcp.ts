@@ -1,0 +1,153 @@
+/**
+ * The CyberTrace listener: a `net.Server` that reassembles newline-terminated lines across
+ * reads with split2 and hands each to `onLine`. Everything a peer controls is bounded: line
+ * length, connection count, idle time. When `onLine` returns a promise (the queue is full)
+ * the connection is paused until it settles, so memory stays bounded and TCP flow control
+ * pushes back on CyberTrace instead.
+ */
+import net from 'node:net';
+import split2 from 'split2';
+import type { Telemetry } from '../telemetry.js';
+import { cidrMatcher } from '../net/cidr.js';
+
+export interface TcpSourceOptions {
+  readonly host: string;
+  readonly port: number;
+  /** Longer lines are dropped and counted; the next line on the connection still arrives. */
+  readonly maxLineBytes: number;
+  readonly maxConnections: number;
+  /** 0 = never time out. */
+  readonly idleTimeoutMs: number;
+  /** CIDR allowlist; empty allows everyone. */
+  readonly allow: readonly string[];
+}
+
+/** Called once per line; returns a promise only when the caller must wait (backpressure). */
+export type LineHandler = (line: string, peer: string) => void | Promise<void>;
+
+/**
+ * How long a connection may take to send what it has after we half-close it at shutdown.
+ * CyberTrace retries unsent events, so waiting longer only delays the drain.
+ */
+const SHUTDOWN_GRACE_MS = 1000;
+
+export class TcpSource {
+  readonly name = 'source.tcp';
+  readonly #opts: TcpSourceOptions;
+  readonly #telemetry: Telemetry;
+  readonly #onLine: LineHandler;
+  readonly #allowed: (address: string | undefined) => boolean;
+  readonly #sockets = new Set<net.Socket>();
+  #server: net.Server | undefined;
+
+  constructor(opts: TcpSourceOptions, telemetry: Telemetry, onLine: LineHandler) {
+    this.#opts = opts;
+    this.#telemetry = telemetry;
+    this.#onLine = onLine;
+    this.#allowed = cidrMatcher(opts.allow);
+  }
+
+  /** Listens; resolves with the bound address (port 0 picks a free one). */
+  async start(): Promise<net.AddressInfo> {
+    const server = net.createServer({ pauseOnConnect: false, noDelay: true }, (socket) => this.#accept(socket));
+    server.maxConnections = this.#opts.maxConnections;
+    // Node refuses connections above maxConnections itself and reports them here.
+    server.on('drop', (data) => this.#telemetry.connectionRefused(`${data?.remoteAddress}:${data?.remotePort}`, 'limit'));
+    this.#server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.#opts.port, this.#opts.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    return server.address() as net.AddressInfo;
+  }
+
+  /** Open connections right now. */
+  get connections(): number {
+    return this.#sockets.size;
+  }
+
+  /**
+   * Stops accepting, half-closes every connection so peers can finish the line they are
+   * writing, and destroys what is still open after a short grace (bounded by deadlineMs).
+   */
+  async stop(deadlineMs: number): Promise<void> {
+    const server = this.#server;
+    if (!server) return;
+    this.#server = undefined;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    for (const socket of this.#sockets) socket.end();
+    const grace = Math.min(SHUTDOWN_GRACE_MS, deadlineMs);
+    const timer = setTimeout(() => {
+      for (const socket of this.#sockets) socket.destroy();
+    }, grace);
+    timer.unref();
+    await closed;
+    clearTimeout(timer);
+  }
+
+  #accept(socket: net.Socket): void {
+    const peer = `${socket.remoteAddress}:${socket.remotePort}`;
+    if (!this.#allowed(socket.remoteAddress)) {
+      this.#telemetry.connectionRefused(peer, 'allowlist');
+      socket.destroy();
+      return;
+    }
+    this.#sockets.add(socket);
+    this.#telemetry.connectionOpened(peer);
+    let lines = 0;
+
+    const max = this.#opts.maxLineBytes;
+    const lineStream = split2(
+      (line: string) => {
+        // split2 only bounds the unterminated tail; a long line that arrives complete in
+        // one read, or whose UTF-8 is longer than its characters, is caught here.
+        if (line.length > max / 3 && Buffer.byteLength(line) > max) {
+          if (!overflowing) this.#telemetry.lineTooLong(peer, max);
+          return undefined;
+        }
+        return line;
+      },
+      // skipOverflow is split2's, missing from @types/split2.
+      { maxLength: max, skipOverflow: true } as split2.Options,
+    );
+    // split2 skips an overflowing line silently; watching its flag lets us count each one.
+    let overflowing = false;
+    Object.defineProperty(lineStream, 'overflow', {
+      get: () => overflowing,
+      set: (value: boolean) => {
+        if (value && !overflowing) this.#telemetry.lineTooLong(peer, max);
+        overflowing = value;
+      },
+    });
+
+    lineStream.on('data', (line: string) => {
+      lines++;
+      const wait = this.#onLine(line, peer);
+      if (wait) {
+        lineStream.pause();
+        void wait.then(
+          () => lineStream.resume(),
+          () => lineStream.resume(),
+        );
+      }
+    });
+    lineStream.on('error', (err: Error) => this.#telemetry.connectionError(peer, err));
+
+    if (this.#opts.idleTimeoutMs > 0) {
+      socket.setTimeout(this.#opts.idleTimeoutMs, () => {
+        this.#telemetry.connectionIdle(peer, this.#opts.idleTimeoutMs);
+        socket.end();
+        socket.destroySoon();
+      });
+    }
+    socket.on('error', (err) => this.#telemetry.connectionError(peer, err));
+    socket.on('close', () => {
+      this.#sockets.delete(socket);
+      this.#telemetry.connectionClosed(peer, lines);
+    });
+    socket.pipe(lineStream);
+  }
+}
