@@ -1,0 +1,39 @@
+# tracehive: `make run` starts the bridge on its defaults, `make test` runs every test.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+NODE_BIN := node_modules/.bin
+
+.PHONY: help deps build run test test-unit test-integration test-deps bench clean
+
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+deps: node_modules/.installed ## install npm packages (npm ci)
+
+build: deps ## compile TypeScript to dist/
+	$(NODE_BIN)/tsc -p tsconfig.json
+
+run: build ## start the bridge: CyberTrace listener on 127.0.0.1:9998, alerts to data/alerts.ndjson
+	node dist/src/cli.js serve
+
+test-deps: ## install the system packages the tests use (netcat), when missing
+	@bash scripts/install-test-deps.sh
+
+test: test-deps build ## run every test; ends with "N passed, N failed"
+	node scripts/run-tests.mjs dist/spec
+
+test-unit: build ## only the unit tests
+	node scripts/run-tests.mjs dist/spec/unit
+
+test-integration: build ## only the integration tests (real sockets, stand-in TheHive)
+	node scripts/run-tests.mjs dist/spec/integration
+
+bench: build ## parse+map throughput against a naive peer, in one run
+	node dist/scripts/bench-kv.js
+
+clean: ## remove build output
+	rm -rf dist dist-*
