@@ -32,8 +32,9 @@ test-unit: build ## only the unit tests
 test-integration: build ## only the integration tests (real sockets, stand-in TheHive)
 	node scripts/run-tests.mjs dist/spec/integration
 
-bench: build ## parse+map throughput against a naive peer, in one run
-	node dist/scripts/bench-kv.js
+bench: build ## throughput against the glue-script peer in one run (parse+map, then tcp → file); JSON in bench/results/
+	node dist/scripts/bench-kv.js --json bench/results/bench-kv.json
+	node dist/scripts/bench-tcp.js --json bench/results/bench-tcp.json
 
 clean: ## remove build output
 	rm -rf dist dist-*

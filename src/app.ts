@@ -19,6 +19,12 @@ import { createFileSink } from './sinks/file.js';
 import { DailyNdjson } from './io/daily-ndjson.js';
 import type { Sink } from './types.js';
 
+/**
+ * Alerts handed to the file sink at once. It writes whatever is waiting in one append (group
+ * commit), so more in flight means fewer, larger writes; queue.concurrency is TheHive's limit.
+ */
+const FILE_SINK_CONCURRENCY = 512;
+
 /** While the sink is not ready, how often its key and reachability are checked again. */
 const PROBE_INTERVAL_MS = 5000;
 
@@ -72,8 +78,9 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
   delivery = new Delivery({
     sink,
     deadLetters,
-    ratePerSec: config.queue.ratePerSec,
-    concurrency: config.queue.concurrency,
+    // The rate protects TheHive; a local file takes alerts as fast as the disk does.
+    ratePerSec: usesTheHive ? config.queue.ratePerSec : 0,
+    concurrency: usesTheHive ? config.queue.concurrency : FILE_SINK_CONCURRENCY,
     maxAttempts: config.queue.maxAttempts,
     maxPending: config.queue.maxPending,
     retryBaseMs: config.queue.retryBaseMs,

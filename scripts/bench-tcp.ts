@@ -1,0 +1,102 @@
+/**
+ * `make bench` (end to end): CyberTrace lines over loopback TCP → alerts in an NDJSON file,
+ * for tracehive (`tracehive serve`, file sink) and for the glue script it replaces
+ * (scripts/peer-glue), one after the other in the same run. Each system is its own process;
+ * the sender is tracehive's replay client in this process.
+ *
+ * Prints lines/s, peak RSS and CPU seconds per 100k lines of the receiving process.
+ * Usage: node dist/scripts/bench-tcp.js [--lines N] [--connections C] [--json FILE]
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { replay } from '../src/tools/replay.js';
+import { detectionLines } from '../spec/support/lines.js';
+
+const { values } = parseArgs({ options: { lines: { type: 'string', default: '200000' }, connections: { type: 'string', default: '4' }, json: { type: 'string' } } });
+const total = Number(values.lines);
+const connections = Number(values.connections);
+const dir = mkdtempSync(join(tmpdir(), 'tracehive-bench-'));
+const capture = join(dir, 'capture.log');
+writeFileSync(capture, detectionLines(total).join(''));
+const CLK_TCK = 100; // Linux USER_HZ
+
+interface Row { name: string; linesPerSec: number; seconds: number; peakRssMiB: number; cpuSecPer100k: number }
+
+async function freePort(): Promise<number> {
+  return new Promise((ok) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => ok(port));
+    });
+  });
+}
+
+function procStats(pid: number): { peakRssMiB: number; cpuSec: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const hwm = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0);
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  const cpuTicks = Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15 of stat)
+  return { peakRssMiB: Math.round((hwm / 1024) * 10) / 10, cpuSec: cpuTicks / CLK_TCK };
+}
+
+async function until(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 300000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if (await check()) return;
+    // Polled gently: a /metrics scrape costs the measured process CPU too.
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`bench: timed out waiting for ${what}`);
+}
+
+async function measure(name: string, child: ChildProcess, port: number, done: () => Promise<boolean> | boolean): Promise<Row> {
+  const cpuBefore = procStats(child.pid as number).cpuSec;
+  const t0 = process.hrtime.bigint();
+  await replay({ file: capture, host: '127.0.0.1', port, rate: 0, connections, progress: { write: () => true } as unknown as NodeJS.WritableStream });
+  await until(`${name} to write ${total} alerts`, done);
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  const { peakRssMiB, cpuSec } = procStats(child.pid as number);
+  child.kill('SIGTERM');
+  await new Promise((r) => child.once('exit', r));
+  return { name, seconds: Math.round(seconds * 100) / 100, linesPerSec: Math.round(total / seconds), peakRssMiB, cpuSecPer100k: Math.round(((cpuSec - cpuBefore) / total) * 100000 * 100) / 100 };
+}
+
+async function benchTracehive(): Promise<Row> {
+  const [tcpPort, httpPort] = [await freePort(), await freePort()];
+  const child = spawn(process.execPath, [resolve('dist/src/cli.js'), 'serve'], {
+    env: { ...process.env, TRACEHIVE_TCP_PORT: String(tcpPort), TRACEHIVE_HTTP_PORT: String(httpPort), TRACEHIVE_FILE_PATH: join(dir, 'tracehive.ndjson'), TRACEHIVE_SPOOL_DIR: join(dir, 'spool'), TRACEHIVE_MAX_PENDING: '10000', LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const delivered = async (): Promise<number> => {
+    const text = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
+    return [...text.matchAll(/^tracehive_alerts_delivered_total\{[^}]*\} (\d+)/gm)].reduce((n, m) => n + Number(m[1]), 0);
+  };
+  await until('tracehive to listen', async () => (await fetch(`http://127.0.0.1:${httpPort}/readyz`).catch(() => undefined))?.status === 200, 20000);
+  return measure('tracehive serve (tcp → parse → map → file)', child, tcpPort, async () => (await delivered()) >= total);
+}
+
+async function benchPeer(): Promise<Row> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [resolve('dist/scripts/peer-glue.js'), String(port), join(dir, 'peer.ndjson'), String(total)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  await until('the peer to listen', () => out.includes('listening'), 20000);
+  return measure('glue script peer (recv split + regex → file)', child, port, () => out.includes('done'));
+}
+
+const rows = [await benchTracehive(), await benchPeer()];
+rmSync(dir, { recursive: true, force: true });
+const [ours, peer] = rows as [Row, Row];
+console.log(`tcp → file, ${total} lines over ${connections} connections, node ${process.version}`);
+console.log('| pipeline | lines/s | seconds | peak RSS MiB | CPU s / 100k lines |');
+console.log('|---|---:|---:|---:|---:|');
+for (const r of rows) console.log(`| ${r.name} | ${r.linesPerSec.toLocaleString('en')} | ${r.seconds} | ${r.peakRssMiB} | ${r.cpuSecPer100k} |`);
+console.log(`ratio tracehive/peer (lines/s): ${(ours.linesPerSec / peer.linesPerSec).toFixed(2)}`);
+if (values.json) {
+  mkdirSync(dirname(values.json), { recursive: true });
+  writeFileSync(values.json, JSON.stringify({ at: new Date().toISOString(), node: process.version, lines: total, connections, rows }, null, 2));
+}
