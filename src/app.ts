@@ -16,7 +16,7 @@ import { Delivery } from './queue/delivery.js';
 import { createDeadLetterLog } from './queue/dead-letter.js';
 import { createTheHiveSink } from './sinks/thehive.js';
 import { createFileSink } from './sinks/file.js';
-import { DailyNdjson } from './io/daily-ndjson.js';
+import { createDailyNdjson } from './io/daily-ndjson.js';
 import type { Sink } from './types.js';
 
 /**
@@ -65,7 +65,7 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
     : undefined;
   const sink: Sink = theHive ?? createFileSink(config.file.path);
   const deadLetters = createDeadLetterLog(join(config.spool.dir, 'dead'));
-  const rejectedLog = new DailyNdjson(join(config.spool.dir, 'rejected'), 'rejected');
+  const rejectedLog = createDailyNdjson(join(config.spool.dir, 'rejected'), 'rejected');
 
   let delivery: Delivery | undefined;
   const telemetry = new Telemetry(log.child({ component: 'telemetry' }), () => delivery?.pending ?? 0);
@@ -105,7 +105,9 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
     telemetry,
     now: deps.now ?? Date.now,
     deliver: (alert) => queue.offer(alert),
-    keepRejected: (entry) => void rejectedLog.append(entry),
+    keepRejected: (entry) => {
+      rejectedLog.append(entry).catch((err: unknown) => log.warn({ err }, 'Cannot write the rejected-line log; the line is only counted.'));
+    },
   });
 
   const tcp = config.tcp.enabled

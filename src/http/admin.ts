@@ -5,6 +5,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
+import { listen } from '../net/listen.js';
 
 /** What /readyz reports; `reasons` say what to fix when not ready. */
 export interface ReadyState {
@@ -32,14 +33,7 @@ export class AdminServer {
     // The admin port is for probes and scrapers: no reason to hold idle sockets long.
     server.keepAliveTimeout = 5000;
     this.#server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.#opts.port, this.#opts.host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    return server.address() as AddressInfo;
+    return listen(server, this.#opts.port, this.#opts.host);
   }
 
   async stop(): Promise<void> {

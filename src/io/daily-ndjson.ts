@@ -1,57 +1,63 @@
 /**
- * An append-only NDJSON log that starts a new file each UTC day (`<prefix>-YYYY-MM-DD.ndjson`),
- * so operators can read, grep and delete old days with ordinary tools. Used for the
- * rejected-line log and the dead-letter log.
+ * An append-only NDJSON log that starts a new file each UTC day (`<dir>/<prefix>-YYYY-MM-DD.ndjson`),
+ * so operators can read, grep, archive and delete old days with ordinary tools. The dead-letter
+ * log and the rejected-line log are both one of these.
  */
-import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 
-export class DailyNdjson {
-  readonly #dir: string;
-  readonly #prefix: string;
-  #day = '';
-  #stream: WriteStream | undefined;
+export interface DailyNdjson {
+  /** Appends one line; resolves once written to the file (not fsynced), rejects on I/O errors (ENOSPC…). */
+  append(entry: object, time?: Date): Promise<void>;
+  /** Waits for pending writes, syncs and closes the file. Later appends reopen it. */
+  close(): Promise<void>;
+}
 
-  constructor(dir: string, prefix: string) {
-    this.#dir = dir;
-    this.#prefix = prefix;
+/** Opens (lazily) a daily log in `dir`, creating the directory on the first append. */
+export function createDailyNdjson(dir: string, prefix: string, now: () => Date = () => new Date()): DailyNdjson {
+  let file: { name: string; handle: FileHandle } | null = null;
+  // Appends run one after another so lines never interleave and the day switch is race-free.
+  let chain: Promise<unknown> = Promise.resolve();
+
+  async function handleFor(time: Date): Promise<FileHandle> {
+    const name = join(dir, `${prefix}-${time.toISOString().slice(0, 10)}.ndjson`);
+    if (file?.name === name) return file.handle;
+    if (file) await file.handle.close().catch(() => undefined);
+    file = null;
+    await mkdir(dir, { recursive: true });
+    file = { name, handle: await open(name, 'a') };
+    return file.handle;
   }
 
-  /** The file that today's entries go to. */
-  get currentFile(): string {
-    return join(this.#dir, `${this.#prefix}-${new Date().toISOString().slice(0, 10)}.ndjson`);
-  }
-
-  /** Appends one entry; resolves when the stream has taken it (drained when it was full). */
-  async append(entry: object): Promise<void> {
-    const stream = this.#streamForToday();
-    if (!stream.write(`${JSON.stringify(entry)}\n`)) {
-      await new Promise<void>((resolve) => {
-        stream.once('drain', resolve);
-        stream.once('error', () => resolve());
-      });
+  async function write(line: string, time: Date): Promise<void> {
+    const handle = await handleFor(time);
+    try {
+      await handle.appendFile(line, 'utf8');
+    } catch (err) {
+      // Reopen next time: the file may have been removed or the disk may come back.
+      file = null;
+      await handle.close().catch(() => undefined);
+      throw err;
     }
   }
 
-  /** Flushes and closes the current file. */
-  async close(): Promise<void> {
-    const stream = this.#stream;
-    this.#stream = undefined;
-    this.#day = '';
-    if (stream) await new Promise<void>((resolve) => stream.end(resolve));
-  }
-
-  #streamForToday(): WriteStream {
-    const day = new Date().toISOString().slice(0, 10);
-    if (this.#stream && day === this.#day) return this.#stream;
-    void this.#stream?.end();
-    mkdirSync(this.#dir, { recursive: true });
-    this.#day = day;
-    this.#stream = createWriteStream(join(this.#dir, `${this.#prefix}-${day}.ndjson`), { flags: 'a' });
-    this.#stream.on('error', () => {
-      // Reported by the caller's metrics; a broken log file must not crash the bridge.
-      this.#stream = undefined;
-    });
-    return this.#stream;
-  }
+  return {
+    append(entry, time = now()) {
+      const line = `${JSON.stringify(entry)}\n`;
+      const run = chain.then(() => write(line, time));
+      chain = run.catch(() => undefined);
+      return run;
+    },
+    async close() {
+      const run = chain.then(async () => {
+        if (!file) return;
+        const { handle } = file;
+        file = null;
+        await handle.datasync().catch(() => undefined);
+        await handle.close();
+      });
+      chain = run.catch(() => undefined);
+      await run;
+    },
+  };
 }

@@ -4,8 +4,7 @@
  * Each line is `{time, reason, status, body, attempts, alert}`; `status`/`body` are null when TheHive
  * gave no answer. `tracehive spool requeue-dead` and operators read these files back.
  */
-import { mkdir, open, type FileHandle } from 'node:fs/promises';
-import { join } from 'node:path';
+import { createDailyNdjson } from '../io/daily-ndjson.js';
 import type { Alert } from '../types.js';
 
 /** One alert given up on. */
@@ -34,57 +33,20 @@ export interface DeadLetterLog {
  * @param now - clock, injectable for tests; the file name uses its UTC date.
  */
 export function createDeadLetterLog(dir: string, now: () => Date = () => new Date()): DeadLetterLog {
-  let file: { name: string; handle: FileHandle } | null = null;
-  // Writes run one after another so lines never interleave and the day switch is race-free.
-  let chain: Promise<unknown> = Promise.resolve();
-
-  async function handleFor(time: Date): Promise<FileHandle> {
-    const name = join(dir, `dead-${time.toISOString().slice(0, 10)}.ndjson`);
-    if (file?.name === name) return file.handle;
-    if (file) await file.handle.close().catch(() => undefined);
-    file = null;
-    await mkdir(dir, { recursive: true });
-    file = { name, handle: await open(name, 'a') };
-    return file.handle;
-  }
-
-  async function append(entry: DeadLetterEntry): Promise<void> {
-    const time = now();
-    const line = JSON.stringify({
-      time: time.toISOString(),
-      reason: entry.reason,
-      status: entry.status ?? null,
-      body: entry.body ?? null,
-      attempts: entry.attempts,
-      alert: entry.alert,
-    });
-    const handle = await handleFor(time);
-    try {
-      await handle.appendFile(`${line}\n`, 'utf8');
-    } catch (err) {
-      // Reopen next time: the file may have been removed or the disk may come back.
-      file = null;
-      await handle.close().catch(() => undefined);
-      throw err;
-    }
-  }
-
+  const log = createDailyNdjson(dir, 'dead', now);
   return {
     write(entry) {
-      const run = chain.then(() => append(entry));
-      chain = run.catch(() => undefined);
-      return run;
+      const time = now();
+      const line = {
+        time: time.toISOString(),
+        reason: entry.reason,
+        status: entry.status ?? null,
+        body: entry.body ?? null,
+        attempts: entry.attempts,
+        alert: entry.alert,
+      };
+      return log.append(line, time);
     },
-    async close() {
-      const run = chain.then(async () => {
-        if (!file) return;
-        const { handle } = file;
-        file = null;
-        await handle.datasync().catch(() => undefined);
-        await handle.close();
-      });
-      chain = run.catch(() => undefined);
-      await run;
-    },
+    close: () => log.close(),
   };
 }

@@ -9,6 +9,7 @@ import net from 'node:net';
 import split2 from 'split2';
 import type { Telemetry } from '../telemetry.js';
 import { cidrMatcher } from '../net/cidr.js';
+import { listen } from '../net/listen.js';
 
 export interface TcpSourceOptions {
   readonly host: string;
@@ -54,14 +55,7 @@ export class TcpSource {
     // Node refuses connections above maxConnections itself and reports them here.
     server.on('drop', (data) => this.#telemetry.connectionRefused(`${data?.remoteAddress}:${data?.remotePort}`, 'limit'));
     this.#server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.#opts.port, this.#opts.host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    return server.address() as net.AddressInfo;
+    return listen(server, this.#opts.port, this.#opts.host);
   }
 
   /** Open connections right now. */
