@@ -13,7 +13,8 @@ export const ERROR_CODES = {
   ERR_CONFIG_FILE: 'The configuration file could not be read or is not JSON.',
   ERR_SINK_REJECTED: 'TheHive refused the alert for good (a 4xx other than duplicate/auth); it went to the dead-letter log.',
   ERR_SINK_ATTEMPTS: 'The alert failed `queue.maxAttempts` times; it went to the dead-letter log.',
-  ERR_QUEUE_CLOSED: 'The delivery queue was shutting down: it refused a new alert, or dead-lettered one it still held (requeue it after restart).',
+  ERR_QUEUE_CLOSED: 'The delivery queue was shutting down: the alert went to the dead-letter log undelivered (requeue it after restart).',
+  ERR_SPOOL_DIR: 'The data directory (`spool.dir`) cannot be created or written.',
   ERR_USAGE: 'The command line is wrong.',
 } as const;
 

@@ -23,7 +23,7 @@ export class Telemetry {
   readonly #alertsQueued: Counter;
   readonly #alertsDelivered: Counter<'duplicate'>;
   readonly #alertsRetried: Counter;
-  readonly #alertsDead: Counter;
+  readonly #alertsDead: Counter<'code'>;
   readonly #ready: Gauge;
   #open = 0;
 
@@ -33,14 +33,14 @@ export class Telemetry {
     collectDefaultMetrics({ register: this.registry, prefix: 'tracehive_' });
     this.#connections = new Gauge({ name: 'tracehive_tcp_connections', help: 'Open CyberTrace connections.', registers });
     this.#connectionsTotal = new Counter({ name: 'tracehive_tcp_connections_total', help: 'Connections by result: accepted, refused_allowlist, refused_limit.', labelNames: ['result'], registers });
-    this.#linesReceived = new Counter({ name: 'tracehive_lines_received_total', help: 'Lines read from all connections.', registers });
+    this.#linesReceived = new Counter({ name: 'tracehive_lines_received_total', help: 'Lines handed on by the listener (too-long lines are counted only in tracehive_lines_too_long_total).', registers });
     this.#linesParsed = new Counter({ name: 'tracehive_lines_parsed_total', help: 'Lines parsed, by kind: detection, service, finished.', labelNames: ['kind'], registers });
-    this.#linesRejected = new Counter({ name: 'tracehive_lines_rejected_total', help: 'Lines that match no known shape, by error code (kept in the rejected log).', labelNames: ['code'], registers });
+    this.#linesRejected = new Counter({ name: 'tracehive_lines_rejected_total', help: 'Lines that match no known shape, by error code (kept in the rejected log, except blank lines: ERR_LINE_EMPTY).', labelNames: ['code'], registers });
     this.#linesTooLong = new Counter({ name: 'tracehive_lines_too_long_total', help: 'Lines longer than tcp.maxLineBytes, dropped.', registers });
-    this.#alertsQueued = new Counter({ name: 'tracehive_alerts_queued_total', help: 'Alerts accepted into the delivery queue.', registers });
+    this.#alertsQueued = new Counter({ name: 'tracehive_alerts_queued_total', help: 'Alerts handed to the delivery queue (each ends delivered or dead-lettered).', registers });
     this.#alertsDelivered = new Counter({ name: 'tracehive_alerts_delivered_total', help: 'Alerts confirmed by the sink (duplicate="true": TheHive already had it).', labelNames: ['duplicate'], registers });
     this.#alertsRetried = new Counter({ name: 'tracehive_alerts_retried_total', help: 'Delivery attempts that will be retried.', registers });
-    this.#alertsDead = new Counter({ name: 'tracehive_alerts_dead_total', help: 'Alerts written to the dead-letter log.', registers });
+    this.#alertsDead = new Counter({ name: 'tracehive_alerts_dead_total', help: 'Alerts written to the dead-letter log, by code: ERR_SINK_REJECTED, ERR_SINK_ATTEMPTS, ERR_QUEUE_CLOSED (undelivered at shutdown).', labelNames: ['code'], registers });
     this.#ready = new Gauge({ name: 'tracehive_sink_ready', help: '1 when the sink accepts alerts, 0 while it rejects the key or is unreachable.', registers });
     new Gauge({ name: 'tracehive_queue_depth', help: 'Alerts waiting for delivery.', registers, collect() { this.set(queueDepth()); } });
   }
@@ -106,19 +106,25 @@ export class Telemetry {
   }
 
   alertDead(alert: Alert, reason: string, status?: number): void {
-    this.#alertsDead.inc();
-    this.#log.error({ sourceRef: alert.sourceRef, reason, status }, 'Alert dead-lettered: see the dead/ log in spool.dir, fix the cause, then requeue it.');
+    const code = /^(ERR_[A-Z_]+):/.exec(reason)?.[1] ?? 'ERR_SINK_REJECTED';
+    this.#alertsDead.inc({ code });
+    // Undelivered at shutdown: one summary line follows instead of thousands of these.
+    const level = code === 'ERR_QUEUE_CLOSED' ? 'debug' : 'error';
+    this.#log[level]({ sourceRef: alert.sourceRef, reason, status }, 'Alert dead-lettered: see the dead/ log in spool.dir, fix the cause, then requeue it.');
   }
 
-  readiness(ready: boolean, reason: string): void {
+  /** The sink became ready or not; `quiet` only sets the gauge (the initial state). */
+  readiness(ready: boolean, reason: string, opts: { quiet?: boolean } = {}): void {
     this.#ready.set(ready ? 1 : 0);
+    if (opts.quiet) return;
     if (ready) this.#log.info({ reason }, 'Sink ready: alerts are being delivered.');
     else this.#log.error({ reason }, 'Sink not ready: alerts are kept and retried.');
   }
 
-  /** Current value of a counter, for tests and the shutdown summary. */
-  async value(name: string): Promise<number> {
+  /** Current value of a counter (summed over the series matching `labels`), for tests and the shutdown summary. */
+  async value(name: string, labels: Record<string, string> = {}): Promise<number> {
     const metric = await this.registry.getSingleMetric(name)?.get();
-    return metric?.values.reduce((sum, v) => sum + v.value, 0) ?? 0;
+    const matches = (v: { labels: Record<string, unknown> }): boolean => Object.entries(labels).every(([k, want]) => v.labels[k] === want);
+    return metric?.values.filter(matches).reduce((sum, v) => sum + v.value, 0) ?? 0;
   }
 }

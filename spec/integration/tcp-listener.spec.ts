@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { admin, connect, endSocket, sendChunked, sleep, startApp, waitFor, type Harness } from '../support/harness.js';
 import { detectionLine, detectionLines } from '../support/lines.js';
 import { sourceRefFor } from '../../src/map/source-ref.js';
+import { startFakeTheHive } from '../support/fake-thehive.js';
 
 function fileAlerts(h: Harness): { sourceRef: string; title: string }[] {
   const path = h.app.config.file.path;
@@ -142,6 +143,26 @@ describe('CyberTrace listener (real sockets, file sink)', function () {
     await endSocket(b);
     await waitAlerts(h, 1);
     expect((await admin(h.httpPort, '/metrics')).body).to.match(/result="refused_limit"\} 1/);
+  });
+
+  it('does not count as idle a connection we paused ourselves while the queue was full', async function () {
+    this.timeout(20000);
+    const hive = await startFakeTheHive({ apiKey: 'k-idle' });
+    try {
+      await hive.down();
+      h = await startApp({ 'thehive.url': hive.url, 'thehive.apiKey': 'k-idle', 'thehive.timeoutMs': 500, 'queue.maxPending': 20, 'tcp.idleTimeoutMs': 400 });
+      const lines = detectionLines(600);
+      const socket = await connect(h.tcpPort);
+      socket.write(lines.join(''));
+      await sleep(1500); // paused far longer than the idle timeout, connection left open
+      await hive.up();
+      await waitFor('600 alerts', () => hive.alerts.length === 600, 15000);
+      expect(h.logs.some((l) => String(l['msg']).includes('idleTimeoutMs')), 'no idle close while paused').to.equal(false);
+      socket.destroy();
+    } finally {
+      await h.stop();
+      await hive.close();
+    }
   });
 
   it('closes connections idle for tcp.idleTimeoutMs', async () => {

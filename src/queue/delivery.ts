@@ -10,7 +10,6 @@
  * - `push` resolves once the alert is held; at `maxPending` held alerts it waits: the backpressure point.
  */
 import PQueue from 'p-queue';
-import { BridgeError } from '../errors.js';
 import type { Alert, Outcome, Sink } from '../types.js';
 import { fullJitter } from './backoff.js';
 import type { DeadLetterLog } from './dead-letter.js';
@@ -116,14 +115,18 @@ export class Delivery {
 
   /**
    * Resolves once the queue holds the alert. Waits while `maxPending` alerts are held (callers pause
-   * their input meanwhile); rejects with `ERR_QUEUE_CLOSED` once `drain` or `close` was called.
+   * their input meanwhile). Once `drain` or `close` was called the alert is written to the
+   * dead-letter log instead (`ERR_QUEUE_CLOSED`): it was already read from a peer, so it must
+   * not vanish; the promise resolves when it is written.
    */
   async push(alert: Alert): Promise<void> {
     while (this.#accepting && this.#pending >= this.#opts.maxPending) {
       await new Promise<void>((resolve) => this.#spaceWaiters.add(resolve));
     }
     if (!this.#accepting) {
-      throw new BridgeError('ERR_QUEUE_CLOSED', 'The delivery queue is shutting down; the alert was not taken.');
+      const held: Held = { alert, attempts: 0, failures: 0, last: 'never sent' };
+      await this.#deadLetter(held, 'ERR_QUEUE_CLOSED: received while shutting down; never sent', undefined, undefined, true);
+      return;
     }
     this.#take(alert);
   }

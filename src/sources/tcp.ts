@@ -26,19 +26,14 @@ export interface TcpSourceOptions {
 /** Called once per line; returns a promise only when the caller must wait (backpressure). */
 export type LineHandler = (line: string, peer: string) => void | Promise<void>;
 
-/**
- * How long a connection may take to send what it has after we half-close it at shutdown.
- * CyberTrace retries unsent events, so waiting longer only delays the drain.
- */
-const SHUTDOWN_GRACE_MS = 1000;
-
 export class TcpSource {
   readonly name = 'source.tcp';
   readonly #opts: TcpSourceOptions;
   readonly #telemetry: Telemetry;
   readonly #onLine: LineHandler;
   readonly #allowed: (address: string | undefined) => boolean;
-  readonly #sockets = new Set<net.Socket>();
+  /** Open connections, each with the promise that its read lines were all handed on. */
+  readonly #connections = new Map<net.Socket, Promise<void>>();
   #server: net.Server | undefined;
 
   constructor(opts: TcpSourceOptions, telemetry: Telemetry, onLine: LineHandler) {
@@ -58,27 +53,28 @@ export class TcpSource {
     return listen(server, this.#opts.port, this.#opts.host);
   }
 
-  /** Open connections right now. */
+  /** Connections open, or closed with lines still being handed on. */
   get connections(): number {
-    return this.#sockets.size;
+    return this.#connections.size;
   }
 
   /**
-   * Stops accepting, half-closes every connection so peers can finish the line they are
-   * writing, and destroys what is still open after a short grace (bounded by deadlineMs).
+   * Stops accepting and half-closes every connection so peers can finish the line they are
+   * writing; after `graceMs` still-open connections are cut. Resolves once every line already
+   * read has been handed to `onLine` (which may wait for queue room: the caller keeps the
+   * queue moving, or closes it, meanwhile). A final unterminated line is handed on too.
    */
-  async stop(deadlineMs: number): Promise<void> {
+  async stop(graceMs: number): Promise<void> {
     const server = this.#server;
     if (!server) return;
     this.#server = undefined;
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    for (const socket of this.#sockets) socket.end();
-    const grace = Math.min(SHUTDOWN_GRACE_MS, deadlineMs);
+    for (const socket of this.#connections.keys()) socket.end();
     const timer = setTimeout(() => {
-      for (const socket of this.#sockets) socket.destroy();
-    }, grace);
+      for (const socket of this.#connections.keys()) socket.destroy();
+    }, graceMs);
     timer.unref();
-    await closed;
+    await Promise.all([closed, ...this.#connections.values()]);
     clearTimeout(timer);
   }
 
@@ -89,7 +85,6 @@ export class TcpSource {
       socket.destroy();
       return;
     }
-    this.#sockets.add(socket);
     this.#telemetry.connectionOpened(peer);
     let lines = 0;
 
@@ -116,30 +111,49 @@ export class TcpSource {
         overflowing = value;
       },
     });
+    // Settles once every line read from this connection was handed on.
+    const handedOver = new Promise<void>((resolve) => {
+      lineStream.once('end', resolve);
+      lineStream.once('close', resolve);
+    });
+    this.#connections.set(socket, handedOver);
+    // Kept until its lines are handed on, even after the socket closed, so stop() waits for them.
+    void handedOver.then(() => this.#connections.delete(socket));
 
+    const idleMs = this.#opts.idleTimeoutMs;
     lineStream.on('data', (line: string) => {
       lines++;
       const wait = this.#onLine(line, peer);
       if (wait) {
+        // We stopped reading, not the peer: its silence meanwhile is not idleness.
         lineStream.pause();
+        if (idleMs > 0) socket.setTimeout(0);
         void wait.then(
-          () => lineStream.resume(),
-          () => lineStream.resume(),
+          () => {
+            if (idleMs > 0 && !socket.destroyed) socket.setTimeout(idleMs);
+            lineStream.resume();
+          },
+          (err: unknown) => {
+            this.#telemetry.connectionError(peer, err instanceof Error ? err : new Error(String(err)));
+            lineStream.resume();
+          },
         );
       }
     });
     lineStream.on('error', (err: Error) => this.#telemetry.connectionError(peer, err));
 
-    if (this.#opts.idleTimeoutMs > 0) {
-      socket.setTimeout(this.#opts.idleTimeoutMs, () => {
-        this.#telemetry.connectionIdle(peer, this.#opts.idleTimeoutMs);
+    if (idleMs > 0) {
+      socket.setTimeout(idleMs, () => {
+        this.#telemetry.connectionIdle(peer, idleMs);
         socket.end();
         socket.destroySoon();
       });
     }
     socket.on('error', (err) => this.#telemetry.connectionError(peer, err));
     socket.on('close', () => {
-      this.#sockets.delete(socket);
+      // A reset or a cut at shutdown does not end the pipe: end it so the buffered lines,
+      // and the last unterminated one, are still handed on.
+      if (!lineStream.writableEnded) lineStream.end();
       this.#telemetry.connectionClosed(peer, lines);
     });
     socket.pipe(lineStream);

@@ -2,7 +2,6 @@ import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { BridgeError } from '../../../src/errors.js';
 import { createDeadLetterLog, type DeadLetterEntry } from '../../../src/queue/dead-letter.js';
 import { Delivery, type DeliveryOptions } from '../../../src/queue/delivery.js';
 import type { Alert, Outcome, Sink } from '../../../src/types.js';
@@ -297,30 +296,36 @@ describe('queue/delivery', function () {
     expect(d.pending).to.equal(0);
   });
 
-  it('drain() stops at the deadline with what is left; later pushes are refused', async () => {
-    const { d } = delivery(new ScriptedSink(() => ({ kind: 'retry', reason: 'ECONNREFUSED' })));
+  it('drain() stops at the deadline with what is left; later pushes go to the dead-letter log, never sent', async () => {
+    const { d, deadLetters, seen } = delivery(new ScriptedSink(() => ({ kind: 'retry', reason: 'ECONNREFUSED' })));
     await pushAll(d, refs(2));
     const started = Date.now();
     expect(await d.drain(200)).to.deep.equal({ delivered: false, left: 2 });
     expect(Date.now() - started).to.be.within(190, 1000);
-    let error: unknown;
-    await d.push(alert('ct-9')).catch((err: unknown) => (error = err));
-    expect(error).to.be.instanceOf(BridgeError);
-    expect((error as BridgeError).code).to.equal('ERR_QUEUE_CLOSED');
+    await d.push(alert('ct-9'));
+    expect(d.offer(alert('ct-10'))).to.be.instanceOf(Promise);
+    await sleep(10);
+    expect(deadLetters.map((e) => [e.alert.sourceRef, e.reason, e.attempts])).to.deep.equal([
+      ['ct-9', 'ERR_QUEUE_CLOSED: received while shutting down; never sent', 0],
+      ['ct-10', 'ERR_QUEUE_CLOSED: received while shutting down; never sent', 0],
+    ]);
+    expect(seen.dead).to.have.length(2);
+    expect(d.pending).to.equal(2);
   });
 
-  it('drain() refuses waiting pushes', async () => {
+  it('drain() hands pushes waiting for room to the dead-letter log', async () => {
     const sink = new ScriptedSink(
       (_a, _nth, signal) => new Promise<Outcome>((resolve) => signal.addEventListener('abort', () => resolve({ kind: 'retry', reason: 'aborted' }))),
     );
-    const { d } = delivery(sink, { maxPending: 1 });
+    const { d, deadLetters } = delivery(sink, { maxPending: 1 });
     await d.push(alert('ct-0'));
-    const waiting = d.push(alert('ct-1')).then(
-      () => 'taken',
-      (err: BridgeError) => err.code,
-    );
+    const waiting = d.push(alert('ct-1'));
     void d.drain(10);
-    expect(await waiting).to.equal('ERR_QUEUE_CLOSED');
+    await waiting;
+    expect(deadLetters.map((e) => e.alert.sourceRef)).to.deep.equal(['ct-1']);
+    expect(deadLetters[0]?.reason).to.match(/^ERR_QUEUE_CLOSED: received while shutting down/);
+    await d.close();
+    expect(deadLetters.map((e) => e.alert.sourceRef)).to.have.members(['ct-1', 'ct-0']);
   });
 
   it('an outage pauses the whole queue: sends during it are bounded by the backoff, not by the pending count', async () => {
