@@ -3,7 +3,8 @@
  * The `tracehive` command. The only module that reads argv, installs signal handlers and
  * decides exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error.
  */
-import { createReadStream, readFileSync } from 'node:fs';
+import { constants, createReadStream, readFileSync } from 'node:fs';
+import { access } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import split2 from 'split2';
 import { pino } from 'pino';
@@ -141,8 +142,17 @@ async function map(config: Config, file: string | undefined): Promise<number> {
       process.stderr.write(`line ${lineNo}: ${entry.code}: ${entry.detail}\n`);
     },
   });
-  const input = file === undefined || file === '-' ? process.stdin : createReadStream(file);
-  for await (const line of input.pipe(split2())) {
+  const fromStdin = file === undefined || file === '-';
+  if (!fromStdin) {
+    await access(file, constants.R_OK).catch((err: NodeJS.ErrnoException) => {
+      throw new BridgeError('ERR_USAGE', `Cannot read ${file} (${err.code}); give a capture file of CyberTrace lines, or - for stdin.`, { cause: err });
+    });
+  }
+  const input = fromStdin ? process.stdin : createReadStream(file);
+  const splitter = split2();
+  // A read error mid-file ends the loop below with that error instead of an unhandled event.
+  input.on('error', (err: Error) => splitter.destroy(err));
+  for await (const line of input.pipe(splitter)) {
     lineNo++;
     const alert = pipeline.toAlert(line as string, file ?? 'stdin');
     if (alert && !process.stdout.write(`${JSON.stringify(alert)}\n`)) {

@@ -5,7 +5,7 @@
  * then the environment. Validated once, strictly, then frozen (fastify's initial-config
  * validation).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import convict from 'convict';
 import { BridgeError } from './errors.js';
@@ -66,10 +66,41 @@ convict.addFormat({
 convict.addFormat({
   name: 'severity-rules',
   validate(value: unknown) {
+    if (typeof value === 'string') throw new Error('Expected a JSON list of rules such as [{"match":"*_APT_*","severity":4}], got text that is not JSON');
     if (!Array.isArray(value)) throw new Error('Expected a list of {match, severity[, scoreField, steps]} rules');
     value.forEach((rule: unknown, i) => checkSeverityRule(rule, i));
   },
-  coerce: (v: string) => JSON.parse(v) as unknown,
+  // Bad JSON stays a string, so validation reports it against the key instead of throwing here.
+  coerce: (v: string) => {
+    try {
+      return JSON.parse(v) as unknown;
+    } catch {
+      return v;
+    }
+  },
+});
+
+/** Integers with a floor, for keys where 0 would silently break the bridge. */
+function intAtLeast(name: string, min: number, why: string): string {
+  convict.addFormat({
+    name,
+    validate(value: unknown) {
+      if (!Number.isInteger(value) || (value as number) < min) throw new Error(`Expected an integer ≥ ${min} (${why}), got ${JSON.stringify(value)}`);
+    },
+    coerce: (v: string) => Number(v),
+  });
+  return name;
+}
+const POSITIVE = intAtLeast('positive-int', 1, '0 would stop all work');
+const LINE_BYTES = intAtLeast('line-bytes', 256, 'a detection line is longer than that');
+
+convict.addFormat({
+  name: 'thehive-name',
+  validate(value: unknown) {
+    if (typeof value !== 'string' || value.length < 1 || value.length > 32) {
+      throw new Error(`Expected 1 to 32 characters (TheHive 5 refuses longer alert types and sources), got ${JSON.stringify(value)}`);
+    }
+  },
 });
 
 function isSeverity(n: unknown): boolean {
@@ -95,8 +126,8 @@ const schema = {
     enabled: { doc: 'Run the CyberTrace TCP listener.', format: Boolean, default: true, env: 'TRACEHIVE_TCP_ENABLED' },
     host: { doc: 'Listen address (CyberTrace’s documented default target is 127.0.0.1:9998).', format: 'host', default: '127.0.0.1', env: 'TRACEHIVE_TCP_HOST' },
     port: { doc: 'Listen port; 0 picks a free one (logged).', format: 'port', default: 9998, env: 'TRACEHIVE_TCP_PORT' },
-    maxLineBytes: { doc: 'Longer lines are dropped and counted; the connection goes on.', format: 'nat', default: 65536, env: 'TRACEHIVE_TCP_MAX_LINE_BYTES' },
-    maxConnections: { doc: 'Concurrent connections at most; more are refused at accept.', format: 'nat', default: 256, env: 'TRACEHIVE_TCP_MAX_CONNECTIONS' },
+    maxLineBytes: { doc: 'Longer lines are dropped and counted; the connection goes on (at least 256).', format: LINE_BYTES, default: 65536, env: 'TRACEHIVE_TCP_MAX_LINE_BYTES' },
+    maxConnections: { doc: 'Concurrent connections at most; more are refused at accept.', format: POSITIVE, default: 256, env: 'TRACEHIVE_TCP_MAX_CONNECTIONS' },
     idleTimeoutMs: { doc: 'A connection silent this long is closed (0 = never).', format: 'nat', default: 300000, env: 'TRACEHIVE_TCP_IDLE_TIMEOUT_MS' },
     allow: { doc: 'CIDR allowlist of peers; empty allows all.', format: 'cidr-list', default: [] as string[], env: 'TRACEHIVE_TCP_ALLOW' },
   },
@@ -107,16 +138,16 @@ const schema = {
     api: { doc: 'v1 = TheHive 5 /api/v1/alert with observables; v0 = TheHive 4 /api/alert with artifacts.', format: ['v1', 'v0'], default: 'v1', env: 'THEHIVE_API' },
     tlsVerify: { doc: 'Verify TheHive’s TLS certificate.', format: Boolean, default: true, env: 'THEHIVE_TLS_VERIFY' },
     caFile: { doc: 'Extra CA certificate (PEM file) for a private TheHive.', format: String, default: '', env: 'THEHIVE_CA_FILE' },
-    timeoutMs: { doc: 'Per-request timeout.', format: 'nat', default: 10000, env: 'THEHIVE_TIMEOUT_MS' },
+    timeoutMs: { doc: 'Per-request timeout.', format: POSITIVE, default: 10000, env: 'THEHIVE_TIMEOUT_MS' },
   },
   file: {
     path: { doc: 'The file sink: one alert (the exact request body) per line.', format: String, default: 'data/alerts.ndjson', env: 'TRACEHIVE_FILE_PATH' },
   },
   queue: {
     ratePerSec: { doc: 'Alerts sent per second at most (0 = unlimited).', format: 'nat', default: 20, env: 'TRACEHIVE_RATE_PER_SEC' },
-    concurrency: { doc: 'Requests in flight at most.', format: 'nat', default: 4, env: 'TRACEHIVE_CONCURRENCY' },
+    concurrency: { doc: 'Requests in flight at most.', format: POSITIVE, default: 4, env: 'TRACEHIVE_CONCURRENCY' },
     maxAttempts: { doc: 'Retriable failures before dead-lettering (0 = retry forever).', format: 'nat', default: 0, env: 'TRACEHIVE_MAX_ATTEMPTS' },
-    maxPending: { doc: 'Alerts held in memory at most; above it TCP reads pause (backpressure).', format: 'nat', default: 10000, env: 'TRACEHIVE_MAX_PENDING' },
+    maxPending: { doc: 'Alerts held in memory at most; above it TCP reads pause (backpressure).', format: POSITIVE, default: 10000, env: 'TRACEHIVE_MAX_PENDING' },
     retryBaseMs: { doc: 'First retry delay; doubles per consecutive failure, with full jitter.', format: 'nat', default: 500, env: 'TRACEHIVE_RETRY_BASE_MS' },
     retryMaxMs: { doc: 'Retry delay cap.', format: 'nat', default: 60000, env: 'TRACEHIVE_RETRY_MAX_MS' },
     authRetryMs: { doc: 'Retry delay after 401/403 (a wrong key waits for the operator).', format: 'nat', default: 30000, env: 'TRACEHIVE_AUTH_RETRY_MS' },
@@ -136,9 +167,9 @@ const schema = {
     level: { doc: 'pino level: fatal, error, warn, info, debug, trace or silent.', format: LOG_LEVELS, default: 'info', env: 'LOG_LEVEL' },
   },
   alert: {
-    type: { doc: 'Alert `type` of detections (≤ 32 chars).', format: String, default: 'cybertrace', env: 'TRACEHIVE_ALERT_TYPE' },
-    serviceType: { doc: 'Alert `type` of CyberTrace service alerts.', format: String, default: 'cybertrace-service', env: 'TRACEHIVE_ALERT_SERVICE_TYPE' },
-    source: { doc: 'Alert `source` (≤ 32 chars).', format: String, default: 'CyberTrace', env: 'TRACEHIVE_ALERT_SOURCE' },
+    type: { doc: 'Alert `type` of detections (≤ 32 chars).', format: 'thehive-name', default: 'cybertrace', env: 'TRACEHIVE_ALERT_TYPE' },
+    serviceType: { doc: 'Alert `type` of CyberTrace service alerts (≤ 32 chars).', format: 'thehive-name', default: 'cybertrace-service', env: 'TRACEHIVE_ALERT_SERVICE_TYPE' },
+    source: { doc: 'Alert `source` (≤ 32 chars).', format: 'thehive-name', default: 'CyberTrace', env: 'TRACEHIVE_ALERT_SOURCE' },
     tags: { doc: 'Extra tags on every alert.', format: 'string-list', default: [] as string[], env: 'TRACEHIVE_ALERT_TAGS' },
     tlp: { doc: 'TLP: 0 CLEAR, 1 GREEN, 2 AMBER, 3 AMBER+STRICT, 4 RED (TheHive ≥ 5.2).', format: [0, 1, 2, 3, 4], default: 2, env: 'TRACEHIVE_ALERT_TLP' },
     pap: { doc: 'PAP: 0 WHITE … 3 RED.', format: [0, 1, 2, 3], default: 2, env: 'TRACEHIVE_ALERT_PAP' },
@@ -188,6 +219,14 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   } catch (err) {
     throw new BridgeError('ERR_CONFIG_INVALID', explain((err as Error).message, files), { cause: err });
   }
+  const caFile = conf.get('thehive.caFile');
+  if (caFile !== '') {
+    try {
+      accessSync(caFile, constants.R_OK);
+    } catch (err) {
+      throw new BridgeError('ERR_CONFIG_INVALID', `Invalid configuration:\n  thehive.caFile: cannot read ${caFile} (${(err as NodeJS.ErrnoException).code}). Fix it in the environment variable THEHIVE_CA_FILE or the config file.`, { cause: err });
+    }
+  }
   if (conf.get('thehive.url') !== '' && conf.get('thehive.apiKey') === '') {
     throw new BridgeError('ERR_CONFIG_INVALID', 'thehive.apiKey: TheHive needs an API key when thehive.url is set. Set THEHIVE_API_KEY (a TheHive user with the manageAlert/create permission).');
   }
@@ -196,9 +235,22 @@ export function loadConfig(sources: ConfigSources = {}): Config {
 
 /** The effective configuration as JSON with secrets masked, for `check-config`. */
 export function redactedConfig(config: Config): Record<string, unknown> {
-  const copy = JSON.parse(JSON.stringify(config)) as { thehive: { apiKey: string } };
+  const copy = JSON.parse(JSON.stringify(config)) as { thehive: { apiKey: string; url: string } };
   if (copy.thehive.apiKey !== '') copy.thehive.apiKey = '[redacted]';
+  copy.thehive.url = redactUrl(copy.thehive.url);
   return copy;
+}
+
+/** A URL without the password of its `user:password@` part, for logs and output. */
+export function redactUrl(text: string): string {
+  if (!text.includes('@')) return text;
+  try {
+    const url = new URL(text);
+    if (url.password !== '') url.password = 'redacted';
+    return url.toString();
+  } catch {
+    return text;
+  }
 }
 
 /** The environment variable of each key, for error hints and docs. */

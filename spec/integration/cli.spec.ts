@@ -8,7 +8,8 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { sendChunked, startApp, waitFor, type Harness } from '../support/harness.js';
+import net from 'node:net';
+import { connect, sendChunked, startApp, waitFor, type Harness } from '../support/harness.js';
 import { detectionLine, detectionLines } from '../support/lines.js';
 import { startFakeTheHive, type FakeTheHive } from '../support/fake-thehive.js';
 
@@ -94,6 +95,69 @@ describe('tracehive command', function () {
       expect(serve.out()).to.include('All queued alerts delivered.');
     });
 
+    it('after SIGTERM refuses new connections, and every line it had read is delivered or dead-lettered', async () => {
+      hive = await startFakeTheHive({ apiKey: 'k-full' });
+      await hive.down();
+      const spool = join(dir, 'spool');
+      const serve = await startServe(
+        { THEHIVE_URL: hive.url, THEHIVE_API_KEY: 'k-full', TRACEHIVE_TCP_PORT: '0', TRACEHIVE_HTTP_PORT: '0', TRACEHIVE_SPOOL_DIR: spool, TRACEHIVE_MAX_PENDING: '20', TRACEHIVE_SHUTDOWN_TIMEOUT_MS: '1500', TRACEHIVE_RETRY_BASE_MS: '50', TRACEHIVE_RETRY_MAX_MS: '200', LOG_LEVEL: 'info' },
+        dir,
+      );
+      // More than the queue holds: the rest waits in socket and line buffers when SIGTERM comes.
+      const lines = detectionLines(2000);
+      const socket = await connect(serve.port);
+      socket.on('error', () => undefined);
+      socket.write(lines.join(''));
+      await waitFor('the queue to fill', () => serve.out().includes('Delivery failed'));
+      serve.child.kill('SIGTERM');
+      await waitFor('shutdown to start', () => serve.out().includes('Shutting down'));
+      const refused = await connect(serve.port).then(
+        (s) => (s.destroy(), false),
+        (err: NodeJS.ErrnoException) => err.code === 'ECONNREFUSED',
+      );
+      expect(refused, 'a new connection after SIGTERM is refused').to.equal(true);
+      await hive.up();
+      const code = await new Promise((r) => serve.child.once('exit', r));
+      expect(code).to.equal(0);
+      const deadDir = join(spool, 'dead');
+      const dead = existsSync(deadDir) ? readdirSync(deadDir).flatMap((f) => readFileSync(join(deadDir, f), 'utf8').trim().split('\n')) : [];
+      const logs = serve.out().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+      // Every line the listener handed on became an alert that is in TheHive or in the dead-letter log.
+      const summary = logs.find((l) => String(l['msg']).startsWith('Stopped:'));
+      expect(summary, 'the shutdown summary line').to.not.equal(undefined);
+      const delivered = hive.alerts.length;
+      expect(summary?.['alertsQueued']).to.equal(summary?.['linesReceived']);
+      expect(delivered + dead.length, `delivered ${delivered} + dead ${dead.length}`).to.equal(summary?.['alertsQueued']);
+      expect(summary?.['alertsDelivered']).to.equal(delivered);
+      expect(delivered + dead.length).to.be.at.least(20);
+      const countsOnce = new Set([...hive.alerts.map((a) => a.sourceRef), ...dead.map((d) => (JSON.parse(d) as { alert: { sourceRef: string } }).alert.sourceRef)]);
+      expect(countsOnce.size).to.equal(delivered + dead.length);
+      expect(logs.filter((l) => l['level'] === 50 && String(l['msg']).startsWith('Alert dead-lettered'))).to.have.length(0);
+    });
+
+    it('stops cleanly when SIGTERM arrives while TheHive is still being checked at start-up', async () => {
+      // A TCP server that accepts and never answers: the key check hangs until its timeout.
+      const silent = net.createServer(() => undefined);
+      await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
+      try {
+        const port = (silent.address() as net.AddressInfo).port;
+        const serve = await startServe({ THEHIVE_URL: `http://127.0.0.1:${port}`, THEHIVE_API_KEY: 'k', THEHIVE_TIMEOUT_MS: '20000', TRACEHIVE_TCP_PORT: '0', TRACEHIVE_HTTP_PORT: '0', TRACEHIVE_SPOOL_DIR: join(dir, 'spool') }, dir);
+        const started = Date.now();
+        serve.child.kill('SIGTERM');
+        const code = await new Promise((r) => serve.child.once('exit', r));
+        expect(code).to.equal(0);
+        expect(Date.now() - started).to.be.below(5000);
+      } finally {
+        silent.close();
+      }
+    });
+
+    it('exits 2 saying what to do when spool.dir cannot be written', async () => {
+      const r = await runCli(['serve'], { cwd: dir, env: { TRACEHIVE_TCP_PORT: '0', TRACEHIVE_HTTP_PORT: '0', TRACEHIVE_SPOOL_DIR: '/dev/null/spool' } });
+      expect(r.code).to.equal(2);
+      expect(r.stderr).to.include('spool.dir').and.include('TRACEHIVE_SPOOL_DIR');
+    });
+
     it('dead-letters what it could not deliver before the shutdown deadline, and says so', async () => {
       hive = await startFakeTheHive({ apiKey: 'k-dl' });
       await hive.down();
@@ -173,6 +237,14 @@ describe('tracehive command', function () {
       const alerts = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { title: string });
       expect(alerts).to.have.length(2);
       expect(r.stderr).to.match(/^line 2: ERR_KV_NO_CATEGORY: /m);
+    });
+  });
+
+  describe('map (bad input)', () => {
+    it('exits 2 naming a capture file it cannot read', async () => {
+      const r = await runCli(['map', join(dir, 'missing.log')], { cwd: dir });
+      expect(r.code).to.equal(2);
+      expect(r.stderr).to.include('missing.log').and.include('ENOENT');
     });
   });
 
