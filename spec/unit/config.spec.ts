@@ -56,6 +56,14 @@ describe('configuration', () => {
     ['bad URL', { THEHIVE_URL: 'thehive:9000' }, 'thehive.url'],
     ['bad log level', { LOG_LEVEL: 'loud' }, 'log.level'],
     ['bad tlp', { TRACEHIVE_ALERT_TLP: '7' }, 'alert.tlp'],
+    ['zero concurrency', { TRACEHIVE_CONCURRENCY: '0' }, 'queue.concurrency'],
+    ['zero maxPending', { TRACEHIVE_MAX_PENDING: '0' }, 'queue.maxPending'],
+    ['a line bound shorter than a detection', { TRACEHIVE_TCP_MAX_LINE_BYTES: '0' }, 'tcp.maxLineBytes'],
+    ['zero maxConnections', { TRACEHIVE_TCP_MAX_CONNECTIONS: '0' }, 'tcp.maxConnections'],
+    ['zero TheHive timeout', { THEHIVE_TIMEOUT_MS: '0' }, 'thehive.timeoutMs'],
+    ['severity rules that are not JSON', { TRACEHIVE_ALERT_SEVERITY: '{bad' }, 'alert.severity'],
+    ['an alert type TheHive 5 refuses (> 32 chars)', { TRACEHIVE_ALERT_TYPE: 'x'.repeat(33) }, 'alert.type'],
+    ['an unreadable CA file', { THEHIVE_CA_FILE: '/nonexistent/ca.pem' }, 'thehive.caFile'],
   ];
   for (const [what, env, key] of bad) {
     it(`refuses ${what}, naming ${key} and where to fix it`, () => {
@@ -79,6 +87,11 @@ describe('configuration', () => {
   it('needs an API key when a TheHive URL is set', () => {
     const err = failure(() => load({ THEHIVE_URL: 'https://h.example.org' }));
     expect(err.message).to.include('THEHIVE_API_KEY');
+  });
+
+  it('redacts the password of a user:password@ TheHive URL', () => {
+    const c = load({ THEHIVE_URL: 'https://svc:hunter2@h.example.org/', THEHIVE_API_KEY: 'k' });
+    expect(JSON.stringify(redactedConfig(c))).to.not.include('hunter2');
   });
 
   it('never prints the API key in check-config output or in errors', () => {
