@@ -69,6 +69,11 @@ describe('tracehive command', function () {
     });
 
     it('runs on its embedded defaults: 127.0.0.1:9998, alerts to data/alerts.ndjson, then exits 0 on SIGTERM', async () => {
+      const busy = await connect(9998).then(
+        (s) => (s.destroy(), true),
+        () => false,
+      );
+      expect(busy, 'port 9998 must be free for this test: stop `make run` or anything else listening there').to.equal(false);
       const serve = await startServe({}, dir);
       expect(serve.port).to.equal(9998);
       await sendChunked(9998, detectionLines(3).join(''), 4096);
