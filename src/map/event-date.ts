@@ -78,16 +78,22 @@ export function parseEventDate(text: string | null, receivedAt: number): number 
 function fromSyslog(m: RegExpExecArray, receivedAt: number, latest: number): number | null {
   const month = MONTHS.indexOf((m[1] ?? '').toLowerCase());
   if (month < 0) return null;
-  const base = { month, day: num(m[2]), hour: num(m[3]), minute: num(m[4]), second: second(m[5]), ms: 0 };
-  if (!timeOk(base)) return null;
+  // The year is filled in below. One object with every field set, not `{ ...base, year }`:
+  // V8 builds a spread-plus-property literal on a slow path (~1.5 µs, two thirds of this parse).
+  const parts: Parts = { year: 0, month, day: num(m[2]), hour: num(m[3]), minute: num(m[4]), second: second(m[5]), ms: 0 };
+  if (!timeOk(parts)) return null;
   const year = new Date(receivedAt).getFullYear();
   // The latest year that does not put the event more than a day ahead of us: next year covers
   // a CyberTrace clock slightly ahead across New Year, last year covers Dec 31 received on Jan 1.
   // Compare with the date as Date rolls it (Feb 29 of a common year → Mar 1), so a day that is
   // ahead even rolled moves back to a year where it may well exist.
   for (const y of [year + 1, year, year - 1]) {
-    const rolled = new Date(y, month, base.day, base.hour, base.minute, base.second).getTime();
-    if (rolled <= latest) return local({ ...base, year: y });
+    const rolled = new Date(y, month, parts.day, parts.hour, parts.minute, parts.second).getTime();
+    if (rolled <= latest) {
+      parts.year = y;
+      // `rolled` is already the event's local time (no milliseconds here): do not convert again.
+      return onExistingDay(parts, rolled);
+    }
   }
   return null;
 }
@@ -95,13 +101,16 @@ function fromSyslog(m: RegExpExecArray, receivedAt: number, latest: number): num
 /** Local wall-clock time → epoch ms, or null for a day that does not exist (Feb 30, Feb 29 of a common year). */
 function local(p: Parts): number | null {
   if (!timeOk(p)) return null;
-  const d = new Date(p.year, p.month, p.day, p.hour, p.minute, p.second, p.ms);
+  return onExistingDay(p, new Date(p.year, p.month, p.day, p.hour, p.minute, p.second, p.ms).getTime());
+}
+
+/** `t`, the epoch ms of local wall-clock time `p`, or null when `p`'s day does not exist or is before 1970. */
+function onExistingDay(p: Parts, t: number): number | null {
   // A DST gap shifts the hour (02:30 → 03:30), which is fine; a shifted day is not.
   const noon = new Date(p.year, p.month, p.day, 12);
   if (noon.getMonth() !== p.month || noon.getDate() !== p.day) return null;
   // Years 0–99 make Date add 1900; such stamps are nonsense for an event anyway.
   if (p.year < 1970) return null;
-  const t = d.getTime();
   return Number.isFinite(t) ? t : null;
 }
 
@@ -140,5 +149,6 @@ function notFuture(t: number | null, latest: number): number | null {
 
 /** Digits of an optional capture group; an absent group is 0. */
 function num(digits: string | undefined): number {
-  return digits === undefined || digits === '' ? 0 : Number.parseInt(digits, 10);
+  // Every caller passes ASCII digits (`\d` captures), where `Number` equals `parseInt(…, 10)` and is faster.
+  return digits === undefined || digits === '' ? 0 : Number(digits);
 }

@@ -31,7 +31,13 @@ interface Entry {
  * duplicates with their tags and 4.0 refuses the alert (thehive-api §5), so we merge first.
  */
 export class ObservableSet {
-  readonly #entries = new Map<string, Entry>();
+  /** Every observable, in first-added order. */
+  readonly #entries: Entry[] = [];
+  /**
+   * The same entries by dataType, then value. Two lookups rather than one on a `type + value`
+   * key: building and hashing that string for every value cost more than the second lookup.
+   */
+  readonly #byType = new Map<DataType, Map<string, Entry>>();
   #oversized = 0;
 
   /**
@@ -48,13 +54,19 @@ export class ObservableSet {
       return;
     }
     if (dataType === 'hash') value = value.toLowerCase();
-    const key = `${dataType}\u0000${value}`;
     const tags = opts.tags ?? [];
-    const known = this.#entries.get(key);
+    let sameType = this.#byType.get(dataType);
+    if (sameType === undefined) {
+      sameType = new Map();
+      this.#byType.set(dataType, sameType);
+    }
+    const known = sameType.get(value);
     if (known === undefined) {
-      const entry: Entry = { dataType, data: value, ioc: opts.ioc === true, tags: cleanTags(tags) };
+      // Most values come without tags: no need to clean an empty list.
+      const entry: Entry = { dataType, data: value, ioc: opts.ioc === true, tags: tags.length === 0 ? [] : cleanTags(tags) };
       if (opts.message !== undefined && opts.message !== '') entry.message = opts.message;
-      this.#entries.set(key, entry);
+      sameType.set(value, entry);
+      this.#entries.push(entry);
       return;
     }
     known.ioc ||= opts.ioc === true;
@@ -69,12 +81,12 @@ export class ObservableSet {
 
   /** How many distinct observables the set holds. */
   get size(): number {
-    return this.#entries.size;
+    return this.#entries.length;
   }
 
   /** The observables in first-added order, as fresh objects (`ioc` and `tags` always set). */
   toArray(): Observable[] {
-    return [...this.#entries.values()].map((e) => {
+    return this.#entries.map((e) => {
       const o: Observable = { dataType: e.dataType, data: e.data, ioc: e.ioc, tags: [...e.tags] };
       if (e.message !== undefined) o.message = e.message;
       return o;
@@ -99,6 +111,8 @@ export function isIp(value: string): boolean {
 }
 
 function isIpv6(value: string): boolean {
+  // Cheap early answer for the common host name or IPv4 (the zone cut below cannot add a colon).
+  if (!value.includes(':')) return false;
   const addr = value.replace(/%[\w.-]+$/, '');
   if (!/^[0-9a-f:.]+$/i.test(addr) || !addr.includes(':')) return false;
   let groups = addr.split(':');
@@ -155,6 +169,8 @@ export function classifyIndicator(category: string, value: string): DataType {
 
 /** `192.0.2.0/24`, `2001:db8::/32`: feeds list networks too, and TheHive's `ip` type takes them. */
 function isCidr(value: string): boolean {
+  // Cheap early answer for the common value without a slash, which the regex below would reject.
+  if (!value.includes('/')) return false;
   const m = /^(.+)\/(\d{1,3})$/.exec(value);
   if (m === null) return false;
   const prefix = Number(m[2]);

@@ -70,11 +70,14 @@ const compiled = new Map<string, RegExp>();
 function compile(glob: string): RegExp {
   let re = compiled.get(glob);
   if (re === undefined) {
-    const body = glob
-      .split('*')
-      .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
-      .join('.*');
-    re = new RegExp(`^${body}$`, 'is');
+    const parts = glob.split('*').map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+    // A leading or trailing `*` drops its anchor instead of becoming `^.*` / `.*$`: with `s`
+    // (`.` takes line breaks too) that is the same set of matches, and the engine then scans
+    // for the literal instead of backtracking over `.*` (every default rule is `*…*`).
+    const anyStart = parts.length > 1 && parts[0] === '';
+    const anyEnd = parts.length > 1 && parts.at(-1) === '';
+    const body = parts.slice(anyStart ? 1 : 0, anyEnd ? -1 : undefined).join('.*');
+    re = new RegExp(`${anyStart ? '' : '^'}${body}${anyEnd ? '' : '$'}`, 'is');
     compiled.set(glob, re);
   }
   return re;

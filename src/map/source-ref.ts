@@ -3,7 +3,7 @@
  * (type, source, sourceRef), so a line CyberTrace re-sends after a hiccup
  * (cybertrace-format §1, `EventSendingRetriesCount`) lands on the alert it already made.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /** Prefix that tells line-based refs apart from mail refs (`mail-…`). */
 const PREFIX = 'ct-';
@@ -24,7 +24,8 @@ export function sourceRefFor(line: string): string {
   // A loop, not `/\s+$/`: that regex is quadratic on a long run of blanks inside a line.
   while (end > 0 && isBlank(noCr.charCodeAt(end - 1))) end--;
   const normalised = noCr.slice(0, end);
-  const digest = createHash('sha256').update(normalised, 'utf8').digest('hex');
+  // One-shot `hash` (UTF-8, like `createHash().update(s, 'utf8')`): no Hash object per line.
+  const digest = hash('sha256', normalised, 'hex');
   return PREFIX + digest.slice(0, HEX_CHARS);
 }
 
