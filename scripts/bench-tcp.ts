@@ -15,16 +15,18 @@ import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { replay } from '../src/tools/replay.js';
 import { detectionLines } from '../spec/support/lines.js';
+import { sourceRefFor } from '../src/map/source-ref.js';
 
 const { values } = parseArgs({ options: { lines: { type: 'string', default: '200000' }, connections: { type: 'string', default: '4' }, json: { type: 'string' } } });
 const total = Number(values.lines);
 const connections = Number(values.connections);
 const dir = mkdtempSync(join(tmpdir(), 'tracehive-bench-'));
 const capture = join(dir, 'capture.log');
-writeFileSync(capture, detectionLines(total).join(''));
+const sent = detectionLines(total).map((l) => l.trimEnd());
+writeFileSync(capture, sent.map((l) => `${l}\n`).join(''));
 const CLK_TCK = 100; // Linux USER_HZ
 
-interface Row { name: string; linesPerSec: number; seconds: number; peakRssMiB: number; cpuSecPer100k: number }
+interface Row { name: string; linesPerSec: number; seconds: number; peakRssMiB: number; cpuSecPer100k: number; intact: number }
 
 async function freePort(): Promise<number> {
   return new Promise((ok) => {
@@ -53,7 +55,7 @@ async function until(what: string, check: () => Promise<boolean> | boolean, time
   throw new Error(`bench: timed out waiting for ${what}`);
 }
 
-async function measure(name: string, child: ChildProcess, port: number, done: () => Promise<boolean> | boolean): Promise<Row> {
+async function measure(name: string, child: ChildProcess, port: number, done: () => Promise<boolean> | boolean, intact: () => number): Promise<Row> {
   const cpuBefore = procStats(child.pid as number).cpuSec;
   const t0 = process.hrtime.bigint();
   await replay({ file: capture, host: '127.0.0.1', port, rate: 0, connections, progress: { write: () => true } as unknown as NodeJS.WritableStream });
@@ -62,7 +64,7 @@ async function measure(name: string, child: ChildProcess, port: number, done: ()
   const { peakRssMiB, cpuSec } = procStats(child.pid as number);
   child.kill('SIGTERM');
   await new Promise((r) => child.once('exit', r));
-  return { name, seconds: Math.round(seconds * 100) / 100, linesPerSec: Math.round(total / seconds), peakRssMiB, cpuSecPer100k: Math.round(((cpuSec - cpuBefore) / total) * 100000 * 100) / 100 };
+  return { name, seconds: Math.round(seconds * 100) / 100, linesPerSec: Math.round(total / seconds), peakRssMiB, cpuSecPer100k: Math.round(((cpuSec - cpuBefore) / total) * 100000 * 100) / 100, intact: intact() };
 }
 
 async function benchTracehive(): Promise<Row> {
@@ -76,7 +78,12 @@ async function benchTracehive(): Promise<Row> {
     return [...text.matchAll(/^tracehive_alerts_delivered_total\{[^}]*\} (\d+)/gm)].reduce((n, m) => n + Number(m[1]), 0);
   };
   await until('tracehive to listen', async () => (await fetch(`http://127.0.0.1:${httpPort}/readyz`).catch(() => undefined))?.status === 200, 20000);
-  return measure('tracehive serve (tcp → parse → map → file)', child, tcpPort, async () => (await delivered()) >= total);
+  const intact = (): number => {
+    // An alert is intact when its sourceRef is that of a line sent: the whole line arrived.
+    const refs = new Set(readFileSync(join(dir, 'tracehive.ndjson'), 'utf8').split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { sourceRef: string }).sourceRef));
+    return sent.filter((line) => refs.has(sourceRefFor(line))).length;
+  };
+  return measure('tracehive serve (tcp → parse → map → file)', child, tcpPort, async () => (await delivered()) >= total, intact);
 }
 
 async function benchPeer(): Promise<Row> {
@@ -85,16 +92,21 @@ async function benchPeer(): Promise<Row> {
   let out = '';
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   await until('the peer to listen', () => out.includes('listening'), 20000);
-  return measure('glue script peer (recv split + regex → file)', child, port, () => out.includes('done'));
+  const intact = (): number => {
+    // The peer keeps the raw line as description: intact when it equals a line sent.
+    const lines = new Set(sent);
+    return readFileSync(join(dir, 'peer.ndjson'), 'utf8').split('\n').filter(Boolean).filter((l) => lines.has((JSON.parse(l) as { description: string }).description)).length;
+  };
+  return measure('glue script peer (recv split + regex → file)', child, port, () => out.includes('done'), intact);
 }
 
 const rows = [await benchTracehive(), await benchPeer()];
 rmSync(dir, { recursive: true, force: true });
 const [ours, peer] = rows as [Row, Row];
 console.log(`tcp → file, ${total} lines over ${connections} connections, node ${process.version}`);
-console.log('| pipeline | lines/s | seconds | peak RSS MiB | CPU s / 100k lines |');
-console.log('|---|---:|---:|---:|---:|');
-for (const r of rows) console.log(`| ${r.name} | ${r.linesPerSec.toLocaleString('en')} | ${r.seconds} | ${r.peakRssMiB} | ${r.cpuSecPer100k} |`);
+console.log('| pipeline | lines/s | seconds | peak RSS MiB | CPU s / 100k lines | lines intact |');
+console.log('|---|---:|---:|---:|---:|---:|');
+for (const r of rows) console.log(`| ${r.name} | ${r.linesPerSec.toLocaleString('en')} | ${r.seconds} | ${r.peakRssMiB} | ${r.cpuSecPer100k} | ${r.intact.toLocaleString('en')} of ${total.toLocaleString('en')} |`);
 console.log(`ratio tracehive/peer (lines/s): ${(ours.linesPerSec / peer.linesPerSec).toFixed(2)}`);
 if (values.json) {
   mkdirSync(dirname(values.json), { recursive: true });
