@@ -4,22 +4,9 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import { createDeadLetterLog } from '../../../src/queue/dead-letter.js';
 import type { Alert } from '../../../src/types.js';
+import { testAlert } from '../../support/alerts.js';
 
-function alert(ref: string): Alert {
-  return {
-    type: 'cybertrace',
-    source: 'CyberTrace',
-    sourceRef: ref,
-    title: 't',
-    description: 'd',
-    severity: 2,
-    date: 1700000000000,
-    tags: [],
-    tlp: 2,
-    pap: 2,
-    observables: [{ dataType: 'ip', data: '203.0.113.7' }],
-  };
-}
+const alert = (ref: string): Alert => testAlert(ref, { title: 't', tags: [], observables: [{ dataType: 'ip', data: '203.0.113.7' }] });
 
 describe('queue/dead-letter', () => {
   let root: string;

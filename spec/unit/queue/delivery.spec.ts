@@ -5,22 +5,9 @@ import { expect } from 'chai';
 import { createDeadLetterLog, type DeadLetterEntry } from '../../../src/queue/dead-letter.js';
 import { Delivery, type DeliveryOptions } from '../../../src/queue/delivery.js';
 import type { Alert, Outcome, Sink } from '../../../src/types.js';
+import { testAlert } from '../../support/alerts.js';
 
-function alert(ref: string): Alert {
-  return {
-    type: 'cybertrace',
-    source: 'CyberTrace',
-    sourceRef: ref,
-    title: `t ${ref}`,
-    description: 'd',
-    severity: 2,
-    date: 1700000000000,
-    tags: [],
-    tlp: 2,
-    pap: 2,
-    observables: [{ dataType: 'domain', data: 'evil.example' }],
-  };
-}
+const alert = (ref: string): Alert => testAlert(ref, { title: `t ${ref}`, tags: [], observables: [{ dataType: 'domain', data: 'evil.example' }] });
 
 const refs = (n: number): string[] => Array.from({ length: n }, (_, i) => `ct-${i}`);
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

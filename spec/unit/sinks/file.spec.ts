@@ -5,22 +5,10 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import { createFileSink } from '../../../src/sinks/file.js';
 import type { Alert } from '../../../src/types.js';
+import { testAlert } from '../../support/alerts.js';
 
-function alert(ref: string, description = 'd'): Alert {
-  return {
-    type: 'cybertrace',
-    source: 'CyberTrace',
-    sourceRef: ref,
-    title: `Malicious URL: ${ref}`,
-    description,
-    severity: 2,
-    date: 1700000000000,
-    tags: ['cybertrace', 'category:KL_Malicious_URL'],
-    tlp: 2,
-    pap: 2,
-    observables: [{ dataType: 'url', data: 'http://evil.example/x', ioc: true }],
-  };
-}
+const alert = (ref: string, description = 'd'): Alert =>
+  testAlert(ref, { title: `Malicious URL: ${ref}`, description, tags: ['cybertrace', 'category:KL_Malicious_URL'] });
 
 const live = (): AbortSignal => new AbortController().signal;
 

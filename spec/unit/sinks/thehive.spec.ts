@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
 import { createTheHiveSink, MAX_OUTCOME_BODY_BYTES, parseRetryAfter, type TheHiveSink, type TheHiveSinkOptions } from '../../../src/sinks/thehive.js';
 import type { Alert, Outcome } from '../../../src/types.js';
+import { testAlert } from '../../support/alerts.js';
 
 const KEY = 'SECRET-KEY-123';
 
@@ -41,21 +42,7 @@ qbjyAiEA+uhPF5JpMhb1ku4c6r3XZnctRfXbUmEUpNuwwBIG6uo=
 -----END CERTIFICATE-----
 `;
 
-function alert(ref = 'ct-0123456789abcdef0123'): Alert {
-  return {
-    type: 'cybertrace',
-    source: 'CyberTrace',
-    sourceRef: ref,
-    title: 'Malicious URL: evil.example/x',
-    description: 'd',
-    severity: 2,
-    date: 1700000000000,
-    tags: ['cybertrace'],
-    tlp: 2,
-    pap: 2,
-    observables: [{ dataType: 'url', data: 'http://evil.example/x', ioc: true }],
-  };
-}
+const alert = (ref?: string): Alert => testAlert(ref);
 
 interface Seen {
   method: string;
