@@ -21,8 +21,8 @@ export interface DescriptionInput {
 }
 
 /**
- * `summary`, notes, then a `| key | value |` table. Cells escape `\`, `|` and line breaks so a
- * value can never break the table. Rows that would push the text past TheHive's 1 MiB limit
+ * `summary`, notes, then a `| key | value |` table. Cells escape markdown punctuation and line
+ * breaks so a value shows literally and can never break the table. Rows that would push the text past TheHive's 1 MiB limit
  * are left out and a last line says how many.
  */
 export function markdownDescription(input: DescriptionInput): string {
@@ -45,16 +45,29 @@ export function markdownDescription(input: DescriptionInput): string {
   return truncate(text, DESCRIPTION_MAX);
 }
 
-/** A character that {@link escapeCell} has to rewrite. */
-const CELL_SPECIAL = /[\\|\r\n]/;
+/**
+ * Characters that start markdown (emphasis, code, links, HTML, entities, strikethrough) or
+ * end a table cell. Values come from the network: a `mask=*.evil.*` must not turn into
+ * italics, a `[text](url)` in a URL field must not become a link with a chosen label.
+ */
+const CELL_SPECIAL = /[\\`*_[\]<>|~&\r\n]/;
+const CELL_ESCAPE = /[\\`*[\]<>|~&]/g;
+/**
+ * An underscore inside a word (`KL_Malicious_URL`, `first_seen`) can never be emphasis in
+ * CommonMark, so only one at a word's edge is escaped: the table stays readable as text.
+ */
+const EDGE_UNDERSCORE = /(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])/g;
 
-/** A table cell: `-` for null; `\` and `|` escaped, line breaks as `<br>`. */
+/**
+ * A table cell: `-` for null; markdown punctuation backslash-escaped (CommonMark escapes any
+ * ASCII punctuation, and GFM honours `\|` in cells) so the cell shows the value literally;
+ * line breaks as `<br>`.
+ */
 export function escapeCell(value: string | null): string {
   if (value === null || value === '') return '-';
-  // One scan instead of three rewrites: almost no value holds any of these, and every row has two cells.
+  // One scan first: most values hold none of these, and every row has two cells.
   if (!CELL_SPECIAL.test(value)) return value;
-  // Backslashes first: an unescaped `\` before our `\|` would turn it back into a cell border.
-  return value.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r\n|\r|\n/g, '<br>');
+  return value.replace(CELL_ESCAPE, '\\$&').replace(EDGE_UNDERSCORE, '\\_').replace(/\r\n|\r|\n/g, '<br>');
 }
 
 /** What `\s+` matches, so that a value without it can skip the collapsing and trimming. */

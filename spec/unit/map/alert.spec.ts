@@ -156,9 +156,9 @@ describe('map/alert', () => {
     ]);
   });
 
-  it('C5: a mask stays a url tagged mask; the summary quotes it as code', () => {
+  it('C5: a mask is an ioc of type other tagged mask (analyzers must not fetch a literal *); the summary quotes it as code', () => {
     const alert = alertFromDetection(kvDetection(C5), DEFAULT_POLICY, RECEIVED);
-    expect(alert.observables[0]).to.deep.equal(obs('url', 'fakess123ap.nu/*', true, ['category:KL_Phishing_URL', 'mask']));
+    expect(alert.observables[0]).to.deep.equal(obs('other', 'fakess123ap.nu/*', true, ['category:KL_Phishing_URL', 'mask']));
     expect(alert.observables.map((o) => o.data)).to.not.include('fakess123ap.nu'); // whois/domain is context only
     expect(alert.description.split('\n')[0]).to.contain('`fakess123ap.nu/*`');
   });
@@ -226,7 +226,7 @@ describe('map/alert', () => {
     const rec = detection('KL_APT_IP', '192.0.2.4', [['__proto__', 'a'], ['constructor', 'b'], ['toString', 'c'], ['hasOwnProperty', null]]);
     const alert = alertFromDetection(rec, DEFAULT_POLICY, RECEIVED);
     expect(alert.observables).to.deep.equal([obs('ip', '192.0.2.4', true, ['category:KL_APT_IP'])]);
-    expect(alert.description).to.contain('| __proto__ | a |');
+    expect(alert.description).to.contain('| \\_\\_proto\\_\\_ | a |'); // edge underscores escaped, never emphasis
   });
 
   it('keeps a non-address src as other, still tagged src', () => {

@@ -41,6 +41,12 @@ describe('map/description', () => {
     ['C:\\Temp', 'C:\\\\Temp'],
     ['one\ntwo\r\nthree\rfour', 'one<br>two<br>three<br>four'],
     ['HEUR:Trojan.Script.Generic', 'HEUR:Trojan.Script.Generic'],
+    // Values from the network show literally, never as markup.
+    ['*.evil.*', '\\*.evil.\\*'],
+    ['<b>bold</b>', '\\<b\\>bold\\</b\\>'],
+    ['[click](http://x.test/)', '\\[click\\](http://x.test/)'],
+    ['`code` ~~gone~~ &lt; _em_', '\\`code\\` \\~\\~gone\\~\\~ \\&lt; \\_em\\_'],
+    ['KL_Malicious_URL first_seen', 'KL_Malicious_URL first_seen'], // inside a word: never emphasis
   ];
   for (const [value, cell] of cells) {
     it(`escapes cell ${JSON.stringify(value)} as ${JSON.stringify(cell)}`, () => {

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { createHash } from 'node:crypto';
 import { DEFAULT_POLICY, alertFromRecord } from '../../../src/map/alert.js';
+import { escapeCell } from '../../../src/map/description.js';
 import { parseLine } from '../../../src/parse/kv.js';
 import { BUILTIN_DATATYPES, type Alert } from '../../../src/types.js';
 import { readLineSamples } from '../../support/fixtures.js';
@@ -69,7 +70,7 @@ for (const file of ['samples.txt', 'hostile.txt']) describe(`map: every line of 
       }
       expect(alert.type).to.equal('cybertrace');
       expect(alert.tags[1]).to.equal(`category:${rec.category}`);
-      for (const pair of rec.pairs) expect(alert.description).to.contain(`| ${pair.key} |`);
+      for (const pair of rec.pairs) expect(alert.description).to.contain(`| ${escapeCell(pair.key)} |`);
       if (rec.matchedIndicator !== null) {
         const ioc = alert.observables.filter((o) => o.ioc === true);
         expect(ioc, 'the matched indicator is the one ioc').to.have.length(1);
