@@ -6,7 +6,7 @@ import type { Alert, AlertPolicy, CyberTraceRecord, DetectionRecord, KvPair, Ser
 import { detectionSummary, inlineCode, markdownDescription } from './description.js';
 import { parseEventDate } from './event-date.js';
 import { OBSERVABLE_DATA_MAX, SOURCE_MAX, TITLE_MAX, TYPE_MAX, cleanTags, cut, truncate } from './limits.js';
-import { ObservableSet, classifyIndicator, isHexHash, isIp, isMask } from './observables.js';
+import { ObservableSet, classifyIndicator, isCidr, isHexHash, isIp, isMask } from './observables.js';
 import { DEFAULT_SEVERITY_RULES, globMatches, severityFor } from './severity.js';
 import { sourceRefFor } from './source-ref.js';
 
@@ -158,7 +158,7 @@ export function detectionObservables(rec: DetectionRecord, keys: readonly string
     switch (role?.as) {
       case 'ip':
         // A non-address here (a host name in some recipes) is kept, but not claimed to be an ip.
-        set.add(isIp(value.trim()) ? 'ip' : 'other', value, { tags: role.tags });
+        set.add(isIp(value.trim()) || isCidr(value.trim()) ? 'ip' : 'other', value, { tags: role.tags });
         break;
       case 'url':
         set.add('url', value);

@@ -150,13 +150,17 @@ export function isMask(value: string): boolean {
  * TheHive dataType of an indicator. The category suffix decides first: `_URL` → `url` when
  * the value has a scheme, a path or a mask, `domain` for a bare two-label name
  * (`fakess123.nu`), `fqdn` for a longer one, `ip` for a bare address; `_IP` and
- * `IP_Reputation` → `ip` (an address or a CIDR network); `_Hash_*` → `hash`. A value that does not fit its category
+ * `IP_Reputation` → `ip` (an address or a CIDR network); `_Hash_*` → `hash`. A mask (`*`) is
+ * `other` whatever the category. A value that does not fit its category
  * (a non-hex "hash") and any other category fall back to its shape: IPv4/IPv6 →
  * `ip` (CIDR too), 32/40/64 hex → `hash`, scheme, `host/path` or mask → `url`, DNS name → `domain`
  * or `fqdn`, anything else `other`.
  */
 export function classifyIndicator(category: string, value: string): DataType {
   const v = value.trim();
+  // A feed mask (`host/path/*`, `*.host`) is a pattern, not an address: as a `url` or `domain`
+  // observable, analyzers would fetch or resolve the literal `*` (cybertrace-format §4.7).
+  if (isMask(v)) return 'other';
   const cat = category.toUpperCase();
   if (cat.endsWith('_URL')) {
     const byShape = shapeOf(v);
@@ -168,7 +172,7 @@ export function classifyIndicator(category: string, value: string): DataType {
 }
 
 /** `192.0.2.0/24`, `2001:db8::/32`: feeds list networks too, and TheHive's `ip` type takes them. */
-function isCidr(value: string): boolean {
+export function isCidr(value: string): boolean {
   // Cheap early answer for the common value without a slash, which the regex below would reject.
   if (!value.includes('/')) return false;
   const m = /^(.+)\/(\d{1,3})$/.exec(value);

@@ -95,8 +95,8 @@ describe('map/observables', () => {
       ['KL_Malicious_URL', 'fakess123.nu', 'domain'], // bare registrable name
       ['KL_Malicious_URL', 'www.fakess123.nu', 'fqdn'], // bare host with more labels
       ['KL_Malicious_URL', 'FAKESS123.NU.', 'domain'],
-      ['KL_Phishing_URL', 'fakess123ap.nu/*', 'url'], // mask
-      ['KL_Phishing_URL', '*.fakess123ap.nu', 'url'],
+      ['KL_Phishing_URL', 'fakess123ap.nu/*', 'other'], // a mask is a pattern, not an address
+      ['KL_Phishing_URL', '*.fakess123ap.nu', 'other'],
       ['KL_IoT_URL', 'e593461621ee0f9134c632d00bf108fd.com/.i', 'url'], // path
       ['KL_Malicious_URL', 'fakess123.nu:8080', 'url'],
       ['KL_Malicious_URL', '192.0.2.7', 'ip'],
@@ -119,7 +119,7 @@ describe('map/observables', () => {
       ['Custom', MD5.toLowerCase(), 'hash'],
       ['Custom', 'https://example.com/x?a=1', 'url'],
       ['Custom', 'example.com/path', 'url'],
-      ['Custom', '*.example.com', 'url'],
+      ['Custom', '*.example.com', 'other'],
       ['Custom', 'example.com', 'domain'],
       ['Custom', 'mail.example.co.uk', 'fqdn'],
       ['Custom', 'пример.рф', 'domain'],
