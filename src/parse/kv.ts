@@ -64,10 +64,15 @@ function trimBlankEnd(s: string): string {
 
 /**
  * The line as `sourceRef` hashes it and as records carry it: every `\r` removed (CyberTrace
- * ignores CR, §1) and trailing blanks trimmed. Leading blanks are kept.
+ * ignores CR, §1), leading byte-order marks dropped and trailing blanks trimmed. Leading
+ * blanks are kept.
  */
 export function normaliseLine(raw: string): string {
-  return trimBlankEnd(raw.includes('\r') ? raw.replaceAll('\r', '') : raw);
+  // A capture saved by a Windows editor starts with a byte-order mark: it is not part of the event.
+  let start = 0;
+  while (raw.charCodeAt(start) === 0xfeff) start++;
+  const text = start === 0 ? raw : raw.slice(start);
+  return trimBlankEnd(text.includes('\r') ? text.replaceAll('\r', '') : text);
 }
 
 /** Index of the first key token at or after `from` (which counts as a token start), or -1. */

@@ -131,10 +131,10 @@ describe('parse/kv rule 9: control characters, NUL and broken Unicode', () => {
     expect(parseLine('\u0000\u0000\u0001\u007f')).to.deep.include({ ok: false, code: 'ERR_KV_MALFORMED' });
   });
 
-  it('takes lone surrogates, U+FFFD and a BOM as value (or header) text', () => {
-    const line = `\ufeffOct 12 16:14:02 category=${K} a=\ud800 b=\udfff\ufffd`;
+  it('takes lone surrogates, U+FFFD and an inner BOM as value text; a leading BOM is dropped', () => {
+    const line = `\ufeffOct 12 16:14:02 category=${K} a=\ud800 b=\udfff\ufffd c=\ufeffx`;
     expect(recordView(parseLine(line))).to.deep.equal(
-      det([['category', K], ['a', '\ud800'], ['b', '\udfff\ufffd']], K, null, 'kv', null),
+      det([['category', K], ['a', '\ud800'], ['b', '\udfff\ufffd'], ['c', '\ufeffx']], K, null, 'kv', 'Oct 12 16:14:02'),
     );
   });
 

@@ -31,7 +31,11 @@ describe('parse/kv: the documented corpus (spec/fixtures/cybertrace)', () => {
   const samples = readLineSamples('cybertrace', 'samples.txt');
   const expected = JSON.parse(readFixture('cybertrace', 'expected.json')) as Record<string, RecordView>;
 
-  it('has at least 35 samples and an expectation for each, no more', () => {
+  it('has every example line of the format reference (Q1–Q3, C4–C33) plus variants, and an expectation for each', () => {
+    // §7 numbers its nine service alerts C21–C29 and its two finished events C31a/b.
+    const reference = ['Q1', 'Q2', 'Q3', ...Array.from({ length: 26 }, (_, i) => `C${i + 4}`), 'C31a', 'C31b', 'C32', 'C33'];
+    expect(samples.map((s) => s.id)).to.include.members(reference);
+    expect(reference).to.have.length(33);
     expect(samples.length).to.be.at.least(35);
     expect(Object.keys(expected).sort()).to.deep.equal(samples.map((s) => s.id).sort());
   });
@@ -50,6 +54,13 @@ describe('parse/kv: normaliseLine', () => {
     expect(normaliseLine('  a=1\r\n')).to.equal('  a=1');
     expect(normaliseLine('a=1\r b=2 \t \r')).to.equal('a=1 b=2');
     expect(normaliseLine('\r\r')).to.equal('');
+  });
+
+  it('drops a leading byte-order mark (a capture saved by a Windows editor)', () => {
+    expect(normaliseLine('\ufeffOct 12 16:14:02 category=KL_Malicious_URL')).to.equal('Oct 12 16:14:02 category=KL_Malicious_URL');
+    const r = parseLine('\ufeffcategory=KL_Malicious_URL matchedIndicator=x.test');
+    if (!r.ok) expect.fail(r.detail);
+    expect(r.value.kind).to.equal('detection');
   });
 
   it('keeps a trailing no-break space: only ASCII blanks are trimmed', () => {
