@@ -7,11 +7,15 @@
  */
 import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import convict from 'convict';
 import { BridgeError } from './errors.js';
 import { parseCidr } from './net/cidr.js';
 import { DEFAULT_SEVERITY_RULES } from './map/severity.js';
 import type { AlertPolicy, SeverityRule } from './types.js';
+
+/** The package's own config/default.json, wherever tracehive is run from (dist/src/config.js → ../../config). */
+const DEFAULT_FILE = fileURLToPath(new URL('../../config/default.json', import.meta.url));
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
@@ -80,6 +84,15 @@ convict.addFormat({
   },
 });
 
+convict.addFormat({
+  name: 'switch',
+  validate(value: unknown) {
+    if (typeof value !== 'boolean') throw new Error(`Expected true or false (or 1 or 0), got ${JSON.stringify(value)}`);
+  },
+  // convict's Boolean takes anything but "false" as true, so TLS_VERIFY=no would verify; refuse it instead.
+  coerce: (v: string) => ({ true: true, '1': true, false: false, '0': false })[v.trim().toLowerCase()] ?? v,
+});
+
 /** Integers with a floor, for keys where 0 would silently break the bridge. */
 function intAtLeast(name: string, min: number, why: string): string {
   convict.addFormat({
@@ -123,7 +136,7 @@ function checkSeverityRule(rule: unknown, i: number): void {
 
 const schema = {
   tcp: {
-    enabled: { doc: 'Run the CyberTrace TCP listener.', format: Boolean, default: true, env: 'TRACEHIVE_TCP_ENABLED' },
+    enabled: { doc: 'Run the CyberTrace TCP listener.', format: 'switch', default: true, env: 'TRACEHIVE_TCP_ENABLED' },
     host: { doc: 'Listen address (CyberTrace’s documented default target is 127.0.0.1:9998).', format: 'host', default: '127.0.0.1', env: 'TRACEHIVE_TCP_HOST' },
     port: { doc: 'Listen port; 0 picks a free one (logged).', format: 'port', default: 9998, env: 'TRACEHIVE_TCP_PORT' },
     maxLineBytes: { doc: 'Longer lines are dropped and counted; the connection goes on (at least 256).', format: LINE_BYTES, default: 65536, env: 'TRACEHIVE_TCP_MAX_LINE_BYTES' },
@@ -136,7 +149,7 @@ const schema = {
     apiKey: { doc: 'TheHive API key (sent as a Bearer token, never logged).', format: String, default: '', env: 'THEHIVE_API_KEY', sensitive: true },
     organisation: { doc: 'Sent as X-Organisation when set.', format: String, default: '', env: 'THEHIVE_ORG' },
     api: { doc: 'v1 = TheHive 5 /api/v1/alert with observables; v0 = TheHive 4 /api/alert with artifacts.', format: ['v1', 'v0'], default: 'v1', env: 'THEHIVE_API' },
-    tlsVerify: { doc: 'Verify TheHive’s TLS certificate.', format: Boolean, default: true, env: 'THEHIVE_TLS_VERIFY' },
+    tlsVerify: { doc: 'Verify TheHive’s TLS certificate.', format: 'switch', default: true, env: 'THEHIVE_TLS_VERIFY' },
     caFile: { doc: 'Extra CA certificate (PEM file) for a private TheHive.', format: String, default: '', env: 'THEHIVE_CA_FILE' },
     timeoutMs: { doc: 'Per-request timeout.', format: POSITIVE, default: 10000, env: 'THEHIVE_TIMEOUT_MS' },
   },
@@ -159,7 +172,7 @@ const schema = {
     timeoutMs: { doc: 'On SIGTERM/SIGINT, time allowed to deliver in-flight alerts before exiting.', format: 'nat', default: 10000, env: 'TRACEHIVE_SHUTDOWN_TIMEOUT_MS' },
   },
   http: {
-    enabled: { doc: 'Serve /healthz, /readyz and /metrics.', format: Boolean, default: true, env: 'TRACEHIVE_HTTP_ENABLED' },
+    enabled: { doc: 'Serve /healthz, /readyz and /metrics.', format: 'switch', default: true, env: 'TRACEHIVE_HTTP_ENABLED' },
     host: { doc: 'Admin HTTP listen address.', format: 'host', default: '127.0.0.1', env: 'TRACEHIVE_HTTP_HOST' },
     port: { doc: 'Admin HTTP port; 0 picks a free one.', format: 'port', default: 9999, env: 'TRACEHIVE_HTTP_PORT' },
   },
@@ -209,7 +222,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   const env = sources.env ?? process.env;
   const conf = convict(schema, { env, args: [] });
   const files: string[] = [];
-  if (sources.useDefaultFile !== false && existsSync('config/default.json')) files.push('config/default.json');
+  if (sources.useDefaultFile !== false && existsSync(DEFAULT_FILE)) files.push(DEFAULT_FILE);
   const extra = sources.file ?? env['TRACEHIVE_CONFIG'];
   if (extra) files.push(extra);
   for (const f of files) conf.load(readJson(f));

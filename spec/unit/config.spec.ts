@@ -64,7 +64,17 @@ describe('configuration', () => {
     ['severity rules that are not JSON', { TRACEHIVE_ALERT_SEVERITY: '{bad' }, 'alert.severity'],
     ['an alert type TheHive 5 refuses (> 32 chars)', { TRACEHIVE_ALERT_TYPE: 'x'.repeat(33) }, 'alert.type'],
     ['an unreadable CA file', { THEHIVE_CA_FILE: '/nonexistent/ca.pem' }, 'thehive.caFile'],
+    ['a switch that is neither true nor false', { THEHIVE_TLS_VERIFY: 'no' }, 'thehive.tlsVerify'],
+    ['a switch spelled off', { TRACEHIVE_TCP_ENABLED: 'off' }, 'tcp.enabled'],
   ];
+
+  it('reads switches as true/false or 1/0', () => {
+    expect(load({ THEHIVE_TLS_VERIFY: '0', TRACEHIVE_TCP_ENABLED: 'FALSE', TRACEHIVE_HTTP_ENABLED: '1' })).to.deep.include({
+      thehive: { ...load().thehive, tlsVerify: false },
+      tcp: { ...load().tcp, enabled: false },
+      http: { ...load().http, enabled: true },
+    });
+  });
   for (const [what, env, key] of bad) {
     it(`refuses ${what}, naming ${key} and where to fix it`, () => {
       const err = failure(() => load(env));
@@ -104,7 +114,8 @@ describe('configuration', () => {
   it('ships config/default.json equal to the schema defaults, and config/example.json with every key', () => {
     const defaults = JSON.parse(JSON.stringify(load()));
     expect(JSON.parse(readFileSync('config/default.json', 'utf8'))).to.deep.equal(defaults);
-    const example = loadConfig({ env: {}, useDefaultFile: false, file: 'config/example.json' });
+    // The example leaves the key empty (it belongs in THEHIVE_API_KEY, not in a file).
+    const example = loadConfig({ env: { THEHIVE_API_KEY: 'from-the-environment' }, useDefaultFile: false, file: 'config/example.json' });
     const keys = (o: object, p = ''): string[] => Object.entries(o).flatMap(([k, v]) => (v && typeof v === 'object' && !Array.isArray(v) ? keys(v, `${p}${k}.`) : [`${p}${k}`]));
     const exampleKeys = keys(JSON.parse(readFileSync('config/example.json', 'utf8')));
     expect(exampleKeys.sort()).to.deep.equal(keys(defaults).sort());
