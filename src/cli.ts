@@ -73,6 +73,7 @@ async function main(argv: string[]): Promise<number> {
     case 'replay': {
       const file = rest[0];
       if (file === undefined) throw new BridgeError('ERR_USAGE', 'replay needs a FILE (or - for stdin).');
+      if (file !== '-') await mustRead(file);
       // Ctrl-C ends the replay cleanly: what was read is sent, then the partial summary.
       const abort = new AbortController();
       process.once('SIGINT', () => abort.abort());
@@ -129,25 +130,18 @@ async function serve(config: Config): Promise<number> {
 }
 
 async function map(config: Config, file: string | undefined): Promise<number> {
-  const silent = pino({ level: 'silent' });
+  const telemetry = new Telemetry(pino({ level: 'silent' }), () => 0);
   let lineNo = 0;
-  let rejected = 0;
+  let alerts = 0;
   const pipeline = new LinePipeline({
     policy: config.alert,
-    telemetry: new Telemetry(silent, () => 0),
+    telemetry,
     now: Date.now,
     deliver: () => undefined,
-    keepRejected: (entry) => {
-      rejected++;
-      process.stderr.write(`line ${lineNo}: ${entry.code}: ${entry.detail}\n`);
-    },
+    keepRejected: (entry) => process.stderr.write(`line ${lineNo}: ${entry.code}: ${entry.detail}\n`),
   });
   const fromStdin = file === undefined || file === '-';
-  if (!fromStdin) {
-    await access(file, constants.R_OK).catch((err: NodeJS.ErrnoException) => {
-      throw new BridgeError('ERR_USAGE', `Cannot read ${file} (${err.code}); give a capture file of CyberTrace lines, or - for stdin.`, { cause: err });
-    });
-  }
+  if (!fromStdin) await mustRead(file);
   const input = fromStdin ? process.stdin : createReadStream(file);
   const splitter = split2();
   // A read error mid-file ends the loop below with that error instead of an unhandled event.
@@ -155,12 +149,25 @@ async function map(config: Config, file: string | undefined): Promise<number> {
   for await (const line of input.pipe(splitter)) {
     lineNo++;
     const alert = pipeline.toAlert(line as string, file ?? 'stdin');
-    if (alert && !process.stdout.write(`${JSON.stringify(alert)}\n`)) {
-      await new Promise((resolve) => process.stdout.once('drain', resolve));
-    }
+    if (alert === undefined) continue;
+    alerts++;
+    if (!process.stdout.write(`${JSON.stringify(alert)}\n`)) await new Promise((resolve) => process.stdout.once('drain', resolve));
   }
-  if (rejected > 0) process.stderr.write(`${rejected} of ${lineNo} lines rejected.\n`);
+  // Say what became of every line, so lines that made no alert are never a silent mystery.
+  const kind = (k: string): Promise<number> => telemetry.value('tracehive_lines_parsed_total', { kind: k });
+  const serviceNote = config.alert.serviceAlerts === 'log' ? ' (logged only: alert.serviceAlerts=log)' : '';
+  process.stderr.write(
+    `${lineNo} lines: ${alerts} alerts, ${await kind('service')} service alerts${serviceNote}, ${await kind('finished')} LookupFinished, ` +
+      `${await telemetry.value('tracehive_lines_rejected_total')} rejected.\n`,
+  );
   return 0;
+}
+
+/** A usage error (exit 2) naming the file when an input file cannot be read. */
+async function mustRead(file: string): Promise<void> {
+  await access(file, constants.R_OK).catch((err: NodeJS.ErrnoException) => {
+    throw new BridgeError('ERR_USAGE', `Cannot read ${file} (${err.code}); give a capture file of CyberTrace lines, or - for stdin.`, { cause: err });
+  });
 }
 
 main(process.argv.slice(2)).then(

@@ -69,11 +69,13 @@ describe('tracehive command', function () {
     });
 
     it('runs on its embedded defaults: 127.0.0.1:9998, alerts to data/alerts.ndjson, then exits 0 on SIGTERM', async () => {
-      const busy = await connect(9998).then(
-        (s) => (s.destroy(), true),
-        () => false,
-      );
-      expect(busy, 'port 9998 must be free for this test: stop `make run` or anything else listening there').to.equal(false);
+      for (const port of [9998, 9999]) {
+        const busy = await connect(port).then(
+          (s) => (s.destroy(), true),
+          () => false,
+        );
+        expect(busy, `port ${port} must be free for this test: stop \`make run\` or anything else listening there`).to.equal(false);
+      }
       const serve = await startServe({}, dir);
       expect(serve.port).to.equal(9998);
       await sendChunked(9998, detectionLines(3).join(''), 4096);
@@ -242,6 +244,19 @@ describe('tracehive command', function () {
       const alerts = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { title: string });
       expect(alerts).to.have.length(2);
       expect(r.stderr).to.match(/^line 2: ERR_KV_NO_CATEGORY: /m);
+      expect(r.stderr).to.include('4 lines: 2 alerts, 0 service alerts (logged only: alert.serviceAlerts=log), 1 LookupFinished, 1 rejected.');
+    });
+
+    it('makes alerts of service alerts when TRACEHIVE_SERVICE_ALERTS=alert', async () => {
+      const input = 'Oct 12 07:31:02 alert=KL_ALERT_FailedToUpdateFeed feed=IP_Reputation_Data_Feed.json error=Error while applying feed\n';
+      const quiet = await runCli(['map'], { cwd: dir, input });
+      expect(quiet.stdout).to.equal('');
+      expect(quiet.stderr).to.include('1 service alerts (logged only');
+      const loud = await runCli(['map'], { cwd: dir, input, env: { TRACEHIVE_SERVICE_ALERTS: 'alert' } });
+      const alert = JSON.parse(loud.stdout) as { type: string; severity: number; tags: string[] };
+      expect(alert.type).to.equal('cybertrace-service');
+      expect(alert.severity).to.equal(2);
+      expect(alert.tags).to.include('alert:KL_ALERT_FailedToUpdateFeed');
     });
   });
 
@@ -274,6 +289,12 @@ describe('tracehive command', function () {
       const r = await runCli(['replay', capture, '--port', '1']);
       expect(r.code).to.equal(1);
       expect(r.stderr).to.include('ECONNREFUSED');
+    });
+
+    it('exits 2 naming a capture file it cannot read', async () => {
+      const r = await runCli(['replay', join(dir, 'nope.log'), '--port', '1']);
+      expect(r.code).to.equal(2);
+      expect(r.stderr).to.include('nope.log').and.include('ENOENT');
     });
 
     it('exits 2 for a bad option', async () => {
