@@ -18,6 +18,8 @@ export type { Fault, FakeTheHive, FakeTheHiveOptions, OutputAlert, OutputObserva
 
 /** TheHive 5's default `play.http.parser.maxMemoryBuffer` (§5). */
 const DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024;
+/** TheHive 4.1's default `play.http.parser.maxMemoryBuffer` (§5). */
+const V4_MAX_BODY_BYTES = 256 * 1024;
 /** Play's default idle timeout: a keep-alive client must not meet a server-side close sooner than on TheHive. */
 const KEEP_ALIVE_TIMEOUT_MS = 75_000;
 
@@ -47,9 +49,10 @@ class FakeTheHiveServer implements FakeTheHive {
   constructor(opts: FakeTheHiveOptions) {
     this.#apiKey = opts.apiKey ?? 'test-key';
     this.#organisation = opts.organisation ?? 'tracehive-test';
-    this.#strict = opts.strictContentType ?? true;
+    // 4.x reads a body without a JSON content type as empty rather than refusing it (§2).
+    this.#strict = opts.strictContentType ?? opts.version !== 4;
     this.#port = opts.port ?? 0;
-    this.#maxBodyBytes = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+    this.#maxBodyBytes = opts.maxBodyBytes ?? (opts.version === 4 ? V4_MAX_BODY_BYTES : DEFAULT_MAX_BODY_BYTES);
     this.#store = new AlertStore(this.#organisation, `api@${this.#organisation}`);
     this.#server = createServer((req, res) => {
       const record: RequestRecord = { at: Date.now(), method: req.method ?? 'GET', path: (req.url ?? '/').split('?')[0] ?? '/', status: 0 };

@@ -153,7 +153,13 @@ export class FieldReader {
     const out: string[] = [];
     this.seq(v, name, 'string').forEach((item, i) => {
       const s = this.string(item, `${name}[${i}]`, true, bounds);
-      if (s !== undefined && !out.includes(s)) out.push(s);
+      if (s === undefined) return;
+      // 5.x declares tag lists uniqueItems [oas5]; the wording of the refusal is [infer]. 4.x merges them.
+      if (out.includes(s)) {
+        if (this.limits) this.errors.push(invalid(`${name}[${i}]`, 'string', ['uniqueItems'], s));
+        return;
+      }
+      out.push(s);
     });
     return out;
   }

@@ -30,9 +30,15 @@ export interface FakeTheHiveOptions {
   readonly port?: number;
   /**
    * Largest request body accepted; a larger one gets 413 (5.x `maxMemoryBuffer` default 10M).
-   * @default 10485760
+   * @default 10485760 (262144 when `version` is 4)
    */
   readonly maxBodyBytes?: number;
+  /**
+   * The TheHive major version played. 4 answers with 4.1's default body limit (256 kB, §5) and
+   * lenient JSON content types; the alert API is the same v0 route either way.
+   * @default 5
+   */
+  readonly version?: 4 | 5;
 }
 
 /** A failure injected into alert-create requests (`POST /api/v1/alert`, `POST /api/alert`). */

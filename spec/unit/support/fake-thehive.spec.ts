@@ -314,6 +314,7 @@ describe('fake TheHive (spec/support/fake-thehive.ts)', () => {
       ['description over 1 MiB', { description: 'd'.repeat(1_048_577) }, 'description'],
       ['empty tag', { tags: ['ok', ''] }, 'tags[1]'],
       ['tag of 129 chars', { tags: ['x'.repeat(129)] }, 'tags[0]'],
+      ['a repeated tag (5.x uniqueItems)', { tags: ['a', 'b', 'a'] }, 'tags[2]'],
       ['tlp 5', { tlp: 5 }, 'tlp'],
       ['pap 4', { pap: 4 }, 'pap'],
       ['date with a fraction', { date: 1.5 }, 'date'],
@@ -542,6 +543,20 @@ describe('fake TheHive (spec/support/fake-thehive.ts)', () => {
       ] as const) {
         const res = await call(path, { method, headers, body: method === 'POST' ? '{}' : undefined });
         expect([res.status, res.json]).to.deep.equal([404, { type: 'NotFoundError', message: path }]);
+      }
+    });
+
+    it('plays TheHive 4 with version 4: bodies over 256 kB get 413', async () => {
+      const v4 = await startFakeTheHive({ version: 4 });
+      try {
+        const res = await fetch(`${v4.url}/api/alert`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json', Authorization: 'Bearer test-key' },
+          body: JSON.stringify({ type: 't', source: 's', sourceRef: 'r', title: 't', description: 'd'.repeat(300 * 1024) }),
+        });
+        expect(res.status).to.equal(413);
+      } finally {
+        await v4.close();
       }
     });
 
