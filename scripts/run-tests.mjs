@@ -14,7 +14,8 @@ function specFiles(path) {
 
 const roots = process.argv.slice(2);
 const files = (roots.length ? roots : ['dist/spec']).flatMap(specFiles);
-const mocha = new Mocha({ reporter: 'spec', timeout: 30000, slow: 2000 });
+// forbidOnly: a stray .only must fail the run, not silently skip every other test.
+const mocha = new Mocha({ reporter: 'spec', timeout: 30000, slow: 2000, forbidOnly: true });
 for (const f of files) mocha.addFile(f);
 await mocha.loadFilesAsync();
 
@@ -22,7 +23,8 @@ let passed = 0;
 let failed = 0;
 const runner = mocha.run(() => {
   console.log(`${passed} passed, ${failed} failed`);
-  process.exit(failed > 0 ? 1 : 0);
+  // No test at all is a broken build or a wrong path, not a success.
+  process.exit(failed > 0 || passed === 0 ? 1 : 0);
 });
 runner.on('pass', () => passed++);
 runner.on('fail', () => failed++);
