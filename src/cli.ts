@@ -73,18 +73,18 @@ async function main(argv: string[]): Promise<number> {
     case 'replay': {
       const file = rest[0];
       if (file === undefined) throw new BridgeError('ERR_USAGE', 'replay needs a FILE (or - for stdin).');
-      if (file !== '-') await mustRead(file);
-      // Ctrl-C ends the replay cleanly: what was read is sent, then the partial summary.
-      const abort = new AbortController();
-      process.once('SIGINT', () => abort.abort());
-      const summary = await replay({
+      const options = {
         file,
         host: values.host,
         port: positiveInt('--port', values.port, 1),
         rate: positiveInt('--rate', values.rate, 0),
         connections: positiveInt('--connections', values.connections, 1),
-        signal: abort.signal,
-      });
+      };
+      if (file !== '-') await mustRead(file);
+      // Ctrl-C ends the replay cleanly: what was read is sent, then the partial summary.
+      const abort = new AbortController();
+      process.once('SIGINT', () => abort.abort());
+      const summary = await replay({ ...options, signal: abort.signal });
       process.stdout.write(`${formatSummary(summary)}${abort.signal.aborted ? ' (interrupted)' : ''}\n`);
       return abort.signal.aborted ? 130 : 0;
     }
