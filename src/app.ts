@@ -23,10 +23,11 @@ import { createDailyNdjson } from './io/daily-ndjson.js';
 import type { Sink } from './types.js';
 
 /**
- * Alerts handed to the file sink at once. It writes whatever is waiting in one append (group
- * commit), so more in flight means fewer, larger writes; queue.concurrency is TheHive's limit.
+ * Appends to the file sink in flight at once. Each takes everything waiting (group commit, up to
+ * the sink's maxBatch), so one is enough: appends to one file run one after another anyway.
+ * queue.concurrency is TheHive's limit.
  */
-const FILE_SINK_CONCURRENCY = 512;
+const FILE_SINK_CONCURRENCY = 1;
 
 /** While the sink is not ready, how often its key and reachability are checked again. */
 const PROBE_INTERVAL_MS = 5000;

@@ -6,7 +6,7 @@
 import type { Logger } from 'pino';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ErrorCode } from './errors.js';
-import type { Alert, CyberTraceRecord } from './types.js';
+import type { CyberTraceRecord, QueuedAlert } from './types.js';
 
 /** Longest excerpt of a bad line that goes into a log line. */
 const EXCERPT_CHARS = 200;
@@ -95,17 +95,17 @@ export class Telemetry {
     this.#alertsQueued.inc();
   }
 
-  alertDelivered(alert: Alert, duplicate: boolean, attempts: number): void {
+  alertDelivered(alert: QueuedAlert, duplicate: boolean, attempts: number): void {
     this.#alertsDelivered.inc({ duplicate: String(duplicate) });
     this.#log.debug({ sourceRef: alert.sourceRef, duplicate, attempts }, 'Alert delivered.');
   }
 
-  alertRetried(alert: Alert, reason: string, delayMs: number, attempt: number): void {
+  alertRetried(alert: QueuedAlert, reason: string, delayMs: number, attempt: number): void {
     this.#alertsRetried.inc();
     this.#log.warn({ sourceRef: alert.sourceRef, reason, delayMs, attempt }, 'Delivery failed; will retry.');
   }
 
-  alertDead(alert: Alert, reason: string, status?: number): void {
+  alertDead(alert: QueuedAlert, reason: string, status?: number): void {
     const code = /^(ERR_[A-Z_]+):/.exec(reason)?.[1] ?? 'ERR_SINK_REJECTED';
     this.#alertsDead.inc({ code });
     // Undelivered at shutdown: one summary line follows instead of thousands of these.

@@ -3,6 +3,13 @@
  * at a time, retries what the sink classifies as `retry`, dead-letters what it classifies as `drop`
  * (style.md: components classify, the runtime retries; vector RetryLogic, fluent-bit FLB_RETRY).
  *
+ * - Each alert is serialised once, by the sink's `encode`, when it is queued: the queue holds one string
+ *   per alert, not its object graph (which made the garbage collector a third of the CPU under load).
+ * - Waiting alerts sit in two FIFOs of this class; p-queue only paces the sends (rate, concurrency,
+ *   pause), so it holds at most one waiting task instead of one closure and promise per alert. A send
+ *   takes its alerts when it starts: retried ones first, then new ones.
+ * - A sink with `maxBatch` > 1 (the file sink) gets everything waiting, up to `maxBatch`, in one send:
+ *   group commit, so a busy queue costs one write per batch, not per alert.
  * - A retried alert gives its slot back while it waits, then goes back in front of new alerts.
  * - One circuit for the whole queue: any retry outcome pauses the queue for the backoff delay, then lets
  *   one probe through at a time (half-open) until a send succeeds. An outage costs a few probes, not one
@@ -10,15 +17,15 @@
  * - `push` resolves once the alert is held; at `maxPending` held alerts it waits: the backpressure point.
  */
 import PQueue from 'p-queue';
-import type { Alert, Outcome, Sink } from '../types.js';
+import type { Alert, Outcome, QueuedAlert, Sink } from '../types.js';
 import { fullJitter } from './backoff.js';
 import type { DeadLetterLog } from './dead-letter.js';
 
 /** What the queue reports; the runtime logs and counts (telemetry). Hooks must not throw. */
 export interface DeliveryHooks {
-  delivered(alert: Alert, duplicate: boolean, attempts: number): void;
-  retried(alert: Alert, reason: string, delayMs: number, attempt: number): void;
-  dead(alert: Alert, reason: string, status?: number): void;
+  delivered(alert: QueuedAlert, duplicate: boolean, attempts: number): void;
+  retried(alert: QueuedAlert, reason: string, delayMs: number, attempt: number): void;
+  dead(alert: QueuedAlert, reason: string, status?: number): void;
   /** Called on changes only: false on an auth/configuration failure, true again on the next success. */
   readiness(ready: boolean, reason: string): void;
 }
@@ -27,7 +34,7 @@ export interface DeliveryHooks {
 export interface DeliveryOptions {
   readonly sink: Sink;
   readonly deadLetters: Pick<DeadLetterLog, 'write'>;
-  /** Sends started per rolling second at most; 0 = unlimited. @default 20 */
+  /** Sends started per rolling second at most; 0 = unlimited. With a limit every send carries one alert. @default 20 */
   readonly ratePerSec: number;
   /** Sends in flight at most. @default 4 */
   readonly concurrency: number;
@@ -55,31 +62,43 @@ export const DELIVERY_DEFAULTS = { retryBaseMs: 500, retryMaxMs: 60_000, authRet
  */
 export const RETRY_AFTER_CAP_FACTOR = 4;
 
-/** Retried alerts go in front of new ones. */
-const RETRY_PRIORITY = 1;
-
-interface Held {
-  readonly alert: Alert;
+/** One alert held by the queue: the sink gets it as a {@link QueuedAlert}. */
+class Held implements QueuedAlert {
+  readonly sourceRef: string;
+  readonly body: string;
   /** Sends made. */
-  attempts: number;
+  attempts = 0;
   /** Retry outcomes that count toward `maxAttempts` (auth failures do not: a wrong key loses nothing). */
-  failures: number;
+  failures = 0;
   /** Reason of the last failed attempt, for the dead letter written at close. */
-  last: string;
+  last = 'never sent';
   /** A dead letter whose write failed and waits to be retried. */
-  dead?: { readonly reason: string; readonly status: number | undefined; readonly body: string | undefined };
+  dead: { readonly reason: string; readonly status: number | undefined; readonly body: string | undefined } | undefined = undefined;
+
+  constructor(sourceRef: string, body: string) {
+    this.sourceRef = sourceRef;
+    this.body = body;
+  }
 }
 
 /** The rate-limited, retrying delivery queue. */
 export class Delivery {
   readonly #opts: DeliveryOptions;
   readonly #queue: PQueue;
+  /** Alerts per send: the sink's `maxBatch`, or 1 under a rate limit (which counts alerts, not sends). */
+  readonly #maxBatch: number;
   readonly #abort = new AbortController();
   readonly #timers = new Set<NodeJS.Timeout>();
   readonly #spaceWaiters = new Set<() => void>();
   readonly #idleWaiters = new Set<() => void>();
   /** Every alert held, whatever its state: what close() must not lose. */
   readonly #held = new Set<Held>();
+  /** Alerts back from a retry delay: sent before any new one. */
+  #retrying: Held[] = [];
+  /** New alerts, oldest first. */
+  #waiting: Held[] = [];
+  /** A send task is in p-queue and has not started yet (it takes its alerts when it starts). */
+  #scheduled = false;
   #pending = 0;
   #accepting = true;
   #closed = false;
@@ -97,7 +116,9 @@ export class Delivery {
     checkInteger('retryBaseMs', opts.retryBaseMs, 0);
     checkInteger('retryMaxMs', opts.retryMaxMs, 0);
     checkInteger('authRetryMs', opts.authRetryMs, 0);
+    checkInteger('sink.maxBatch', opts.sink.maxBatch, 1);
     this.#opts = opts;
+    this.#maxBatch = opts.ratePerSec > 0 ? 1 : opts.sink.maxBatch;
     // strict = sliding window: never more than ratePerSec starts in any 1 s, even across window edges.
     const rate = opts.ratePerSec > 0 ? { intervalCap: opts.ratePerSec, interval: 1000, strict: true } : {};
     this.#queue = new PQueue({ concurrency: opts.concurrency, ...rate });
@@ -124,7 +145,7 @@ export class Delivery {
       await new Promise<void>((resolve) => this.#spaceWaiters.add(resolve));
     }
     if (!this.#accepting) {
-      const held: Held = { alert, attempts: 0, failures: 0, last: 'never sent' };
+      const held = new Held(alert.sourceRef, this.#opts.sink.encode(alert));
       await this.#deadLetter(held, 'ERR_QUEUE_CLOSED: received while shutting down; never sent', undefined, undefined, true);
       return;
     }
@@ -146,9 +167,10 @@ export class Delivery {
 
   #take(alert: Alert): void {
     this.#pending++;
-    const held: Held = { alert, attempts: 0, failures: 0, last: 'never sent' };
+    const held = new Held(alert.sourceRef, this.#opts.sink.encode(alert));
     this.#held.add(held);
-    this.#enqueue(held, 0);
+    this.#waiting.push(held);
+    this.#schedule();
   }
 
   /**
@@ -184,6 +206,8 @@ export class Delivery {
     this.#timers.clear();
     if (this.#circuitTimer) clearTimeout(this.#circuitTimer);
     this.#queue.clear();
+    this.#retrying = [];
+    this.#waiting = [];
     this.#abort.abort();
     await this.#queue.onPendingZero();
     for (const held of [...this.#held]) {
@@ -200,62 +224,98 @@ export class Delivery {
     this.#wakeSpaceWaiters();
   }
 
-  #enqueue(held: Held, priority: number): void {
-    // #attempt never rejects; the catch only keeps a bug from becoming an unhandled rejection.
-    this.#queue.add(() => this.#attempt(held), { priority }).catch(() => undefined);
+  /** Puts one send task in p-queue when alerts wait and none is there yet. */
+  #schedule(): void {
+    if (this.#scheduled || this.#closed || this.#retrying.length + this.#waiting.length === 0) return;
+    this.#scheduled = true;
+    // #send never rejects; the catch only keeps a bug from becoming an unhandled rejection.
+    this.#queue.add(this.#send).catch(() => undefined);
   }
 
-  async #attempt(held: Held): Promise<void> {
-    held.attempts++;
+  /** A p-queue task: takes the next alerts when it starts (so retries placed meanwhile go first) and sends them. */
+  readonly #send = async (): Promise<void> => {
+    this.#scheduled = false;
+    const batch = this.#nextBatch();
+    // Whatever still waits gets the next slot p-queue grants (concurrency, rate).
+    this.#schedule();
+    if (batch.length === 0) return;
+    await this.#attempt(batch);
+    this.#schedule();
+  };
+
+  #nextBatch(): Held[] {
+    const retries = this.#retrying.length > 0;
+    const from = retries ? this.#retrying : this.#waiting;
+    const max = this.#maxBatch;
+    if (from.length <= max) {
+      if (retries) this.#retrying = [];
+      else this.#waiting = [];
+      return from;
+    }
+    // shift() is O(1) in V8, splice(0, n) moves all the rest: 9 µs a send with 10,000 waiting.
+    return max === 1 ? [from.shift() as Held] : from.splice(0, max);
+  }
+
+  async #attempt(batch: Held[]): Promise<void> {
+    for (const held of batch) held.attempts++;
     let outcome: Outcome;
     try {
-      outcome = await this.#opts.sink.send(held.alert, this.#abort.signal);
+      outcome = await this.#opts.sink.send(batch, this.#abort.signal);
     } catch (err) {
-      // A sink should classify, not throw; if it does, keep the alert.
+      // A sink should classify, not throw; if it does, keep the alerts.
       outcome = { kind: 'retry', reason: `sink ${this.#opts.sink.name} threw: ${err instanceof Error ? err.message : String(err)}` };
     }
     if (outcome.kind === 'delivered') {
       this.#closeCircuit();
       this.#setReady(true, `sink ${this.#opts.sink.name} accepted an alert`);
-      this.#hook(() => this.#opts.hooks.delivered(held.alert, outcome.duplicate === true, held.attempts));
-      this.#release(held);
+      const duplicate = outcome.duplicate === true;
+      for (const held of batch) {
+        this.#hook(() => this.#opts.hooks.delivered(held, duplicate, held.attempts));
+        this.#release(held);
+      }
     } else if (outcome.kind === 'drop') {
       this.#closeCircuit(); // the server answered: it is up
-      await this.#deadLetter(held, `ERR_SINK_REJECTED: ${outcome.reason}`, outcome.status, outcome.body);
+      for (const held of batch) await this.#deadLetter(held, `ERR_SINK_REJECTED: ${outcome.reason}`, outcome.status, outcome.body);
     } else if (this.#closed) {
-      held.last = outcome.reason; // shutting down: close() dead-letters it
+      for (const held of batch) held.last = outcome.reason; // shutting down: close() dead-letters them
     } else {
-      await this.#failed(held, outcome);
+      await this.#failed(batch, outcome);
     }
   }
 
-  /** A retry outcome: open the circuit, then retry the alert or give up on it. */
-  async #failed(held: Held, outcome: Extract<Outcome, { kind: 'retry' }>): Promise<void> {
+  /** A retry outcome: open the circuit (once per failed send), then retry each alert or give up on it. */
+  async #failed(batch: Held[], outcome: Extract<Outcome, { kind: 'retry' }>): Promise<void> {
     this.#failures++;
-    if (!outcome.auth) held.failures++;
-    held.last = outcome.reason;
+    let most = 0;
+    for (const held of batch) {
+      if (!outcome.auth) held.failures++;
+      held.last = outcome.reason;
+      most = Math.max(most, held.failures);
+    }
     const { retryBaseMs, retryMaxMs, authRetryMs, maxAttempts } = this.#opts;
     const delay = outcome.auth
       ? authRetryMs
       : outcome.afterMs !== undefined
         ? Math.min(Math.max(0, outcome.afterMs), retryMaxMs * RETRY_AFTER_CAP_FACTOR)
-        : fullJitter(Math.max(this.#failures, held.failures) - 1, retryBaseMs, retryMaxMs, this.#opts.random);
+        : fullJitter(Math.max(this.#failures, most) - 1, retryBaseMs, retryMaxMs, this.#opts.random);
     if (outcome.auth) this.#setReady(false, outcome.reason);
-    const giveUp = maxAttempts > 0 && held.failures >= maxAttempts;
-    // The alert's timer is armed before the circuit's: same delay, so it is back in the queue (in
+    const giveUp = maxAttempts > 0 ? batch.filter((held) => held.failures >= maxAttempts) : [];
+    const retry = giveUp.length > 0 ? batch.filter((held) => held.failures < maxAttempts) : batch;
+    // The alerts' timer is armed before the circuit's: same delay, so they are back in the queue (in
     // front) when the circuit lets the next probe through.
-    if (!giveUp) this.#retryLater(held, outcome.reason, delay);
+    if (retry.length > 0) this.#retryLater(retry, outcome.reason, delay);
     this.#openCircuit(delay);
-    if (giveUp) {
+    for (const held of giveUp) {
       await this.#deadLetter(held, `ERR_SINK_ATTEMPTS: gave up after ${plural(held.failures, 'failed attempt')}; last: ${outcome.reason}`);
     }
   }
 
-  #retryLater(held: Held, reason: string, delayMs: number): void {
-    this.#hook(() => this.#opts.hooks.retried(held.alert, reason, delayMs, held.attempts));
+  #retryLater(batch: Held[], reason: string, delayMs: number): void {
+    for (const held of batch) this.#hook(() => this.#opts.hooks.retried(held, reason, delayMs, held.attempts));
     const timer = setTimeout(() => {
       this.#timers.delete(timer);
-      this.#enqueue(held, RETRY_PRIORITY);
+      this.#retrying.push(...batch);
+      this.#schedule();
     }, delayMs);
     this.#timers.add(timer);
   }
@@ -263,19 +323,20 @@ export class Delivery {
   /** `final`: the last chance, at close; a failed write is then reported, not retried. */
   async #deadLetter(held: Held, reason: string, status?: number, body?: string, final = false): Promise<void> {
     try {
-      await this.#opts.deadLetters.write({ alert: held.alert, reason, status, body, attempts: held.attempts });
+      const alert = this.#opts.sink.decode(held.body);
+      await this.#opts.deadLetters.write({ alert, reason, status, body, attempts: held.attempts });
     } catch (err) {
       // Never lose an alert: keep it and retry the write (not the send) after the longest backoff.
       const why = err instanceof Error ? err.message : String(err);
       if (final) {
         // Nowhere left to keep it: say so loudly (only a spool upstream still has it).
-        process.emitWarning(`Alert ${held.alert.sourceRef} could not be dead-lettered at shutdown: ${why}`, { code: 'TRACEHIVE_DEAD_LETTER' });
+        process.emitWarning(`Alert ${held.sourceRef} could not be dead-lettered at shutdown: ${why}`, { code: 'TRACEHIVE_DEAD_LETTER' });
         return this.#release(held);
       }
       held.dead = { reason, status, body };
       if (this.#closed) return; // close() tries once more
       const delay = this.#opts.retryMaxMs;
-      this.#hook(() => this.#opts.hooks.retried(held.alert, `dead-letter write failed (${why}); ${reason}`, delay, held.attempts));
+      this.#hook(() => this.#opts.hooks.retried(held, `dead-letter write failed (${why}); ${reason}`, delay, held.attempts));
       const timer = setTimeout(() => {
         this.#timers.delete(timer);
         void this.#deadLetter(held, reason, status, body);
@@ -283,7 +344,7 @@ export class Delivery {
       this.#timers.add(timer);
       return;
     }
-    this.#hook(() => this.#opts.hooks.dead(held.alert, reason, status));
+    this.#hook(() => this.#opts.hooks.dead(held, reason, status));
     this.#release(held);
   }
 
@@ -321,7 +382,7 @@ export class Delivery {
   #release(held: Held): void {
     if (!this.#held.delete(held)) return; // already released (a write retried at close)
     this.#pending--;
-    this.#wakeSpaceWaiters();
+    if (this.#spaceWaiters.size > 0) this.#wakeSpaceWaiters();
     if (this.#pending === 0) for (const done of [...this.#idleWaiters]) done();
   }
 

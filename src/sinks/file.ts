@@ -2,77 +2,64 @@
  * The file sink (the default when `thehive.url` is empty): appends each alert, as the exact TheHive 5
  * `POST /api/v1/alert` body, as one line of an NDJSON file (`file.path`).
  *
- * Writes are serialised on one append-mode FileHandle and batched, so concurrent sends give whole
- * lines. Every write goes to the kernel before `send` resolves (a killed process loses
- * nothing); only `close()` fsyncs, so a power cut may lose the last lines the OS had not flushed.
+ * The delivery queue hands it batches (group commit: everything waiting, up to {@link FILE_MAX_BATCH}
+ * alerts) and each batch is one append, so throughput is not one syscall per alert. Writes are
+ * serialised on one append-mode FileHandle, so concurrent sends give whole lines. Every write goes to
+ * the kernel before `send` resolves (a killed process loses nothing); only `close()` fsyncs, so a
+ * power cut may lose the last lines the OS had not flushed.
  */
 import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import type { Alert, Outcome, Sink } from '../types.js';
-
-/** One alert waiting for the next write. */
-interface Waiting {
-  readonly line: string;
-  readonly resolve: (outcome: Outcome) => void;
-}
+import type { Alert, Outcome, QueuedAlert, Sink } from '../types.js';
 
 /**
- * Creates the file sink; the parent directory and the file are created on the first send.
- * Group commit: while one write is in flight, new alerts gather and go out together in the
- * next, so throughput is not one syscall per alert.
+ * Alerts per append at most. A batch is copied into one buffer (~1.2 KB an alert, so ~1.2 MB here):
+ * big enough that the per-write cost vanishes, small enough not to hold the event loop long.
  */
+export const FILE_MAX_BATCH = 1024;
+
+/** Creates the file sink; the parent directory and the file are created on the first send. */
 export function createFileSink(path: string): Sink {
   let handle: FileHandle | null = null;
-  let waiting: Waiting[] = [];
-  let flushing: Promise<void> | null = null;
+  // Appends run one after another: a line is never split by another batch's write.
+  let tail: Promise<unknown> = Promise.resolve();
   let closed = false;
   // After a failed write the file may end in a partial line: start the next one on a fresh line.
   let needsNewline = false;
 
-  async function writeBatch(batch: Waiting[]): Promise<void> {
-    let outcome: Outcome;
+  async function write(batch: readonly QueuedAlert[]): Promise<Outcome> {
     try {
       if (!handle) {
         await mkdir(dirname(path), { recursive: true });
         handle = await open(path, 'a');
       }
-      let data = needsNewline ? '\n' : '';
-      for (const w of batch) data += w.line;
-      await handle.appendFile(data, 'utf8');
+      await handle.appendFile(lines(needsNewline, batch));
       needsNewline = false;
-      outcome = { kind: 'delivered' };
+      return { kind: 'delivered' };
     } catch (err) {
       needsNewline = handle !== null;
       const failed = handle;
       handle = null; // reopen next time: the file or its directory may have been removed
       await failed?.close().catch(() => undefined);
-      outcome = { kind: 'retry', reason: `cannot write ${path}: ${describe(err)}` };
+      return { kind: 'retry', reason: `cannot write ${path}: ${describe(err)}` };
     }
-    for (const w of batch) w.resolve(outcome);
-  }
-
-  async function flush(): Promise<void> {
-    while (waiting.length > 0) {
-      const batch = waiting;
-      waiting = [];
-      await writeBatch(batch);
-    }
-    flushing = null;
   }
 
   return {
     name: 'file',
-    send(alert: Alert, signal: AbortSignal): Promise<Outcome> {
+    maxBatch: FILE_MAX_BATCH,
+    encode: (alert) => JSON.stringify(alert),
+    decode: (body) => JSON.parse(body) as Alert,
+    send(batch: readonly QueuedAlert[], signal: AbortSignal): Promise<Outcome> {
       if (closed) return Promise.resolve({ kind: 'retry', reason: 'file sink is closed' });
       if (signal.aborted) return Promise.resolve({ kind: 'retry', reason: 'aborted before writing' });
-      return new Promise<Outcome>((resolve) => {
-        waiting.push({ line: `${JSON.stringify(alert)}\n`, resolve });
-        flushing ??= flush();
-      });
+      const run = tail.then(() => write(batch));
+      tail = run;
+      return run;
     },
     async close(): Promise<void> {
       closed = true;
-      await flushing;
+      await tail;
       if (!handle) return;
       const h = handle;
       handle = null;
@@ -80,6 +67,23 @@ export function createFileSink(path: string): Sink {
       await h.close();
     },
   };
+}
+
+/**
+ * The batch as NDJSON bytes, each body written straight into one buffer. Joining the bodies into
+ * one string first cost three times as much (1 µs an alert, 5 % of `serve` under load): V8 has to
+ * flatten that string before it can encode it.
+ */
+function lines(newlineFirst: boolean, batch: readonly QueuedAlert[]): Buffer {
+  let size = newlineFirst ? 1 : 0;
+  for (const queued of batch) size += Buffer.byteLength(queued.body) + 1;
+  const bytes = Buffer.allocUnsafe(size);
+  let at = newlineFirst ? bytes.write('\n') : 0;
+  for (const queued of batch) {
+    at += bytes.write(queued.body, at);
+    at = bytes.writeUInt8(0x0a, at);
+  }
+  return bytes.subarray(0, at); // == size; never hand on uninitialised bytes all the same
 }
 
 /** `ENOSPC: no space left on device, write`: the errno first, so operators can grep it. */

@@ -9,7 +9,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { rootCertificates } from 'node:tls';
 import axios, { type AxiosRequestConfig, type AxiosResponse } from 'axios';
-import type { Alert, Outcome, Sink } from '../types.js';
+import type { Alert, Outcome, QueuedAlert, Sink } from '../types.js';
 
 /** What the sink needs from the `thehive.*` config keys. */
 export interface TheHiveSinkOptions {
@@ -72,6 +72,8 @@ export function createTheHiveSink(opts: TheHiveSinkOptions): TheHiveSink {
     proxy: false, // no silent HTTP(S)_PROXY detour: TheHive is reached directly
     responseType: 'text',
     transformResponse: [(data: unknown) => data], // keep the raw text: it goes to the dead-letter log
+    // Bodies are JSON already (encode()): axios would otherwise JSON.parse each one again to check it.
+    transformRequest: [(data: unknown) => data],
     maxContentLength: MAX_RESPONSE_BYTES,
   });
   const redact = (text: string): string => (opts.apiKey ? text.split(opts.apiKey).join('[REDACTED]') : text);
@@ -79,26 +81,37 @@ export function createTheHiveSink(opts: TheHiveSinkOptions): TheHiveSink {
   /** Sends one request under the deadline and turns whatever happens into a scrubbed Outcome. */
   async function exchange(config: AxiosRequestConfig, signal: AbortSignal, classify: (res: AxiosResponse) => Outcome): Promise<Outcome> {
     if (signal.aborted) return { kind: 'retry', reason: 'aborted before sending' };
-    const deadline = new AbortController();
-    const timer = setTimeout(() => deadline.abort(), opts.timeoutMs);
+    // One controller for both the caller's signal and the deadline. Not AbortSignal.any: on Node 20
+    // each call leaves an entry on the caller's signal, the queue's, which lives as long as the
+    // process: one per request, never freed (nodejs/node#55351). This listener is removed below.
+    const request = new AbortController();
+    const abort = (): void => request.abort();
+    const timer = setTimeout(abort, opts.timeoutMs);
+    signal.addEventListener('abort', abort, { once: true });
     let outcome: Outcome;
     try {
-      const res = await client.request({ ...config, signal: AbortSignal.any([signal, deadline.signal]) });
+      const res = await client.request({ ...config, signal: request.signal });
       outcome = classify(res);
     } catch (err) {
       if (signal.aborted) outcome = { kind: 'retry', reason: 'aborted' };
-      else if (deadline.signal.aborted) outcome = { kind: 'retry', reason: `timeout after ${opts.timeoutMs} ms` };
+      else if (request.signal.aborted) outcome = { kind: 'retry', reason: `timeout after ${opts.timeoutMs} ms` };
       else outcome = networkOutcome(err);
     } finally {
       clearTimeout(timer);
+      signal.removeEventListener('abort', abort);
     }
     return scrub(outcome, redact);
   }
 
   return {
     name: 'thehive',
-    send(alert: Alert, signal: AbortSignal): Promise<Outcome> {
-      const body = JSON.stringify(opts.api === 'v1' ? alert : toV0(alert));
+    maxBatch: 1, // one request per alert
+    encode: (alert: Alert): string => JSON.stringify(opts.api === 'v1' ? alert : toV0(alert)),
+    decode: (body: string): Alert => (opts.api === 'v1' ? (JSON.parse(body) as Alert) : fromV0(JSON.parse(body) as V0Alert)),
+    send(batch: readonly QueuedAlert[], signal: AbortSignal): Promise<Outcome> {
+      const [queued] = batch;
+      if (queued === undefined || batch.length > 1) throw new TypeError(`Expected \`batch\` to hold 1 alert, got ${batch.length}.`);
+      const { body } = queued;
       const config = { method: 'POST', url: `${prefix}/alert`, data: body } as const;
       return exchange(config, signal, (res) => classifyCreate(res, Buffer.byteLength(body)));
     },
@@ -112,10 +125,19 @@ export function createTheHiveSink(opts: TheHiveSinkOptions): TheHiveSink {
   };
 }
 
+/** An alert as TheHive 4 (v0) takes it. */
+type V0Alert = Omit<Alert, 'observables'> & { artifacts: Alert['observables'] };
+
 /** TheHive 4 v0 names the observables `artifacts`; everything else is the same. */
-function toV0(alert: Alert): Record<string, unknown> {
+function toV0(alert: Alert): V0Alert {
   const { observables, ...rest } = alert;
   return { ...rest, artifacts: observables };
+}
+
+/** The inverse of {@link toV0}; `observables` comes last, as in alerts the mapper builds. */
+function fromV0(alert: V0Alert): Alert {
+  const { artifacts, ...rest } = alert;
+  return { ...rest, observables: artifacts };
 }
 
 /** Answer to `POST …/alert`. */

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import { createDeadLetterLog, type DeadLetterEntry } from '../../../src/queue/dead-letter.js';
 import { Delivery, type DeliveryOptions } from '../../../src/queue/delivery.js';
-import type { Alert, Outcome, Sink } from '../../../src/types.js';
+import type { Alert, Outcome, QueuedAlert, Sink } from '../../../src/types.js';
 import { testAlert } from '../../support/alerts.js';
 
 const alert = (ref: string): Alert => testAlert(ref, { title: `t ${ref}`, tags: [], observables: [{ dataType: 'domain', data: 'evil.example' }] });
@@ -13,11 +13,12 @@ const refs = (n: number): string[] => Array.from({ length: n }, (_, i) => `ct-${
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** `nth` counts the calls for this alert, from 1. */
-type Script = (alert: Alert, nth: number, signal: AbortSignal) => Outcome | Promise<Outcome>;
+type Script = (alert: QueuedAlert, nth: number, signal: AbortSignal) => Outcome | Promise<Outcome>;
 
 /** An in-memory sink that follows a script and records every call. */
 class ScriptedSink implements Sink {
   readonly name = 'scripted';
+  readonly maxBatch = 1;
   readonly calls: { ref: string; at: number }[] = [];
   inFlight = 0;
   maxInFlight = 0;
@@ -28,7 +29,16 @@ class ScriptedSink implements Sink {
     this.#script = script;
   }
 
-  async send(a: Alert, signal: AbortSignal): Promise<Outcome> {
+  encode(a: Alert): string {
+    return JSON.stringify(a);
+  }
+
+  decode(body: string): Alert {
+    return JSON.parse(body) as Alert;
+  }
+
+  async send([a]: readonly QueuedAlert[], signal: AbortSignal): Promise<Outcome> {
+    if (a === undefined) throw new Error('empty batch');
     this.calls.push({ ref: a.sourceRef, at: Date.now() });
     const nth = (this.#perRef.get(a.sourceRef) ?? 0) + 1;
     this.#perRef.set(a.sourceRef, nth);
@@ -43,6 +53,38 @@ class ScriptedSink implements Sink {
 
   callsOf(ref: string): number {
     return this.calls.filter((c) => c.ref === ref).length;
+  }
+
+  async close(): Promise<void> {}
+}
+
+/** `nth` counts the sends, from 1. */
+type BatchScript = (refs: string[], nth: number, signal: AbortSignal) => Outcome | Promise<Outcome>;
+
+/** A sink that takes up to `maxBatch` alerts a send (as the file sink does), follows a script per batch and records each batch. */
+class BatchSink implements Sink {
+  readonly name = 'batching';
+  readonly batches: string[][] = [];
+  readonly maxBatch: number;
+  readonly #script: BatchScript;
+
+  constructor(maxBatch: number, script: BatchScript = () => ({ kind: 'delivered' })) {
+    this.maxBatch = maxBatch;
+    this.#script = script;
+  }
+
+  encode(a: Alert): string {
+    return JSON.stringify(a);
+  }
+
+  decode(body: string): Alert {
+    return JSON.parse(body) as Alert;
+  }
+
+  async send(batch: readonly QueuedAlert[], signal: AbortSignal): Promise<Outcome> {
+    const refs = batch.map((a) => a.sourceRef);
+    this.batches.push(refs);
+    return this.#script(refs, this.batches.length, signal);
   }
 
   async close(): Promise<void> {}
@@ -369,6 +411,81 @@ describe('queue/delivery', function () {
     ]);
     expect(seen.dead).to.have.length(4);
     expect(seen.delivered).to.have.length(0);
+  });
+
+  describe('with a batching sink (maxBatch > 1)', () => {
+    it('hands it everything waiting, up to maxBatch, in one send, oldest first', async () => {
+      let open: () => void = () => undefined;
+      const gate = new Promise<void>((resolve) => (open = resolve));
+      const sink = new BatchSink(10, async (_refs, nth) => {
+        if (nth === 1) await gate;
+        return { kind: 'delivered' };
+      });
+      const { d, seen } = delivery(sink, { concurrency: 1 });
+      await pushAll(d, refs(25)); // ct-0 goes out at once and holds the only slot until the gate opens
+      open();
+      expect(await d.drain(2000)).to.deep.equal({ delivered: true, left: 0 });
+      expect(sink.batches.map((b) => b.length)).to.deep.equal([1, 10, 10, 4]);
+      expect(sink.batches.flat()).to.deep.equal(refs(25));
+      expect(seen.delivered).to.have.length(25);
+      expect(seen.delivered.every((x) => x.attempts === 1 && !x.duplicate)).to.equal(true);
+    });
+
+    it('retries a failed batch whole, before newer alerts, and backs off once per failed send', async () => {
+      let open: () => void = () => undefined;
+      const gate = new Promise<void>((resolve) => (open = resolve));
+      const sink = new BatchSink(10, async (_refs, nth) => {
+        if (nth === 1) await gate;
+        return nth === 2 ? { kind: 'retry', reason: 'cannot write alerts.ndjson: ENOSPC' } : { kind: 'delivered' };
+      });
+      // random ≈ 1: each delay is its whole window, so a window widened per alert (5 failures) would show.
+      const { d, seen } = delivery(sink, { concurrency: 1, retryBaseMs: 10, retryMaxMs: 1000, random: () => 0.999 });
+      await pushAll(d, refs(6)); // ct-0 alone, then ct-1…ct-5 together
+      open();
+      await sleep(2); // the second batch has failed; ct-6 and ct-7 arrive while it waits to be retried
+      await pushAll(d, ['ct-6', 'ct-7']);
+      expect(await d.drain(2000)).to.deep.equal({ delivered: true, left: 0 });
+      expect(sink.batches).to.deep.equal([['ct-0'], ['ct-1', 'ct-2', 'ct-3', 'ct-4', 'ct-5'], ['ct-1', 'ct-2', 'ct-3', 'ct-4', 'ct-5'], ['ct-6', 'ct-7']]);
+      expect(seen.retried.map((r) => [r.ref, r.reason, r.attempt])).to.deep.equal(
+        ['ct-1', 'ct-2', 'ct-3', 'ct-4', 'ct-5'].map((ref) => [ref, 'cannot write alerts.ndjson: ENOSPC', 1]),
+      );
+      expect(seen.retried.every((r) => r.delayMs === 10)).to.equal(true);
+      expect(seen.delivered.filter((x) => x.attempts === 2).map((x) => x.ref)).to.deep.equal(['ct-1', 'ct-2', 'ct-3', 'ct-4', 'ct-5']);
+      expect(seen.delivered).to.have.length(8);
+    });
+
+    it('dead-letters each alert of a dropped batch, with the status and body', async () => {
+      const sink = new BatchSink(10, () => ({ kind: 'drop', reason: 'HTTP 400 BadRequest', status: 400, body: '{}' }));
+      const { d, seen, deadLetters } = delivery(sink, { concurrency: 1 });
+      await pushAll(d, refs(3));
+      expect(await d.drain(2000)).to.deep.equal({ delivered: true, left: 0 });
+      expect(deadLetters.map((e) => [e.alert, e.reason, e.status, e.body, e.attempts])).to.deep.equal(
+        refs(3).map((ref) => [alert(ref), 'ERR_SINK_REJECTED: HTTP 400 BadRequest', 400, '{}', 1]),
+      );
+      expect(seen.dead.map((x) => x.ref)).to.deep.equal(refs(3));
+    });
+
+    it('gets one alert a send under a rate limit, which counts alerts', async () => {
+      const sink = new BatchSink(10);
+      const { d } = delivery(sink, { ratePerSec: 100, concurrency: 1 });
+      await pushAll(d, refs(5));
+      expect((await d.drain(2000)).delivered).to.equal(true);
+      expect(sink.batches).to.deep.equal(refs(5).map((ref) => [ref]));
+    });
+
+    it('close() dead-letters the alerts of a batch in flight and those still waiting', async () => {
+      const sink = new BatchSink(2, (_refs, _nth, signal) => new Promise<Outcome>((resolve) => signal.addEventListener('abort', () => resolve({ kind: 'retry', reason: 'aborted' }))));
+      const { d, deadLetters, seen } = delivery(sink, { concurrency: 1 });
+      await pushAll(d, refs(5)); // ct-0 in flight, ct-1…ct-4 waiting
+      await d.close();
+      expect(sink.batches).to.deep.equal([['ct-0']]);
+      expect(deadLetters.map((e) => [e.alert.sourceRef, e.reason, e.attempts])).to.have.deep.members([
+        ['ct-0', 'ERR_QUEUE_CLOSED: shut down before delivery after 1 attempt; last: aborted', 1],
+        ...['ct-1', 'ct-2', 'ct-3', 'ct-4'].map((ref) => [ref, 'ERR_QUEUE_CLOSED: shut down before delivery after 0 attempts; last: never sent', 0]),
+      ]);
+      expect(seen.dead).to.have.length(5);
+      expect(d.pending).to.equal(0);
+    });
   });
 
   it('rejects invalid options', () => {

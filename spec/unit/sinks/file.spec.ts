@@ -4,13 +4,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { createFileSink } from '../../../src/sinks/file.js';
-import type { Alert } from '../../../src/types.js';
+import type { Alert, QueuedAlert, Sink } from '../../../src/types.js';
 import { testAlert } from '../../support/alerts.js';
 
 const alert = (ref: string, description = 'd'): Alert =>
   testAlert(ref, { title: `Malicious URL: ${ref}`, description, tags: ['cybertrace', 'category:KL_Malicious_URL'] });
 
 const live = (): AbortSignal => new AbortController().signal;
+
+/** `alerts` as the delivery queue hands them to `sink`: encoded once. */
+const queued = (sink: Sink, ...alerts: Alert[]): QueuedAlert[] => alerts.map((a) => ({ sourceRef: a.sourceRef, body: sink.encode(a) }));
 
 describe('sinks/file', () => {
   let dir: string;
@@ -28,18 +31,30 @@ describe('sinks/file', () => {
     const sink = createFileSink(path);
     expect(sink.name).to.equal('file');
     const alerts = [alert('ct-1'), alert('ct-2', 'line one\nline two | with "quotes"')];
-    for (const a of alerts) expect(await sink.send(a, live())).to.deep.equal({ kind: 'delivered' });
+    for (const a of alerts) expect(await sink.send(queued(sink, a), live())).to.deep.equal({ kind: 'delivered' });
     await sink.close();
     expect(await readFile(path, 'utf8')).to.equal(alerts.map((a) => `${JSON.stringify(a)}\n`).join(''));
+  });
+
+  it('writes a batch in one send, each alert on its own line in batch order; decode gives each alert back', async () => {
+    const path = join(dir, 'alerts.ndjson');
+    const sink = createFileSink(path);
+    expect(sink.maxBatch).to.be.greaterThan(1);
+    const alerts = [alert('ct-1'), alert('ct-2', 'ünïcödé ✓ 𝄞 and a lone \ud800'), alert('ct-3', 'x'.repeat(100_000))];
+    const batch = queued(sink, ...alerts);
+    expect(await sink.send(batch, live())).to.deep.equal({ kind: 'delivered' });
+    await sink.close();
+    expect(await readFile(path, 'utf8')).to.equal(alerts.map((a) => `${JSON.stringify(a)}\n`).join(''));
+    expect(batch.map((q) => sink.decode(q.body))).to.deep.equal(alerts);
   });
 
   it('appends to an existing file', async () => {
     const path = join(dir, 'alerts.ndjson');
     const first = createFileSink(path);
-    await first.send(alert('ct-1'), live());
+    await first.send(queued(first, alert('ct-1')), live());
     await first.close();
     const second = createFileSink(path);
-    await second.send(alert('ct-2'), live());
+    await second.send(queued(second, alert('ct-2')), live());
     await second.close();
     const lines = (await readFile(path, 'utf8')).trimEnd().split('\n');
     expect(lines.map((l) => (JSON.parse(l) as Alert).sourceRef)).to.deep.equal(['ct-1', 'ct-2']);
@@ -49,7 +64,7 @@ describe('sinks/file', () => {
     const path = join(dir, 'alerts.ndjson');
     const sink = createFileSink(path);
     const refs = Array.from({ length: 200 }, (_, i) => `ct-${i}`);
-    const outcomes = await Promise.all(refs.map((r, i) => sink.send(alert(r, `${i}`.repeat(20_000)), live())));
+    const outcomes = await Promise.all(refs.map((r, i) => sink.send(queued(sink, alert(r, `${i}`.repeat(20_000))), live())));
     await sink.close();
     expect(outcomes.every((o) => o.kind === 'delivered')).to.equal(true);
     const lines = (await readFile(path, 'utf8')).trimEnd().split('\n');
@@ -59,7 +74,7 @@ describe('sinks/file', () => {
 
   it('a write error is a retry naming the errno', async () => {
     const sink = createFileSink(dir); // a directory: open(…, 'a') fails with EISDIR
-    const outcome = await sink.send(alert('ct-1'), live());
+    const outcome = await sink.send(queued(sink, alert('ct-1')), live());
     expect(outcome.kind).to.equal('retry');
     expect(outcome.kind === 'retry' && outcome.reason).to.match(/EISDIR/);
     await sink.close();
@@ -68,7 +83,7 @@ describe('sinks/file', () => {
   it('a full disk is a retry with ENOSPC', async function () {
     if (!existsSync('/dev/full')) this.skip();
     const sink = createFileSink('/dev/full');
-    const outcome = await sink.send(alert('ct-1'), live());
+    const outcome = await sink.send(queued(sink, alert('ct-1')), live());
     expect(outcome.kind === 'retry' && outcome.reason).to.match(/ENOSPC/);
     await sink.close();
   });
@@ -77,7 +92,7 @@ describe('sinks/file', () => {
     const path = join(dir, 'alerts.ndjson');
     const sink = createFileSink(path);
     await sink.close();
-    expect((await sink.send(alert('ct-1'), live())).kind).to.equal('retry');
+    expect((await sink.send(queued(sink, alert('ct-1')), live())).kind).to.equal('retry');
     expect(existsSync(path)).to.equal(false);
   });
 });

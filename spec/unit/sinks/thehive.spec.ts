@@ -101,7 +101,7 @@ describe('sinks/thehive', () => {
   }
 
   async function send(s: TheHiveSink, a: Alert = alert(), signal = new AbortController().signal): Promise<Outcome> {
-    const outcome = await s.send(a, signal);
+    const outcome = await s.send([{ sourceRef: a.sourceRef, body: s.encode(a) }], signal);
     outcomes.push(outcome);
     return outcome;
   }
@@ -126,6 +126,15 @@ describe('sinks/thehive', () => {
     expect(seen[0]?.headers['x-organisation']).to.equal('acme');
     const { observables, ...rest } = alert();
     expect(JSON.parse(seen[0]?.body ?? '')).to.deep.equal({ ...rest, artifacts: observables });
+  });
+
+  it('sends one alert a request, and decodes both API shapes back to the alert for dead letters', () => {
+    const v1 = sink();
+    const v0 = sink({ api: 'v0' });
+    expect(v1.maxBatch).to.equal(1);
+    expect(v1.decode(v1.encode(alert()))).to.deep.equal(alert());
+    expect(v0.decode(v0.encode(alert()))).to.deep.equal(alert());
+    expect(Object.keys(v0.decode(v0.encode(alert())))).to.deep.equal(Object.keys(alert()));
   });
 
   it('sends no X-Organisation when the organisation is empty', async () => {
