@@ -10,6 +10,9 @@ import { admin, connect, endSocket, sendChunked, sleep, startApp, waitFor, type 
 import { detectionLine, detectionLines } from '../support/lines.js';
 import { sourceRefFor } from '../../src/map/source-ref.js';
 import { startFakeTheHive } from '../support/fake-thehive.js';
+import { pino } from 'pino';
+import { TcpSource } from '../../src/sources/tcp.js';
+import { Telemetry } from '../../src/telemetry.js';
 
 function fileAlerts(h: Harness): { sourceRef: string; title: string }[] {
   const path = h.app.config.file.path;
@@ -219,6 +222,28 @@ describe('CyberTrace listener (real sockets, file sink)', function () {
       expect(metrics.body, name).to.include(name);
     }
     expect((await admin(h.httpPort, '/nope')).status).to.equal(404);
+  });
+
+  it('lets the event loop turn every 64 lines of a flood, so deliveries and the admin port go on', async () => {
+    const seen: string[] = [];
+    let turnedAfter = -1;
+    const source = new TcpSource(
+      { host: '127.0.0.1', port: 0, maxLineBytes: 65536, maxConnections: 4, idleTimeoutMs: 0, allow: [] },
+      new Telemetry(pino({ level: 'silent' }), () => 0),
+      (line) => {
+        if (seen.push(line) === 1) setImmediate(() => (turnedAfter = seen.length));
+      },
+    );
+    const { port } = await source.start();
+    try {
+      const lines = detectionLines(1000);
+      await sendChunked(port, lines.join(''), 1 << 20); // one write: the whole flood is readable at once
+      await waitFor('1000 lines', () => seen.length === 1000);
+      expect(turnedAfter).to.be.within(1, 64);
+      expect(seen).to.deep.equal(lines.map((l) => l.trimEnd()));
+    } finally {
+      await source.stop(100);
+    }
   });
 
   it('keeps serving after a peer resets the connection in the middle of a line', async () => {
