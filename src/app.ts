@@ -137,9 +137,18 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
   let probeTimer: NodeJS.Timeout | undefined;
   const probe = async (): Promise<void> => {
     if (!theHive || stopping) return;
-    const signal = AbortSignal.any([AbortSignal.timeout(config.thehive.timeoutMs), stopProbes.signal]);
-    const outcome = await theHive.checkAuth(signal);
-    if (!stopping) health.checked(outcome);
+    // Not AbortSignal.any: on Node 20 it leaves an entry on the long-lived stop signal per call.
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError')), config.thehive.timeoutMs);
+    const onStop = (): void => controller.abort();
+    stopProbes.signal.addEventListener('abort', onStop, { once: true });
+    try {
+      const outcome = await theHive.checkAuth(controller.signal);
+      if (!stopping) health.checked(outcome);
+    } finally {
+      clearTimeout(timer);
+      stopProbes.signal.removeEventListener('abort', onStop);
+    }
   };
 
   let starting: Promise<StartedAddresses> | undefined;
