@@ -3,7 +3,7 @@
  * Shared by the TCP listener and `tracehive map` so both see exactly the same alerts.
  */
 import { parseLine } from './parse/kv.js';
-import { alertFromDetection, alertFromServiceAlert } from './map/alert.js';
+import { alertFromRecord } from './map/alert.js';
 import type { Telemetry } from './telemetry.js';
 import type { ErrorCode } from './errors.js';
 import type { Alert, AlertPolicy } from './types.js';
@@ -68,13 +68,8 @@ export class LinePipeline {
     }
     const record = parsed.value;
     telemetry.lineParsed(record);
-    switch (record.kind) {
-      case 'finished':
-        return undefined;
-      case 'service':
-        return policy.serviceAlerts === 'alert' ? alertFromServiceAlert(record, policy, this.#o.now()) : undefined;
-      case 'detection':
-        return alertFromDetection(record, policy, this.#o.now());
-    }
+    // Service alerts are only logged and counted unless alert.serviceAlerts says otherwise.
+    if (record.kind === 'service' && policy.serviceAlerts !== 'alert') return undefined;
+    return alertFromRecord(record, policy, this.#o.now()) ?? undefined;
   }
 }

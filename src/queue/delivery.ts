@@ -53,9 +53,6 @@ export interface DeliveryOptions {
   readonly random?: () => number;
 }
 
-/** Defaults for the config layer. */
-export const DELIVERY_DEFAULTS = { retryBaseMs: 500, retryMaxMs: 60_000, authRetryMs: 30_000, maxPending: 10_000 } as const;
-
 /**
  * `Retry-After` is honoured up to `retryMaxMs` × this (4 min by default): long enough for a planned
  * restart, short enough that a bogus header (`Retry-After: 86400`) cannot stall delivery for a day.

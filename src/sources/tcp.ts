@@ -63,11 +63,6 @@ export class TcpSource {
     return listen(server, this.#opts.port, this.#opts.host);
   }
 
-  /** Connections open, or closed with lines still being handed on. */
-  get connections(): number {
-    return this.#connections.size;
-  }
-
   /**
    * Stops accepting and half-closes every connection so peers can finish the line they are
    * writing; after `graceMs` still-open connections are cut. Resolves once every line already
