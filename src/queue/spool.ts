@@ -1,0 +1,1228 @@
+/**
+ * The durable disk spool: "accepted means on disk". Sources append a record per accepted item; a
+ * group commit writes and fdatasyncs them; the feeder reads committed records in order and acks each
+ * once its alert is delivered or dead-lettered, in any order. After `kill -9` at any moment, the next
+ * open reads back every committed record not acked. Memory stays flat whatever the backlog: records
+ * waiting on disk are read back in large sequential chunks, never held.
+ *
+ * Prior art: Kafka's log (segment files named after their first offset, deleted whole once
+ * consumed), LevelDB/RocksDB's write-ahead log (checksummed records, a torn tail is skipped, not
+ * fatal), PostgreSQL's and MySQL's group commit (one fdatasync for every transaction waiting),
+ * fluent-bit's filesystem buffering (chunks on disk, `storage.total_limit_size`), and vector's disk
+ * buffer v2 (out-of-order acks, a ledger of what was read and acknowledged).
+ *
+ * On disk, in `dir`:
+ * - `seg-<first seq, 16 digits>.log`: records framed by queue/spool-codec.ts. Append-only; after
+ *   open, appends always go to a new segment, never after a possibly torn tail. A segment file is
+ *   created by the first commit that writes to it (not at open: an idle start leaves no empty file),
+ *   and the directory is fsynced then, so the new name is as durable as the data.
+ * - `ack.json`: `{cursor, ranges}`: every seq below `cursor` is acked, and so is every seq in the
+ *   inclusive `[from, to]` ranges. Written atomically (tmp, fdatasync, rename) on a commit tick when
+ *   it changed, not per ack. A segment whose every record is acked is deleted only after the ack
+ *   state covering it is persisted (and the directory fsynced).
+ * - `LOCK`: the pid of the process using the spool (created with O_EXCL), and the boot id. A lock
+ *   whose pid is dead, is from an earlier boot (a power cut: the pid may now be another process's),
+ *   or is our own pid but not held by this process (a container restarted as pid 1), is taken over.
+ *   Two processes taking over one stale lock at the same instant could both win; a supervisor
+ *   starts one serve per spool.dir, so this is left at that.
+ * Other files are ignored.
+ *
+ * Decisions:
+ * - Recovery marks every seq below the next seq that is on no disk record (cut short, corrupt, or in
+ *   a deleted segment) as acked, so a lost record never holds the ack cursor back and an ack for it
+ *   is recognised as unknown. Seqs are never reused: the next seq is above every seq on disk and in
+ *   the ack state. A record seen twice (a write retried after a failure) is read once.
+ * - A failed write or fdatasync keeps the batch in memory and rewrites it at the same file offset
+ *   at the next try (after `fsyncIntervalMs`, at least {@link ERROR_RETRY_MS}): after a failed
+ *   fsync the page cache cannot be trusted (PostgreSQL's "fsyncgate"), so the bytes are written again.
+ * - `full` also holds while `maxBufferedBytes` (64 MiB) are appended but not written yet: input
+ *   faster than the disk, or a failing disk, pauses the sources instead of growing memory up to
+ *   `maxBytes`.
+ * - The reader serves just-committed records from memory while it keeps up (at most
+ *   {@link TAIL_MAX_BYTES}); beyond that it drops them and reads them back from disk later.
+ * - The active segment, once every record in it is acked, is deleted (and the next commit starts a
+ *   new one) when the spool is full, the segment reached `segmentBytes`, or at close: else a full
+ *   spool whose records are all delivered could never free the segment it writes to.
+ * - Damaged records never stop start-up, but a segment file that cannot be read at all (EIO,
+ *   EACCES) fails open() with `ERR_SPOOL_DIR`: counting it wrong could delete unsent records or
+ *   reuse its seqs.
+ *
+ * Besides the spool API, `closed`, `memoryTailBytes` (tests, metrics), the `maxBufferedBytes`
+ * option (above) and the constants are exported. The framing lives in spool-codec.ts; the chunked segment reader and the acked-seq set
+ * ({@link AckSet}) are below, as only the spool uses them (an orchestrator file, longer than the
+ * usual 250 lines for that).
+ */
+import { mkdir, open, readdir, readFile, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { encodeBatch, HEADER_BYTES, MAX_PAYLOAD_BYTES, MAX_TIME, scan, type ScanResult } from './spool-codec.js';
+
+/** One record as the reader gets it. */
+export interface SpoolEntry {
+  readonly seq: number;
+  readonly time: number;
+  readonly payload: string;
+}
+
+/** What the spool holds and did since open. */
+export interface SpoolStats {
+  /** Bytes of segment files on disk plus appended-not-yet-written. */
+  readonly bytes: number;
+  /** Appended and not acked (committed or not). */
+  readonly records: number;
+  readonly segments: number;
+  /** `time` of the oldest unacked record (ms epoch), exact within one record; null when empty. */
+  readonly oldestTime: number | null;
+  /** Since open. */
+  readonly appended: number;
+  /** Since open: records made durable (fsynced). */
+  readonly committed: number;
+  /** Since open. */
+  readonly acked: number;
+  readonly nextSeq: number;
+}
+
+/** What open found on disk. */
+export interface SpoolRecovery {
+  /** Good records not acked: they are read again. */
+  readonly records: number;
+  /** Segment files scanned. */
+  readonly segments: number;
+  /** Runs of damaged bytes (checksum mismatch, bad header) skipped; each may have held records. */
+  readonly corrupt: number;
+  /** Records cut short at the end of a segment (a crash during a write). */
+  readonly torn: number;
+  /** Bytes of the segment files. */
+  readonly bytes: number;
+  readonly oldestTime: number | null;
+}
+
+/** What the spool reports; the runtime logs and counts (telemetry). Hooks must not throw. */
+export interface SpoolHooks {
+  /** A group commit finished: `records` made durable in `ms` (fsync latency incl. write). */
+  committed?(records: number, bytes: number, ms: number): void;
+  /** A write/fsync/ack-file error; the spool keeps the data in memory and retries at the next tick. Must not throw. */
+  error?(err: Error, during: 'write' | 'fsync' | 'ack' | 'delete' | 'read'): void;
+}
+
+/** Options of {@link Spool.open}. */
+export interface SpoolOptions {
+  /** The spool's own directory (created if missing). */
+  readonly dir: string;
+  /** `full` when `stats().bytes >= maxBytes`. */
+  readonly maxBytes: number;
+  /**
+   * Group commit: appends are written and fdatasynced together at most this long after the first of
+   * them; 0 = commit on the next macrotask (setImmediate). Ack state is persisted on the same tick.
+   */
+  readonly fsyncIntervalMs: number;
+  /** Roll to a new segment file past this size. @default 67108864 (64 MiB) */
+  readonly segmentBytes?: number;
+  /**
+   * Also `full` while this many bytes are appended but not yet written (a slow or failing disk), so
+   * memory stays bounded well below `maxBytes`. @default 67108864 (64 MiB)
+   */
+  readonly maxBufferedBytes?: number;
+  readonly hooks?: SpoolHooks;
+  /** Clock for the default record `time`. @default Date.now */
+  readonly now?: () => number;
+}
+
+/** Error codes the spool throws (as `err.code` on a plain Error). */
+export type SpoolErrorCode = 'ERR_SPOOL_LOCKED' | 'ERR_SPOOL_CLOSED' | 'ERR_SPOOL_DIR';
+
+/** Committed-unread records kept in memory for the reader at most; beyond, it reads them from disk. */
+export const TAIL_MAX_BYTES = 8 * 1024 * 1024;
+/** Size of the sequential reads of recovery and of a reader behind the live tail. */
+export const READ_CHUNK_BYTES = 1024 * 1024;
+/** Least wait before retrying a failed write, fsync, ack-file write or delete: disks do not heal in microseconds. */
+export const ERROR_RETRY_MS = 500;
+const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024;
+const DEFAULT_MAX_BUFFERED_BYTES = 64 * 1024 * 1024;
+const SEGMENT_NAME = /^seg-(\d{16})\.log$/;
+const ACK_FILE = 'ack.json';
+const LOCK_FILE = 'LOCK';
+
+/** Spool directories (resolved) this process holds the lock of. */
+const lockedHere = new Set<string>();
+
+/** One segment file. `size` counts durable bytes only (a recovered file: its whole size). */
+interface Segment {
+  readonly firstSeq: number;
+  readonly path: string;
+  size: number;
+  /** Records in it not acked. */
+  live: number;
+  /** Ack version at which `live` reached 0 (−1 while live): deletable once that version is persisted. */
+  deadAt: number;
+  deleted: boolean;
+}
+
+/** Committed records the reader may take from memory, with where they start on disk. */
+interface TailBatch {
+  readonly segment: Segment;
+  readonly offset: number;
+  readonly entries: readonly SpoolEntry[];
+  readonly bytes: number;
+  index: number;
+}
+
+/** The durable disk spool (see the file header). */
+export class Spool {
+  /** What open found on disk. */
+  readonly recovery: SpoolRecovery;
+  readonly #dir: string;
+  readonly #maxBytes: number;
+  readonly #intervalMs: number;
+  readonly #segmentBytes: number;
+  readonly #maxBufferedBytes: number;
+  readonly #hooks: SpoolHooks;
+  readonly #now: () => number;
+  readonly #acks: AckSet;
+  /** Segment files by first seq, the active one (being written) last. */
+  readonly #segments: Segment[];
+  #active: { readonly segment: Segment; readonly handle: FileHandle } | null = null;
+
+  #nextSeq: number;
+  /** First seq not yet durable. */
+  #durableNext: number;
+  #pending: SpoolEntry[] = [];
+  #pendingSince = 0;
+  #inflight: SpoolEntry[] = [];
+  /** Encoded bytes of pending and in-flight records. */
+  #bufferedBytes = 0;
+  #diskBytes: number;
+  #unacked: number;
+  #appended = 0;
+  #committed = 0;
+  #ackedCount = 0;
+  #ackVersion = 0;
+  #persistedAckVersion = 0;
+  /** Ack version whose ack.json rename is known durable (directory fsynced): segments dead by then may go. */
+  #syncedAckVersion = 0;
+  #ackSince = 0;
+  readonly #dead = new Set<Segment>();
+
+  #timer: (() => void) | null = null;
+  #ticking: Promise<void> | null = null;
+  #retryAt = 0;
+  #commitWaiters: { target: number; resolve: () => void; reject: (err: Error) => void }[] = [];
+  readonly #readWaiters = new Set<() => void>();
+  readonly #spaceWaiters = new Set<() => void>();
+
+  // Reader: from memory ('tail') while it keeps up, else from disk at #cursor.
+  #mode: 'tail' | 'disk';
+  #tail: TailBatch[] = [];
+  #tailBytes = 0;
+  #cursor: SegmentCursor | null = null;
+  /** Every record below it was returned by read() (since open or the last rewind). */
+  #readNext = 0;
+  /** `time` of read, unacked records by seq, in seq order: the oldest is the first. */
+  readonly #readTimes = new Map<number, number>();
+  /** A time no later than the next unread record on disk (the last one read, or recovery's oldest). */
+  #diskTimeHint: number | null;
+  #rewindAsked = false;
+  #reading: Promise<unknown> = Promise.resolve();
+
+  #closing = false;
+  #closed = false;
+  #closingPromise: Promise<void> | null = null;
+
+  private constructor(opts: Required<Omit<SpoolOptions, 'hooks'>> & { hooks: SpoolHooks }, found: Found) {
+    this.#dir = opts.dir;
+    this.#maxBytes = opts.maxBytes;
+    this.#intervalMs = opts.fsyncIntervalMs;
+    this.#segmentBytes = opts.segmentBytes;
+    this.#maxBufferedBytes = opts.maxBufferedBytes;
+    this.#hooks = opts.hooks;
+    this.#now = opts.now;
+    this.#acks = found.acks;
+    this.#segments = found.segments;
+    this.#nextSeq = found.nextSeq;
+    this.#durableNext = found.nextSeq;
+    this.#diskBytes = found.segments.reduce((sum, s) => sum + s.size, 0);
+    this.#unacked = found.recovery.records;
+    this.#diskTimeHint = found.recovery.oldestTime;
+    this.#mode = found.recovery.records > 0 ? 'disk' : 'tail';
+    this.recovery = found.recovery;
+  }
+
+  /** Takes the lock, recovers what is on disk (deleting fully acked segments), and gets ready for appends. */
+  static async open(opts: SpoolOptions): Promise<Spool> {
+    checkNumber('maxBytes', opts.maxBytes, 1);
+    checkNumber('fsyncIntervalMs', opts.fsyncIntervalMs, 0);
+    checkNumber('segmentBytes', opts.segmentBytes ?? DEFAULT_SEGMENT_BYTES, 1);
+    checkNumber('maxBufferedBytes', opts.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES, 1);
+    const dir = resolve(opts.dir);
+    const hooks = opts.hooks ?? {};
+    try {
+      await mkdir(dir, { recursive: true });
+    } catch (err) {
+      throw spoolError('ERR_SPOOL_DIR', `Spool directory ${dir} cannot be created (${describe(err)}): point spool.dir at a writable directory.`, err);
+    }
+    await takeLock(dir);
+    try {
+      const found = await recover(dir, (err) => safeHook(() => hooks.error?.(err, 'read')));
+      const spool = new Spool(
+        {
+          dir,
+          maxBytes: opts.maxBytes,
+          fsyncIntervalMs: opts.fsyncIntervalMs,
+          segmentBytes: opts.segmentBytes ?? DEFAULT_SEGMENT_BYTES,
+          maxBufferedBytes: opts.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES,
+          hooks,
+          now: opts.now ?? Date.now,
+        },
+        found,
+      );
+      if (found.ackChanged) spool.#ackVersion++;
+      for (const segment of found.segments) if (segment.live === 0) spool.#markDead(segment);
+      spool.#schedule();
+      return spool;
+    } catch (err) {
+      await releaseLock(dir);
+      throw err;
+    }
+  }
+
+  /**
+   * True once `stats().bytes >= maxBytes`, or while `maxBufferedBytes` wait to be written: callers
+   * pause their input (append still takes records).
+   */
+  get full(): boolean {
+    return this.#diskBytes + this.#bufferedBytes >= this.#maxBytes || this.#bufferedBytes >= this.#maxBufferedBytes;
+  }
+
+  /** True once close() was called. */
+  get closed(): boolean {
+    return this.#closing;
+  }
+
+  /** Bytes of committed-unread records the reader holds in memory (at most {@link TAIL_MAX_BYTES}). */
+  get memoryTailBytes(): number {
+    return this.#tailBytes;
+  }
+
+  /**
+   * Appends one record (never refuses: the caller already read the item; callers check `full`) and
+   * returns its seq. It is durable after the next group commit (see commit()). `time` (ms epoch,
+   * default `now()`) is floored and clamped to [0, 2^48); a non-finite one becomes `now()`. Throws an
+   * Error with code `ERR_SPOOL_CLOSED` after close(), and a TypeError for a payload over 256 MiB
+   * (no line or mail tracehive accepts comes near).
+   */
+  append(payload: string, time?: number): number {
+    if (this.#closing) throw spoolError('ERR_SPOOL_CLOSED', `The spool in ${this.#dir} is closed: nothing more can be appended (tracehive is shutting down).`);
+    const at = clampTime(time === undefined || !Number.isFinite(time) ? this.#now() : time);
+    const bytes = Buffer.byteLength(payload, 'utf8');
+    if (bytes > MAX_PAYLOAD_BYTES) throw new TypeError(`Expected \`payload\` to be at most ${MAX_PAYLOAD_BYTES} bytes, got ${bytes}.`);
+    const seq = this.#nextSeq++;
+    if (this.#pending.length === 0) this.#pendingSince = performance.now();
+    this.#pending.push({ seq, time: at, payload });
+    this.#bufferedBytes += HEADER_BYTES + bytes;
+    this.#unacked++;
+    this.#appended++;
+    if (this.#timer === null && this.#ticking === null) this.#schedule();
+    return seq;
+  }
+
+  /** Resolves once `full` is false (immediately if not full: acks freed a segment, or a commit emptied the buffer), or when the spool closes. */
+  whenSpace(): Promise<void> {
+    if (!this.full || this.#closed) return Promise.resolve();
+    return new Promise((resolve) => this.#spaceWaiters.add(resolve));
+  }
+
+  /**
+   * Resolves once every record appended before the call is fsynced; rejects if the spool closes
+   * before that could happen. It waits for the regular tick (at most `fsyncIntervalMs`), it does not
+   * force an early one: many callers waiting share one fdatasync.
+   */
+  commit(): Promise<void> {
+    const target = this.#nextSeq - 1;
+    if (target < this.#durableNext) return Promise.resolve();
+    if (this.#closed) return Promise.reject(spoolError('ERR_SPOOL_CLOSED', `The spool in ${this.#dir} closed before records up to seq ${target} were written.`));
+    return new Promise((resolve, reject) => this.#commitWaiters.push({ target, resolve, reject }));
+  }
+
+  /**
+   * Up to `max` committed, not-yet-read records in seq order, acked ones skipped; never records that
+   * are not durable yet. Empty when none (or after close). From memory while the reader keeps up,
+   * else from disk in {@link READ_CHUNK_BYTES} sequential reads. Calls run one after another.
+   */
+  read(max: number): Promise<SpoolEntry[]> {
+    const run = this.#reading.then(() => this.#read(max));
+    this.#reading = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Resolves when read() has records to look at (immediately if so), or when the spool closes. */
+  whenReadable(): Promise<void> {
+    if (this.#closed || this.#readable()) return Promise.resolve();
+    return new Promise((resolve) => this.#readWaiters.add(resolve));
+  }
+
+  /** Marks `seq` done (delivered or dead-lettered), in any order; acking twice, after close, or an unknown seq is harmless. */
+  ack(seq: number): void {
+    if (this.#closed || !Number.isSafeInteger(seq) || seq < 1 || seq >= this.#durableNext) return;
+    const segment = this.#segmentOf(seq);
+    if (segment === undefined || segment.live === 0 || !this.#acks.add(seq)) return;
+    this.#readTimes.delete(seq);
+    this.#unacked--;
+    this.#ackedCount++;
+    if (this.#ackVersion === this.#persistedAckVersion) this.#ackSince = performance.now();
+    this.#ackVersion++;
+    if (--segment.live === 0) this.#markDead(segment);
+    if (this.#timer === null && this.#ticking === null) this.#schedule();
+  }
+
+  /** Makes the next read() start again from the oldest unacked record (a consumer restarted). */
+  rewind(): void {
+    this.#rewindAsked = true;
+    this.#wake(this.#readWaiters);
+  }
+
+  stats(): SpoolStats {
+    return {
+      bytes: this.#diskBytes + this.#bufferedBytes,
+      records: this.#unacked,
+      segments: this.#segments.length,
+      oldestTime: this.#oldestTime(),
+      appended: this.#appended,
+      committed: this.#committed,
+      acked: this.#ackedCount,
+      nextSeq: this.#nextSeq,
+    };
+  }
+
+  /**
+   * Commits what is appended, persists the ack state, deletes fully acked segments and releases the
+   * lock. Unacked records stay for the next open. Rejects (code `ERR_SPOOL_DIR`) when the last
+   * commit failed: the records it held are lost, and the message says how many.
+   */
+  close(): Promise<void> {
+    this.#closingPromise ??= this.#close();
+    return this.#closingPromise;
+  }
+
+  async #close(): Promise<void> {
+    this.#closing = true;
+    this.#timer?.();
+    this.#timer = null;
+    await this.#ticking;
+    const failure = await this.#tick(true);
+    this.#closed = true;
+    const lost = this.#pending.length;
+    for (const waiter of this.#commitWaiters.splice(0)) {
+      waiter.reject(spoolError('ERR_SPOOL_CLOSED', `The spool in ${this.#dir} closed before records up to seq ${waiter.target} could be written${failure ? ` (${failure.message})` : ''}.`));
+    }
+    await this.#reading;
+    await this.#cursor?.close();
+    this.#cursor = null;
+    await this.#active?.handle.close().catch(() => undefined);
+    this.#active = null;
+    this.#tail = [];
+    this.#tailBytes = 0;
+    await releaseLock(this.#dir);
+    this.#wake(this.#readWaiters);
+    this.#wake(this.#spaceWaiters);
+    if (failure && lost > 0) {
+      throw spoolError('ERR_SPOOL_DIR', `The last ${lost} records appended to the spool in ${this.#dir} could not be written at close (${failure.message}): they are lost. Check the disk of spool.dir.`, failure);
+    }
+  }
+
+  // ---- group commit ------------------------------------------------------------------------------
+
+  /** Arms the tick timer when there is work: records to commit, acks to persist, segments to delete. */
+  #schedule(): void {
+    if (this.#timer !== null || this.#ticking !== null || this.#closing) return;
+    const now = performance.now();
+    let due = Number.POSITIVE_INFINITY;
+    if (this.#pending.length > 0) due = this.#pendingSince + this.#intervalMs;
+    if (this.#ackVersion !== this.#persistedAckVersion) due = Math.min(due, this.#ackSince + this.#intervalMs);
+    if (this.#dead.size > 0 && this.#deletable().length > 0) due = Math.min(due, now);
+    if (due === Number.POSITIVE_INFINITY) return;
+    const delay = Math.max(due, this.#retryAt) - now;
+    const run = (): void => {
+      this.#timer = null;
+      this.#ticking = this.#tick(false).then(() => {
+        this.#ticking = null;
+        this.#schedule();
+      });
+    };
+    if (delay <= 0 && this.#intervalMs === 0) {
+      const immediate = setImmediate(run);
+      this.#timer = () => clearImmediate(immediate);
+    } else {
+      const timeout = setTimeout(run, Math.max(0, delay));
+      this.#timer = () => clearTimeout(timeout);
+    }
+  }
+
+  /**
+   * One tick: commit, persist acks, delete dead segments; after a failure the next tick waits at
+   * least {@link ERROR_RETRY_MS}. Never rejects; returns the commit error, if any (for close()).
+   */
+  async #tick(final: boolean): Promise<Error | null> {
+    let commitError: Error | null = null;
+    let failed = false;
+    try {
+      if (this.#pending.length > 0) commitError = await this.#commitBatch();
+      failed = commitError !== null;
+      const active = this.#active?.segment;
+      if (final || (active && active.live === 0 && (this.full || active.size >= this.#segmentBytes))) await this.#seal();
+      if (this.#ackVersion !== this.#persistedAckVersion && !(await this.#persistAcks(this.#deletable().length > 0))) failed = true;
+      if (!(await this.#deleteSegments())) failed = true;
+    } catch (err) {
+      // A bug, not an I/O error (those are caught where they happen): report it and retry later.
+      failed = true;
+      safeHook(() => this.#hooks.error?.(asError(err), 'write'));
+    }
+    if (failed) this.#retryAt = performance.now() + Math.max(this.#intervalMs, ERROR_RETRY_MS);
+    return commitError;
+  }
+
+  /** Writes and fdatasyncs everything pending as one batch. On failure the batch goes back in front of the pending records. */
+  async #commitBatch(): Promise<Error | null> {
+    const batch = this.#pending;
+    this.#pending = [];
+    this.#inflight = batch;
+    const started = performance.now();
+    let during: 'write' | 'fsync' = 'write';
+    try {
+      const buf = encodeBatch(batch);
+      const first = (batch[0] as SpoolEntry).seq;
+      const { segment, handle } = await this.#segmentFor(first);
+      const offset = segment.size;
+      for (let done = 0; done < buf.length; ) {
+        const { bytesWritten } = await handle.write(buf, done, buf.length - done, offset + done);
+        done += bytesWritten;
+      }
+      during = 'fsync';
+      await handle.datasync();
+      this.#committedBatch(batch, segment, offset, buf.length, performance.now() - started);
+      return null;
+    } catch (err) {
+      const error = err instanceof Error ? err : new Error(String(err));
+      this.#pending = batch.concat(this.#pending);
+      this.#inflight = [];
+      safeHook(() => this.#hooks.error?.(error, during));
+      return error;
+    }
+  }
+
+  #committedBatch(batch: SpoolEntry[], segment: Segment, offset: number, bytes: number, ms: number): void {
+    const n = batch.length;
+    segment.size += bytes;
+    segment.live += n;
+    segment.deadAt = -1;
+    this.#dead.delete(segment);
+    this.#diskBytes += bytes;
+    this.#bufferedBytes -= bytes;
+    this.#inflight = [];
+    this.#durableNext = (batch[n - 1] as SpoolEntry).seq + 1;
+    this.#committed += n;
+    if (this.#mode === 'tail') {
+      if (this.#tailBytes + bytes <= TAIL_MAX_BYTES) {
+        this.#tail.push({ segment, offset, entries: batch, bytes, index: 0 });
+        this.#tailBytes += bytes;
+      } else {
+        // The reader fell behind: drop the tail and read it back from disk, where it starts.
+        const from = this.#tail[0] ?? { segment, offset };
+        this.#tail = [];
+        this.#tailBytes = 0;
+        this.#mode = 'disk';
+        void this.#cursor?.close();
+        this.#cursor = new SegmentCursor(from.segment, from.offset);
+      }
+    }
+    // Readers first: once commit() resolves, read() already has the records.
+    this.#wake(this.#readWaiters);
+    if (this.#spaceWaiters.size > 0 && !this.full) this.#wake(this.#spaceWaiters);
+    while (this.#commitWaiters.length > 0 && (this.#commitWaiters[0] as { target: number }).target < this.#durableNext) {
+      (this.#commitWaiters.shift() as { resolve: () => void }).resolve();
+    }
+    safeHook(() => this.#hooks.committed?.(n, bytes, ms));
+  }
+
+  /** The segment a batch starting at `firstSeq` goes to: the active one, or a new one past `segmentBytes`. */
+  async #segmentFor(firstSeq: number): Promise<{ segment: Segment; handle: FileHandle }> {
+    if (this.#active && this.#active.segment.size >= this.#segmentBytes) await this.#seal();
+    if (this.#active) return this.#active;
+    const path = join(this.#dir, segmentName(firstSeq));
+    const handle = await open(path, 'w');
+    try {
+      await syncDir(this.#dir);
+    } catch (err) {
+      await handle.close().catch(() => undefined);
+      throw err;
+    }
+    const segment: Segment = { firstSeq, path, size: 0, live: 0, deadAt: -1, deleted: false };
+    this.#segments.push(segment);
+    this.#active = { segment, handle };
+    return this.#active;
+  }
+
+  /** Stops writing to the active segment (the next commit starts a new one). */
+  async #seal(): Promise<void> {
+    const active = this.#active;
+    if (!active) return;
+    this.#active = null;
+    await active.handle.close().catch((err: unknown) => safeHook(() => this.#hooks.error?.(asError(err), 'write')));
+    const { segment } = active;
+    if (segment.size === 0) {
+      // Created but never written (every write failed): forget it now, as the retry may create a
+      // file of the same name, which a later delete of this one must not remove.
+      segment.deleted = true;
+      this.#segments.splice(this.#segments.indexOf(segment), 1);
+      await unlink(segment.path).catch(() => undefined);
+    }
+  }
+
+  // ---- acks and deletion -------------------------------------------------------------------------
+
+  #markDead(segment: Segment): void {
+    segment.deadAt = this.#ackVersion;
+    this.#dead.add(segment);
+  }
+
+  /** Dead segments that may go once the ack state is persisted: all but the active one. */
+  #deletable(): Segment[] {
+    const list: Segment[] = [];
+    for (const segment of this.#dead) if (segment !== this.#active?.segment) list.push(segment);
+    return list;
+  }
+
+  /** Writes ack.json atomically (tmp, fdatasync, rename); false on failure (reported). */
+  async #persistAcks(syncDirectory: boolean): Promise<boolean> {
+    const version = this.#ackVersion;
+    const json = JSON.stringify(this.#acks.toJSON());
+    const tmp = join(this.#dir, `${ACK_FILE}.tmp`);
+    try {
+      const handle = await open(tmp, 'w');
+      try {
+        await handle.writeFile(json);
+        await handle.datasync();
+      } finally {
+        await handle.close();
+      }
+      await rename(tmp, join(this.#dir, ACK_FILE));
+      this.#persistedAckVersion = version;
+      // The rename must be on disk before a segment it covers is unlinked.
+      if (syncDirectory) {
+        await syncDir(this.#dir);
+        this.#syncedAckVersion = version;
+      }
+      if (this.#ackVersion !== version) this.#ackSince = performance.now();
+      return true;
+    } catch (err) {
+      safeHook(() => this.#hooks.error?.(asError(err), 'ack'));
+      return false;
+    }
+  }
+
+  /** Unlinks the dead segments whose ack state is persisted; false when one could not be (reported). */
+  async #deleteSegments(): Promise<boolean> {
+    let freed = false;
+    let ok = true;
+    const ready = this.#deletable().filter((s) => s.deadAt <= this.#persistedAckVersion);
+    if (ready.some((s) => s.deadAt > this.#syncedAckVersion)) {
+      try {
+        await syncDir(this.#dir);
+        this.#syncedAckVersion = this.#persistedAckVersion;
+      } catch (err) {
+        safeHook(() => this.#hooks.error?.(asError(err), 'ack'));
+        return false;
+      }
+    }
+    for (const segment of ready) {
+      // Every record in it is acked: a reader positioned there moves on, even if the unlink fails.
+      segment.deleted = true;
+      try {
+        await unlink(segment.path);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
+          safeHook(() => this.#hooks.error?.(asError(err), 'delete'));
+          ok = false;
+          continue;
+        }
+      }
+      this.#dead.delete(segment);
+      this.#segments.splice(this.#segments.indexOf(segment), 1);
+      this.#diskBytes -= segment.size;
+      freed = true;
+    }
+    if (freed && !this.full) this.#wake(this.#spaceWaiters);
+    return ok;
+  }
+
+  /** The segment holding `seq` (the last one whose first seq is not above it). */
+  #segmentOf(seq: number): Segment | undefined {
+    let lo = 0;
+    let hi = this.#segments.length - 1;
+    let found: Segment | undefined;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const segment = this.#segments[mid] as Segment;
+      if (segment.firstSeq <= seq) {
+        found = segment;
+        lo = mid + 1;
+      } else {
+        hi = mid - 1;
+      }
+    }
+    return found;
+  }
+
+  // ---- reading -----------------------------------------------------------------------------------
+
+  async #read(max: number): Promise<SpoolEntry[]> {
+    const out: SpoolEntry[] = [];
+    if (this.#closing || !(max >= 1)) return out;
+    if (this.#rewindAsked) await this.#applyRewind();
+    while (out.length < max) {
+      if (this.#mode === 'tail') {
+        this.#readTail(out, max);
+        break;
+      }
+      await this.#readDisk(out, max);
+      if (this.#closing) break;
+    }
+    return out;
+  }
+
+  #readTail(out: SpoolEntry[], max: number): void {
+    while (out.length < max) {
+      const batch = this.#tail[0];
+      if (!batch) return;
+      const entry = batch.entries[batch.index++];
+      if (batch.index >= batch.entries.length) {
+        this.#tail.shift();
+        this.#tailBytes -= batch.bytes;
+      }
+      if (entry && entry.seq >= this.#readNext && !this.#acks.has(entry.seq)) this.#take(entry, out);
+    }
+  }
+
+  /** Reads records from disk until `out` is full or the reader is caught up (then it switches to the tail). */
+  async #readDisk(out: SpoolEntry[], max: number): Promise<void> {
+    while (out.length < max && this.#mode === 'disk' && !this.#closing) {
+      const cursor = this.#cursor;
+      if (cursor === null || cursor.segment.deleted) {
+        // From the start (after open or rewind): the first segment with unacked records.
+        const next = cursor === null ? this.#segments.find((s) => s.live > 0) : this.#segments.find((s) => s.firstSeq > cursor.segment.firstSeq);
+        this.#cursor = next ? new SegmentCursor(next, 0) : null;
+        if (!next) this.#mode = 'tail';
+        await cursor?.close();
+        continue;
+      }
+      if (cursor.offset >= cursor.segment.size) {
+        const at = this.#segments.indexOf(cursor.segment);
+        const next = this.#segments[at + 1];
+        if (next === undefined) {
+          // Caught up: from now on, commits feed the reader from memory. No await since the size check.
+          this.#mode = 'tail';
+          return;
+        }
+        this.#cursor = new SegmentCursor(next, 0);
+        await cursor.close();
+        continue;
+      }
+      let item: ScanResult | null;
+      try {
+        item = await cursor.next(cursor.segment.size, true);
+      } catch (err) {
+        if (cursor.segment.deleted) continue; // fully acked and gone meanwhile: nothing to read there
+        throw new Error(`Spool segment ${cursor.segment.path} cannot be read (${describe(err)}): the reader retries; check the disk of spool.dir.`, { cause: err });
+      }
+      if (item === null || 'torn' in item) {
+        cursor.offset = cursor.segment.size; // damage at the end of a recovered segment: skip the rest
+      } else if ('entry' in item) {
+        const { entry } = item;
+        this.#diskTimeHint = entry.time;
+        if (entry.seq >= this.#readNext && !this.#acks.has(entry.seq)) this.#take(entry, out);
+      }
+    }
+  }
+
+  #take(entry: SpoolEntry, out: SpoolEntry[]): void {
+    out.push(entry);
+    this.#readNext = entry.seq + 1;
+    this.#readTimes.set(entry.seq, entry.time);
+  }
+
+  async #applyRewind(): Promise<void> {
+    this.#rewindAsked = false;
+    const oldest = this.#readTimes.values().next();
+    if (!oldest.done) this.#diskTimeHint = oldest.value;
+    this.#readTimes.clear();
+    this.#readNext = 0;
+    this.#tail = [];
+    this.#tailBytes = 0;
+    const old = this.#cursor;
+    this.#cursor = null;
+    this.#mode = 'disk';
+    await old?.close();
+  }
+
+  #readable(): boolean {
+    if (this.#rewindAsked) return this.#unacked > this.#pending.length + this.#inflight.length;
+    if (this.#mode === 'tail') return this.#tail.length > 0;
+    const cursor = this.#cursor;
+    if (cursor === null) return this.#segments.some((s) => s.live > 0);
+    return cursor.offset < cursor.segment.size || this.#segments.indexOf(cursor.segment) < this.#segments.length - 1;
+  }
+
+  #oldestTime(): number | null {
+    if (this.#unacked === 0) return null;
+    const read = this.#readTimes.values().next();
+    if (!read.done) return read.value;
+    if (this.#mode === 'tail') {
+      const batch = this.#tail[0];
+      const entry = batch?.entries[batch.index];
+      if (entry) return entry.time;
+    } else if (this.#diskTimeHint !== null) {
+      return this.#diskTimeHint;
+    }
+    return (this.#inflight[0] ?? this.#pending[0])?.time ?? this.#diskTimeHint;
+  }
+
+  #wake(waiters: Set<() => void>): void {
+    if (waiters.size === 0) return;
+    const list = [...waiters];
+    waiters.clear();
+    for (const wake of list) wake();
+  }
+}
+
+/**
+ * Read-only inspection for `tracehive spool stats` while serve may be running: no lock, never
+ * writes. `acked`: good records still on disk that are acked (their segment is not deleted yet). A
+ * record serve is writing at that moment may count as torn; a segment that cannot be read is skipped.
+ */
+export async function inspectSpool(dir: string): Promise<SpoolRecovery & { acked: number }> {
+  const found = await scanDir(resolve(dir), () => undefined, false);
+  return { ...found.recovery, acked: found.acked };
+}
+
+// ---- recovery ------------------------------------------------------------------------------------
+
+interface Found {
+  readonly recovery: SpoolRecovery;
+  readonly segments: Segment[];
+  readonly acks: AckSet;
+  readonly nextSeq: number;
+  /** Good records on disk that are acked. */
+  readonly acked: number;
+  /** The ack state differs from ack.json (gaps marked, or the file was unreadable). */
+  readonly ackChanged: boolean;
+}
+
+/** Recovery for open(): scans, then removes a leftover ack tmp file. */
+async function recover(dir: string, report: (err: Error) => void): Promise<Found> {
+  const found = await scanDir(dir, report, true);
+  await unlink(join(dir, `${ACK_FILE}.tmp`)).catch(() => undefined);
+  return found;
+}
+
+/**
+ * Scans every segment in seq order, keeping per segment only its size and live count, never a
+ * payload. Seqs on no good record below the next seq are marked acked (see the file header).
+ * `strict` (open): a segment that cannot be read (EIO, EACCES) fails the scan, as counting it wrong
+ * could delete it with records unsent or reuse its seqs; damaged records inside a readable file
+ * never do.
+ */
+async function scanDir(dir: string, report: (err: Error) => void, strict: boolean): Promise<Found> {
+  const acks = await readAcks(dir, report);
+  const before = JSON.stringify(acks.toJSON());
+  let names: string[];
+  try {
+    names = (await readdir(dir)).filter((n) => SEGMENT_NAME.test(n)).sort();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') names = [];
+    else throw spoolError('ERR_SPOOL_DIR', `Spool directory ${dir} cannot be read (${describe(err)}): check its permissions.`, err);
+  }
+  const segments: Segment[] = [];
+  let lastSeen = 0;
+  let records = 0;
+  let acked = 0;
+  let corrupt = 0;
+  let torn = 0;
+  let bytes = 0;
+  let oldestTime: number | null = null;
+  for (const name of names) {
+    const path = join(dir, name);
+    let size: number;
+    try {
+      size = (await stat(path)).size;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT' || !strict) continue; // deleted meanwhile (inspect while serve runs)
+      throw unreadableSegment(path, err);
+    }
+    const segment: Segment = { firstSeq: Number((SEGMENT_NAME.exec(name) as RegExpExecArray)[1]), path, size, live: 0, deadAt: -1, deleted: false };
+    const cursor = new SegmentCursor(segment, 0);
+    let inDamage = false;
+    try {
+      for (;;) {
+        const item = await cursor.next(size, false);
+        if (item === null) break;
+        if ('torn' in item) {
+          torn++;
+          break;
+        }
+        if ('corrupt' in item) {
+          if (!inDamage) corrupt++;
+          inDamage = true;
+          continue;
+        }
+        inDamage = false;
+        const { seq, time } = item.entry;
+        if (seq <= lastSeen) continue; // written twice (a retried write): read once
+        if (seq > lastSeen + 1) acks.addRange(lastSeen + 1, seq - 1);
+        lastSeen = seq;
+        if (acks.has(seq)) {
+          acked++;
+        } else {
+          segment.live++;
+          records++;
+          oldestTime ??= time;
+        }
+      }
+    } catch (err) {
+      if (strict) throw unreadableSegment(path, err);
+      report(new Error(`Spool segment ${path} cannot be read (${describe(err)}); its records are not counted.`, { cause: err }));
+    } finally {
+      await cursor.close();
+    }
+    bytes += size;
+    segments.push(segment);
+  }
+  const nextSeq = Math.max(lastSeen, acks.maxSeq) + 1;
+  if (nextSeq - 1 > lastSeen) acks.addRange(lastSeen + 1, nextSeq - 1);
+  return {
+    recovery: { records, segments: segments.length, corrupt, torn, bytes, oldestTime },
+    segments,
+    acks,
+    nextSeq,
+    acked,
+    ackChanged: JSON.stringify(acks.toJSON()) !== before,
+  };
+}
+
+function unreadableSegment(path: string, err: unknown): Error {
+  return spoolError('ERR_SPOOL_DIR', `Spool segment ${path} cannot be read (${describe(err)}): check the disk of spool.dir; to start without the records in it, move the file out of the directory.`, err);
+}
+
+async function readAcks(dir: string, report: (err: Error) => void): Promise<AckSet> {
+  const path = join(dir, ACK_FILE);
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') report(new Error(`Spool ack file ${path} cannot be read (${describe(err)}): every record on disk is sent again.`, { cause: err }));
+    return new AckSet();
+  }
+  try {
+    return AckSet.fromJSON(JSON.parse(text));
+  } catch (err) {
+    report(new Error(`Spool ack file ${path} is damaged (${describe(err)}): every record on disk is sent again; it is rewritten at the next ack.`, { cause: err }));
+    return new AckSet();
+  }
+}
+
+// ---- segment reading -----------------------------------------------------------------------------
+
+/** Reads one segment file's records in order, in {@link READ_CHUNK_BYTES} (or larger) sequential reads. */
+class SegmentCursor {
+  readonly segment: Segment;
+  /** File offset of the next record. */
+  offset: number;
+  #handle: FileHandle | null = null;
+  #buf: Buffer = Buffer.alloc(0);
+  /** The bytes of the file from #start that #buf holds. */
+  #view: Buffer = Buffer.alloc(0);
+  #start = 0;
+  /** The last read stopped at the end of the file (shorter than expected). */
+  #eof = false;
+
+  constructor(segment: Segment, offset: number) {
+    this.segment = segment;
+    this.offset = offset;
+  }
+
+  /** The record at `offset` within the first `end` bytes, or null at `end`; moves past it. */
+  async next(end: number, decode: boolean): Promise<ScanResult | null> {
+    for (;;) {
+      if (this.offset >= end) return null;
+      let rel = this.offset - this.#start;
+      if (rel < 0 || rel >= this.#view.length) {
+        await this.#fill(this.offset, HEADER_BYTES, end);
+        rel = 0;
+        if (this.#view.length === 0) return null; // the file is shorter than it was
+      }
+      const final = this.#eof || this.#start + this.#view.length >= end;
+      const item = scan(this.#view, rel, { final, decode });
+      if ('entry' in item) {
+        this.offset = this.#start + item.next;
+        return item;
+      }
+      if ('corrupt' in item) {
+        this.offset = this.#start + item.resyncAt;
+        return item;
+      }
+      if (final) {
+        this.offset = end;
+        return item;
+      }
+      await this.#fill(this.offset, item.need, end);
+    }
+  }
+
+  /** Reads from `at` at least `need` bytes (fewer at `end`), and a whole chunk when there is one. */
+  async #fill(at: number, need: number, end: number): Promise<void> {
+    this.#handle ??= await open(this.segment.path, 'r');
+    const want = Math.min(Math.max(READ_CHUNK_BYTES, need), end - at);
+    if (this.#buf.length < want) this.#buf = Buffer.allocUnsafe(Math.max(want, READ_CHUNK_BYTES));
+    let got = 0;
+    this.#eof = false;
+    while (got < want) {
+      const { bytesRead } = await this.#handle.read(this.#buf, got, want - got, at + got);
+      if (bytesRead === 0) {
+        this.#eof = true;
+        break;
+      }
+      got += bytesRead;
+    }
+    this.#start = at;
+    this.#view = this.#buf.subarray(0, got);
+  }
+
+  async close(): Promise<void> {
+    const handle = this.#handle;
+    this.#handle = null;
+    await handle?.close().catch(() => undefined);
+  }
+}
+
+// ---- acked seqs --------------------------------------------------------------------------------
+
+/**
+ * Acked seqs: every seq below `cursor`, plus sorted, disjoint, non-adjacent inclusive ranges above
+ * it. Acks arrive nearly in order, so the ranges stay few (about the records in flight) and the
+ * common ack just moves the cursor.
+ */
+class AckSet {
+  cursor = 1;
+  readonly ranges: [number, number][] = [];
+
+  static fromJSON(value: unknown): AckSet {
+    const { cursor, ranges } = (value ?? {}) as { cursor?: unknown; ranges?: unknown };
+    if (!Number.isSafeInteger(cursor) || (cursor as number) < 1 || !Array.isArray(ranges)) throw new Error('expected {cursor, ranges}');
+    const set = new AckSet();
+    set.addRange(1, (cursor as number) - 1);
+    for (const range of ranges) {
+      const [from, to] = Array.isArray(range) ? (range as unknown[]) : [];
+      if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to) || (from as number) < 1 || (to as number) < (from as number)) throw new Error(`bad range ${JSON.stringify(range)}`);
+      set.addRange(from as number, to as number);
+    }
+    return set;
+  }
+
+  toJSON(): { cursor: number; ranges: [number, number][] } {
+    return { cursor: this.cursor, ranges: this.ranges };
+  }
+
+  /** The highest acked seq (0 when none). */
+  get maxSeq(): number {
+    const last = this.ranges[this.ranges.length - 1];
+    return last ? last[1] : this.cursor - 1;
+  }
+
+  has(seq: number): boolean {
+    if (seq < this.cursor) return true;
+    const i = this.#firstAfter(seq) - 1;
+    const range = this.ranges[i];
+    return range !== undefined && range[1] >= seq;
+  }
+
+  /** Adds one seq; false when it was acked already. */
+  add(seq: number): boolean {
+    if (seq < this.cursor) return false;
+    if (seq === this.cursor) {
+      this.cursor++;
+      this.#absorb();
+      return true;
+    }
+    const i = this.#firstAfter(seq);
+    const prev = this.ranges[i - 1];
+    const next = this.ranges[i];
+    if (prev && prev[1] >= seq) return false;
+    const joinsPrev = prev !== undefined && prev[1] === seq - 1;
+    const joinsNext = next !== undefined && next[0] === seq + 1;
+    if (joinsPrev && joinsNext) {
+      prev[1] = next[1];
+      this.ranges.splice(i, 1);
+    } else if (joinsPrev) {
+      prev[1] = seq;
+    } else if (joinsNext) {
+      next[0] = seq;
+    } else {
+      this.ranges.splice(i, 0, [seq, seq]);
+    }
+    return true;
+  }
+
+  /** Adds every seq in [from, to]. */
+  addRange(from: number, to: number): void {
+    const start = Math.max(from, this.cursor);
+    if (to < start) return;
+    if (start === this.cursor) {
+      this.cursor = to + 1;
+      while (this.ranges.length > 0 && (this.ranges[0] as [number, number])[1] < this.cursor) this.ranges.shift();
+      this.#absorb();
+      return;
+    }
+    // Ranges that overlap or touch [start, to] merge into one.
+    let i = this.#firstAfter(start - 1);
+    if (i > 0 && (this.ranges[i - 1] as [number, number])[1] >= start - 1) i--;
+    let j = i;
+    let lo = start;
+    let hi = to;
+    while (j < this.ranges.length && (this.ranges[j] as [number, number])[0] <= to + 1) {
+      const range = this.ranges[j] as [number, number];
+      lo = Math.min(lo, range[0]);
+      hi = Math.max(hi, range[1]);
+      j++;
+    }
+    this.ranges.splice(i, j - i, [lo, hi]);
+  }
+
+  /** Moves the cursor over a first range that now touches it. */
+  #absorb(): void {
+    const first = this.ranges[0];
+    if (first && first[0] <= this.cursor) {
+      this.cursor = Math.max(this.cursor, first[1] + 1);
+      this.ranges.shift();
+    }
+  }
+
+  /** Index of the first range starting above `seq`. */
+  #firstAfter(seq: number): number {
+    let lo = 0;
+    let hi = this.ranges.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if ((this.ranges[mid] as [number, number])[0] <= seq) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+}
+
+// ---- lock and small helpers --------------------------------------------------------------------
+
+/**
+ * Takes `dir/LOCK`: `<pid>\n<boot id>\n`. The boot id (Linux) tells a lock left by a power cut
+ * from a live one: after a reboot its pid may well belong to another process.
+ */
+async function takeLock(dir: string): Promise<void> {
+  const path = join(dir, LOCK_FILE);
+  const boot = await bootId();
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      const handle = await open(path, 'wx');
+      try {
+        await handle.writeFile(`${process.pid}\n${boot}\n`);
+      } finally {
+        await handle.close();
+      }
+      lockedHere.add(dir);
+      return;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
+        throw spoolError('ERR_SPOOL_DIR', `Spool directory ${dir} is not writable (${describe(err)}): point spool.dir at a writable directory.`, err);
+      }
+    }
+    const text = await readFile(path, 'utf8').catch(() => null);
+    if (text === null) continue; // removed meanwhile: try again
+    const [pidLine = '', bootLine = ''] = text.split('\n');
+    const pid = Number.parseInt(pidLine, 10);
+    const sameBoot = boot === '' || bootLine.trim() === '' || bootLine.trim() === boot;
+    const held = pid === process.pid ? lockedHere.has(dir) : pid > 0 && sameBoot && alive(pid);
+    if (held) {
+      throw spoolError('ERR_SPOOL_LOCKED', `Spool directory ${dir} is locked by pid ${pid}: another tracehive serve uses this spool.dir. If no tracehive runs, delete ${path}.`);
+    }
+    // Stale: its process is gone (or it is an earlier life of our own pid, or from before a reboot). Take it over.
+    await unlink(path).catch(() => undefined);
+  }
+  throw spoolError('ERR_SPOOL_LOCKED', `Spool directory ${dir}: the lock ${path} keeps changing hands: another tracehive is starting on this spool.dir.`);
+}
+
+async function releaseLock(dir: string): Promise<void> {
+  if (!lockedHere.delete(dir)) return;
+  const path = join(dir, LOCK_FILE);
+  const text = await readFile(path, 'utf8').catch(() => null);
+  if (text !== null && Number.parseInt(text, 10) === process.pid) await unlink(path).catch(() => undefined);
+}
+
+/** This boot's id, '' where the system has none (not Linux). */
+async function bootId(): Promise<string> {
+  return (await readFile('/proc/sys/kernel/random/boot_id', 'utf8').catch(() => '')).trim();
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'; // exists, owned by another user
+  }
+}
+
+/** Makes a directory's entries (a new segment, a rename) durable. */
+async function syncDir(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } catch (err) {
+    // Some platforms and filesystems cannot fsync a directory; their metadata is then as durable as it gets.
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'EINVAL' && code !== 'EISDIR' && code !== 'EPERM' && code !== 'ENOTSUP') throw err;
+  } finally {
+    await handle.close();
+  }
+}
+
+function clampTime(time: number): number {
+  return Number.isFinite(time) ? Math.min(MAX_TIME, Math.max(0, Math.floor(time))) : 0;
+}
+
+function segmentName(firstSeq: number): string {
+  return `seg-${String(firstSeq).padStart(16, '0')}.log`;
+}
+
+function spoolError(code: SpoolErrorCode, message: string, cause?: unknown): Error & { code: SpoolErrorCode } {
+  const err = new Error(message, cause === undefined ? undefined : { cause }) as Error & { code: SpoolErrorCode };
+  err.code = code;
+  return err;
+}
+
+function checkNumber(name: string, value: number, min: number): void {
+  if (!Number.isFinite(value) || value < min) throw new TypeError(`Expected \`${name}\` to be a number ≥ ${min}, got ${String(value)}.`);
+}
+
+function describe(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  return e?.code ?? (err instanceof Error ? err.message : String(err));
+}
+
+function asError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
+}
+
+/** A throwing hook must not break a commit: report it as a process warning instead. */
+function safeHook(call: () => void): void {
+  try {
+    call();
+  } catch (err) {
+    process.emitWarning(asError(err), { code: 'TRACEHIVE_HOOK' });
+  }
+}
