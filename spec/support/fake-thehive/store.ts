@@ -95,6 +95,8 @@ export class AlertStore {
 
   readonly organisation: string;
   readonly login: string;
+  /** Alerts by `type;source;sourceRef` (TheHive's unique name): the duplicate check must not scan every alert. */
+  readonly #byName = new Map<string, StoredAlert>();
 
   constructor(organisation: string, login: string) {
     this.organisation = organisation;
@@ -113,7 +115,7 @@ export class AlertStore {
     const parts = javaSplit(idOrName, ';');
     if (parts.length !== 3) return undefined;
     const [type, source, sourceRef] = parts;
-    return this.alerts.find((a) => a.type === type && a.source === source && a.sourceRef === sourceRef);
+    return this.#byName.get(`${type}\u0000${source}\u0000${sourceRef}`);
   }
 
   /**
@@ -122,7 +124,7 @@ export class AlertStore {
    */
   create(input: AlertInput, api: 'v1' | 'v0', now: number): CreateOutcome {
     const { type, source, sourceRef } = input;
-    if (this.alerts.some((a) => a.type === type && a.source === source && a.sourceRef === sourceRef)) {
+    if (this.#byName.has(`${type}\u0000${source}\u0000${sourceRef}`)) {
       return error(400, 'CreateError', `Alert ${type}:${source}:${sourceRef} already exist in organisation ${this.organisation}`);
     }
     // No custom field is defined on the stand-in, so any name fails the lookup [src4 `AlertSrv.createCustomField`].
@@ -166,6 +168,7 @@ export class AlertStore {
       ...(withObservables ? { _updatedBy: this.login, _updatedAt: now } : {}),
     });
     this.alerts.push(alert);
+    this.#byName.set(`${type}\u0000${source}\u0000${sourceRef}`, alert);
     return { ok: true, alert, created };
   }
 
