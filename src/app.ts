@@ -1,6 +1,11 @@
 /**
- * Wires the pipeline: sources → parse → map → delivery queue → sink, plus the admin port.
- * `buildApp(config)` → `{start, stop}`; only cli.ts reads argv and signals.
+ * Wires the pipeline: sources → parse → spool (disk) → feeder → map → delivery queue → sink, plus
+ * the admin port. `buildApp(config)` → `{start, stop}`; only cli.ts reads argv and signals.
+ *
+ * Accepted means on disk: a source's input is appended to the spool and counts as accepted once
+ * the group commit has fsynced it. A spool record is acknowledged only when its alert is delivered
+ * or written to the dead-letter log, so after a crash everything accepted and unconfirmed is sent
+ * again at the next start.
  */
 import { readFileSync } from 'node:fs';
 import { access, mkdir, constants } from 'node:fs/promises';
@@ -13,9 +18,14 @@ import { createLogger } from './log.js';
 import { Telemetry } from './telemetry.js';
 import { TcpSource } from './sources/tcp.js';
 import { AdminServer, type ReadyState } from './http/admin.js';
-import { LinePipeline } from './pipeline.js';
+import { LinePipeline, mapSpooled } from './pipeline.js';
 import { SinkHealth } from './sink-health.js';
 import { Delivery } from './queue/delivery.js';
+import { Feeder } from './queue/feeder.js';
+import { Grouper } from './queue/grouper.js';
+import { Spool } from './queue/spool.js';
+import { lineRecord } from './queue/spool-payload.js';
+import { REQUEUE_POLL_MS, pendingRequests, requeueDead } from './queue/requeue.js';
 import { createDeadLetterLog } from './queue/dead-letter.js';
 import { createTheHiveSink } from './sinks/thehive.js';
 import { createFileSink } from './sinks/file.js';
@@ -54,13 +64,14 @@ export interface App {
   readonly telemetry: Telemetry;
   readonly log: Logger;
   start(): Promise<StartedAddresses>;
-  /** Stops accepting, delivers what is queued within shutdown.timeoutMs, dead-letters the rest. */
+  /** Stops accepting, delivers what is in memory within shutdown.timeoutMs; the rest stays in the spool. */
   stop(): Promise<{ undelivered: number }>;
   readiness(): ReadyState;
 }
 
 export function buildApp(config: Config, deps: AppDeps = {}): App {
   const log = deps.logger ?? createLogger(config.log.level);
+  const now = deps.now ?? Date.now;
   const usesTheHive = config.thehive.url !== '';
   const theHive = usesTheHive
     ? createTheHiveSink({
@@ -77,6 +88,8 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
   const deadLetters = createDeadLetterLog(join(config.spool.dir, 'dead'));
   const rejectedLog = createDailyNdjson(join(config.spool.dir, 'rejected'), 'rejected');
 
+  // Opened in start(): it takes the lock and reads the spool back from disk.
+  let spool: Spool | undefined;
   let delivery: Delivery | undefined;
   const telemetry = new Telemetry(log.child({ component: 'telemetry' }), () => delivery?.pending ?? 0);
   const health = new SinkHealth(
@@ -84,6 +97,9 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
     (ready, reason) => telemetry.readiness(ready, reason),
   );
   telemetry.readiness(health.state.ready, health.state.reasons[0] ?? '', { quiet: true });
+  const ack = (ticket: readonly number[]): void => {
+    for (const seq of ticket) spool?.ack(seq);
+  };
   delivery = new Delivery({
     sink,
     deadLetters,
@@ -97,6 +113,7 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
     authRetryMs: config.queue.authRetryMs,
     hooks: {
       delivered: (alert, duplicate, attempts) => {
+        ack(alert.ticket);
         telemetry.alertDelivered(alert, duplicate, attempts);
         health.delivered();
       },
@@ -104,17 +121,42 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
         telemetry.alertRetried(alert, reason, delayMs, attempt);
         health.retried(reason);
       },
-      dead: (alert, reason, status) => telemetry.alertDead(alert, reason, status),
+      dead: (alert, reason, status) => {
+        ack(alert.ticket);
+        telemetry.alertDead(alert, reason, status);
+      },
       // Delivery reports readiness changes on 401/403 (false) and on the next success (true).
       readiness: (ready, reason) => (ready ? health.delivered() : health.authFailed(reason)),
     },
   });
   const queue = delivery;
+  const grouping = config.alert.groupWindowMs > 0;
+  let feeder: Feeder | undefined;
+
+  let spoolFull = false;
+  /** Appends one accepted item; a promise when the caller must pause its input (spool full). */
+  const append = (payload: string, receivedAt: number): void | Promise<void> => {
+    const open = spool;
+    if (open === undefined) throw new BridgeError('ERR_SPOOL_CLOSED', 'Input arrived after the spool was closed at shutdown.');
+    open.append(payload, receivedAt);
+    if (!open.full) return undefined;
+    if (!spoolFull) {
+      spoolFull = true;
+      const { bytes } = open.stats();
+      telemetry.spoolFull(true, bytes, config.spool.maxBytes);
+    }
+    return open.whenSpace().then(() => {
+      if (spoolFull) {
+        spoolFull = false;
+        telemetry.spoolFull(false, open.stats().bytes, config.spool.maxBytes);
+      }
+    });
+  };
   const pipeline = new LinePipeline({
     policy: config.alert,
     telemetry,
-    now: deps.now ?? Date.now,
-    deliver: (alert) => queue.offer(alert),
+    now,
+    accept: (line, receivedAt) => append(lineRecord(line), receivedAt),
     keepRejected: (entry) => {
       rejectedLog.append(entry).catch((err: unknown) => log.warn({ err }, 'Cannot write the rejected-line log; the line is only counted.'));
     },
@@ -125,6 +167,8 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
   let stopping = false;
   const readiness = (): ReadyState => {
     const reasons = [...health.state.reasons];
+    if (spool === undefined && !stopping) reasons.push('the spool is not open yet');
+    if (spoolFull) reasons.push(`the spool is full (spool.maxBytes ${config.spool.maxBytes}): input is paused until deliveries free space`);
     if (tcp && !tcpListening) reasons.push('the CyberTrace listener is not listening');
     if (stopping) reasons.push('shutting down');
     return { ready: reasons.length === 0, reasons };
@@ -151,6 +195,18 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
     }
   };
 
+  // Requeue requests of `tracehive spool requeue-dead` while serve runs.
+  let requeueTimer: NodeJS.Timeout | undefined;
+  let requeueing: Promise<void> = Promise.resolve();
+  const requeue = async (): Promise<void> => {
+    const open = spool;
+    if (!open || stopping) return;
+    for (const request of await pendingRequests(config.spool.dir)) {
+      const result = await requeueDead(config.spool.dir, open, { request, beforeMove: () => deadLetters.close() });
+      log.info({ ...result }, 'Dead letters requeued: their alerts are in the spool and are sent again.');
+    }
+  };
+
   let starting: Promise<StartedAddresses> | undefined;
   const start = async (): Promise<StartedAddresses> => {
     const addresses: { tcp?: AddressInfo; http?: AddressInfo } = {};
@@ -159,6 +215,26 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
       addresses.http = await admin.start();
       log.info({ host: addresses.http.address, port: addresses.http.port }, 'Admin HTTP listening: /healthz /readyz /metrics.');
     }
+    if (stopping) return addresses;
+    const opened = await openSpool(config, telemetry);
+    spool = opened;
+    telemetry.attachSpool(() => ({ ...opened.stats(), maxBytes: config.spool.maxBytes, full: opened.full }));
+    telemetry.spoolRecovered(opened.recovery);
+    feeder = new Feeder({
+      spool: opened,
+      delivery: queue,
+      map: (entry) => mapSpooled(entry, config.alert, grouping),
+      ...(grouping ? { grouper: new Grouper({ windowMs: config.alert.groupWindowMs, maxSightings: config.alert.groupMaxSightings, maxHeld: config.queue.maxPending, policy: config.alert }) } : {}),
+      now,
+      skipped: (entry, reason, invalid) => telemetry.spoolSkipped(reason, invalid, entry.seq),
+      failed: (err) => telemetry.spoolError(err, 'read'),
+    });
+    feeder.start();
+    requeueing = requeue().catch((err: unknown) => log.error({ err }, 'Requeueing dead letters failed; the files stay in spool.dir/requeue/ and are retried.'));
+    requeueTimer = setInterval(() => {
+      requeueing = requeueing.then(requeue).catch((err: unknown) => log.error({ err }, 'Requeueing dead letters failed; the files stay in spool.dir/requeue/ and are retried.'));
+    }, REQUEUE_POLL_MS);
+    requeueTimer.unref();
     if (tcp && !stopping) {
       addresses.tcp = await tcp.start();
       tcpListening = true;
@@ -194,20 +270,23 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
       await starting?.catch(() => undefined); // a signal during start-up: stop what it started
       stopProbes.abort();
       if (probeTimer) clearInterval(probeTimer);
-      log.info({ timeoutMs: config.shutdown.timeoutMs, pending: queue.pending }, 'Shutting down: no new connections, delivering queued alerts.');
-      // Sources hand over what they already read while the queue keeps delivering.
+      if (requeueTimer) clearInterval(requeueTimer);
+      log.info({ timeoutMs: config.shutdown.timeoutMs, inMemory: queue.pending, spooled: spool?.stats().records ?? 0 }, 'Shutting down: no new connections; delivering what is in memory, the rest stays in the spool.');
+      // Sources hand what they already read to the spool while the queue keeps delivering.
       const sourcesDone = tcp ? tcp.stop(Math.min(SHUTDOWN_GRACE_MS, remaining())) : Promise.resolve();
       await Promise.race([sourcesDone, sleep(remaining())]);
       tcpListening = false;
-      const { left } = await queue.drain(remaining());
-      // From here on, alerts still arriving from sources go to the dead-letter log.
-      await queue.close();
+      await feeder?.stop();
+      await requeueing;
+      await queue.drain(remaining());
+      const left = await queue.close();
       await sourcesDone;
-      const undelivered = await telemetry.value('tracehive_alerts_dead_total', { code: 'ERR_QUEUE_CLOSED' });
-      if (undelivered > 0) {
-        log.error({ undelivered, queuedAtDeadline: left, dir: join(config.spool.dir, 'dead') }, 'Shutdown deadline reached: undelivered alerts were written to the dead-letter log (reason ERR_QUEUE_CLOSED); send them again after restart.');
+      const records = spool?.stats().records ?? 0;
+      await spool?.close();
+      if (records > 0) {
+        log.info({ inFlightAtDeadline: left, records }, 'Undelivered alerts stay in the spool and are sent at the next start.');
       } else {
-        log.info('All queued alerts delivered.');
+        log.info('All accepted alerts delivered.');
       }
       await sink.close();
       await deadLetters.close();
@@ -217,15 +296,40 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
       log.info(
         {
           linesReceived: await count('tracehive_lines_received_total'),
-          alertsQueued: await count('tracehive_alerts_queued_total'),
+          accepted: await count('tracehive_alerts_queued_total'),
+          committed: await count('tracehive_spool_committed_records_total'),
           alertsDelivered: await count('tracehive_alerts_delivered_total'),
           alertsDead: await count('tracehive_alerts_dead_total'),
+          spooled: records,
         },
-        'Stopped: every queued alert is delivered or in the dead-letter log.',
+        'Stopped: every accepted alert is delivered, in the dead-letter log, or in the spool for the next start.',
       );
-      return { undelivered };
+      return { undelivered: records };
     },
   };
+}
+
+/** Opens the spool in `spool.dir/queue`, naming the key to fix when it cannot be used. */
+async function openSpool(config: Config, telemetry: Telemetry): Promise<Spool> {
+  try {
+    return await Spool.open({
+      dir: join(config.spool.dir, 'queue'),
+      maxBytes: config.spool.maxBytes,
+      fsyncIntervalMs: config.spool.fsyncIntervalMs,
+      segmentBytes: config.spool.segmentBytes,
+      hooks: {
+        committed: (records, _bytes, ms) => telemetry.spoolCommitted(records, ms),
+        error: (err, during) => telemetry.spoolError(err, during),
+      },
+    });
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code === 'ERR_SPOOL_LOCKED') throw new BridgeError('ERR_SPOOL_LOCKED', `${(err as Error).message} Stop the other instance, or give this one its own spool.dir (TRACEHIVE_SPOOL_DIR).`, { cause: err });
+    if (code === 'ERR_SPOOL_DIR' || (err as NodeJS.ErrnoException).syscall !== undefined) {
+      throw new BridgeError('ERR_SPOOL_DIR', `spool.dir ${config.spool.dir}: the spool cannot be opened (${(err as Error).message}). Point TRACEHIVE_SPOOL_DIR at a writable directory.`, { cause: err });
+    }
+    throw err;
+  }
 }
 
 async function ensureWritableDir(dir: string): Promise<void> {

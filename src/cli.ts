@@ -14,6 +14,10 @@ import { buildApp } from './app.js';
 import { LinePipeline } from './pipeline.js';
 import { Telemetry } from './telemetry.js';
 import { replay, formatSummary } from './tools/replay.js';
+import { formatReport, spoolReport } from './tools/spool-stats.js';
+import { Spool } from './queue/spool.js';
+import { requestRequeue, requeueDead } from './queue/requeue.js';
+import { join } from 'node:path';
 
 const USAGE = `Usage: tracehive <command> [options]
 
@@ -26,6 +30,8 @@ Commands:
       --rate N               lines per second, 0 = as fast as possible (default 0)
       --connections C        parallel connections (default 1)
   check-config               validate the configuration and print it with secrets redacted
+  spool stats [--json]       what waits in spool.dir: queue depth and age, dead letters by code, rejected lines
+  spool requeue-dead [FILE…] put dead-lettered alerts back in the queue (all, or these files of dead/)
 
 Options:
   --config FILE              a JSON config file (also TRACEHIVE_CONFIG); environment variables win
@@ -44,6 +50,7 @@ async function main(argv: string[]): Promise<number> {
       port: { type: 'string', default: '9998' },
       rate: { type: 'string', default: '0' },
       connections: { type: 'string', default: '1' },
+      json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean' },
     },
@@ -88,6 +95,8 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(`${formatSummary(summary)}${abort.signal.aborted ? ' (interrupted)' : ''}\n`);
       return abort.signal.aborted ? 130 : 0;
     }
+    case 'spool':
+      return spoolCommand(configFrom(), rest, values.json === true);
     default:
       throw new BridgeError('ERR_USAGE', `Unknown command ${JSON.stringify(command)}; run tracehive --help.`);
   }
@@ -137,7 +146,7 @@ async function map(config: Config, file: string | undefined): Promise<number> {
     policy: config.alert,
     telemetry,
     now: Date.now,
-    deliver: () => undefined,
+    accept: () => undefined,
     keepRejected: (entry) => process.stderr.write(`line ${lineNo}: ${entry.code}: ${entry.detail}\n`),
   });
   const fromStdin = file === undefined || file === '-';
@@ -161,6 +170,37 @@ async function map(config: Config, file: string | undefined): Promise<number> {
       `${await telemetry.value('tracehive_lines_rejected_total')} rejected.\n`,
   );
   return 0;
+}
+
+async function spoolCommand(config: Config, args: string[], json: boolean): Promise<number> {
+  const [sub, ...files] = args;
+  if (sub === 'stats') {
+    const report = await spoolReport(config.spool.dir);
+    process.stdout.write(json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
+    return 0;
+  }
+  if (sub === 'requeue-dead') {
+    let spool: Spool;
+    try {
+      spool = await Spool.open({ dir: join(config.spool.dir, 'queue'), maxBytes: config.spool.maxBytes, fsyncIntervalMs: 0, segmentBytes: config.spool.segmentBytes });
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'ERR_SPOOL_LOCKED') throw err;
+      // serve runs and owns the dead-letter files: it does the move at its next poll.
+      await requestRequeue(config.spool.dir, files);
+      process.stdout.write(`tracehive serve is running on this spool: it requeues ${files.length > 0 ? files.join(', ') : 'every dead-letter file'} within seconds (its log says "Dead letters requeued").\n`);
+      return 0;
+    }
+    try {
+      const request = files.length > 0 ? await requestRequeue(config.spool.dir, files) : undefined;
+      const result = await requeueDead(config.spool.dir, spool, request ? { request } : {});
+      const unreadable = result.unreadable > 0 ? `; ${result.unreadable} lines were no dead letters and are kept in ${join(config.spool.dir, 'requeue')}/unreadable-*` : '';
+      process.stdout.write(`Requeued ${result.alerts} alerts from ${result.files} files${unreadable}. tracehive serve sends them at its next start.\n`);
+    } finally {
+      await spool.close();
+    }
+    return 0;
+  }
+  throw new BridgeError('ERR_USAGE', `Unknown spool command ${JSON.stringify(sub ?? '')}; use: tracehive spool stats | tracehive spool requeue-dead [FILE…].`);
 }
 
 /** A usage error (exit 2) naming the file when an input file cannot be read. */

@@ -106,6 +106,8 @@ function intAtLeast(name: string, min: number, why: string): string {
 }
 const POSITIVE = intAtLeast('positive-int', 1, '0 would stop all work');
 const LINE_BYTES = intAtLeast('line-bytes', 256, 'a detection line is longer than that');
+const SPOOL_BYTES = intAtLeast('spool-bytes', 1048576, 'at least 1 MiB, or every line would pause the listener');
+const SEGMENT_BYTES = intAtLeast('segment-bytes', 65536, 'at least 64 KiB');
 
 convict.addFormat({
   name: 'thehive-name',
@@ -160,13 +162,16 @@ const schema = {
     ratePerSec: { doc: 'Alerts sent per second at most (0 = unlimited).', format: 'nat', default: 20, env: 'TRACEHIVE_RATE_PER_SEC' },
     concurrency: { doc: 'Requests in flight at most.', format: POSITIVE, default: 4, env: 'TRACEHIVE_CONCURRENCY' },
     maxAttempts: { doc: 'Retriable failures before dead-lettering (0 = retry forever).', format: 'nat', default: 0, env: 'TRACEHIVE_MAX_ATTEMPTS' },
-    maxPending: { doc: 'Alerts held in memory at most; above it TCP reads pause (backpressure).', format: POSITIVE, default: 10000, env: 'TRACEHIVE_MAX_PENDING' },
+    maxPending: { doc: 'Alerts read from the spool and held in memory for delivery at most (the window); the backlog waits on disk.', format: POSITIVE, default: 10000, env: 'TRACEHIVE_MAX_PENDING' },
     retryBaseMs: { doc: 'First retry delay; doubles per consecutive failure, with full jitter.', format: 'nat', default: 500, env: 'TRACEHIVE_RETRY_BASE_MS' },
     retryMaxMs: { doc: 'Retry delay cap.', format: 'nat', default: 60000, env: 'TRACEHIVE_RETRY_MAX_MS' },
     authRetryMs: { doc: 'Retry delay after 401/403 (a wrong key waits for the operator).', format: 'nat', default: 30000, env: 'TRACEHIVE_AUTH_RETRY_MS' },
   },
   spool: {
-    dir: { doc: 'Data directory for the dead-letter (dead/) and rejected-line (rejected/) logs.', format: String, default: 'data/spool', env: 'TRACEHIVE_SPOOL_DIR' },
+    dir: { doc: 'Data directory: the durable queue (queue/), dead letters (dead/), rejected lines (rejected/), quarantined mails (quarantine/).', format: String, default: 'data/spool', env: 'TRACEHIVE_SPOOL_DIR' },
+    maxBytes: { doc: 'Spool size at most; when full, TCP reads pause and mail intake defers (nothing accepted is dropped).', format: SPOOL_BYTES, default: 1073741824, env: 'TRACEHIVE_SPOOL_MAX_BYTES' },
+    fsyncIntervalMs: { doc: 'Group commit: accepted input is fsynced together at most this long after it arrived (the one window a power cut can lose; 0 = at once).', format: 'nat', default: 20, env: 'TRACEHIVE_SPOOL_FSYNC_INTERVAL_MS' },
+    segmentBytes: { doc: 'Spool segment file size; a segment is deleted once every alert in it is delivered or dead-lettered.', format: SEGMENT_BYTES, default: 67108864, env: 'TRACEHIVE_SPOOL_SEGMENT_BYTES' },
   },
   shutdown: {
     timeoutMs: { doc: 'On SIGTERM/SIGINT, time allowed to deliver in-flight alerts before exiting.', format: 'nat', default: 10000, env: 'TRACEHIVE_SHUTDOWN_TIMEOUT_MS' },
@@ -189,6 +194,8 @@ const schema = {
     severity: { doc: 'Severity policy: rules tried in order, the first whose glob matches the category wins.', format: 'severity-rules', default: DEFAULT_SEVERITY_RULES as unknown as SeverityRule[], env: 'TRACEHIVE_ALERT_SEVERITY' },
     defaultSeverity: { doc: 'Severity when no rule matches.', format: [1, 2, 3, 4], default: 2, env: 'TRACEHIVE_ALERT_DEFAULT_SEVERITY' },
     serviceAlerts: { doc: 'CyberTrace service alerts: `log` (log and count) or `alert` (also create alerts).', format: ['log', 'alert'], default: 'log', env: 'TRACEHIVE_SERVICE_ALERTS' },
+    groupWindowMs: { doc: 'Aggregation: detections with the same category and matchedIndicator received within this window become one alert listing the sightings (0 = off).', format: 'nat', default: 0, env: 'TRACEHIVE_ALERT_GROUP_WINDOW_MS' },
+    groupMaxSightings: { doc: 'Aggregation: a group is sent once it holds this many sightings, even inside its window.', format: POSITIVE, default: 1000, env: 'TRACEHIVE_ALERT_GROUP_MAX_SIGHTINGS' },
   },
 };
 
@@ -198,11 +205,11 @@ export interface Config {
   readonly thehive: { readonly url: string; readonly apiKey: string; readonly organisation: string; readonly api: 'v1' | 'v0'; readonly tlsVerify: boolean; readonly caFile: string; readonly timeoutMs: number };
   readonly file: { readonly path: string };
   readonly queue: { readonly ratePerSec: number; readonly concurrency: number; readonly maxAttempts: number; readonly maxPending: number; readonly retryBaseMs: number; readonly retryMaxMs: number; readonly authRetryMs: number };
-  readonly spool: { readonly dir: string };
+  readonly spool: { readonly dir: string; readonly maxBytes: number; readonly fsyncIntervalMs: number; readonly segmentBytes: number };
   readonly shutdown: { readonly timeoutMs: number };
   readonly http: { readonly enabled: boolean; readonly host: string; readonly port: number };
   readonly log: { readonly level: string };
-  readonly alert: Omit<AlertPolicy, 'severity' | 'tags'> & { readonly severity: readonly SeverityRule[]; readonly tags: readonly string[] };
+  readonly alert: Omit<AlertPolicy, 'severity' | 'tags'> & { readonly severity: readonly SeverityRule[]; readonly tags: readonly string[]; readonly groupWindowMs: number; readonly groupMaxSightings: number };
 }
 
 /** Where the configuration comes from; tests pass their own `env` and overrides. */

@@ -13,8 +13,12 @@ export const ERROR_CODES = {
   ERR_CONFIG_FILE: 'The configuration file could not be read or is not JSON.',
   ERR_SINK_REJECTED: 'TheHive refused the alert for good (a 4xx other than duplicate/auth); it went to the dead-letter log.',
   ERR_SINK_ATTEMPTS: 'The alert failed `queue.maxAttempts` times; it went to the dead-letter log.',
-  ERR_QUEUE_CLOSED: 'The delivery queue was shutting down: the alert went to the dead-letter log undelivered (requeue it after restart).',
   ERR_SPOOL_DIR: 'The data directory (`spool.dir`) cannot be created or written.',
+  ERR_SPOOL_LOCKED: 'Another running tracehive serve holds the spool (`spool.dir/queue/LOCK` names its pid).',
+  ERR_SPOOL_CLOSED: 'Input arrived after the spool was closed at shutdown; the sender must send it again.',
+  ERR_SPOOL_RECORD: 'A spooled record could not be read back (damaged or from an unknown version); it was skipped and counted.',
+  ERR_MAIL_PARSE: 'A mail could not be turned into an alert; it was kept in `spool.dir/quarantine/` with the reason.',
+  ERR_MAIL_TOO_BIG: 'A mail is larger than the configured limit; it was refused (SMTP 552) or quarantined.',
   ERR_USAGE: 'The command line is wrong.',
 } as const;
 

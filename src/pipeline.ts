@@ -1,12 +1,19 @@
 /**
- * One line's way through the bridge: count it, parse it, map it, hand the alert on.
- * Shared by the TCP listener and `tracehive map` so both see exactly the same alerts.
+ * One line's way through the bridge. On the way in (`handle`): count it, parse it, keep it in the
+ * rejected log if it is no CyberTrace event, else spool it — accepted means on disk. On the way
+ * out (`mapSpooled`): the feeder turns a spooled record back into an alert with the same parser
+ * and mapper, using the time it was received as the clock, so the alert is the same whether it is
+ * built a millisecond or a day (after an outage, after a restart) later.
+ * `toAlert` is the one-step version for `tracehive map`.
  */
 import { parseLine } from './parse/kv.js';
 import { alertFromRecord } from './map/alert.js';
+import { decodeRecord } from './queue/spool-payload.js';
+import type { Mapped } from './queue/feeder.js';
+import type { SpoolEntry } from './queue/spool.js';
 import type { Telemetry } from './telemetry.js';
 import type { ErrorCode } from './errors.js';
-import type { Alert, AlertPolicy } from './types.js';
+import type { Alert, AlertPolicy, CyberTraceRecord } from './types.js';
 
 /** Longest excerpt of a rejected line kept in the rejected log (the rest is cut, and said so). */
 const REJECTED_KEEP_CHARS = 8192;
@@ -25,8 +32,8 @@ export interface LinePipelineOptions {
   readonly policy: AlertPolicy;
   readonly telemetry: Telemetry;
   readonly now: () => number;
-  /** Takes the alert; returns a promise only when the caller must wait (queue full). */
-  readonly deliver: (alert: Alert) => void | Promise<void>;
+  /** Spools an accepted line; returns a promise only when the caller must pause (spool full). */
+  readonly accept: (line: string, receivedAt: number) => void | Promise<void>;
   readonly keepRejected: (entry: RejectedEntry) => void;
 }
 
@@ -41,15 +48,21 @@ export class LinePipeline {
   handle(line: string, peer: string): void | Promise<void> {
     const { telemetry } = this.#o;
     telemetry.lineReceived();
-    const alert = this.toAlert(line, peer);
-    if (alert === undefined) return undefined;
+    const record = this.#parse(line, peer);
+    if (record === undefined || !becomesAlert(record, this.#o.policy)) return undefined;
     telemetry.alertQueued();
-    return this.#o.deliver(alert);
+    return this.#o.accept(line, this.#o.now());
   }
 
   /** Parses and maps one line; undefined when it becomes no alert (rejected, finished, logged service alert). */
   toAlert(line: string, peer: string): Alert | undefined {
-    const { telemetry, policy } = this.#o;
+    const record = this.#parse(line, peer);
+    if (record === undefined || !becomesAlert(record, this.#o.policy)) return undefined;
+    return alertFromRecord(record, this.#o.policy, this.#o.now()) ?? undefined;
+  }
+
+  #parse(line: string, peer: string): CyberTraceRecord | undefined {
+    const { telemetry } = this.#o;
     const parsed = parseLine(line);
     if (!parsed.ok) {
       telemetry.lineRejected(parsed.code, parsed.detail, peer, line);
@@ -66,10 +79,29 @@ export class LinePipeline {
       }
       return undefined;
     }
-    const record = parsed.value;
-    telemetry.lineParsed(record);
-    // Service alerts are only logged and counted unless alert.serviceAlerts says otherwise.
-    if (record.kind === 'service' && policy.serviceAlerts !== 'alert') return undefined;
-    return alertFromRecord(record, policy, this.#o.now()) ?? undefined;
+    telemetry.lineParsed(parsed.value);
+    return parsed.value;
   }
+}
+
+/** Detections always; service alerts when `alert.serviceAlerts` is `alert`; `LookupFinished` never. */
+function becomesAlert(record: CyberTraceRecord, policy: AlertPolicy): boolean {
+  return record.kind === 'detection' || (record.kind === 'service' && policy.serviceAlerts === 'alert');
+}
+
+/**
+ * What a spooled record becomes under the current policy: an alert, a sighting for the grouper
+ * (`grouping`: detections only), or nothing (with the reason). Pure.
+ */
+export function mapSpooled(entry: SpoolEntry, policy: AlertPolicy, grouping: boolean): Mapped {
+  const item = decodeRecord(entry.payload);
+  if (item.kind === 'invalid') return { kind: 'skip', reason: `ERR_SPOOL_RECORD: ${item.reason}`, invalid: true };
+  if (item.kind === 'alert') return { kind: 'alert', alert: item.alert };
+  const parsed = parseLine(item.line);
+  if (!parsed.ok) return { kind: 'skip', reason: `ERR_SPOOL_RECORD: ${parsed.code}: ${parsed.detail}`, invalid: true };
+  const record = parsed.value;
+  if (!becomesAlert(record, policy)) return { kind: 'skip', reason: `a ${record.kind} event is no alert under the current alert.serviceAlerts`, invalid: false };
+  if (grouping && record.kind === 'detection') return { kind: 'sighting', sighting: { record, receivedAt: entry.time } };
+  const alert = alertFromRecord(record, policy, entry.time);
+  return alert === null ? { kind: 'skip', reason: 'no alert for this record', invalid: false } : { kind: 'alert', alert };
 }

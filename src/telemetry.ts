@@ -4,9 +4,18 @@
  * data loss or an operator must act, warn = recoverable, info = lifecycle, debug = per line.
  */
 import type { Logger } from 'pino';
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ErrorCode } from './errors.js';
 import type { CyberTraceRecord, QueuedAlert } from './types.js';
+
+/** What the spool gauges show. */
+export interface SpoolGauges {
+  readonly bytes: number;
+  readonly maxBytes: number;
+  readonly records: number;
+  readonly oldestTime: number | null;
+  readonly full: boolean;
+}
 
 /** Longest excerpt of a bad line that goes into a log line. */
 const EXCERPT_CHARS = 200;
@@ -25,6 +34,13 @@ export class Telemetry {
   readonly #alertsRetried: Counter;
   readonly #alertsDead: Counter<'code'>;
   readonly #ready: Gauge;
+  readonly #spoolCommitted: Counter;
+  readonly #spoolFsync: Histogram;
+  readonly #spoolRecovered: Gauge;
+  readonly #spoolDamaged: Counter<'kind'>;
+  readonly #spoolErrors: Counter<'during'>;
+  readonly #spoolSkipped: Counter<'invalid'>;
+  #spool: (() => SpoolGauges) | undefined;
   #open = 0;
 
   constructor(log: Logger, queueDepth: () => number) {
@@ -37,12 +53,58 @@ export class Telemetry {
     this.#linesParsed = new Counter({ name: 'tracehive_lines_parsed_total', help: 'Lines parsed, by kind: detection, service, finished.', labelNames: ['kind'], registers });
     this.#linesRejected = new Counter({ name: 'tracehive_lines_rejected_total', help: 'Lines that match no known shape, by error code (kept in the rejected log, except blank lines: ERR_LINE_EMPTY).', labelNames: ['code'], registers });
     this.#linesTooLong = new Counter({ name: 'tracehive_lines_too_long_total', help: 'Lines longer than tcp.maxLineBytes, dropped.', registers });
-    this.#alertsQueued = new Counter({ name: 'tracehive_alerts_queued_total', help: 'Alerts handed to the delivery queue (each ends delivered or dead-lettered).', registers });
+    this.#alertsQueued = new Counter({ name: 'tracehive_alerts_queued_total', help: 'Lines accepted into the spool (each ends delivered or dead-lettered, also across restarts).', registers });
     this.#alertsDelivered = new Counter({ name: 'tracehive_alerts_delivered_total', help: 'Alerts confirmed by the sink (duplicate="true": TheHive already had it).', labelNames: ['duplicate'], registers });
     this.#alertsRetried = new Counter({ name: 'tracehive_alerts_retried_total', help: 'Delivery attempts that will be retried.', registers });
-    this.#alertsDead = new Counter({ name: 'tracehive_alerts_dead_total', help: 'Alerts written to the dead-letter log, by code: ERR_SINK_REJECTED, ERR_SINK_ATTEMPTS, ERR_QUEUE_CLOSED (undelivered at shutdown).', labelNames: ['code'], registers });
+    this.#alertsDead = new Counter({ name: 'tracehive_alerts_dead_total', help: 'Alerts written to the dead-letter log, by code: ERR_SINK_REJECTED (TheHive refused it), ERR_SINK_ATTEMPTS (queue.maxAttempts reached).', labelNames: ['code'], registers });
     this.#ready = new Gauge({ name: 'tracehive_sink_ready', help: '1 when the sink accepts alerts, 0 while it rejects the key or is unreachable.', registers });
-    new Gauge({ name: 'tracehive_queue_depth', help: 'Alerts waiting for delivery.', registers, collect() { this.set(queueDepth()); } });
+    new Gauge({ name: 'tracehive_queue_depth', help: 'Alerts held in memory for delivery (the window read from the spool).', registers, collect() { this.set(queueDepth()); } });
+    const spool = (): SpoolGauges | undefined => this.#spool?.();
+    new Gauge({ name: 'tracehive_spool_bytes', help: 'Bytes in the spool (segment files plus what awaits the group commit).', registers, collect() { this.set(spool()?.bytes ?? 0); } });
+    new Gauge({ name: 'tracehive_spool_max_bytes', help: 'spool.maxBytes: input pauses when tracehive_spool_bytes reaches it.', registers, collect() { this.set(spool()?.maxBytes ?? 0); } });
+    new Gauge({ name: 'tracehive_spool_records', help: 'Records in the spool not yet delivered or dead-lettered.', registers, collect() { this.set(spool()?.records ?? 0); } });
+    new Gauge({ name: 'tracehive_spool_oldest_unacked_seconds', help: 'Age of the oldest record not yet delivered or dead-lettered (0 when none).', registers, collect() { const t = spool()?.oldestTime; this.set(t == null ? 0 : Math.max(0, (Date.now() - t) / 1000)); } });
+    new Gauge({ name: 'tracehive_spool_full', help: '1 while the spool is full and input is paused.', registers, collect() { this.set(spool()?.full ? 1 : 0); } });
+    this.#spoolCommitted = new Counter({ name: 'tracehive_spool_committed_records_total', help: 'Records made durable (written and fsynced): what tracehive has accepted for good.', registers });
+    this.#spoolFsync = new Histogram({ name: 'tracehive_spool_fsync_seconds', help: 'Group commit latency: one write plus fdatasync.', buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1], registers });
+    this.#spoolRecovered = new Gauge({ name: 'tracehive_spool_recovered_records', help: 'Records found in the spool at start-up, to be sent again.', registers });
+    this.#spoolDamaged = new Counter({ name: 'tracehive_spool_damaged_records_total', help: 'Records found damaged at start-up and skipped, by kind: torn (cut short by a crash), corrupt (checksum mismatch).', labelNames: ['kind'], registers });
+    this.#spoolErrors = new Counter({ name: 'tracehive_spool_errors_total', help: 'Spool I/O errors by operation (the data stays in memory and the operation is retried).', labelNames: ['during'], registers });
+    this.#spoolSkipped = new Counter({ name: 'tracehive_spool_skipped_records_total', help: 'Spooled records that became no alert (invalid="true": unreadable).', labelNames: ['invalid'], registers });
+  }
+
+  /** Where the spool gauges read from (set once the spool is open). */
+  attachSpool(gauges: () => SpoolGauges): void {
+    this.#spool = gauges;
+  }
+
+  spoolRecovered(r: { records: number; segments: number; corrupt: number; torn: number; bytes: number; oldestTime: number | null }): void {
+    this.#spoolRecovered.set(r.records);
+    if (r.corrupt > 0) this.#spoolDamaged.inc({ kind: 'corrupt' }, r.corrupt);
+    if (r.torn > 0) this.#spoolDamaged.inc({ kind: 'torn' }, r.torn);
+    const oldest = r.oldestTime === null ? null : new Date(r.oldestTime).toISOString();
+    if (r.records > 0) this.#log.info({ records: r.records, segments: r.segments, bytes: r.bytes, oldest }, 'Spool recovered: these alerts were accepted before the last stop and are sent again (TheHive answers "already exists" to any it has).');
+    if (r.corrupt + r.torn > 0) this.#log.warn({ corrupt: r.corrupt, torn: r.torn }, 'Spool records damaged (a crash cut the last write short, or the disk corrupted a record): skipped, the others are sent.');
+  }
+
+  spoolCommitted(records: number, ms: number): void {
+    this.#spoolCommitted.inc(records);
+    this.#spoolFsync.observe(ms / 1000);
+  }
+
+  spoolError(err: Error, during: string): void {
+    this.#spoolErrors.inc({ during });
+    this.#log.error({ err: { message: err.message, code: (err as NodeJS.ErrnoException).code }, during }, 'Spool I/O error: the data is kept in memory and the write retried; input pauses if the spool fills. Check the disk of spool.dir.');
+  }
+
+  spoolFull(full: boolean, bytes: number, maxBytes: number): void {
+    if (full) this.#log.warn({ bytes, maxBytes }, 'Spool full: input paused (CyberTrace connections are held, mail is deferred) until deliveries free space or the disk catches up. Check TheHive (see /readyz), the disk of spool.dir, or raise spool.maxBytes.');
+    else this.#log.info({ bytes, maxBytes }, 'Spool has room again: input resumed.');
+  }
+
+  spoolSkipped(reason: string, invalid: boolean, seq: number): void {
+    this.#spoolSkipped.inc({ invalid: String(invalid) });
+    this.#log[invalid ? 'warn' : 'debug']({ seq, reason }, 'Spooled record skipped: it becomes no alert.');
   }
 
   connectionOpened(peer: string): void {
@@ -108,9 +170,7 @@ export class Telemetry {
   alertDead(alert: QueuedAlert, reason: string, status?: number): void {
     const code = /^(ERR_[A-Z_]+):/.exec(reason)?.[1] ?? 'ERR_SINK_REJECTED';
     this.#alertsDead.inc({ code });
-    // Undelivered at shutdown: one summary line follows instead of thousands of these.
-    const level = code === 'ERR_QUEUE_CLOSED' ? 'debug' : 'error';
-    this.#log[level]({ sourceRef: alert.sourceRef, reason, status }, 'Alert dead-lettered: see the dead/ log in spool.dir, fix the cause, then requeue it.');
+    this.#log.error({ sourceRef: alert.sourceRef, reason, status }, 'Alert dead-lettered: see the dead/ log in spool.dir, fix the cause, then requeue it.');
   }
 
   /** The sink became ready or not; `quiet` only sets the gauge (the initial state). */

@@ -148,19 +148,26 @@ describe('CyberTrace listener (real sockets, file sink)', function () {
     expect((await admin(h.httpPort, '/metrics')).body).to.match(/result="refused_limit"\} 1/);
   });
 
-  it('does not count as idle a connection we paused ourselves while the queue was full', async function () {
-    this.timeout(20000);
+  it('does not count as idle a connection we paused ourselves while the spool was full', async function () {
+    this.timeout(40000);
     const hive = await startFakeTheHive({ apiKey: 'k-idle' });
     try {
       await hive.down();
-      h = await startApp({ 'thehive.url': hive.url, 'thehive.apiKey': 'k-idle', 'thehive.timeoutMs': 500, 'queue.maxPending': 20, 'tcp.idleTimeoutMs': 400 });
-      const lines = detectionLines(600);
+      h = await startApp({ 'thehive.url': hive.url, 'thehive.apiKey': 'k-idle', 'thehive.timeoutMs': 500, 'spool.maxBytes': 1048576, 'spool.segmentBytes': 65536, 'tcp.idleTimeoutMs': 400 });
+      const lines = detectionLines(4000); // about 1.4 MB: more than the spool takes
       const socket = await connect(h.tcpPort);
       socket.write(lines.join(''));
+      await waitFor('the spool full', async () => (await h!.app.telemetry.value('tracehive_spool_full')) === 1);
       await sleep(1500); // paused far longer than the idle timeout, connection left open
       await hive.up();
-      await waitFor('600 alerts', () => hive.alerts.length === 600, 15000);
-      expect(h.logs.some((l) => String(l['msg']).includes('idleTimeoutMs')), 'no idle close while paused').to.equal(false);
+      const idleClosed = (): boolean => h!.logs.some((l) => String(l['msg']).includes('idleTimeoutMs'));
+      // Once every line is read the connection may well be closed as idle (the test leaves it open).
+      await waitFor('all 4000 lines read, with no idle close before', async () => {
+        const read = await h!.app.telemetry.value('tracehive_lines_received_total');
+        expect(idleClosed() && read < 4000, `closed as idle after ${read} lines`).to.equal(false);
+        return read === 4000;
+      }, 25000);
+      await waitFor('4000 alerts', () => hive.alerts.length === 4000, 25000);
       socket.destroy();
     } finally {
       await h.stop();

@@ -189,21 +189,24 @@ describe('Delivery to TheHive (stand-in faithful to thehive-api §7.2)', functio
     expect(hive.requests.filter((r) => r.method === 'POST').every((r) => r.path === '/api/alert')).to.equal(true);
   });
 
-  it('pauses reading when the queue is full instead of buffering without limit, and loses nothing', async function () {
-    this.timeout(30000);
-    h = await startApp(theHive(hive, { 'queue.maxPending': 20 }));
+  it('pauses reading when the spool is full instead of buffering without limit, and loses nothing', async function () {
+    this.timeout(40000);
+    h = await startApp(theHive(hive, { 'spool.maxBytes': 1048576, 'spool.segmentBytes': 65536, 'queue.maxPending': 100 }));
     await hive.down();
-    const lines = detectionLines(3000);
+    const lines = detectionLines(6000); // about 2 MB: twice what the spool takes
     let sent = false;
     const sending = sendChunked(h.tcpPort, lines.join(''), 65536).then(() => (sent = true));
-    await waitFor('queue at its bound', async () => (await h!.app.telemetry.value('tracehive_queue_depth')) >= 20);
+    await waitFor('the spool full', async () => (await h!.app.telemetry.value('tracehive_spool_full')) === 1);
     await sleep(300);
     expect(sent, 'the sender is held back by TCP flow control').to.equal(false);
-    expect(await h.app.telemetry.value('tracehive_queue_depth')).to.be.at.most(20 + 16);
-    expect(await h.app.telemetry.value('tracehive_lines_received_total')).to.be.below(3000);
+    expect(await h.app.telemetry.value('tracehive_spool_bytes')).to.be.at.most(1048576 + 65536);
+    expect(await h.app.telemetry.value('tracehive_queue_depth')).to.be.at.most(100);
+    expect(await h.app.telemetry.value('tracehive_lines_received_total')).to.be.below(6000);
+    expect(h.app.readiness().reasons.join(' ')).to.include('the spool is full');
+    expect(h.logs.some((l) => String(l['msg']).startsWith('Spool full: input paused'))).to.equal(true);
     await hive.up();
     await sending;
-    await waitFor('3000 alerts', () => hive.alerts.length === 3000, 25000);
+    await waitFor('6000 alerts', () => hive.alerts.length === 6000, 35000);
     expectEachOnce(hive, lines);
   });
 });

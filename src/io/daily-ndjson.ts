@@ -7,14 +7,18 @@ import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 
 export interface DailyNdjson {
-  /** Appends one line; resolves once written to the file (not fsynced), rejects on I/O errors (ENOSPC…). */
+  /** Appends one line; resolves once written to the file (fsynced when opened with `sync`), rejects on I/O errors (ENOSPC…). */
   append(entry: object, time?: Date): Promise<void>;
   /** Waits for pending writes, syncs and closes the file. Later appends reopen it. */
   close(): Promise<void>;
 }
 
-/** Opens (lazily) a daily log in `dir`, creating the directory on the first append. */
-export function createDailyNdjson(dir: string, prefix: string, now: () => Date = () => new Date()): DailyNdjson {
+/**
+ * Opens (lazily) a daily log in `dir`, creating the directory on the first append.
+ * @param sync - fdatasync after each append: for a log that takes over data from the spool (dead
+ *   letters), whose spool record is deleted once the append resolves.
+ */
+export function createDailyNdjson(dir: string, prefix: string, now: () => Date = () => new Date(), sync = false): DailyNdjson {
   let file: { name: string; handle: FileHandle } | null = null;
   // Appends run one after another so lines never interleave and the day switch is race-free.
   let chain: Promise<unknown> = Promise.resolve();
@@ -33,6 +37,7 @@ export function createDailyNdjson(dir: string, prefix: string, now: () => Date =
     const handle = await handleFor(time);
     try {
       await handle.appendFile(line, 'utf8');
+      if (sync) await handle.datasync();
     } catch (err) {
       // Reopen next time: the file may have been removed or the disk may come back.
       file = null;

@@ -22,7 +22,7 @@ export interface DeadLetterEntry {
 
 /** An append-only NDJSON log of dead letters. */
 export interface DeadLetterLog {
-  /** Appends one line; resolves once written to the file (not fsynced), rejects on I/O errors (ENOSPC…). */
+  /** Appends one line; resolves once written and fsynced, rejects on I/O errors (ENOSPC…). */
   write(entry: DeadLetterEntry): Promise<void>;
   /** Waits for pending writes, syncs and closes the file. Later writes reopen it. */
   close(): Promise<void>;
@@ -33,7 +33,8 @@ export interface DeadLetterLog {
  * @param now - clock, injectable for tests; the file name uses its UTC date.
  */
 export function createDeadLetterLog(dir: string, now: () => Date = () => new Date()): DeadLetterLog {
-  const log = createDailyNdjson(dir, 'dead', now);
+  // Synced: once a dead letter is written its spool record is acknowledged and may be deleted.
+  const log = createDailyNdjson(dir, 'dead', now, true);
   return {
     write(entry) {
       const time = now();

@@ -15,17 +15,27 @@
  *   one probe through at a time (half-open) until a send succeeds. An outage costs a few probes, not one
  *   request per pending alert (fluent-bit pause/resume).
  * - `push` resolves once the alert is held; at `maxPending` held alerts it waits: the backpressure point.
+ * - The queue is the in-memory window of the disk spool (queue/spool.ts): every alert carries the
+ *   spool records it came from (its `ticket`), which the hooks hand back when it is delivered or
+ *   dead-lettered. What the queue still holds at close() is simply forgotten: it is still in the
+ *   spool, unacknowledged, and is sent again at the next start.
  */
 import PQueue from 'p-queue';
 import type { Alert, Outcome, QueuedAlert, Sink } from '../types.js';
 import { fullJitter } from './backoff.js';
 import type { DeadLetterLog } from './dead-letter.js';
 
-/** What the queue reports; the runtime logs and counts (telemetry). Hooks must not throw. */
+/** An alert the queue holds, with the spool records it stands for (several when sightings are grouped). */
+export interface TrackedAlert extends QueuedAlert {
+  readonly ticket: readonly number[];
+}
+
+/** What the queue reports; the runtime logs, counts (telemetry) and acknowledges spool records. Hooks must not throw. */
 export interface DeliveryHooks {
-  delivered(alert: QueuedAlert, duplicate: boolean, attempts: number): void;
-  retried(alert: QueuedAlert, reason: string, delayMs: number, attempt: number): void;
-  dead(alert: QueuedAlert, reason: string, status?: number): void;
+  delivered(alert: TrackedAlert, duplicate: boolean, attempts: number): void;
+  retried(alert: TrackedAlert, reason: string, delayMs: number, attempt: number): void;
+  /** Called once the dead letter is written (not before: until then the spool keeps the alert). */
+  dead(alert: TrackedAlert, reason: string, status?: number): void;
   /** Called on changes only: false on an auth/configuration failure, true again on the next success. */
   readiness(ready: boolean, reason: string): void;
 }
@@ -60,21 +70,19 @@ export interface DeliveryOptions {
 export const RETRY_AFTER_CAP_FACTOR = 4;
 
 /** One alert held by the queue: the sink gets it as a {@link QueuedAlert}. */
-class Held implements QueuedAlert {
+class Held implements TrackedAlert {
   readonly sourceRef: string;
   readonly body: string;
+  readonly ticket: readonly number[];
   /** Sends made. */
   attempts = 0;
   /** Retry outcomes that count toward `maxAttempts` (auth failures do not: a wrong key loses nothing). */
   failures = 0;
-  /** Reason of the last failed attempt, for the dead letter written at close. */
-  last = 'never sent';
-  /** A dead letter whose write failed and waits to be retried. */
-  dead: { readonly reason: string; readonly status: number | undefined; readonly body: string | undefined } | undefined = undefined;
 
-  constructor(sourceRef: string, body: string) {
+  constructor(sourceRef: string, body: string, ticket: readonly number[]) {
     this.sourceRef = sourceRef;
     this.body = body;
+    this.ticket = ticket;
   }
 }
 
@@ -126,45 +134,54 @@ export class Delivery {
     return this.#pending;
   }
 
+  /** False once drain() or close() was called. */
+  get accepting(): boolean {
+    return this.#accepting;
+  }
+
+  /** Alerts push() takes at once, without waiting. */
+  get room(): number {
+    return this.#accepting ? Math.max(0, this.#opts.maxPending - this.#pending) : 0;
+  }
+
   /** False after an auth/configuration failure until the next success. */
   get ready(): boolean {
     return this.#ready;
   }
 
   /**
-   * Resolves once the queue holds the alert. Waits while `maxPending` alerts are held (callers pause
-   * their input meanwhile). Once `drain` or `close` was called the alert is written to the
-   * dead-letter log instead (`ERR_QUEUE_CLOSED`): it was already read from a peer, so it must
-   * not vanish; the promise resolves when it is written.
+   * Resolves true once the queue holds the alert; waits while `maxPending` alerts are held. Resolves
+   * false, without taking it, once `drain` or `close` was called: the alert stays in the spool (not
+   * acknowledged) and is sent after the next start.
    */
-  async push(alert: Alert): Promise<void> {
+  async push(alert: Alert, ticket: readonly number[] = []): Promise<boolean> {
     while (this.#accepting && this.#pending >= this.#opts.maxPending) {
       await new Promise<void>((resolve) => this.#spaceWaiters.add(resolve));
     }
-    if (!this.#accepting) {
-      const held = new Held(alert.sourceRef, this.#opts.sink.encode(alert));
-      await this.#deadLetter(held, 'ERR_QUEUE_CLOSED: received while shutting down; never sent', undefined, undefined, true);
-      return;
-    }
-    this.#take(alert);
+    if (!this.#accepting) return false;
+    this.#take(alert, ticket);
+    return true;
+  }
+
+  /** Resolves once push() would take an alert at once, or the queue stops taking any. */
+  async whenRoom(): Promise<void> {
+    if (!this.#accepting || this.#pending < this.#opts.maxPending) return;
+    await new Promise<void>((resolve) => this.#spaceWaiters.add(resolve));
   }
 
   /**
-   * The per-line fast path of push(): takes the alert at once and returns undefined when there is
-   * room, so a busy listener does not pay a promise per line; else returns push()'s promise, on
-   * which the caller pauses its input.
+   * The fast path of push(): takes the alert at once when there is room and returns true; false
+   * when the caller must wait (whenRoom) or the queue is stopping.
    */
-  offer(alert: Alert): void | Promise<void> {
-    if (this.#accepting && this.#pending < this.#opts.maxPending) {
-      this.#take(alert);
-      return undefined;
-    }
-    return this.push(alert);
+  offer(alert: Alert, ticket: readonly number[] = []): boolean {
+    if (!this.#accepting || this.#pending >= this.#opts.maxPending) return false;
+    this.#take(alert, ticket);
+    return true;
   }
 
-  #take(alert: Alert): void {
+  #take(alert: Alert, ticket: readonly number[]): void {
     this.#pending++;
-    const held = new Held(alert.sourceRef, this.#opts.sink.encode(alert));
+    const held = new Held(alert.sourceRef, this.#opts.sink.encode(alert), ticket);
     this.#held.add(held);
     this.#waiting.push(held);
     this.#schedule();
@@ -191,12 +208,12 @@ export class Delivery {
   }
 
   /**
-   * Stops everything: aborts sends in flight and waits for them to settle, then writes every alert
-   * still held to the dead-letter log (`ERR_QUEUE_CLOSED: …`, reported through `hooks.dead`) so that
-   * `tracehive spool requeue-dead` can send it later. Does not close the sink or the dead-letter log.
+   * Stops everything: aborts sends in flight and waits for them to settle. Alerts still held are
+   * forgotten, not dead-lettered: the spool still has them and sends them after the next start.
+   * Returns how many. Does not close the sink or the dead-letter log.
    */
-  async close(): Promise<void> {
-    if (this.#closed) return;
+  async close(): Promise<number> {
+    if (this.#closed) return 0;
     this.#closed = true;
     this.#stopAccepting();
     for (const timer of this.#timers) clearTimeout(timer);
@@ -207,13 +224,11 @@ export class Delivery {
     this.#waiting = [];
     this.#abort.abort();
     await this.#queue.onPendingZero();
-    for (const held of [...this.#held]) {
-      const { reason, status, body } = held.dead ?? {
-        reason: `ERR_QUEUE_CLOSED: shut down before delivery after ${plural(held.attempts, 'attempt')}; last: ${held.last}`,
-      };
-      await this.#deadLetter(held, reason, status, body, true);
-    }
+    const left = this.#held.size;
+    this.#held.clear();
+    this.#pending = 0;
     for (const done of [...this.#idleWaiters]) done();
+    return left;
   }
 
   #stopAccepting(): void {
@@ -273,9 +288,7 @@ export class Delivery {
     } else if (outcome.kind === 'drop') {
       this.#closeCircuit(); // the server answered: it is up
       for (const held of batch) await this.#deadLetter(held, `ERR_SINK_REJECTED: ${outcome.reason}`, outcome.status, outcome.body);
-    } else if (this.#closed) {
-      for (const held of batch) held.last = outcome.reason; // shutting down: close() dead-letters them
-    } else {
+    } else if (!this.#closed) {
       await this.#failed(batch, outcome);
     }
   }
@@ -286,7 +299,6 @@ export class Delivery {
     let most = 0;
     for (const held of batch) {
       if (!outcome.auth) held.failures++;
-      held.last = outcome.reason;
       most = Math.max(most, held.failures);
     }
     const { retryBaseMs, retryMaxMs, authRetryMs, maxAttempts } = this.#opts;
@@ -317,21 +329,14 @@ export class Delivery {
     this.#timers.add(timer);
   }
 
-  /** `final`: the last chance, at close; a failed write is then reported, not retried. */
-  async #deadLetter(held: Held, reason: string, status?: number, body?: string, final = false): Promise<void> {
+  async #deadLetter(held: Held, reason: string, status?: number, body?: string): Promise<void> {
     try {
       const alert = this.#opts.sink.decode(held.body);
       await this.#opts.deadLetters.write({ alert, reason, status, body, attempts: held.attempts });
     } catch (err) {
       // Never lose an alert: keep it and retry the write (not the send) after the longest backoff.
       const why = err instanceof Error ? err.message : String(err);
-      if (final) {
-        // Nowhere left to keep it: say so loudly (only a spool upstream still has it).
-        process.emitWarning(`Alert ${held.sourceRef} could not be dead-lettered at shutdown: ${why}`, { code: 'TRACEHIVE_DEAD_LETTER' });
-        return this.#release(held);
-      }
-      held.dead = { reason, status, body };
-      if (this.#closed) return; // close() tries once more
+      if (this.#closed) return; // the spool still has it
       const delay = this.#opts.retryMaxMs;
       this.#hook(() => this.#opts.hooks.retried(held, `dead-letter write failed (${why}); ${reason}`, delay, held.attempts));
       const timer = setTimeout(() => {

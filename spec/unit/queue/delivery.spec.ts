@@ -325,24 +325,23 @@ describe('queue/delivery', function () {
     expect(d.pending).to.equal(0);
   });
 
-  it('drain() stops at the deadline with what is left; later pushes go to the dead-letter log, never sent', async () => {
+  it('drain() stops at the deadline with what is left; later pushes are refused, left for the spool', async () => {
     const { d, deadLetters, seen } = delivery(new ScriptedSink(() => ({ kind: 'retry', reason: 'ECONNREFUSED' })));
     await pushAll(d, refs(2));
     const started = Date.now();
     expect(await d.drain(200)).to.deep.equal({ delivered: false, left: 2 });
     expect(Date.now() - started).to.be.within(190, 1000);
-    await d.push(alert('ct-9'));
-    expect(d.offer(alert('ct-10'))).to.be.instanceOf(Promise);
+    expect(d.accepting).to.equal(false);
+    expect(d.room).to.equal(0);
+    expect(await d.push(alert('ct-9'), [9])).to.equal(false);
+    expect(d.offer(alert('ct-10'), [10])).to.equal(false);
     await sleep(10);
-    expect(deadLetters.map((e) => [e.alert.sourceRef, e.reason, e.attempts])).to.deep.equal([
-      ['ct-9', 'ERR_QUEUE_CLOSED: received while shutting down; never sent', 0],
-      ['ct-10', 'ERR_QUEUE_CLOSED: received while shutting down; never sent', 0],
-    ]);
-    expect(seen.dead).to.have.length(2);
+    expect(deadLetters).to.have.length(0);
+    expect(seen.dead).to.have.length(0);
     expect(d.pending).to.equal(2);
   });
 
-  it('drain() hands pushes waiting for room to the dead-letter log', async () => {
+  it('drain() releases pushes waiting for room without taking their alerts', async () => {
     const sink = new ScriptedSink(
       (_a, _nth, signal) => new Promise<Outcome>((resolve) => signal.addEventListener('abort', () => resolve({ kind: 'retry', reason: 'aborted' }))),
     );
@@ -350,11 +349,9 @@ describe('queue/delivery', function () {
     await d.push(alert('ct-0'));
     const waiting = d.push(alert('ct-1'));
     void d.drain(10);
-    await waiting;
-    expect(deadLetters.map((e) => e.alert.sourceRef)).to.deep.equal(['ct-1']);
-    expect(deadLetters[0]?.reason).to.match(/^ERR_QUEUE_CLOSED: received while shutting down/);
-    await d.close();
-    expect(deadLetters.map((e) => e.alert.sourceRef)).to.have.members(['ct-1', 'ct-0']);
+    expect(await waiting).to.equal(false);
+    expect(await d.close()).to.equal(1);
+    expect(deadLetters).to.have.length(0);
   });
 
   it('an outage pauses the whole queue: sends during it are bounded by the backoff, not by the pending count', async () => {
@@ -383,7 +380,7 @@ describe('queue/delivery', function () {
     expect(seen.dead.map((x) => x.ref)).to.deep.equal(['ct-0']);
   });
 
-  it('close() aborts sends in flight, returns promptly and dead-letters every alert still held', async () => {
+  it('close() aborts sends in flight, returns promptly and forgets every alert still held (the spool has them)', async () => {
     let aborted = false;
     const sink = new ScriptedSink((a, _nth, signal) =>
       a.sourceRef === 'ct-0'
@@ -399,18 +396,33 @@ describe('queue/delivery', function () {
     await pushAll(d, ['ct-1', 'ct-2', 'ct-0', 'ct-3']); // ct-0's failure opens the circuit: ct-3 waits
     await sleep(20);
     const started = Date.now();
-    await d.close();
+    expect(await d.close()).to.equal(4);
     expect(Date.now() - started).to.be.below(200);
     expect(aborted).to.equal(true);
     expect(d.pending).to.equal(0);
-    expect(deadLetters.map((e) => [e.alert.sourceRef, e.reason, e.attempts])).to.have.deep.members([
-      ['ct-0', 'ERR_QUEUE_CLOSED: shut down before delivery after 1 attempt; last: HTTP 502', 1],
-      ['ct-1', 'ERR_QUEUE_CLOSED: shut down before delivery after 1 attempt; last: aborted', 1],
-      ['ct-2', 'ERR_QUEUE_CLOSED: shut down before delivery after 1 attempt; last: aborted', 1],
-      ['ct-3', 'ERR_QUEUE_CLOSED: shut down before delivery after 0 attempts; last: never sent', 0],
-    ]);
-    expect(seen.dead).to.have.length(4);
+    expect(deadLetters).to.have.length(0);
+    expect(seen.dead).to.have.length(0);
     expect(seen.delivered).to.have.length(0);
+  });
+
+  it('hands each alert\'s ticket (its spool records) back to the hooks', async () => {
+    const sink = new ScriptedSink((a) => (a.sourceRef === 'ct-1' ? { kind: 'drop', reason: 'HTTP 400', status: 400 } : { kind: 'delivered' }));
+    const tickets: { ref: string; ticket: readonly number[]; how: string }[] = [];
+    const { d } = delivery(sink, {
+      hooks: {
+        delivered: (a) => tickets.push({ ref: a.sourceRef, ticket: a.ticket, how: 'delivered' }),
+        retried: () => undefined,
+        dead: (a) => tickets.push({ ref: a.sourceRef, ticket: a.ticket, how: 'dead' }),
+        readiness: () => undefined,
+      },
+    });
+    expect(d.offer(alert('ct-0'), [7])).to.equal(true);
+    await d.push(alert('ct-1'), [8, 9, 12]);
+    expect((await d.drain(2000)).delivered).to.equal(true);
+    expect(tickets).to.have.deep.members([
+      { ref: 'ct-0', ticket: [7], how: 'delivered' },
+      { ref: 'ct-1', ticket: [8, 9, 12], how: 'dead' },
+    ]);
   });
 
   describe('with a batching sink (maxBatch > 1)', () => {
@@ -473,17 +485,14 @@ describe('queue/delivery', function () {
       expect(sink.batches).to.deep.equal(refs(5).map((ref) => [ref]));
     });
 
-    it('close() dead-letters the alerts of a batch in flight and those still waiting', async () => {
+    it('close() aborts a batch in flight and dead-letters nothing', async () => {
       const sink = new BatchSink(2, (_refs, _nth, signal) => new Promise<Outcome>((resolve) => signal.addEventListener('abort', () => resolve({ kind: 'retry', reason: 'aborted' }))));
       const { d, deadLetters, seen } = delivery(sink, { concurrency: 1 });
       await pushAll(d, refs(5)); // ct-0 in flight, ct-1…ct-4 waiting
-      await d.close();
+      expect(await d.close()).to.equal(5);
       expect(sink.batches).to.deep.equal([['ct-0']]);
-      expect(deadLetters.map((e) => [e.alert.sourceRef, e.reason, e.attempts])).to.have.deep.members([
-        ['ct-0', 'ERR_QUEUE_CLOSED: shut down before delivery after 1 attempt; last: aborted', 1],
-        ...['ct-1', 'ct-2', 'ct-3', 'ct-4'].map((ref) => [ref, 'ERR_QUEUE_CLOSED: shut down before delivery after 0 attempts; last: never sent', 0]),
-      ]);
-      expect(seen.dead).to.have.length(5);
+      expect(deadLetters).to.have.length(0);
+      expect(seen.dead).to.have.length(0);
       expect(d.pending).to.equal(0);
     });
   });

@@ -1,0 +1,150 @@
+/**
+ * The feeder moves alerts from the disk spool into the delivery queue's in-memory window: it reads
+ * records in order while the queue has room, turns each into an alert (or a sighting for the
+ * grouper), and hands it over with its spool sequence numbers. Acknowledging is not its job: the
+ * delivery hooks ack a record once its alert is delivered or dead-lettered (app.ts).
+ *
+ * Only a window of the spool is ever in memory (`queue.maxPending` alerts plus the open groups),
+ * whatever the backlog on disk: a day of TheHive outage costs disk, not RAM.
+ */
+import type { Alert } from '../types.js';
+import type { SpoolEntry } from './spool.js';
+import type { Grouper, ClosedGroup } from './grouper.js';
+import type { Sighting } from '../map/group.js';
+
+/** What one spool record becomes. */
+export type Mapped =
+  | { readonly kind: 'alert'; readonly alert: Alert }
+  /** A detection for the grouper (only produced when grouping is on). */
+  | { readonly kind: 'sighting'; readonly sighting: Sighting }
+  /** Nothing to send (a record the current policy makes no alert of, or one that cannot be read): acked at once. */
+  | { readonly kind: 'skip'; readonly reason: string; readonly invalid: boolean };
+
+/** The parts of the spool the feeder reads. */
+export interface FeedSource {
+  read(max: number): Promise<SpoolEntry[]>;
+  whenReadable(): Promise<void>;
+  ack(seq: number): void;
+}
+
+/** The parts of the delivery queue the feeder fills. */
+export interface FeedTarget {
+  readonly room: number;
+  /** False once the queue stopped taking alerts (shutdown). */
+  readonly accepting: boolean;
+  whenRoom(): Promise<void>;
+  offer(alert: Alert, ticket: readonly number[]): boolean;
+}
+
+export interface FeederOptions {
+  readonly spool: FeedSource;
+  readonly delivery: FeedTarget;
+  readonly map: (entry: SpoolEntry) => Mapped;
+  readonly grouper?: Grouper;
+  readonly now?: () => number;
+  /** A record that became no alert; `invalid` when it could not be read at all. Must not throw. */
+  readonly skipped?: (entry: SpoolEntry, reason: string, invalid: boolean) => void;
+  /** The loop failed (a spool read error): it waits and tries again. Must not throw. */
+  readonly failed?: (err: Error) => void;
+}
+
+/** Records read per spool read at most: big enough for one file-sink batch, small enough to keep turns short. */
+const READ_MAX = 1024;
+/** How long the loop waits after a failed spool read. */
+const READ_RETRY_MS = 1000;
+
+export class Feeder {
+  readonly #o: FeederOptions;
+  readonly #now: () => number;
+  #running = false;
+  #loop: Promise<void> | undefined;
+  #wake: (() => void) | undefined;
+
+  constructor(options: FeederOptions) {
+    this.#o = options;
+    this.#now = options.now ?? Date.now;
+  }
+
+  start(): void {
+    if (this.#running) return;
+    this.#running = true;
+    this.#loop = this.#run();
+  }
+
+  /** Stops reading; alerts already handed over stay with the queue, open groups stay in the spool. */
+  async stop(): Promise<void> {
+    this.#running = false;
+    this.#wake?.();
+    await this.#loop;
+  }
+
+  async #run(): Promise<void> {
+    const { spool, delivery, grouper } = this.#o;
+    while (this.#running) {
+      if (delivery.room === 0) {
+        if (!delivery.accepting) return;
+        await this.#until(delivery.whenRoom());
+        continue;
+      }
+      let entries: SpoolEntry[];
+      try {
+        entries = await spool.read(Math.min(delivery.room, READ_MAX));
+      } catch (err) {
+        this.#o.failed?.(err instanceof Error ? err : new Error(String(err)));
+        await this.#until(sleep(READ_RETRY_MS));
+        continue;
+      }
+      if (entries.length === 0) {
+        // Caught up: groups whose window has passed by the wall clock can go now.
+        if (grouper && !(await this.#hand(grouper.expire(this.#now())))) return;
+        const next = grouper?.nextClose;
+        const timer = next === null || next === undefined ? undefined : sleep(Math.max(50, next - this.#now()));
+        await this.#until(timer ? Promise.race([spool.whenReadable(), timer]) : spool.whenReadable());
+        continue;
+      }
+      for (const entry of entries) {
+        const mapped = this.#map(entry);
+        if (mapped.kind === 'skip') {
+          spool.ack(entry.seq);
+          this.#o.skipped?.(entry, mapped.reason, mapped.invalid);
+        } else if (mapped.kind === 'alert') {
+          if (!(await this.#hand([{ alert: mapped.alert, ticket: [entry.seq] }]))) return;
+        } else if (grouper) {
+          if (!(await this.#hand(grouper.add(entry.seq, mapped.sighting)))) return;
+        }
+      }
+    }
+  }
+
+  #map(entry: SpoolEntry): Mapped {
+    try {
+      return this.#o.map(entry);
+    } catch (err) {
+      // A mapper bug must not wedge the spool behind one record.
+      return { kind: 'skip', reason: `mapping failed: ${err instanceof Error ? err.message : String(err)}`, invalid: true };
+    }
+  }
+
+  /** Hands alerts to the queue, waiting for room; false when the queue stopped taking them. */
+  async #hand(groups: readonly ClosedGroup[]): Promise<boolean> {
+    for (const { alert, ticket } of groups) {
+      while (!this.#o.delivery.offer(alert, ticket)) {
+        // Not taken: the queue is full (wait for room) or stopping (the spool keeps the records).
+        if (!this.#running || !this.#o.delivery.accepting) return false;
+        await this.#until(this.#o.delivery.whenRoom());
+      }
+    }
+    return true;
+  }
+
+  /** Waits for `p` or for stop(). */
+  async #until(p: Promise<unknown>): Promise<void> {
+    if (!this.#running) return;
+    await Promise.race([p, new Promise<void>((resolve) => (this.#wake = resolve))]);
+    this.#wake = undefined;
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}

@@ -1,0 +1,39 @@
+/**
+ * What one spool record holds. A CyberTrace line is spooled as the line itself (about 350 bytes),
+ * not as its alert (3 to 5 KB of JSON): ten times less to write and fsync, so the spool keeps up
+ * with a busy CyberTrace. The feeder maps it again when it reads it back, with the time it was
+ * received (stored in the record) as the mapping clock, so the alert is the same whenever it is
+ * built. A mail is spooled as its finished alert: the raw mail may be megabytes, and its
+ * attachments are only needed for the hashes already in the alert.
+ *
+ * Payload = one tag character, then the data: `L` + line, or `A` + the alert's JSON.
+ */
+import type { Alert } from '../types.js';
+
+export type SpooledItem =
+  | { readonly kind: 'line'; readonly line: string }
+  | { readonly kind: 'alert'; readonly alert: Alert };
+
+export function lineRecord(line: string): string {
+  return `L${line}`;
+}
+
+export function alertRecord(alert: Alert): string {
+  return `A${JSON.stringify(alert)}`;
+}
+
+/** The item of a payload, or a reason when the payload is not one (a record of a newer version). */
+export function decodeRecord(payload: string): SpooledItem | { readonly kind: 'invalid'; readonly reason: string } {
+  const tag = payload.charCodeAt(0);
+  if (tag === 76 /* L */) return { kind: 'line', line: payload.slice(1) };
+  if (tag === 65 /* A */) {
+    try {
+      const alert = JSON.parse(payload.slice(1)) as Alert;
+      if (alert !== null && typeof alert === 'object' && typeof alert.sourceRef === 'string') return { kind: 'alert', alert };
+      return { kind: 'invalid', reason: 'alert record without a sourceRef' };
+    } catch (err) {
+      return { kind: 'invalid', reason: `alert record is not JSON: ${(err as Error).message}` };
+    }
+  }
+  return { kind: 'invalid', reason: `unknown record tag ${JSON.stringify(payload.slice(0, 1))}` };
+}
