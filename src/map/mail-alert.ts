@@ -1,0 +1,265 @@
+/**
+ * Parsed mails → TheHive alerts (contract §5). A SIEM notification (`Incident ID:` and
+ * `key: value` lines before `Raw Events`) becomes the incident's alert; any other mail becomes an
+ * alert about the mail, with the indicators of its text, HTML links, attachments and forwarded
+ * mails. Pure and deterministic: the same mail, policies and receive time give the same alert,
+ * so a mail fetched twice is one alert in TheHive.
+ */
+import { hash } from 'node:crypto';
+import type { MailAddress, ParsedMail } from '../parse/email.js';
+import { htmlLinks, parseNotification, type Notification } from '../parse/mail-text.js';
+import type { Alert, AlertPolicy, KvPair } from '../types.js';
+import { inlineCode, markdownDescription } from './description.js';
+import { parseEventDate } from './event-date.js';
+import { MAX_PER_KIND, extractIocs, ipScope, type Iocs } from './ioc.js';
+import { DESCRIPTION_MAX, OBSERVABLE_DATA_MAX, SOURCE_MAX, SOURCE_REF_MAX, TITLE_MAX, TYPE_MAX, cleanTags, cut, truncate } from './limits.js';
+import { DEFAULT_MAIL_POLICY, ignoreMatcher, normaliseKey, severityFromText, type MailField, type MailPolicy } from './mail-policy.js';
+import { ObservableSet } from './observables.js';
+
+const PREFIX = 'mail-';
+/** 20 hex chars = 80 bits, as for `ct-` refs: collisions stay negligible, the ref short. */
+const HEX_CHARS = 20;
+/** The text excerpt of an ordinary mail's description: enough to triage, short enough to read. */
+const EXCERPT_MAX = 4000;
+/** A mail's Date may run ahead of our clock by clock skew, never by more than this. */
+const FUTURE_TOLERANCE_MS = 24 * 60 * 60 * 1000;
+
+/** The alert of a parsed mail: a SIEM notification's incident, or the mail itself. */
+export function alertFromMail(mail: ParsedMail, policy: AlertPolicy, mailPolicy: MailPolicy, receivedAt: number): Alert {
+  const notification = parseNotification(mail.text, mailPolicy);
+  return notification === null
+    ? mailAlert(mail, policy, mailPolicy, receivedAt)
+    : notificationAlert(mail, notification, policy, mailPolicy, receivedAt);
+}
+
+function mailAlert(mail: ParsedMail, policy: AlertPolicy, mp: MailPolicy, receivedAt: number): Alert {
+  const c = collector(mail, mp);
+  addMail(c, mail, [], true);
+  const tags = ['mail', ...(mail.forwarded.length > 0 ? ['forwarded'] : []), ...policy.tags];
+  const parts = `${plural(mail.attachments.length, 'attachment')} and ${plural(mail.forwarded.length, 'forwarded mail')}`;
+  const summary = `Mail from ${inlineCode(who(mail.from))} with ${parts}.`;
+  const text = mail.text.trim();
+  const excerptTitle = `**Text** (${text.length > EXCERPT_MAX ? `first ${EXCERPT_MAX} of ${text.length}` : text.length} characters)`;
+  return {
+    type: identifier(mp.type, DEFAULT_MAIL_POLICY.type, TYPE_MAX),
+    source: identifier(mp.source, DEFAULT_MAIL_POLICY.source, SOURCE_MAX),
+    sourceRef: mailSourceRef(mail),
+    title: truncate(mail.subject?.trim() || '(no subject)', TITLE_MAX),
+    description: describe(summary, mailPairs(mail), notes(mail, c), excerptTitle, truncate(text, EXCERPT_MAX)),
+    severity: policy.defaultSeverity,
+    date: mailDate(mail, receivedAt),
+    tags: cleanTags(tags),
+    tlp: policy.tlp,
+    pap: policy.pap,
+    observables: c.set.toArray(),
+  };
+}
+
+function notificationAlert(mail: ParsedMail, n: Notification, policy: AlertPolicy, mp: MailPolicy, receivedAt: number): Alert {
+  const field = fieldReader(n.fields, mp);
+  const c = collector(mail, mp);
+  const source = field('source');
+  if (source !== null) addIocs(c, extractIocs(source, mp), ['source']);
+  // The SIEM is the sender and the subject is a template: the incident's indicators are in the body.
+  addMail(c, mail, [], false);
+  const tags = ['mail', 'siem-notification'];
+  for (const f of ['status', 'type', 'source'] as const) {
+    const v = field(f);
+    if (v !== null) tags.push(`${f}:${v}`);
+  }
+  const description = field('description');
+  const summary =
+    `SIEM incident ${inlineCode(n.incidentId)} reported by mail from ${inlineCode(who(mail.from))}.` +
+    (description === null ? '' : `\n\n${inlineCode(description)}`);
+  const date = field('date');
+  return {
+    type: identifier(mp.notificationType, DEFAULT_MAIL_POLICY.notificationType, TYPE_MAX),
+    source: identifier(mp.source, DEFAULT_MAIL_POLICY.source, SOURCE_MAX),
+    sourceRef: notificationSourceRef(n.incidentId),
+    title: truncate(field('title') ?? (mail.subject?.trim() || `Incident ${n.incidentId}`), TITLE_MAX),
+    description: describe(summary, n.fields, notes(mail, c), '**Raw Events**', n.rawEvents ?? ''),
+    severity: severityFromText(field('severity') ?? '') ?? policy.defaultSeverity,
+    date: (date === null ? null : textDate(date, receivedAt)) ?? mailDate(mail, receivedAt),
+    tags: cleanTags([...tags, ...policy.tags]),
+    tlp: policy.tlp,
+    pap: policy.pap,
+    observables: c.set.toArray(),
+  };
+}
+
+/**
+ * Observables of one mail and, recursively, of the mails forwarded in it (tag `forwarded`):
+ * sender (`mail`, tag `sender`) and subject (`mail-subject`) when `withHeaders`, the indicators of
+ * the text and of the HTML's links, each attachment's sha256 and md5 (`hash`, tag
+ * `attachment:<name>`) and name (`filename`). The top mail's own recipients are never observables.
+ */
+function addMail(c: Collect, mail: ParsedMail, tags: readonly string[], withHeaders: boolean): void {
+  const ignore = ignoreMatcher(c.mp.ignore);
+  const sender = mail.from?.address.toLowerCase() ?? '';
+  if (withHeaders && sender.includes('@') && !ignore.email(sender)) c.set.add('mail', sender, { tags: ['sender', ...tags] });
+  if (withHeaders) c.set.add('mail-subject', mail.subject, { tags });
+  const links = mail.html === null ? [] : htmlLinks(mail.html);
+  const iocs = extractIocs(links.length === 0 ? mail.text : `${mail.text}\n${links.join('\n')}`, c.mp);
+  addIocs(c, { ...iocs, emails: iocs.emails.filter((e) => !c.own.has(e)) }, tags);
+  for (const a of mail.attachments) {
+    const fileTags = [a.filename === null ? 'attachment' : `attachment:${a.filename}`, ...tags];
+    for (const h of [a.sha256, a.md5]) if (!ignore.hash(h)) c.set.add('hash', h, { tags: fileTags });
+    c.set.add('filename', a.filename, { tags });
+  }
+  for (const inner of mail.forwarded) addMail(c, inner, ['forwarded'], true);
+}
+
+/** The observables of one alert as they are collected, and what collecting them needs. */
+interface Collect {
+  readonly set: ObservableSet;
+  readonly mp: MailPolicy;
+  /** The top mail's To and Cc, lower case: our own mailbox and colleagues, never indicators. */
+  readonly own: ReadonlySet<string>;
+  /** Indicators left out over {@link MAX_PER_KIND} of a kind. */
+  overflow: number;
+}
+
+function collector(mail: ParsedMail, mp: MailPolicy): Collect {
+  const own = new Set([...mail.to, ...mail.cc].map((a) => a.address.toLowerCase()).filter((a) => a !== ''));
+  return { set: new ObservableSet(), mp, own, overflow: 0 };
+}
+
+function addIocs(c: Collect, iocs: Iocs, tags: readonly string[]): void {
+  const set = c.set;
+  c.overflow += iocs.overflow;
+  for (const url of iocs.urls) set.add('url', url, { tags });
+  for (const domain of iocs.domains) set.add('domain', domain, { tags });
+  for (const ip of iocs.ips) set.add('ip', ip, { tags: ipScope(ip) === 'private' ? ['private', ...tags] : tags });
+  for (const mail of iocs.emails) set.add('mail', mail, { tags });
+  for (const h of [...iocs.hashes.md5, ...iocs.hashes.sha1, ...iocs.hashes.sha256]) set.add('hash', h, { tags });
+}
+
+/**
+ * `mail-` + the first 20 hex of SHA-256 over the Message-ID (when present) and the body digest.
+ * Both parts, because real mail sets reuse Message-IDs across different mails (email-intake §0.2).
+ */
+export function mailSourceRef(mail: Pick<ParsedMail, 'messageId' | 'bodyDigest'>): string {
+  return PREFIX + hash('sha256', `${mail.messageId ?? ''}\n${mail.bodyDigest}`, 'hex').slice(0, HEX_CHARS);
+}
+
+/**
+ * `mail-` + the incident ID when it is made of `A–Z a–z 0–9 . _ -` and fits TheHive's 128 chars;
+ * otherwise the ID with every other run of characters as `-`, cut to fit, and 8 hex of its
+ * SHA-256 so two IDs that clean up alike (`A/1`, `A 1`) stay two alerts.
+ */
+export function notificationSourceRef(incidentId: string): string {
+  const id = incidentId.trim();
+  const clean = trimDashes(id.replace(/[^A-Za-z0-9._-]+/g, '-'));
+  const room = SOURCE_REF_MAX - PREFIX.length;
+  if (clean === id && clean.length <= room && clean !== '') return PREFIX + clean;
+  const suffix = hash('sha256', id, 'hex').slice(0, 8);
+  const head = cut(clean, room - suffix.length - 1);
+  return PREFIX + (head === '' ? suffix : `${head}-${suffix}`);
+}
+
+function trimDashes(s: string): string {
+  let start = 0;
+  let end = s.length;
+  while (start < end && s[start] === '-') start++;
+  while (end > start && s[end - 1] === '-') end--;
+  return s.slice(start, end);
+}
+
+/** The first non-null value of a field by its synonyms (compared as {@link normaliseKey} does). */
+function fieldReader(fields: readonly KvPair[], mp: MailPolicy): (f: MailField) => string | null {
+  return (f) => {
+    const names = new Set(mp.fieldNames[f].map(normaliseKey));
+    return fields.find((p) => p.value !== null && names.has(normaliseKey(p.key)))?.value ?? null;
+  };
+}
+
+/** A notification's date text: the shapes of {@link parseEventDate}, else what `Date.parse` reads when a year is written. */
+function textDate(text: string, receivedAt: number): number | null {
+  const known = parseEventDate(text, receivedAt);
+  if (known !== null || !/\d{4}/.test(text)) return known;
+  const t = Date.parse(text);
+  return Number.isNaN(t) || t > receivedAt + FUTURE_TOLERANCE_MS || t < 0 ? null : t;
+}
+
+function mailDate(mail: ParsedMail, receivedAt: number): number {
+  return mail.date !== null && mail.date >= 0 && mail.date <= receivedAt + FUTURE_TOLERANCE_MS ? mail.date : receivedAt;
+}
+
+/** The summary table of a mail: headers, then one row per attachment and per forwarded mail. */
+function mailPairs(mail: ParsedMail): KvPair[] {
+  const list = (xs: readonly MailAddress[]): string | null => (xs.length === 0 ? null : xs.map(who).join(', '));
+  const pairs: KvPair[] = [
+    { key: 'From', value: mail.from === null ? null : who(mail.from) },
+    { key: 'To', value: list(mail.to) },
+    { key: 'Cc', value: list(mail.cc) },
+    { key: 'Reply-To', value: list(mail.replyTo) },
+    { key: 'Date', value: mail.headers['date'] ?? null },
+    { key: 'Subject', value: mail.subject },
+    { key: 'Message-ID', value: mail.messageId },
+  ];
+  for (const name of ['return-path', 'x-originating-ip']) {
+    const value = mail.headers[name];
+    if (value !== undefined) pairs.push({ key: name, value });
+  }
+  for (const a of mail.attachments) {
+    pairs.push({ key: 'Attachment', value: `${a.filename ?? '(no name)'} (${a.contentType}, ${a.size} bytes, sha256 ${a.sha256}, md5 ${a.md5})` });
+  }
+  for (const f of mail.forwarded) pairs.push({ key: `Forwarded (${f.origin})`, value: `${who(f.from)}: ${f.subject ?? '(no subject)'}` });
+  return pairs;
+}
+
+function notes(mail: ParsedMail, c: Collect): string[] {
+  const out = allWarnings(mail);
+  if (c.set.oversized > 0) out.push(`${plural(c.set.oversized, 'value')} longer than ${OBSERVABLE_DATA_MAX} characters left out of the observables.`);
+  if (c.overflow > 0) out.push(`${plural(c.overflow, 'indicator')} beyond ${MAX_PER_KIND} of one kind left out of the observables.`);
+  return out;
+}
+
+function allWarnings(mail: ParsedMail): string[] {
+  return [...mail.warnings, ...mail.forwarded.flatMap(allWarnings)];
+}
+
+/**
+ * Summary, notes and table (as for detections), then a titled code block of `text` cut to fit
+ * TheHive's 1 MiB; no block for empty `text`.
+ */
+function describe(summary: string, pairs: readonly KvPair[], noteList: readonly string[], title: string, text: string): string {
+  const head = markdownDescription({ summary, pairs, notes: noteList });
+  if (text === '') return head;
+  let section = `${title}\n\n${fenced(text)}`;
+  const room = DESCRIPTION_MAX - head.length - 2;
+  if (section.length > room) {
+    // The fence of the cut text is never longer than that of the whole one.
+    const spare = room - (section.length - text.length);
+    if (spare < 100) return head;
+    section = `${title}\n\n${fenced(truncate(text, spare))}`;
+  }
+  return `${head}\n\n${section}`;
+}
+
+/** `text` as a fenced code block whose fence is longer than any backtick run inside: shown verbatim, never closed early. */
+export function fenced(text: string): string {
+  let longest = 0;
+  let run = 0;
+  for (const c of text) {
+    run = c === '`' ? run + 1 : 0;
+    if (run > longest) longest = run;
+  }
+  const fence = '`'.repeat(Math.max(3, longest + 1));
+  return `${fence}\n${text}\n${fence}`;
+}
+
+function who(a: MailAddress | null): string {
+  if (a === null) return '(unknown sender)';
+  if (a.name === '') return a.address || '(unknown sender)';
+  return a.address === '' ? a.name : `${a.name} <${a.address}>`;
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+/** `type`/`source` within TheHive's limit; an empty configured value falls back to the default. */
+function identifier(value: string, fallback: string, max: number): string {
+  return cut(value.trim(), max) || fallback;
+}

@@ -1,0 +1,204 @@
+/**
+ * How mails become alerts (contract §5, `email.fieldNames`, `email.ignore`): which keys of a SIEM
+ * notification mean what, which values are too benign to send as observables, and the mail
+ * alert's `type`/`source`, what severity words mean. Pure data, the defaults, and the helpers that
+ * read them ({@link severityFromText}, {@link ignoreMatcher}).
+ */
+import ipaddr from 'ipaddr.js';
+import { parseCidr } from '../net/cidr.js';
+import type { Severity } from '../types.js';
+
+/** The alert fields a SIEM notification's `key: value` lines can fill. */
+export type MailField = 'title' | 'severity' | 'date' | 'status' | 'type' | 'source' | 'description';
+
+/**
+ * Values never sent as observables: known-benign, documentation or empty-input values.
+ *
+ * The mail's own infrastructure is handled apart and needs no entry here: `Received:` and other
+ * transport headers are never scanned (relays and our MX never become observables), and the top
+ * mail's own To/Cc addresses (the SOC mailbox, the colleagues in copy) are never `mail`
+ * observables. The organisation's own domains are not guessed from those addresses: list them
+ * here, knowing that phishing often abuses or imitates them.
+ */
+export interface MailIgnore {
+  /** Host names; an entry covers itself and every name under it. `*.test` = every name under `.test`. */
+  readonly domains: readonly string[];
+  /** Addresses and CIDR networks (`203.0.113.0/24`, `2001:db8::/32`). */
+  readonly ips: readonly string[];
+  /** MD5/SHA-1/SHA-256 in hex, any case. */
+  readonly hashes: readonly string[];
+  /** Whole addresses (`noreply@corp.example`) or `@domain` for every address of a domain. */
+  readonly emails?: readonly string[];
+}
+
+/** Everything {@link alertFromMail} and `extractIocs` need beyond the `alert.*` policy. */
+export interface MailPolicy {
+  /**
+   * Synonyms of each field in SIEM notification mails, compared case-insensitively with blanks and
+   * `_` collapsed (`Event_Severity` = `event severity`). The first line whose key is a synonym wins.
+   */
+  readonly fieldNames: Readonly<Record<MailField, readonly string[]>>;
+  /** Keys that hold the incident ID: a body with one of them (and a value) is a SIEM notification. */
+  readonly incidentIdNames: readonly string[];
+  /** A line starting with one of these (any case) opens the raw events block, kept verbatim. */
+  readonly rawEventsMarkers: readonly string[];
+  readonly ignore: MailIgnore;
+  /** Forwarded mails nested deeper than this are kept as attachments, not parsed. @default 3 */
+  readonly maxDepth: number;
+  /**
+   * Private, CGNAT, link-local and unique-local addresses: `keep` sends them tagged `private`
+   * (the internal host of an incident matters to the analyst), `drop` leaves them out.
+   * Loopback, unspecified, broadcast and multicast addresses are always left out.
+   * @default 'keep'
+   */
+  readonly privateIps: 'keep' | 'drop';
+  /** Alert `type` of an ordinary mail (≤ 32 chars). @default 'mail' */
+  readonly type: string;
+  /** Alert `type` of a SIEM notification mail (≤ 32 chars). @default 'siem-mail' */
+  readonly notificationType: string;
+  /** Alert `source` of every mail alert (≤ 32 chars); part of TheHive's dedup key. @default 'mail' */
+  readonly source: string;
+}
+
+/**
+ * Field synonyms: the KazDream EMAIL2THEHIVE `names_dict` (shared/seeds), plus common SIEM
+ * spellings and their Russian equivalents.
+ */
+export const DEFAULT_FIELD_NAMES: Readonly<Record<MailField, readonly string[]>> = {
+  title: ['incident title', 'title', 'event title', 'name', 'incident name', 'rule name', 'rule',
+    'название', 'наименование', 'заголовок', 'название инцидента', 'имя', 'правило'],
+  severity: ['event severity', 'severity', 'incident severity', 'priority', 'criticality', 'urgency',
+    'важность', 'критичность', 'приоритет', 'уровень', 'уровень критичности', 'серьезность', 'серьёзность'],
+  date: ['date', 'incident first occurrence time', 'incident last occurrence time', 'time', 'timestamp',
+    'datetime', 'occurrence time', 'event occurrence time', 'incident occurrence time',
+    'event first occurrence time', 'event last occurrence time', 'detection time', 'detected',
+    'дата', 'время', 'дата и время', 'время события', 'время инцидента', 'время обнаружения'],
+  status: ['status', 'incident status', 'event status', 'статус', 'состояние', 'статус инцидента'],
+  type: ['type', 'event type', 'incident type', 'category', 'incident category', 'event category',
+    'тип', 'тип события', 'тип инцидента', 'категория', 'категория инцидента'],
+  source: ['host ip', 'source ip', 'source address', 'source', 'источник', 'ip источника', 'адрес источника'],
+  description: ['description', 'incident description', 'details', 'описание', 'подробности', 'детали'],
+};
+
+/** The documentation, example and empty-input values every SOC would otherwise see in test mails. */
+export const DEFAULT_MAIL_IGNORE: MailIgnore = {
+  // RFC 2606 / RFC 6761 reserved names.
+  domains: ['example.com', 'example.net', 'example.org', '*.example', '*.test', '*.invalid', '*.localhost', 'localhost'],
+  // RFC 5737 (IPv4) and RFC 3849 (IPv6) documentation ranges.
+  ips: ['192.0.2.0/24', '198.51.100.0/24', '203.0.113.0/24', '2001:db8::/32'],
+  // MD5, SHA-1 and SHA-256 of zero bytes: an empty attachment says nothing about a file.
+  hashes: [
+    'd41d8cd98f00b204e9800998ecf8427e',
+    'da39a3ee5e6b4b0d3255bfef95601890afd80709',
+    'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
+  ],
+  emails: [],
+};
+
+/** The `email.*` defaults. */
+export const DEFAULT_MAIL_POLICY: MailPolicy = {
+  fieldNames: DEFAULT_FIELD_NAMES,
+  // Not a bare `incident`/`инцидент`: "Incident: I clicked a link" in a user's report is no SIEM mail.
+  incidentIdNames: ['incident id', 'incident number', 'incident no', 'incident #', 'id инцидента',
+    'идентификатор инцидента', 'номер инцидента', 'инцидент №', 'инцидент #'],
+  rawEventsMarkers: ['raw events', 'raw event', 'исходные события', 'сырые события', 'необработанные события'],
+  ignore: DEFAULT_MAIL_IGNORE,
+  maxDepth: 3,
+  privateIps: 'keep',
+  type: 'mail',
+  notificationType: 'siem-mail',
+  source: 'mail',
+};
+
+/** A key as the synonym lists hold it: lower case, `_` and blank runs as one space, trimmed. */
+export function normaliseKey(key: string): string {
+  return key.toLowerCase().replace(/[\s_]+/g, ' ').trim();
+}
+
+/** Severity words of SIEM notifications, English and Russian stems; the earliest in the value wins. */
+const SEVERITY_WORDS: ReadonlyArray<readonly [Severity, RegExp]> = [
+  [4, /(?<!\p{L})(?:critical|crit|urgent|emergency|blocker|критич|чрезвычайн|блокирующ)/u],
+  [3, /(?<!\p{L})(?:high|major|severe|important|высок|серь[её]зн|важн)/u],
+  [2, /(?<!\p{L})(?:medium|moderate|normal|med|warning|средн|умерен|обычн)/u],
+  [1, /(?<!\p{L})(?:low|minor|info|notice|низк|информ|незначит)/u],
+];
+
+/**
+ * TheHive severity (1–4) of a SIEM severity value, or null when it names none:
+ * - words: low/info/minor → 1, medium/moderate/normal → 2, high/major/severe → 3,
+ *   critical/urgent/emergency → 4, and Russian низкая/средняя/высокая/критическая (any ending);
+ *   the word that comes first decides (`High (3)`, `Высокий`);
+ * - `P1`…`P5` priorities: P1 → 4, P2 → 3, P3 → 2, P4 and P5 → 1;
+ * - `n/m` scores by their fraction: ≥ 0.9 → 4, ≥ 0.7 → 3, ≥ 0.4 → 2, else 1;
+ * - bare numbers: 0 → 1, 1–4 are TheHive's own scale, 5–10 a 0–10 scale (5–6 → 2, 7–8 → 3,
+ *   9–10 → 4), 11–100 a percentage (as `n/100`). Larger numbers name nothing.
+ */
+export function severityFromText(value: string): Severity | null {
+  const v = value.toLowerCase();
+  let best: { at: number; severity: Severity } | null = null;
+  for (const [severity, re] of SEVERITY_WORDS) {
+    const m = re.exec(v);
+    if (m !== null && (best === null || m.index < best.at)) best = { at: m.index, severity };
+  }
+  if (best !== null) return best.severity;
+  const p = /(?<![\p{L}\d])p([1-5])(?!\d)/u.exec(v);
+  if (p !== null) return ([4, 3, 2, 1, 1] as const)[Number(p[1]) - 1] ?? null;
+  const n = /(?<![\d.])(\d{1,3})(?:[.,]\d{1,3})?(?:[ \t]{0,2}\/[ \t]{0,2}(\d{1,3}))?(?![\d])/.exec(v);
+  if (n === null) return null;
+  const score = Number(n[1]);
+  const scale = n[2] === undefined ? null : Number(n[2]);
+  if (scale !== null) return scale > 0 && score <= scale ? byFraction(score / scale) : null;
+  if (score <= 4) return Math.max(1, score) as Severity;
+  if (score <= 10) return byFraction(score / 10);
+  return score <= 100 ? byFraction(score / 100) : null;
+}
+
+function byFraction(f: number): Severity {
+  return f >= 0.9 ? 4 : f >= 0.7 ? 3 : f >= 0.4 ? 2 : 1;
+}
+
+/** Compiled ignore lists: each predicate says whether a value is on them. */
+export interface IgnoreMatcher {
+  /** A host name (itself or under a listed name) or an IP literal (in a listed range). */
+  host(host: string): boolean;
+  /** An address or CIDR network (by its network address) in a listed range. */
+  ip(ip: string): boolean;
+  hash(hash: string): boolean;
+  /** A listed address, an address of a listed `@domain` (or under it), or of an ignored host name. */
+  email(address: string): boolean;
+}
+
+const compiledIgnores = new WeakMap<MailIgnore, IgnoreMatcher>();
+
+/** `ignore` compiled once per policy object: host-aware domains, CIDR ranges, hash and address sets. */
+export function ignoreMatcher(ignore: MailIgnore): IgnoreMatcher {
+  const known = compiledIgnores.get(ignore);
+  if (known !== undefined) return known;
+  const names = ignore.domains.map((d) => d.trim().toLowerCase().replace(/\.$/, '')).filter((d) => d !== '' && d !== '*.');
+  const exact = names.filter((d) => !d.startsWith('*.'));
+  const wild = names.filter((d) => d.startsWith('*.')).map((d) => d.slice(1));
+  const ranges = ignore.ips.map((c) => parseCidr(c.trim())).filter((r) => r !== null);
+  const hashes = new Set(ignore.hashes.map((h) => h.trim().toLowerCase()));
+  const emails = (ignore.emails ?? []).map((e) => e.trim().toLowerCase());
+  const domainIgnored = (host: string): boolean =>
+    exact.some((d) => host === d || host.endsWith(`.${d}`)) || wild.some((w) => host.endsWith(w));
+  const ipIgnored = (ip: string): boolean => {
+    const addr = ip.split('/')[0] ?? '';
+    if (!ipaddr.isValid(addr)) return false;
+    const a = ipaddr.process(addr);
+    return ranges.some(([net, bits]) => a.kind() === net.kind() && a.match(net, bits));
+  };
+  const isIp = (host: string): boolean => (host.includes(':') ? ipaddr.IPv6.isValid(host) : ipaddr.IPv4.isValidFourPartDecimal(host));
+  const matcher: IgnoreMatcher = {
+    host: (host) => (isIp(host) ? ipIgnored(host) : domainIgnored(host.toLowerCase())),
+    ip: ipIgnored,
+    hash: (hash) => hashes.has(hash.toLowerCase()),
+    email: (address) => {
+      const a = address.toLowerCase();
+      const domain = a.slice(a.lastIndexOf('@') + 1);
+      return emails.some((e) => (e.startsWith('@') ? domain === e.slice(1) || domain.endsWith(`.${e.slice(1)}`) : a === e)) || domainIgnored(domain);
+    },
+  };
+  compiledIgnores.set(ignore, matcher);
+  return matcher;
+}

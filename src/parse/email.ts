@@ -1,0 +1,319 @@
+/**
+ * Raw RFC 5322 bytes → {@link ParsedMail} (contract §5). mailparser's `simpleParser` reads the
+ * MIME structure from the exact bytes, so attachment hashes are those of the decoded content as
+ * sent (email-intake §0.4). Forwarded mails are parsed recursively from `message/rfc822` parts
+ * and `.eml`/octet-stream attachments that look like a mail, and inline-forwarded blocks are
+ * recognised in the text. Everything a sender controls is bounded ({@link MailLimits}); going
+ * over a bound cuts the input and says so in `warnings`. Pure (no I/O but mailparser's own
+ * in-memory parsing), and it never rejects: unreadable MIME degrades to scanning the raw text.
+ */
+import { createHash } from 'node:crypto';
+import { simpleParser, type AddressObject, type Attachment, type HeaderValue, type ParsedMail as MpMail } from 'mailparser';
+import { addressOf, findInlineForwards, htmlToText, type MailAddress } from './mail-text.js';
+
+export type { MailAddress } from './mail-text.js';
+
+/** Bounds on what one mail may make the parser do. */
+export interface MailLimits {
+  /** Bytes of one mail (top or forwarded) that are parsed; the rest is cut off. @default 26214400 (25 MiB, `email.smtp.maxBytes`) */
+  readonly maxRawBytes: number;
+  /** Characters of text (and of HTML) kept per mail for scanning and the description. @default 1000000 */
+  readonly maxTextChars: number;
+  /** Attachments hashed per mail; further ones are counted in a warning. @default 100 */
+  readonly maxAttachments: number;
+  /** Forwarded mails nested deeper than this are kept as attachments, not parsed. @default 3 */
+  readonly maxDepth: number;
+  /** Bytes parsed over the whole tree of forwarded mails, the top mail included. @default 52428800 (50 MiB) */
+  readonly maxTotalBytes: number;
+  /** Attachments plus forwarded mails over the whole tree. @default 500 */
+  readonly maxParts: number;
+}
+
+/** The defaults of {@link MailLimits}. */
+export const DEFAULT_MAIL_LIMITS: MailLimits = {
+  maxRawBytes: 25 * 1024 * 1024,
+  maxTextChars: 1_000_000,
+  maxAttachments: 100,
+  maxDepth: 3,
+  maxTotalBytes: 50 * 1024 * 1024,
+  maxParts: 500,
+};
+
+/** One attachment, hashed over its exact decoded bytes. */
+export interface MailAttachment {
+  readonly filename: string | null;
+  /** The type the part declared (mailparser's guess from the file name only when it declared none). */
+  readonly contentType: string;
+  readonly size: number;
+  readonly sha256: string;
+  readonly md5: string;
+}
+
+/** How a mail reached us: the top mail, or forwarded inside another one. */
+export type ParsedMailOrigin = 'top' | 'rfc822' | 'attachment' | 'inline';
+
+/** A parsed mail; forwarded mails have the same shape, nested in `forwarded`. */
+export interface ParsedMail {
+  readonly origin: ParsedMailOrigin;
+  /** 0 for the top mail, 1 for a mail forwarded in it, … */
+  readonly depth: number;
+  /** Message-ID without angle brackets, or null. */
+  readonly messageId: string | null;
+  readonly subject: string | null;
+  readonly from: MailAddress | null;
+  readonly to: MailAddress[];
+  readonly cc: MailAddress[];
+  readonly replyTo: MailAddress[];
+  /** Epoch ms of the `Date` header, null when absent or unparsable (never "now"). */
+  readonly date: number | null;
+  /** Plain text; converted from the HTML when the mail has only HTML. Cut to `maxTextChars`. */
+  readonly text: string;
+  readonly html: string | null;
+  readonly attachments: MailAttachment[];
+  /** Headers of interest by lower-case name, first value, decoded: return-path, x-mailer, user-agent, x-originating-ip, in-reply-to, date. */
+  readonly headers: Readonly<Record<string, string>>;
+  /** SHA-256 (hex) of the decoded content (text, HTML, attachment hashes): equal for a re-fetched mail. */
+  readonly bodyDigest: string;
+  readonly forwarded: ParsedMail[];
+  /** What was cut, skipped or unreadable, as sentences. */
+  readonly warnings: string[];
+}
+
+const KEPT_HEADERS = ['return-path', 'x-mailer', 'user-agent', 'x-originating-ip', 'in-reply-to'];
+/** HTML longer than this is not converted to text by mailparser (its converter is the slow step); we strip tags instead. */
+const HTML_TO_TEXT_MAX = 2_000_000;
+
+/** Parses one raw mail. Never rejects; see {@link ParsedMail.warnings} for what was cut or skipped. */
+export async function parseMail(raw: Buffer, limits: Partial<MailLimits> = {}): Promise<ParsedMail> {
+  const lim: MailLimits = { ...DEFAULT_MAIL_LIMITS, ...limits };
+  const budget = { bytes: lim.maxTotalBytes, parts: lim.maxParts };
+  const bytes = Buffer.isBuffer(raw) ? raw : Buffer.from(String(raw ?? ''), 'utf8');
+  try {
+    return await parseLevel(bytes, 0, 'top', lim, budget);
+  } catch (err) {
+    // Nothing below is expected to throw; if something does, the mail still becomes an alert.
+    const warning = `The mail could not be parsed (${(err as Error).message}); the raw mail was scanned as text.`;
+    return fromRawText(bytes.subarray(0, lim.maxRawBytes), 0, 'top', lim, [warning]);
+  }
+}
+
+interface Budget {
+  bytes: number;
+  parts: number;
+}
+
+async function parseLevel(raw: Buffer, depth: number, origin: ParsedMailOrigin, lim: MailLimits, budget: Budget): Promise<ParsedMail> {
+  const warnings: string[] = [];
+  let bytes = raw;
+  if (bytes.length > lim.maxRawBytes) {
+    bytes = bytes.subarray(0, lim.maxRawBytes);
+    warnings.push(`The mail has ${raw.length} bytes; only the first ${lim.maxRawBytes} were parsed (maxRawBytes).`);
+  }
+  budget.bytes -= bytes.length;
+  let mp: MpMail;
+  try {
+    mp = await simpleParser(bytes, {
+      ignoreEmbedded: true, // every message/rfc822 stays an attachment: we parse it ourselves, bounded
+      checksumAlgo: false, // we hash with sha256 and md5 below
+      keepCidLinks: true, // no data: URLs of inline images blown into the HTML
+      skipTextToHtml: true,
+      skipTextLinks: true,
+      maxHtmlLengthToParse: HTML_TO_TEXT_MAX,
+    });
+  } catch (err) {
+    warnings.push(`The MIME structure is unreadable (${(err as Error).message}); the raw mail was scanned as text.`);
+    return fromRawText(bytes, depth, origin, lim, warnings);
+  }
+
+  let html = typeof mp.html === 'string' ? mp.html : null;
+  let text = mp.text ?? '';
+  // mailparser converts only a top-level HTML part: an HTML-only part inside multipart/mixed
+  // (most forwarded phish) or HTML its converter refused would leave no text to scan.
+  if (html !== null && text.trim() === '') text = htmlToText(html.slice(0, lim.maxTextChars));
+  if (text.length > lim.maxTextChars) {
+    warnings.push(`The text has ${text.length} characters; only the first ${lim.maxTextChars} were kept (maxTextChars).`);
+    text = text.slice(0, lim.maxTextChars);
+  }
+  if (html !== null && html.length > lim.maxTextChars) {
+    warnings.push(`The HTML has ${html.length} characters; only the first ${lim.maxTextChars} were kept (maxTextChars).`);
+    html = html.slice(0, lim.maxTextChars);
+  }
+
+  const attachments: MailAttachment[] = [];
+  const forwarded: ParsedMail[] = [];
+  for (const [i, a] of mp.attachments.entries()) {
+    if (i >= lim.maxAttachments || budget.parts <= 0) {
+      warnings.push(`${mp.attachments.length - i} of ${mp.attachments.length} attachments were not hashed (maxAttachments/maxParts).`);
+      break;
+    }
+    budget.parts -= 1;
+    const att = hashed(a);
+    attachments.push(att);
+    const kind = forwardKind(a, att);
+    if (kind === null) continue;
+    const name = att.filename ?? att.contentType;
+    if (depth + 1 > lim.maxDepth) {
+      warnings.push(`A forwarded mail (${name}) at depth ${depth + 1} was not parsed (maxDepth ${lim.maxDepth}).`);
+    } else if (budget.parts <= 0 || budget.bytes < a.content.length) {
+      warnings.push(`A forwarded mail (${name}) was not parsed (maxParts/maxTotalBytes).`);
+    } else {
+      budget.parts -= 1;
+      forwarded.push(await parseLevel(a.content, depth + 1, kind, lim, budget));
+    }
+  }
+  if (depth + 1 <= lim.maxDepth) {
+    for (const block of findInlineForwards(text, Math.max(0, budget.parts))) {
+      budget.parts -= 1;
+      forwarded.push(inlineMail(block, depth + 1));
+    }
+  }
+
+  return {
+    origin,
+    depth,
+    messageId: bareId(mp.messageId),
+    subject: mp.subject ?? null,
+    from: firstAddress(mp.from),
+    to: addresses(mp.to),
+    cc: addresses(mp.cc),
+    replyTo: addresses(mp.replyTo),
+    date: headerDate(mp.headerLines),
+    text,
+    html,
+    attachments,
+    headers: keptHeaders(mp),
+    bodyDigest: digest(text, html, attachments),
+    forwarded,
+    warnings,
+  };
+}
+
+function hashed(a: Attachment): MailAttachment {
+  const declared = a.headers.get('content-type');
+  const declaredType = declared !== undefined && typeof declared === 'object' && 'value' in declared ? String(declared.value).toLowerCase() : '';
+  return {
+    filename: a.filename?.trim() || null,
+    contentType: declaredType || a.contentType,
+    size: a.content.length,
+    sha256: createHash('sha256').update(a.content).digest('hex'),
+    md5: createHash('md5').update(a.content).digest('hex'),
+  };
+}
+
+/**
+ * `rfc822` for a declared `message/rfc822` part; `attachment` for an `.eml` (mailparser relabels
+ * those from their name) or an octet-stream / text/plain / untyped part that reads like a mail
+ * ({@link looksLikeMail}); else null.
+ */
+function forwardKind(a: Attachment, att: MailAttachment): ParsedMailOrigin | null {
+  if (att.contentType === 'message/rfc822') return 'rfc822';
+  if (/\.eml$/i.test(att.filename ?? '') || a.contentType === 'message/rfc822') return 'attachment';
+  const generic = att.contentType === 'application/octet-stream' || att.contentType === '' || att.contentType === 'text/plain';
+  return generic && looksLikeMail(a.content) ? 'attachment' : null;
+}
+
+/**
+ * True when `content` starts with a header block that has a `From:`, `Subject:`, `Received:` or
+ * `Message-ID:` and at least two header lines (an mbox `From ` line before it is allowed).
+ */
+export function looksLikeMail(content: Buffer): boolean {
+  const head = content.subarray(0, 8192).toString('latin1').replace(/^From [^\n]{0,1000}\n/, '');
+  const lines = head.split(/\r?\n/);
+  let headers = 0;
+  let key = false;
+  for (const line of lines) {
+    if (line === '') break;
+    if (/^[ \t]/.test(line) && headers > 0) continue;
+    const m = /^([A-Za-z][A-Za-z0-9-]{0,60}):/.exec(line);
+    if (m === null) return false;
+    headers += 1;
+    if (/^(?:from|subject|received|message-id)$/i.test(m[1] as string)) key = true;
+  }
+  return key && headers >= 2;
+}
+
+function inlineMail(block: ReturnType<typeof findInlineForwards>[number], depth: number): ParsedMail {
+  const headers: Record<string, string> = {};
+  if (block.dateText !== null) headers['date'] = block.dateText;
+  if (block.to !== null) headers['to'] = block.to;
+  const to = block.to === null ? null : addressOf(block.to);
+  return {
+    origin: 'inline', depth, messageId: null, subject: block.subject, from: block.from, to: to === null ? [] : [to], cc: [], replyTo: [],
+    date: null, text: block.text, html: null, attachments: [], headers, bodyDigest: digest(block.text, null, []), forwarded: [], warnings: [],
+  };
+}
+
+/** What is left of a mail mailparser could not read: crude header fields and the body as UTF-8 text. */
+function fromRawText(bytes: Buffer, depth: number, origin: ParsedMailOrigin, lim: MailLimits, warnings: string[]): ParsedMail {
+  const all = bytes.toString('utf8', 0, Math.min(bytes.length, lim.maxTextChars * 4));
+  const split = /\r?\n\r?\n/.exec(all);
+  const head = split === null ? all : all.slice(0, split.index);
+  const body = (split === null ? '' : all.slice(split.index + split[0].length)).slice(0, lim.maxTextChars);
+  const field = (name: string): string | null => {
+    const m = new RegExp(`^${name}:[ \\t]{0,8}([^\\r\\n]{0,2000})`, 'im').exec(head);
+    return m === null ? null : (m[1] as string).trim() || null;
+  };
+  const from = field('from');
+  const date = Date.parse(field('date') ?? '');
+  return {
+    origin, depth, messageId: bareId(field('message-id') ?? undefined), subject: field('subject'), from: from === null ? null : addressOf(from),
+    to: [], cc: [], replyTo: [], date: Number.isNaN(date) ? null : date, text: body, html: null, attachments: [], headers: {},
+    bodyDigest: digest(body, null, []), forwarded: [], warnings,
+  };
+}
+
+function digest(text: string, html: string | null, attachments: readonly MailAttachment[]): string {
+  const files = attachments.map((a) => a.sha256).join(',');
+  return createHash('sha256').update(text).update('\0').update(html ?? '').update('\0').update(files).digest('hex');
+}
+
+function bareId(id: string | undefined): string | null {
+  const v = (id ?? '').trim().replace(/^<|>$/g, '').trim();
+  return v === '' ? null : v;
+}
+
+/** The `Date` header read by us: mailparser puts "now" in place of an unreadable date, which no alert may depend on. */
+function headerDate(lines: MpMail['headerLines']): number | null {
+  const line = lines.find((l) => l.key === 'date')?.line;
+  if (line === undefined) return null;
+  const t = Date.parse(line.slice(line.indexOf(':') + 1).replace(/\r?\n[ \t]+/g, ' ').trim());
+  return Number.isNaN(t) ? null : t;
+}
+
+function addresses(v: AddressObject | AddressObject[] | undefined): MailAddress[] {
+  const out: MailAddress[] = [];
+  const walk = (list: AddressObject['value']): void => {
+    for (const a of list) {
+      if (a.group !== undefined) walk(a.group);
+      else if ((a.address ?? '') !== '' || a.name !== '') out.push({ address: (a.address ?? '').trim(), name: a.name.trim() });
+    }
+  };
+  for (const obj of v === undefined ? [] : Array.isArray(v) ? v : [v]) walk(obj.value);
+  return out;
+}
+
+function firstAddress(v: AddressObject | undefined): MailAddress | null {
+  return addresses(v)[0] ?? null;
+}
+
+function keptHeaders(mp: MpMail): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of KEPT_HEADERS) {
+    const text = headerText(mp.headers.get(name));
+    if (text !== null) out[name] = text;
+  }
+  const date = mp.headerLines.find((l) => l.key === 'date')?.line;
+  if (date !== undefined) out['date'] = date.slice(date.indexOf(':') + 1).replace(/\s+/g, ' ').trim();
+  return out;
+}
+
+function headerText(v: HeaderValue | undefined): string | null {
+  if (v === undefined) return null;
+  const first = Array.isArray(v) ? v[0] : v;
+  if (first === undefined) return null;
+  if (typeof first === 'string') return first.trim() || null;
+  if (first instanceof Date) return Number.isNaN(first.getTime()) ? null : first.toISOString();
+  if ('text' in first && typeof first.text === 'string') return first.text.trim() || null;
+  if ('value' in first && typeof first.value === 'string') return first.value.trim() || null;
+  return null;
+}
