@@ -1,0 +1,187 @@
+/**
+ * `tracehive ingest`: mails from `.eml` files and directories, or one mail from stdin (an MTA
+ * pipe: Postfix `pipe`, an aliases entry `|tracehive ingest`). Each mail is handed whole to the
+ * {@link MailIntake}; the outcome of every input is reported, and {@link ingestExitCode}
+ * turns them into the sysexits code an MTA understands: 75 makes it keep the mail and retry,
+ * 65/66 make it bounce, 0 means kept.
+ *
+ * A leading mbox `From ` line (what an MTA pipe or an mbox export puts before the headers) is
+ * an envelope line, not part of the RFC 5322 message: it is dropped before the intake sees the
+ * bytes. Everything else goes through unchanged.
+ */
+import { open, readdir, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { Readable } from 'node:stream';
+import type { Logger } from 'pino';
+import type { MailIntake, MailOrigin } from './mail-intake.js';
+
+/** sysexits.h: everything was kept (accepted or quarantined). */
+export const EX_OK = 0;
+/** sysexits.h: the input is not acceptable (a mail larger than `maxBytes`): the MTA bounces it. */
+export const EX_DATAERR = 65;
+/** sysexits.h: an input file could not be read (or a directory held no `.eml`). */
+export const EX_NOINPUT = 66;
+/** sysexits.h: a mail could not be kept now (spool full, I/O error, shutting down): the MTA retries. */
+export const EX_TEMPFAIL = 75;
+
+/** How to read the inputs. */
+export interface IngestOptions {
+  /** Larger mails are not handed on (outcome `too-large`). @default 26214400 */
+  readonly maxBytes?: number;
+  /** Receives one line per input (debug when accepted, info when quarantined, warn otherwise). */
+  readonly log?: Logger;
+}
+
+/** What became of one input. */
+export type IngestResult =
+  /** In the spool. */
+  | { readonly origin: MailOrigin; readonly outcome: 'accepted'; readonly sourceRef: string }
+  /** Kept in quarantine: could not be parsed or mapped. */
+  | { readonly origin: MailOrigin; readonly outcome: 'quarantined'; readonly reason: string }
+  /** Not kept, for now: try again later (EX_TEMPFAIL). */
+  | { readonly origin: MailOrigin; readonly outcome: 'not-kept'; readonly reason: string }
+  /** Missing, unreadable, a directory without `.eml`, or empty stdin (EX_NOINPUT). */
+  | { readonly origin: MailOrigin; readonly outcome: 'unreadable'; readonly reason: string }
+  /** Larger than `maxBytes` (EX_DATAERR). */
+  | { readonly origin: MailOrigin; readonly outcome: 'too-large'; readonly reason: string };
+
+/** Every input's result, in order, and the counts a summary line needs. */
+export interface IngestSummary {
+  readonly results: readonly IngestResult[];
+  readonly accepted: number;
+  readonly quarantined: number;
+  /** Inputs that were not kept, whatever the reason. */
+  readonly failed: number;
+}
+
+const DEFAULT_MAX_BYTES = 25 * 1024 * 1024;
+
+/**
+ * Ingests files one after the other; a directory stands for the `*.eml` files directly in it
+ * (not its subdirectories), in name order. Never throws for a bad input: it is a result.
+ */
+export async function ingestFiles(paths: readonly string[], intake: MailIntake, opts: IngestOptions = {}): Promise<IngestSummary> {
+  const results: IngestResult[] = [];
+  for (const path of paths) {
+    const files = await expand(path);
+    if (!Array.isArray(files)) {
+      results.push(report(files, opts.log));
+      continue;
+    }
+    for (const file of files) results.push(report(await ingestFile(file, intake, opts.maxBytes ?? DEFAULT_MAX_BYTES), opts.log));
+  }
+  return summarize(results);
+}
+
+/** Ingests the one mail on `stream` (the MTA pipe), read to its end with a bounded buffer. */
+export async function ingestStdin(stream: Readable, intake: MailIntake, opts: IngestOptions = {}): Promise<IngestResult> {
+  const origin: MailOrigin = { via: 'stdin', id: 'stdin' };
+  const max = opts.maxBytes ?? DEFAULT_MAX_BYTES;
+  const chunks: Buffer[] = [];
+  let bytes = 0;
+  try {
+    for await (const chunk of stream) {
+      const buf = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
+      bytes += buf.length;
+      // Past the limit the rest is read and dropped, so the MTA's write does not fail with EPIPE.
+      if (bytes <= max) chunks.push(buf);
+      else chunks.length = 0;
+    }
+  } catch (err) {
+    return report({ origin, outcome: 'not-kept', reason: `reading stdin failed: ${(err as Error).message}` }, opts.log);
+  }
+  if (bytes > max) return report(tooLarge(origin, bytes, max), opts.log);
+  if (bytes === 0) return report({ origin, outcome: 'unreadable', reason: 'no mail on stdin' }, opts.log);
+  return report(await hand(Buffer.concat(chunks, bytes), origin, intake), opts.log);
+}
+
+/**
+ * The exit code for a run: 75 when any mail could not be kept now (retrying is worth it, and
+ * already kept mails are harmless to send again), else 66 for an unreadable input, else 65 for
+ * one too large, else 0.
+ */
+export function ingestExitCode(results: readonly IngestResult[]): number {
+  const has = (outcome: IngestResult['outcome']): boolean => results.some((r) => r.outcome === outcome);
+  if (has('not-kept')) return EX_TEMPFAIL;
+  if (has('unreadable')) return EX_NOINPUT;
+  if (has('too-large')) return EX_DATAERR;
+  return EX_OK;
+}
+
+/** One line for the operator, e.g. `ingest: /tmp/a.eml: accepted as mail-1f2e…`. */
+export function formatIngestResult(r: IngestResult): string {
+  const what = r.outcome === 'accepted' ? `accepted as ${r.sourceRef}` : r.outcome === 'quarantined' ? `quarantined: ${r.reason}` : r.outcome === 'not-kept' ? `not kept, try again later: ${r.reason}` : `${r.outcome}: ${r.reason}`;
+  return `ingest: ${r.origin.id}: ${what}`;
+}
+
+/** The `.eml` files a path stands for, or the result that it cannot be read. */
+async function expand(path: string): Promise<string[] | IngestResult> {
+  const abs = resolve(path);
+  try {
+    if (!(await stat(abs)).isDirectory()) return [abs];
+    const names = (await readdir(abs, { withFileTypes: true })).filter((e) => !e.isDirectory() && /\.eml$/i.test(e.name)).map((e) => e.name);
+    if (names.length === 0) return { origin: { via: 'file', id: abs }, outcome: 'unreadable', reason: 'the directory holds no .eml file' };
+    return names.sort().map((name) => join(abs, name));
+  } catch (err) {
+    return { origin: { via: 'file', id: abs }, outcome: 'unreadable', reason: (err as Error).message };
+  }
+}
+
+async function ingestFile(file: string, intake: MailIntake, max: number): Promise<IngestResult> {
+  const origin: MailOrigin = { via: 'file', id: file };
+  let raw: Buffer;
+  try {
+    const handle = await open(file, 'r');
+    try {
+      const { size } = await handle.stat();
+      if (size > max) return tooLarge(origin, size, max);
+      raw = await handle.readFile();
+    } finally {
+      await handle.close();
+    }
+  } catch (err) {
+    return { origin, outcome: 'unreadable', reason: (err as Error).message };
+  }
+  // The file grew between stat and read.
+  if (raw.length > max) return tooLarge(origin, raw.length, max);
+  return hand(raw, origin, intake);
+}
+
+/** Hands one mail to the intake and turns its verdict (or rejection) into a result. */
+async function hand(raw: Buffer, origin: MailOrigin, intake: MailIntake): Promise<IngestResult> {
+  // A full spool refuses at once rather than waiting: an MTA retries a 75, and `ingest` may run while nothing drains the spool.
+  if (intake.full) return { origin, outcome: 'not-kept', reason: 'the spool is full' };
+  try {
+    const verdict = await intake.accept(stripMboxFromLine(raw), origin);
+    return verdict.kind === 'accepted' ? { origin, outcome: 'accepted', sourceRef: verdict.sourceRef } : { origin, outcome: 'quarantined', reason: verdict.reason };
+  } catch (err) {
+    return { origin, outcome: 'not-kept', reason: err instanceof Error ? err.message : String(err) };
+  }
+}
+
+/** Drops a leading mbox `From sender date` line (not a `From:` header). */
+export function stripMboxFromLine(raw: Buffer): Buffer {
+  if (raw.length < 5 || raw.toString('latin1', 0, 5) !== 'From ') return raw;
+  const eol = raw.indexOf(0x0a);
+  return eol === -1 ? raw : raw.subarray(eol + 1);
+}
+
+function tooLarge(origin: MailOrigin, bytes: number, max: number): IngestResult {
+  return { origin, outcome: 'too-large', reason: `${bytes} bytes, more than maxBytes (${max})` };
+}
+
+function report(result: IngestResult, log: Logger | undefined): IngestResult {
+  if (log) {
+    const fields = { origin: result.origin, outcome: result.outcome, ...('reason' in result ? { reason: result.reason } : { sourceRef: result.sourceRef }) };
+    if (result.outcome === 'accepted') log.debug(fields, 'Mail ingested.');
+    else if (result.outcome === 'quarantined') log.info(fields, 'Mail ingested into quarantine.');
+    else log.warn(fields, 'Mail not ingested.');
+  }
+  return result;
+}
+
+function summarize(results: IngestResult[]): IngestSummary {
+  const accepted = results.filter((r) => r.outcome === 'accepted').length;
+  const quarantined = results.filter((r) => r.outcome === 'quarantined').length;
+  return { results, accepted, quarantined, failed: results.length - accepted - quarantined };
+}

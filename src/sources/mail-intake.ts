@@ -1,0 +1,38 @@
+/**
+ * The seam between the mail transports (IMAP, SMTP, .eml files, an MTA pipe) and the rest of
+ * tracehive. A transport only moves raw RFC 5322 bytes: it hands each mail to
+ * {@link MailIntake.accept} and acknowledges it to its peer (IMAP `\Seen`/MOVE, SMTP 250,
+ * exit 0) only once that promise resolved, so a mail is never acknowledged before it is kept.
+ */
+
+/** Where a mail came from, for logs, quarantine records and the `sourceRef` fallback. */
+export interface MailOrigin {
+  readonly via: 'imap' | 'smtp' | 'file' | 'stdin';
+  /**
+   * IMAP: `mailbox:uidvalidity:uid`; SMTP: `session-id peer-address`; file: the absolute path;
+   * stdin: `stdin`.
+   */
+  readonly id: string;
+}
+
+/** What became of a mail that was kept. */
+export type MailVerdict =
+  /** The alert is durably in the spool. */
+  | { readonly kind: 'accepted'; readonly sourceRef: string }
+  /** Could not be parsed/mapped: kept in quarantine with its reason, never blocks the next mail. */
+  | { readonly kind: 'quarantined'; readonly reason: string };
+
+/** Parses, maps and spools mails; implemented by the spool wiring, used by every mail source. */
+export interface MailIntake {
+  /**
+   * Parses, maps and durably spools one mail. Resolves once the alert is on disk (or the mail
+   * quarantined); REJECTS only when the mail could not be kept at all (disk full, I/O error,
+   * shutting down): the caller must then leave the mail in place (IMAP: not seen / not moved;
+   * SMTP: answer 451; MTA pipe: exit 75 EX_TEMPFAIL) so it is retried.
+   */
+  accept(raw: Buffer, origin: MailOrigin): Promise<MailVerdict>;
+  /** True while the spool is full: IMAP stops fetching, SMTP answers 452/451 to new mail. */
+  readonly full: boolean;
+  /** Resolves when the spool has room again (at once when it is not full). */
+  whenSpace(): Promise<void>;
+}
