@@ -20,11 +20,8 @@
  *   inclusive `[from, to]` ranges. Written atomically (tmp, fdatasync, rename) on a commit tick when
  *   it changed, not per ack. A segment whose every record is acked is deleted only after the ack
  *   state covering it is persisted (and the directory fsynced).
- * - `LOCK`: the pid of the process using the spool (created with O_EXCL), and the boot id. A lock
- *   whose pid is dead, is from an earlier boot (a power cut: the pid may now be another process's),
- *   or is our own pid but not held by this process (a container restarted as pid 1), is taken over.
- *   Two processes taking over one stale lock at the same instant could both win; a supervisor
- *   starts one serve per spool.dir, so this is left at that.
+ * - `LOCK`: the pid of the process using the spool and the boot id; a stale one is taken over (see
+ *   spool-lock.ts).
  * Other files are ignored.
  *
  * Decisions:
@@ -48,14 +45,29 @@
  *   reuse its seqs.
  *
  * Besides the spool API, `closed`, `memoryTailBytes` (tests, metrics), the `maxBufferedBytes`
- * option (above) and the constants are exported. The framing lives in spool-codec.ts; the chunked segment reader and the acked-seq set
- * ({@link AckSet}) are below, as only the spool uses them (an orchestrator file, longer than the
- * usual 250 lines for that).
+ * option (above) and the constants are exported. This file is the orchestrator (the Spool class:
+ * group commit, acks, deletion, reading), longer than the usual 250 lines for that; the parts with
+ * a concept of their own live beside it, only the spool uses them:
+ * - spool-codec.ts: the record framing (pure);
+ * - spool-acks.ts: the acked-seq set ({@link AckSet}) and loading ack.json;
+ * - spool-segment-reader.ts: segment file names and the chunked segment reader;
+ * - spool-inspect.ts: the read-only directory scan that open() recovers with, and `inspectSpool`;
+ * - spool-lock.ts: the LOCK file;
+ * - spool-errors.ts: the error codes.
  */
-import { mkdir, open, readdir, readFile, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { encodeBatch, HEADER_BYTES, MAX_PAYLOAD_BYTES, MAX_TIME, scan, type ScanResult } from './spool-codec.js';
+import { ACK_FILE, type AckSet } from './spool-acks.js';
+import { encodeBatch, HEADER_BYTES, MAX_PAYLOAD_BYTES, MAX_TIME, type ScanResult } from './spool-codec.js';
+import { describe, spoolError } from './spool-errors.js';
+import { type Found, scanDir, type SpoolRecovery } from './spool-inspect.js';
+import { releaseLock, takeLock } from './spool-lock.js';
+import { READ_CHUNK_BYTES, type Segment, SegmentCursor, segmentName } from './spool-segment-reader.js';
+
+export type { SpoolErrorCode } from './spool-errors.js';
+export { inspectSpool, type SpoolRecovery } from './spool-inspect.js';
+export { READ_CHUNK_BYTES } from './spool-segment-reader.js';
 
 /** One record as the reader gets it. */
 export interface SpoolEntry {
@@ -80,21 +92,6 @@ export interface SpoolStats {
   /** Since open. */
   readonly acked: number;
   readonly nextSeq: number;
-}
-
-/** What open found on disk. */
-export interface SpoolRecovery {
-  /** Good records not acked: they are read again. */
-  readonly records: number;
-  /** Segment files scanned. */
-  readonly segments: number;
-  /** Runs of damaged bytes (checksum mismatch, bad header) skipped; each may have held records. */
-  readonly corrupt: number;
-  /** Records cut short at the end of a segment (a crash during a write). */
-  readonly torn: number;
-  /** Bytes of the segment files. */
-  readonly bytes: number;
-  readonly oldestTime: number | null;
 }
 
 /** What the spool reports; the runtime logs and counts (telemetry). Hooks must not throw. */
@@ -128,35 +125,12 @@ export interface SpoolOptions {
   readonly now?: () => number;
 }
 
-/** Error codes the spool throws (as `err.code` on a plain Error). */
-export type SpoolErrorCode = 'ERR_SPOOL_LOCKED' | 'ERR_SPOOL_CLOSED' | 'ERR_SPOOL_DIR';
-
 /** Committed-unread records kept in memory for the reader at most; beyond, it reads them from disk. */
 export const TAIL_MAX_BYTES = 8 * 1024 * 1024;
-/** Size of the sequential reads of recovery and of a reader behind the live tail. */
-export const READ_CHUNK_BYTES = 1024 * 1024;
 /** Least wait before retrying a failed write, fsync, ack-file write or delete: disks do not heal in microseconds. */
 export const ERROR_RETRY_MS = 500;
 const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024;
 const DEFAULT_MAX_BUFFERED_BYTES = 64 * 1024 * 1024;
-const SEGMENT_NAME = /^seg-(\d{16})\.log$/;
-const ACK_FILE = 'ack.json';
-const LOCK_FILE = 'LOCK';
-
-/** Spool directories (resolved) this process holds the lock of. */
-const lockedHere = new Set<string>();
-
-/** One segment file. `size` counts durable bytes only (a recovered file: its whole size). */
-interface Segment {
-  readonly firstSeq: number;
-  readonly path: string;
-  size: number;
-  /** Records in it not acked. */
-  live: number;
-  /** Ack version at which `live` reached 0 (−1 while live): deletable once that version is persisted. */
-  deadAt: number;
-  deleted: boolean;
-}
 
 /** Committed records the reader may take from memory, with where they start on disk. */
 interface TailBatch {
@@ -793,28 +767,7 @@ export class Spool {
   }
 }
 
-/**
- * Read-only inspection for `tracehive spool stats` while serve may be running: no lock, never
- * writes. `acked`: good records still on disk that are acked (their segment is not deleted yet). A
- * record serve is writing at that moment may count as torn; a segment that cannot be read is skipped.
- */
-export async function inspectSpool(dir: string): Promise<SpoolRecovery & { acked: number }> {
-  const found = await scanDir(resolve(dir), () => undefined, false);
-  return { ...found.recovery, acked: found.acked };
-}
-
 // ---- recovery ------------------------------------------------------------------------------------
-
-interface Found {
-  readonly recovery: SpoolRecovery;
-  readonly segments: Segment[];
-  readonly acks: AckSet;
-  readonly nextSeq: number;
-  /** Good records on disk that are acked. */
-  readonly acked: number;
-  /** The ack state differs from ack.json (gaps marked, or the file was unreadable). */
-  readonly ackChanged: boolean;
-}
 
 /** Recovery for open(): scans, then removes a leftover ack tmp file. */
 async function recover(dir: string, report: (err: Error) => void): Promise<Found> {
@@ -823,359 +776,7 @@ async function recover(dir: string, report: (err: Error) => void): Promise<Found
   return found;
 }
 
-/**
- * Scans every segment in seq order, keeping per segment only its size and live count, never a
- * payload. Seqs on no good record below the next seq are marked acked (see the file header).
- * `strict` (open): a segment that cannot be read (EIO, EACCES) fails the scan, as counting it wrong
- * could delete it with records unsent or reuse its seqs; damaged records inside a readable file
- * never do.
- */
-async function scanDir(dir: string, report: (err: Error) => void, strict: boolean): Promise<Found> {
-  const acks = await readAcks(dir, report);
-  const before = JSON.stringify(acks.toJSON());
-  let names: string[];
-  try {
-    names = (await readdir(dir)).filter((n) => SEGMENT_NAME.test(n)).sort();
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') names = [];
-    else throw spoolError('ERR_SPOOL_DIR', `Spool directory ${dir} cannot be read (${describe(err)}): check its permissions.`, err);
-  }
-  const segments: Segment[] = [];
-  let lastSeen = 0;
-  let records = 0;
-  let acked = 0;
-  let corrupt = 0;
-  let torn = 0;
-  let bytes = 0;
-  let oldestTime: number | null = null;
-  for (const name of names) {
-    const path = join(dir, name);
-    let size: number;
-    try {
-      size = (await stat(path)).size;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT' || !strict) continue; // deleted meanwhile (inspect while serve runs)
-      throw unreadableSegment(path, err);
-    }
-    const segment: Segment = { firstSeq: Number((SEGMENT_NAME.exec(name) as RegExpExecArray)[1]), path, size, live: 0, deadAt: -1, deleted: false };
-    const cursor = new SegmentCursor(segment, 0);
-    let inDamage = false;
-    try {
-      for (;;) {
-        const item = await cursor.next(size, false);
-        if (item === null) break;
-        if ('torn' in item) {
-          torn++;
-          break;
-        }
-        if ('corrupt' in item) {
-          if (!inDamage) corrupt++;
-          inDamage = true;
-          continue;
-        }
-        inDamage = false;
-        const { seq, time } = item.entry;
-        if (seq <= lastSeen) continue; // written twice (a retried write): read once
-        if (seq > lastSeen + 1) acks.addRange(lastSeen + 1, seq - 1);
-        lastSeen = seq;
-        if (acks.has(seq)) {
-          acked++;
-        } else {
-          segment.live++;
-          records++;
-          oldestTime ??= time;
-        }
-      }
-    } catch (err) {
-      if (strict) throw unreadableSegment(path, err);
-      report(new Error(`Spool segment ${path} cannot be read (${describe(err)}); its records are not counted.`, { cause: err }));
-    } finally {
-      await cursor.close();
-    }
-    bytes += size;
-    segments.push(segment);
-  }
-  const nextSeq = Math.max(lastSeen, acks.maxSeq) + 1;
-  if (nextSeq - 1 > lastSeen) acks.addRange(lastSeen + 1, nextSeq - 1);
-  return {
-    recovery: { records, segments: segments.length, corrupt, torn, bytes, oldestTime },
-    segments,
-    acks,
-    nextSeq,
-    acked,
-    ackChanged: JSON.stringify(acks.toJSON()) !== before,
-  };
-}
-
-function unreadableSegment(path: string, err: unknown): Error {
-  return spoolError('ERR_SPOOL_DIR', `Spool segment ${path} cannot be read (${describe(err)}): check the disk of spool.dir; to start without the records in it, move the file out of the directory.`, err);
-}
-
-async function readAcks(dir: string, report: (err: Error) => void): Promise<AckSet> {
-  const path = join(dir, ACK_FILE);
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') report(new Error(`Spool ack file ${path} cannot be read (${describe(err)}): every record on disk is sent again.`, { cause: err }));
-    return new AckSet();
-  }
-  try {
-    return AckSet.fromJSON(JSON.parse(text));
-  } catch (err) {
-    report(new Error(`Spool ack file ${path} is damaged (${describe(err)}): every record on disk is sent again; it is rewritten at the next ack.`, { cause: err }));
-    return new AckSet();
-  }
-}
-
-// ---- segment reading -----------------------------------------------------------------------------
-
-/** Reads one segment file's records in order, in {@link READ_CHUNK_BYTES} (or larger) sequential reads. */
-class SegmentCursor {
-  readonly segment: Segment;
-  /** File offset of the next record. */
-  offset: number;
-  #handle: FileHandle | null = null;
-  #buf: Buffer = Buffer.alloc(0);
-  /** The bytes of the file from #start that #buf holds. */
-  #view: Buffer = Buffer.alloc(0);
-  #start = 0;
-  /** The last read stopped at the end of the file (shorter than expected). */
-  #eof = false;
-
-  constructor(segment: Segment, offset: number) {
-    this.segment = segment;
-    this.offset = offset;
-  }
-
-  /** The record at `offset` within the first `end` bytes, or null at `end`; moves past it. */
-  async next(end: number, decode: boolean): Promise<ScanResult | null> {
-    for (;;) {
-      if (this.offset >= end) return null;
-      let rel = this.offset - this.#start;
-      if (rel < 0 || rel >= this.#view.length) {
-        await this.#fill(this.offset, HEADER_BYTES, end);
-        rel = 0;
-        if (this.#view.length === 0) return null; // the file is shorter than it was
-      }
-      const final = this.#eof || this.#start + this.#view.length >= end;
-      const item = scan(this.#view, rel, { final, decode });
-      if ('entry' in item) {
-        this.offset = this.#start + item.next;
-        return item;
-      }
-      if ('corrupt' in item) {
-        this.offset = this.#start + item.resyncAt;
-        return item;
-      }
-      if (final) {
-        this.offset = end;
-        return item;
-      }
-      await this.#fill(this.offset, item.need, end);
-    }
-  }
-
-  /** Reads from `at` at least `need` bytes (fewer at `end`), and a whole chunk when there is one. */
-  async #fill(at: number, need: number, end: number): Promise<void> {
-    this.#handle ??= await open(this.segment.path, 'r');
-    const want = Math.min(Math.max(READ_CHUNK_BYTES, need), end - at);
-    if (this.#buf.length < want) this.#buf = Buffer.allocUnsafe(Math.max(want, READ_CHUNK_BYTES));
-    let got = 0;
-    this.#eof = false;
-    while (got < want) {
-      const { bytesRead } = await this.#handle.read(this.#buf, got, want - got, at + got);
-      if (bytesRead === 0) {
-        this.#eof = true;
-        break;
-      }
-      got += bytesRead;
-    }
-    this.#start = at;
-    this.#view = this.#buf.subarray(0, got);
-  }
-
-  async close(): Promise<void> {
-    const handle = this.#handle;
-    this.#handle = null;
-    await handle?.close().catch(() => undefined);
-  }
-}
-
-// ---- acked seqs --------------------------------------------------------------------------------
-
-/**
- * Acked seqs: every seq below `cursor`, plus sorted, disjoint, non-adjacent inclusive ranges above
- * it. Acks arrive nearly in order, so the ranges stay few (about the records in flight) and the
- * common ack just moves the cursor.
- */
-class AckSet {
-  cursor = 1;
-  readonly ranges: [number, number][] = [];
-
-  static fromJSON(value: unknown): AckSet {
-    const { cursor, ranges } = (value ?? {}) as { cursor?: unknown; ranges?: unknown };
-    if (!Number.isSafeInteger(cursor) || (cursor as number) < 1 || !Array.isArray(ranges)) throw new Error('expected {cursor, ranges}');
-    const set = new AckSet();
-    set.addRange(1, (cursor as number) - 1);
-    for (const range of ranges) {
-      const [from, to] = Array.isArray(range) ? (range as unknown[]) : [];
-      if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to) || (from as number) < 1 || (to as number) < (from as number)) throw new Error(`bad range ${JSON.stringify(range)}`);
-      set.addRange(from as number, to as number);
-    }
-    return set;
-  }
-
-  toJSON(): { cursor: number; ranges: [number, number][] } {
-    return { cursor: this.cursor, ranges: this.ranges };
-  }
-
-  /** The highest acked seq (0 when none). */
-  get maxSeq(): number {
-    const last = this.ranges[this.ranges.length - 1];
-    return last ? last[1] : this.cursor - 1;
-  }
-
-  has(seq: number): boolean {
-    if (seq < this.cursor) return true;
-    const i = this.#firstAfter(seq) - 1;
-    const range = this.ranges[i];
-    return range !== undefined && range[1] >= seq;
-  }
-
-  /** Adds one seq; false when it was acked already. */
-  add(seq: number): boolean {
-    if (seq < this.cursor) return false;
-    if (seq === this.cursor) {
-      this.cursor++;
-      this.#absorb();
-      return true;
-    }
-    const i = this.#firstAfter(seq);
-    const prev = this.ranges[i - 1];
-    const next = this.ranges[i];
-    if (prev && prev[1] >= seq) return false;
-    const joinsPrev = prev !== undefined && prev[1] === seq - 1;
-    const joinsNext = next !== undefined && next[0] === seq + 1;
-    if (joinsPrev && joinsNext) {
-      prev[1] = next[1];
-      this.ranges.splice(i, 1);
-    } else if (joinsPrev) {
-      prev[1] = seq;
-    } else if (joinsNext) {
-      next[0] = seq;
-    } else {
-      this.ranges.splice(i, 0, [seq, seq]);
-    }
-    return true;
-  }
-
-  /** Adds every seq in [from, to]. */
-  addRange(from: number, to: number): void {
-    const start = Math.max(from, this.cursor);
-    if (to < start) return;
-    if (start === this.cursor) {
-      this.cursor = to + 1;
-      while (this.ranges.length > 0 && (this.ranges[0] as [number, number])[1] < this.cursor) this.ranges.shift();
-      this.#absorb();
-      return;
-    }
-    // Ranges that overlap or touch [start, to] merge into one.
-    let i = this.#firstAfter(start - 1);
-    if (i > 0 && (this.ranges[i - 1] as [number, number])[1] >= start - 1) i--;
-    let j = i;
-    let lo = start;
-    let hi = to;
-    while (j < this.ranges.length && (this.ranges[j] as [number, number])[0] <= to + 1) {
-      const range = this.ranges[j] as [number, number];
-      lo = Math.min(lo, range[0]);
-      hi = Math.max(hi, range[1]);
-      j++;
-    }
-    this.ranges.splice(i, j - i, [lo, hi]);
-  }
-
-  /** Moves the cursor over a first range that now touches it. */
-  #absorb(): void {
-    const first = this.ranges[0];
-    if (first && first[0] <= this.cursor) {
-      this.cursor = Math.max(this.cursor, first[1] + 1);
-      this.ranges.shift();
-    }
-  }
-
-  /** Index of the first range starting above `seq`. */
-  #firstAfter(seq: number): number {
-    let lo = 0;
-    let hi = this.ranges.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if ((this.ranges[mid] as [number, number])[0] <= seq) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
-  }
-}
-
-// ---- lock and small helpers --------------------------------------------------------------------
-
-/**
- * Takes `dir/LOCK`: `<pid>\n<boot id>\n`. The boot id (Linux) tells a lock left by a power cut
- * from a live one: after a reboot its pid may well belong to another process.
- */
-async function takeLock(dir: string): Promise<void> {
-  const path = join(dir, LOCK_FILE);
-  const boot = await bootId();
-  for (let attempt = 0; attempt < 3; attempt++) {
-    try {
-      const handle = await open(path, 'wx');
-      try {
-        await handle.writeFile(`${process.pid}\n${boot}\n`);
-      } finally {
-        await handle.close();
-      }
-      lockedHere.add(dir);
-      return;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
-        throw spoolError('ERR_SPOOL_DIR', `Spool directory ${dir} is not writable (${describe(err)}): point spool.dir at a writable directory.`, err);
-      }
-    }
-    const text = await readFile(path, 'utf8').catch(() => null);
-    if (text === null) continue; // removed meanwhile: try again
-    const [pidLine = '', bootLine = ''] = text.split('\n');
-    const pid = Number.parseInt(pidLine, 10);
-    const sameBoot = boot === '' || bootLine.trim() === '' || bootLine.trim() === boot;
-    const held = pid === process.pid ? lockedHere.has(dir) : pid > 0 && sameBoot && alive(pid);
-    if (held) {
-      throw spoolError('ERR_SPOOL_LOCKED', `Spool directory ${dir} is locked by pid ${pid}: another tracehive serve uses this spool.dir. If no tracehive runs, delete ${path}.`);
-    }
-    // Stale: its process is gone (or it is an earlier life of our own pid, or from before a reboot). Take it over.
-    await unlink(path).catch(() => undefined);
-  }
-  throw spoolError('ERR_SPOOL_LOCKED', `Spool directory ${dir}: the lock ${path} keeps changing hands: another tracehive is starting on this spool.dir.`);
-}
-
-async function releaseLock(dir: string): Promise<void> {
-  if (!lockedHere.delete(dir)) return;
-  const path = join(dir, LOCK_FILE);
-  const text = await readFile(path, 'utf8').catch(() => null);
-  if (text !== null && Number.parseInt(text, 10) === process.pid) await unlink(path).catch(() => undefined);
-}
-
-/** This boot's id, '' where the system has none (not Linux). */
-async function bootId(): Promise<string> {
-  return (await readFile('/proc/sys/kernel/random/boot_id', 'utf8').catch(() => '')).trim();
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM'; // exists, owned by another user
-  }
-}
+// ---- small helpers -----------------------------------------------------------------------------
 
 /** Makes a directory's entries (a new segment, a rename) durable. */
 async function syncDir(dir: string): Promise<void> {
@@ -1195,23 +796,8 @@ function clampTime(time: number): number {
   return Number.isFinite(time) ? Math.min(MAX_TIME, Math.max(0, Math.floor(time))) : 0;
 }
 
-function segmentName(firstSeq: number): string {
-  return `seg-${String(firstSeq).padStart(16, '0')}.log`;
-}
-
-function spoolError(code: SpoolErrorCode, message: string, cause?: unknown): Error & { code: SpoolErrorCode } {
-  const err = new Error(message, cause === undefined ? undefined : { cause }) as Error & { code: SpoolErrorCode };
-  err.code = code;
-  return err;
-}
-
 function checkNumber(name: string, value: number, min: number): void {
   if (!Number.isFinite(value) || value < min) throw new TypeError(`Expected \`${name}\` to be a number ≥ ${min}, got ${String(value)}.`);
-}
-
-function describe(err: unknown): string {
-  const e = err as NodeJS.ErrnoException;
-  return e?.code ?? (err instanceof Error ? err.message : String(err));
 }
 
 function asError(err: unknown): Error {
