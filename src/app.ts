@@ -26,10 +26,15 @@ import { Grouper } from './queue/grouper.js';
 import { Spool } from './queue/spool.js';
 import { lineRecord } from './queue/spool-payload.js';
 import { REQUEUE_POLL_MS, pendingRequests, requeueDead } from './queue/requeue.js';
+import { drainIncoming } from './queue/incoming.js';
 import { createDeadLetterLog } from './queue/dead-letter.js';
 import { createTheHiveSink } from './sinks/thehive.js';
 import { createFileSink } from './sinks/file.js';
 import { createDailyNdjson } from './io/daily-ndjson.js';
+import { MailPipeline } from './mail-pipeline.js';
+import { ImapSource } from './sources/imap.js';
+import { SmtpSource } from './sources/smtp.js';
+import { DEFAULT_MAIL_POLICY, type MailPolicy } from './map/mail-policy.js';
 import type { Sink } from './types.js';
 
 /**
@@ -57,6 +62,7 @@ export interface AppDeps {
 export interface StartedAddresses {
   readonly tcp?: AddressInfo;
   readonly http?: AddressInfo;
+  readonly smtp?: AddressInfo;
 }
 
 export interface App {
@@ -67,6 +73,24 @@ export interface App {
   /** Stops accepting, delivers what is in memory within shutdown.timeoutMs; the rest stays in the spool. */
   stop(): Promise<{ undelivered: number }>;
   readiness(): ReadyState;
+  /** Parses, maps and spools one mail (what IMAP, SMTP and `ingest` use); needs start() first. */
+  readonly mail: MailPipeline;
+}
+
+/** The `email.*` keys as the mail mapper takes them. */
+export function mailPolicyOf(config: Config): MailPolicy {
+  const e = config.email;
+  return {
+    fieldNames: e.fieldNames,
+    incidentIdNames: DEFAULT_MAIL_POLICY.incidentIdNames,
+    rawEventsMarkers: DEFAULT_MAIL_POLICY.rawEventsMarkers,
+    ignore: e.ignore,
+    maxDepth: e.maxDepth,
+    privateIps: e.privateIps,
+    type: e.type,
+    notificationType: e.notificationType,
+    source: e.source,
+  };
 }
 
 export function buildApp(config: Config, deps: AppDeps = {}): App {
@@ -162,13 +186,57 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
     },
   });
 
+  const mail = new MailPipeline({
+    policy: config.alert,
+    mailPolicy: mailPolicyOf(config),
+    spool: () => spool,
+    quarantineDir: join(config.spool.dir, 'quarantine'),
+    telemetry,
+    now,
+  });
+  const imap = config.email.imap.enabled
+    ? new ImapSource(
+        {
+          host: config.email.imap.host,
+          port: config.email.imap.port,
+          secure: config.email.imap.secure,
+          tlsVerify: config.email.imap.tlsVerify,
+          user: config.email.imap.user,
+          password: config.email.imap.password,
+          mailbox: config.email.imap.mailbox,
+          doneMailbox: config.email.imap.doneMailbox,
+          pollIntervalMs: config.email.imap.pollIntervalMs,
+          maxBytes: config.email.imap.maxBytes,
+          stateFile: join(config.spool.dir, 'imap-state.json'),
+          retryMaxMs: config.queue.retryMaxMs,
+        },
+        mail,
+        log.child({ component: 'imap' }),
+      )
+    : undefined;
+  const smtp = config.email.smtp.enabled
+    ? new SmtpSource(
+        {
+          host: config.email.smtp.host,
+          port: config.email.smtp.port,
+          maxBytes: config.email.smtp.maxBytes,
+          allowFrom: config.email.smtp.allowFrom,
+          allowPeers: config.email.smtp.allowPeers,
+          tlsKeyFile: config.email.smtp.tlsKeyFile,
+          tlsCertFile: config.email.smtp.tlsCertFile,
+        },
+        mail,
+        log.child({ component: 'smtp' }),
+      )
+    : undefined;
+
   const tcp = config.tcp.enabled ? new TcpSource(config.tcp, telemetry, (line, peer) => pipeline.handle(line, peer)) : undefined;
   let tcpListening = false;
   let stopping = false;
   const readiness = (): ReadyState => {
     const reasons = [...health.state.reasons];
     if (spool === undefined && !stopping) reasons.push('the spool is not open yet');
-    if (spoolFull) reasons.push(`the spool is full (spool.maxBytes ${config.spool.maxBytes}): input is paused until deliveries free space`);
+    if (spoolFull || spool?.full === true) reasons.push(`the spool is full (spool.maxBytes ${config.spool.maxBytes}): input is paused until deliveries free space`);
     if (tcp && !tcpListening) reasons.push('the CyberTrace listener is not listening');
     if (stopping) reasons.push('shutting down');
     return { ready: reasons.length === 0, reasons };
@@ -195,7 +263,7 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
     }
   };
 
-  // Requeue requests of `tracehive spool requeue-dead` while serve runs.
+  // Requeue requests of `tracehive spool requeue-dead`, and mails left by `tracehive ingest`, while serve runs.
   let requeueTimer: NodeJS.Timeout | undefined;
   let requeueing: Promise<void> = Promise.resolve();
   const requeue = async (): Promise<void> => {
@@ -205,11 +273,13 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
       const result = await requeueDead(config.spool.dir, open, { request, beforeMove: () => deadLetters.close() });
       log.info({ ...result }, 'Dead letters requeued: their alerts are in the spool and are sent again.');
     }
+    const dropped = await drainIncoming(config.spool.dir, open);
+    if (dropped > 0) log.info({ alerts: dropped }, 'Alerts from tracehive ingest moved into the spool.');
   };
 
   let starting: Promise<StartedAddresses> | undefined;
   const start = async (): Promise<StartedAddresses> => {
-    const addresses: { tcp?: AddressInfo; http?: AddressInfo } = {};
+    const addresses: { tcp?: AddressInfo; http?: AddressInfo; smtp?: AddressInfo } = {};
     await ensureWritableDir(config.spool.dir);
     if (admin && !stopping) {
       addresses.http = await admin.start();
@@ -240,6 +310,14 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
       tcpListening = true;
       log.info({ host: addresses.tcp.address, port: addresses.tcp.port }, 'CyberTrace listener ready: point OutputSettings > ConnectionString here.');
     }
+    if (smtp && !stopping) {
+      addresses.smtp = await smtp.start();
+      log.info({ host: addresses.smtp.address, port: addresses.smtp.port }, 'SMTP intake listening: mail sent here becomes alerts.');
+    }
+    if (imap && !stopping) {
+      // Resolves after the first attempt, connected or not: a down mail server must not stop CyberTrace intake.
+      await imap.start();
+    }
     if (theHive) {
       log.info({ url: redactUrl(config.thehive.url), api: config.thehive.api }, 'Delivering alerts to TheHive; checking the API key.');
       // Not awaited: a slow TheHive must not delay accepting CyberTrace's connections.
@@ -259,6 +337,7 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
     telemetry,
     log,
     readiness,
+    mail,
     start() {
       starting ??= start();
       return starting;
@@ -273,7 +352,12 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
       if (requeueTimer) clearInterval(requeueTimer);
       log.info({ timeoutMs: config.shutdown.timeoutMs, inMemory: queue.pending, spooled: spool?.stats().records ?? 0 }, 'Shutting down: no new connections; delivering what is in memory, the rest stays in the spool.');
       // Sources hand what they already read to the spool while the queue keeps delivering.
-      const sourcesDone = tcp ? tcp.stop(Math.min(SHUTDOWN_GRACE_MS, remaining())) : Promise.resolve();
+      const sourcesDone = Promise.all([
+        tcp?.stop(Math.min(SHUTDOWN_GRACE_MS, remaining())),
+        // A mail being taken finishes (its accept resolves) before the spool closes; IMAP logs out.
+        imap?.stop(remaining()),
+        smtp?.stop(),
+      ]);
       await Promise.race([sourcesDone, sleep(remaining())]);
       tcpListening = false;
       await feeder?.stop();

@@ -30,6 +30,7 @@ Commands:
       --rate N               lines per second, 0 = as fast as possible (default 0)
       --connections C        parallel connections (default 1)
   check-config               validate the configuration and print it with secrets redacted
+  ingest [FILE.eml|DIR …]    turn mails into alerts (stdin when no FILE: an MTA pipe); exit 75 = try again later
   spool stats [--json]       what waits in spool.dir: queue depth and age, dead letters by code, rejected lines
   spool requeue-dead [FILE…] put dead-lettered alerts back in the queue (all, or these files of dead/)
 
@@ -95,6 +96,8 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(`${formatSummary(summary)}${abort.signal.aborted ? ' (interrupted)' : ''}\n`);
       return abort.signal.aborted ? 130 : 0;
     }
+    case 'ingest':
+      return ingest(configFrom(), rest);
     case 'spool':
       return spoolCommand(configFrom(), rest, values.json === true);
     default:
@@ -170,6 +173,30 @@ async function map(config: Config, file: string | undefined): Promise<number> {
       `${await telemetry.value('tracehive_lines_rejected_total')} rejected.\n`,
   );
   return 0;
+}
+
+/**
+ * `tracehive ingest`: mails from files or stdin, parsed and mapped here, kept durably in
+ * spool.dir/incoming/ for `tracehive serve` (now, or at its next start) to deliver. Exit codes
+ * follow sysexits so an MTA pipe retries (75) or bounces (65, 66) correctly.
+ */
+async function ingest(config: Config, files: string[]): Promise<number> {
+  // Only the mail parts: the alert goes to spool.dir/incoming/, which tracehive serve moves into its
+  // spool (it holds the spool's lock; an MTA pipe must not wait for it, nor fight it).
+  const { IncomingDrop } = await import('./queue/incoming.js');
+  const { MailPipeline } = await import('./mail-pipeline.js');
+  const { mailPolicyOf } = await import('./app.js');
+  const { ingestFiles, ingestStdin, ingestExitCode, formatIngestResult } = await import('./sources/mail-files.js');
+  const spool = new IncomingDrop(config.spool.dir);
+  const telemetry = new Telemetry(pino({ level: 'silent' }), () => 0);
+  const mail = new MailPipeline({ policy: config.alert, mailPolicy: mailPolicyOf(config), spool: () => spool, quarantineDir: join(config.spool.dir, 'quarantine'), telemetry, now: Date.now });
+  try {
+    const results = files.length === 0 ? [await ingestStdin(process.stdin, mail, { maxBytes: config.email.smtp.maxBytes })] : (await ingestFiles(files, mail, { maxBytes: config.email.smtp.maxBytes })).results;
+    for (const r of results) process.stderr.write(`${formatIngestResult(r)}\n`);
+    return ingestExitCode(results);
+  } finally {
+    spool.close();
+  }
 }
 
 async function spoolCommand(config: Config, args: string[], json: boolean): Promise<number> {

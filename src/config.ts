@@ -12,6 +12,7 @@ import convict from 'convict';
 import { BridgeError } from './errors.js';
 import { parseCidr } from './net/cidr.js';
 import { DEFAULT_SEVERITY_RULES } from './map/severity.js';
+import { DEFAULT_MAIL_POLICY, type MailField } from './map/mail-policy.js';
 import type { AlertPolicy, SeverityRule } from './types.js';
 
 /** The package's own config/default.json, wherever tracehive is run from (dist/src/config.js → ../../config). */
@@ -93,6 +94,28 @@ convict.addFormat({
   coerce: (v: string) => ({ true: true, '1': true, false: false, '0': false })[v.trim().toLowerCase()] ?? v,
 });
 
+const MAIL_FIELDS: readonly MailField[] = ['title', 'severity', 'date', 'status', 'type', 'source', 'description'];
+
+convict.addFormat({
+  name: 'field-names',
+  validate(value: unknown) {
+    if (typeof value === 'string') throw new Error('Expected a JSON object such as {"title":["title","Название"]}, got text that is not JSON');
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new Error(`Expected an object with the lists ${MAIL_FIELDS.join(', ')}`);
+    for (const [field, names] of Object.entries(value)) {
+      if (!MAIL_FIELDS.includes(field as MailField)) throw new Error(`unknown field ${JSON.stringify(field)}: expected one of ${MAIL_FIELDS.join(', ')}`);
+      if (!Array.isArray(names) || names.some((n) => typeof n !== 'string' || n.trim() === '')) throw new Error(`${field}: expected a list of non-empty field names`);
+    }
+    for (const field of MAIL_FIELDS) if (!(field in value)) throw new Error(`${field}: missing (give every field; copy the defaults from config/example.json)`);
+  },
+  coerce: (v: string) => {
+    try {
+      return JSON.parse(v) as unknown;
+    } catch {
+      return v;
+    }
+  },
+});
+
 /** Integers with a floor, for keys where 0 would silently break the bridge. */
 function intAtLeast(name: string, min: number, why: string): string {
   convict.addFormat({
@@ -108,6 +131,7 @@ const POSITIVE = intAtLeast('positive-int', 1, '0 would stop all work');
 const LINE_BYTES = intAtLeast('line-bytes', 256, 'a detection line is longer than that');
 const SPOOL_BYTES = intAtLeast('spool-bytes', 1048576, 'at least 1 MiB, or every line would pause the listener');
 const SEGMENT_BYTES = intAtLeast('segment-bytes', 65536, 'at least 64 KiB');
+const MAIL_BYTES = intAtLeast('mail-bytes', 65536, 'a mail with one attachment is larger');
 
 convict.addFormat({
   name: 'thehive-name',
@@ -173,6 +197,43 @@ const schema = {
     fsyncIntervalMs: { doc: 'Group commit: accepted input is fsynced together at most this long after it arrived (the one window a power cut can lose; 0 = at once).', format: 'nat', default: 20, env: 'TRACEHIVE_SPOOL_FSYNC_INTERVAL_MS' },
     segmentBytes: { doc: 'Spool segment file size; a segment is deleted once every alert in it is delivered or dead-lettered.', format: SEGMENT_BYTES, default: 67108864, env: 'TRACEHIVE_SPOOL_SEGMENT_BYTES' },
   },
+  email: {
+    imap: {
+      enabled: { doc: 'Poll a mailbox over IMAP: one alert per unseen mail.', format: 'switch', default: false, env: 'TRACEHIVE_IMAP_ENABLED' },
+      host: { doc: 'IMAP server.', format: String, default: '', env: 'TRACEHIVE_IMAP_HOST' },
+      port: { doc: 'IMAP port (993 implicit TLS, 143 plain/STARTTLS).', format: 'port', default: 993, env: 'TRACEHIVE_IMAP_PORT' },
+      secure: { doc: 'true = implicit TLS; false = plain, upgraded with STARTTLS when the server offers it.', format: 'switch', default: true, env: 'TRACEHIVE_IMAP_SECURE' },
+      tlsVerify: { doc: 'Verify the IMAP server certificate.', format: 'switch', default: true, env: 'TRACEHIVE_IMAP_TLS_VERIFY' },
+      user: { doc: 'IMAP login.', format: String, default: '', env: 'TRACEHIVE_IMAP_USER' },
+      password: { doc: 'IMAP password (never logged).', format: String, default: '', env: 'TRACEHIVE_IMAP_PASSWORD', sensitive: true },
+      mailbox: { doc: 'Mailbox whose unseen mails become alerts.', format: String, default: 'INBOX', env: 'TRACEHIVE_IMAP_MAILBOX' },
+      doneMailbox: { doc: 'Move taken mails here (created when missing); empty marks them \\Seen in place.', format: String, default: '', env: 'TRACEHIVE_IMAP_DONE_MAILBOX' },
+      pollIntervalMs: { doc: 'Polling beside IDLE (the only trigger on servers without IDLE).', format: POSITIVE, default: 60000, env: 'TRACEHIVE_IMAP_POLL_INTERVAL_MS' },
+      maxBytes: { doc: 'Larger mails are left unread in the mailbox and logged.', format: MAIL_BYTES, default: 26214400, env: 'TRACEHIVE_IMAP_MAX_BYTES' },
+    },
+    smtp: {
+      enabled: { doc: 'Accept mail over SMTP (a spamtrap, a forwarding rule, a report-phishing address).', format: 'switch', default: false, env: 'TRACEHIVE_SMTP_ENABLED' },
+      host: { doc: 'SMTP listen address.', format: 'host', default: '127.0.0.1', env: 'TRACEHIVE_SMTP_HOST' },
+      port: { doc: 'SMTP listen port; 0 picks a free one (logged).', format: 'port', default: 2525, env: 'TRACEHIVE_SMTP_PORT' },
+      allowFrom: { doc: 'Allowed envelope senders: addresses or @domain; empty allows all.', format: 'string-list', default: [] as string[], env: 'TRACEHIVE_SMTP_ALLOW_FROM' },
+      allowPeers: { doc: 'CIDR allowlist of SMTP clients; empty allows all.', format: 'cidr-list', default: [] as string[], env: 'TRACEHIVE_SMTP_ALLOW_PEERS' },
+      maxBytes: { doc: 'Larger mails are refused with 552.', format: MAIL_BYTES, default: 26214400, env: 'TRACEHIVE_SMTP_MAX_BYTES' },
+      tlsKeyFile: { doc: 'PEM private key: with tlsCertFile, STARTTLS is offered.', format: String, default: '', env: 'TRACEHIVE_SMTP_TLS_KEY_FILE' },
+      tlsCertFile: { doc: 'PEM certificate (chain) for STARTTLS.', format: String, default: '', env: 'TRACEHIVE_SMTP_TLS_CERT_FILE' },
+    },
+    fieldNames: { doc: 'SIEM notification mails: synonyms of title, severity, date, status, type, source and description (case-insensitive).', format: 'field-names', default: DEFAULT_MAIL_POLICY.fieldNames as unknown as Record<MailField, string[]>, env: 'TRACEHIVE_EMAIL_FIELD_NAMES' },
+    ignore: {
+      domains: { doc: 'Domains never sent as observables (each covers its subdomains; *.test = every name under .test).', format: 'string-list', default: [...DEFAULT_MAIL_POLICY.ignore.domains], env: 'TRACEHIVE_EMAIL_IGNORE_DOMAINS' },
+      ips: { doc: 'Addresses and CIDR ranges never sent as observables.', format: 'cidr-list', default: [...DEFAULT_MAIL_POLICY.ignore.ips], env: 'TRACEHIVE_EMAIL_IGNORE_IPS' },
+      hashes: { doc: 'MD5/SHA-1/SHA-256 never sent as observables (default: the digests of empty input).', format: 'string-list', default: [...DEFAULT_MAIL_POLICY.ignore.hashes], env: 'TRACEHIVE_EMAIL_IGNORE_HASHES' },
+      emails: { doc: 'Addresses (or @domain) never sent as observables.', format: 'string-list', default: [] as string[], env: 'TRACEHIVE_EMAIL_IGNORE_EMAILS' },
+    },
+    privateIps: { doc: 'Private, CGNAT and link-local addresses found in mails: keep (tagged private) or drop.', format: ['keep', 'drop'], default: 'keep', env: 'TRACEHIVE_EMAIL_PRIVATE_IPS' },
+    maxDepth: { doc: 'Forwarded mails nested deeper than this are kept as attachments, not parsed.', format: 'nat', default: 3, env: 'TRACEHIVE_EMAIL_MAX_DEPTH' },
+    type: { doc: 'Alert `type` of an ordinary mail (≤ 32 chars).', format: 'thehive-name', default: 'mail', env: 'TRACEHIVE_EMAIL_TYPE' },
+    notificationType: { doc: 'Alert `type` of a SIEM notification mail (≤ 32 chars).', format: 'thehive-name', default: 'siem-mail', env: 'TRACEHIVE_EMAIL_NOTIFICATION_TYPE' },
+    source: { doc: 'Alert `source` of mail alerts (≤ 32 chars).', format: 'thehive-name', default: 'mail', env: 'TRACEHIVE_EMAIL_SOURCE' },
+  },
   shutdown: {
     timeoutMs: { doc: 'On SIGTERM/SIGINT, time allowed to deliver in-flight alerts before exiting.', format: 'nat', default: 10000, env: 'TRACEHIVE_SHUTDOWN_TIMEOUT_MS' },
   },
@@ -206,6 +267,17 @@ export interface Config {
   readonly file: { readonly path: string };
   readonly queue: { readonly ratePerSec: number; readonly concurrency: number; readonly maxAttempts: number; readonly maxPending: number; readonly retryBaseMs: number; readonly retryMaxMs: number; readonly authRetryMs: number };
   readonly spool: { readonly dir: string; readonly maxBytes: number; readonly fsyncIntervalMs: number; readonly segmentBytes: number };
+  readonly email: {
+    readonly imap: { readonly enabled: boolean; readonly host: string; readonly port: number; readonly secure: boolean; readonly tlsVerify: boolean; readonly user: string; readonly password: string; readonly mailbox: string; readonly doneMailbox: string; readonly pollIntervalMs: number; readonly maxBytes: number };
+    readonly smtp: { readonly enabled: boolean; readonly host: string; readonly port: number; readonly allowFrom: readonly string[]; readonly allowPeers: readonly string[]; readonly maxBytes: number; readonly tlsKeyFile: string; readonly tlsCertFile: string };
+    readonly fieldNames: Readonly<Record<MailField, readonly string[]>>;
+    readonly ignore: { readonly domains: readonly string[]; readonly ips: readonly string[]; readonly hashes: readonly string[]; readonly emails: readonly string[] };
+    readonly privateIps: 'keep' | 'drop';
+    readonly maxDepth: number;
+    readonly type: string;
+    readonly notificationType: string;
+    readonly source: string;
+  };
   readonly shutdown: { readonly timeoutMs: number };
   readonly http: { readonly enabled: boolean; readonly host: string; readonly port: number };
   readonly log: { readonly level: string };
@@ -247,6 +319,21 @@ export function loadConfig(sources: ConfigSources = {}): Config {
       throw new BridgeError('ERR_CONFIG_INVALID', `Invalid configuration:\n  thehive.caFile: cannot read ${caFile} (${(err as NodeJS.ErrnoException).code}). Fix it in the environment variable THEHIVE_CA_FILE or the config file.`, { cause: err });
     }
   }
+  if (conf.get('email.imap.enabled') && (conf.get('email.imap.host') === '' || conf.get('email.imap.user') === '')) {
+    throw new BridgeError('ERR_CONFIG_INVALID', 'email.imap: IMAP is enabled but email.imap.host or email.imap.user is empty. Set TRACEHIVE_IMAP_HOST, TRACEHIVE_IMAP_USER and TRACEHIVE_IMAP_PASSWORD, or TRACEHIVE_IMAP_ENABLED=false.');
+  }
+  const smtpTls = [conf.get('email.smtp.tlsKeyFile'), conf.get('email.smtp.tlsCertFile')];
+  if (smtpTls.filter((f) => f !== '').length === 1) {
+    throw new BridgeError('ERR_CONFIG_INVALID', 'email.smtp.tlsKeyFile and email.smtp.tlsCertFile: give both (STARTTLS needs the key and its certificate) or neither.');
+  }
+  for (const [key, file] of [['email.smtp.tlsKeyFile', smtpTls[0]], ['email.smtp.tlsCertFile', smtpTls[1]]] as const) {
+    if (file === '' || file === undefined) continue;
+    try {
+      accessSync(file, constants.R_OK);
+    } catch (err) {
+      throw new BridgeError('ERR_CONFIG_INVALID', `Invalid configuration:\n  ${key}: cannot read ${file} (${(err as NodeJS.ErrnoException).code}). Fix it in the environment variable ${envNameOf(key)} or the config file.`, { cause: err });
+    }
+  }
   if (conf.get('thehive.url') !== '' && conf.get('thehive.apiKey') === '') {
     throw new BridgeError('ERR_CONFIG_INVALID', 'thehive.apiKey: TheHive needs an API key when thehive.url is set. Set THEHIVE_API_KEY (a TheHive user with the manageAlert/create permission).');
   }
@@ -257,6 +344,8 @@ export function loadConfig(sources: ConfigSources = {}): Config {
 export function redactedConfig(config: Config): Record<string, unknown> {
   const copy = JSON.parse(JSON.stringify(config)) as { thehive: { apiKey: string; url: string } };
   if (copy.thehive.apiKey !== '') copy.thehive.apiKey = '[redacted]';
+  const imap = (copy as unknown as { email: { imap: { password: string } } }).email.imap;
+  if (imap.password !== '') imap.password = '[redacted]';
   copy.thehive.url = redactUrl(copy.thehive.url);
   return copy;
 }

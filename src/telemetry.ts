@@ -40,6 +40,7 @@ export class Telemetry {
   readonly #spoolDamaged: Counter<'kind'>;
   readonly #spoolErrors: Counter<'during'>;
   readonly #spoolSkipped: Counter<'invalid'>;
+  readonly #mails: Counter<'via' | 'outcome'>;
   #spool: (() => SpoolGauges) | undefined;
   #open = 0;
 
@@ -70,6 +71,7 @@ export class Telemetry {
     this.#spoolRecovered = new Gauge({ name: 'tracehive_spool_recovered_records', help: 'Records found in the spool at start-up, to be sent again.', registers });
     this.#spoolDamaged = new Counter({ name: 'tracehive_spool_damaged_records_total', help: 'Records found damaged at start-up and skipped, by kind: torn (cut short by a crash), corrupt (checksum mismatch).', labelNames: ['kind'], registers });
     this.#spoolErrors = new Counter({ name: 'tracehive_spool_errors_total', help: 'Spool I/O errors by operation (the data stays in memory and the operation is retried).', labelNames: ['during'], registers });
+    this.#mails = new Counter({ name: 'tracehive_mails_total', help: 'Mails taken in, by source (imap, smtp, file, stdin) and outcome: accepted (alert in the spool), quarantined (kept in spool.dir/quarantine/).', labelNames: ['via', 'outcome'], registers });
     this.#spoolSkipped = new Counter({ name: 'tracehive_spool_skipped_records_total', help: 'Spooled records that became no alert (invalid="true": unreadable).', labelNames: ['invalid'], registers });
   }
 
@@ -171,6 +173,20 @@ export class Telemetry {
     const code = /^(ERR_[A-Z_]+):/.exec(reason)?.[1] ?? 'ERR_SINK_REJECTED';
     this.#alertsDead.inc({ code });
     this.#log.error({ sourceRef: alert.sourceRef, reason, status }, 'Alert dead-lettered: see the dead/ log in spool.dir, fix the cause, then requeue it.');
+  }
+
+  mailAccepted(origin: { via: string; id: string }, sourceRef: string): void {
+    this.#mails.inc({ via: origin.via, outcome: 'accepted' });
+    this.#log.info({ via: origin.via, origin: origin.id, sourceRef }, 'Mail accepted: its alert is in the spool.');
+  }
+
+  mailQuarantined(origin: { via: string; id: string }, reason: string): void {
+    this.#mails.inc({ via: origin.via, outcome: 'quarantined' });
+    this.#log.warn({ via: origin.via, origin: origin.id, reason }, 'Mail quarantined: it could not become an alert; see spool.dir/quarantine/.');
+  }
+
+  mailWarnings(origin: { via: string; id: string }, sourceRef: string, warnings: readonly string[]): void {
+    this.#log.info({ via: origin.via, origin: origin.id, sourceRef, warnings }, 'Mail parsed with warnings (limits or broken MIME); the alert says what was left out.');
   }
 
   /** The sink became ready or not; `quiet` only sets the gauge (the initial state). */

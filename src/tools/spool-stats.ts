@@ -16,6 +16,8 @@ export interface SpoolReport {
   readonly rejected: { readonly total: number; readonly files: number };
   readonly quarantine: { readonly mails: number };
   readonly requeue: { readonly requests: number; readonly inProgress: number };
+  /** Mails left by `tracehive ingest` that serve has not moved into the queue yet. */
+  readonly incoming: { readonly alerts: number };
 }
 
 export async function spoolReport(spoolDir: string, now: number = Date.now()): Promise<SpoolReport> {
@@ -24,6 +26,7 @@ export async function spoolReport(spoolDir: string, now: number = Date.now()): P
   const rejected = await countNdjson(join(spoolDir, 'rejected'));
   const quarantined = (await list(join(spoolDir, 'quarantine'))).filter((n) => n.endsWith('.eml')).length;
   const requeue = await list(join(spoolDir, 'requeue'));
+  const incoming = (await list(join(spoolDir, 'incoming'))).filter((n) => n.endsWith('.rec')).length;
   return {
     dir: spoolDir,
     queue: {
@@ -39,6 +42,7 @@ export async function spoolReport(spoolDir: string, now: number = Date.now()): P
     rejected: { total: rejected.total, files: rejected.files.length },
     quarantine: { mails: quarantined },
     requeue: { requests: requeue.filter((n) => n.startsWith('request-')).length, inProgress: requeue.filter((n) => n.startsWith('work-')).length },
+    incoming: { alerts: incoming },
   };
 }
 
@@ -55,6 +59,7 @@ export function formatReport(r: SpoolReport): string {
   for (const f of r.dead.files) lines.push(`              dead/${f.name}: ${f.alerts}`);
   lines.push(`  rejected:   ${r.rejected.total} lines in ${r.rejected.files} files`);
   lines.push(`  quarantine: ${r.quarantine.mails} mails`);
+  if (r.incoming.alerts > 0) lines.push(`  incoming:   ${r.incoming.alerts} mails from tracehive ingest, waiting for tracehive serve to take them`);
   if (r.requeue.requests + r.requeue.inProgress > 0) lines.push(`  requeue:    ${r.requeue.requests} requests waiting for tracehive serve, ${r.requeue.inProgress} files being requeued`);
   if (r.dead.total > 0) lines.push('', 'Read a dead letter\'s reason, status and body, fix the cause (TheHive field, permission, dataType), then: tracehive spool requeue-dead');
   return `${lines.join('\n')}\n`;

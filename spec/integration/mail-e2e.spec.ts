@@ -1,0 +1,200 @@
+/**
+ * Mail to TheHive end to end (issue 5): a real Dovecot polled over IMAP, a real SMTP client, and
+ * `tracehive ingest` as an MTA pipe, each through the one mapper and the spool to the stand-in
+ * TheHive. The fixture mails are this repository's own (spec/fixtures/mail).
+ */
+import { expect } from 'chai';
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import nodemailer from 'nodemailer';
+import { sleep, startApp, waitFor, type Harness } from '../support/harness.js';
+import { startFakeTheHive, type FakeTheHive, type StoredAlert } from '../support/fake-thehive.js';
+import { dovecotMissing, startDovecot, type Dovecot } from '../support/dovecot.js';
+import { fixturePath } from '../support/fixtures.js';
+import { startServeProcess } from '../support/serve-process.js';
+
+const mail = (name: string): Buffer => readFileSync(fixturePath('mail', name));
+const CLI = resolve('dist/src/cli.js');
+
+/** The mails a SOC mailbox gets, one of each shape. */
+const MAILBOX = ['siem-en.eml', 'siem-ru-base64.eml', 'siem-ru-qp.eml', 'fwd-inline.eml', 'fwd-rfc822.eml', 'fwd-octet-eml.eml', 'defanged.eml', 'attachments.eml', 'html-only.eml', 'broken-boundary.eml', 'broken-base64.eml', 'broken-charset.eml', 'broken-folding.eml', 'nested-deep.eml'];
+
+function observables(alert: StoredAlert | undefined, dataType: string): string[] {
+  return (alert?.observables ?? []).filter((o) => o.dataType === dataType).map((o) => o.data ?? '');
+}
+
+describe('mail intake end to end', function () {
+  this.timeout(60000);
+  let hive: FakeTheHive;
+  let h: Harness | undefined;
+  let dovecot: Dovecot | undefined;
+
+  beforeEach(async () => {
+    hive = await startFakeTheHive({ apiKey: 'k-mail' });
+  });
+  afterEach(async () => {
+    await h?.stop();
+    h = undefined;
+    await dovecot?.destroy();
+    dovecot = undefined;
+    await hive.close();
+  });
+
+  const theHive = { 'thehive.url': '', 'thehive.apiKey': 'k-mail', 'tcp.enabled': false };
+
+  describe('IMAP (a real Dovecot)', () => {
+    before(function () {
+      const missing = dovecotMissing();
+      if (missing) throw new Error(`${missing}: make test installs it (scripts/install-test-deps.sh)`);
+    });
+
+    function imapConfig(d: Dovecot, spoolDir?: string): Record<string, unknown> {
+      return {
+        ...theHive,
+        'thehive.url': hive.url,
+        'email.imap.enabled': true,
+        'email.imap.host': d.host,
+        'email.imap.port': d.port,
+        'email.imap.secure': false,
+        'email.imap.user': d.user,
+        'email.imap.password': d.password,
+        'email.imap.pollIntervalMs': 200,
+        ...(spoolDir ? { 'spool.dir': spoolDir } : {}),
+      };
+    }
+
+    it('turns every unseen mail into one alert, marks it seen, and does not alert again after a restart', async () => {
+      dovecot = await startDovecot();
+      for (const name of MAILBOX) await dovecot.append(mail(name));
+      // A mail the analyst already read is not an incident to raise.
+      await dovecot.append(mail('siem-en.eml').toString('latin1').replace(/INC-2024-0042/g, 'INC-2024-0001'), { flags: ['\\Seen'] });
+      const spoolDir = await mkdtemp(join(tmpdir(), 'tracehive-mail-spool-'));
+      try {
+        h = await startApp(imapConfig(dovecot, spoolDir));
+        await waitFor(`${MAILBOX.length} alerts`, () => hive.alerts.length === MAILBOX.length, 30000);
+        const byRef = new Map(hive.alerts.map((a) => [a.sourceRef, a]));
+        // SIEM notifications: one alert per incident ID, whatever the language and encoding.
+        expect([...byRef.keys()]).to.include.members(['mail-INC-2024-0042', 'mail-7731', 'mail-KUMA-2024-118-8b745ee8']);
+        expect(byRef.has('mail-INC-2024-0001'), 'a seen mail is left alone').to.equal(false);
+        const siem = byRef.get('mail-INC-2024-0042');
+        expect(siem?.type).to.equal('siem-mail');
+        // Defanged indicators arrive refanged and typed.
+        const advisory = hive.alerts.find((a) => a.title.startsWith('Advisory 2024-031'));
+        expect(observables(advisory, 'url')).to.include.members(['http://update-kzpost.xyz/parcel.apk', 'https://login.qazbank-secure.com/auth']);
+        expect(observables(advisory, 'ip')).to.include('185.244.129.7');
+        // Attachments: their hashes and names.
+        const sandbox = hive.alerts.find((a) => a.title === 'Sandbox report and IoC list');
+        expect(observables(sandbox, 'hash')).to.include('0f8057fa5c0ead1bf2e99a25c01171eda421a5b2ba8a8bbb150b306a9d5aa534');
+        expect(observables(sandbox, 'filename')).to.include.members(['ioc-list.txt', 'scan-report.pdf']);
+        const messages = await dovecot.messages();
+        expect(messages.every((m) => m.seen), 'every mail marked seen').to.equal(true);
+        expect(await h.app.telemetry.value('tracehive_mails_total', { via: 'imap', outcome: 'accepted' })).to.equal(MAILBOX.length);
+
+        // Restart on the same spool and mailbox: nothing new, nothing sent again; a new mail is taken.
+        await h.app.stop();
+        const creates = hive.requests.filter((r) => r.method === 'POST').length;
+        h = await startApp(imapConfig(dovecot, spoolDir));
+        await sleep(1000);
+        expect(hive.requests.filter((r) => r.method === 'POST').length, 'no alert sent again').to.equal(creates);
+        await dovecot.append(mail('siem-en.eml').toString('latin1').replace(/INC-2024-0042/g, 'INC-2024-0077'));
+        await waitFor('the new mail as an alert', () => hive.alerts.some((a) => a.sourceRef === 'mail-INC-2024-0077'), 15000);
+        expect(hive.alerts).to.have.length(MAILBOX.length + 1);
+      } finally {
+        await rm(spoolDir, { recursive: true, force: true });
+      }
+    });
+
+    it('a mail resent with the same incident ID is not a second alert', async () => {
+      dovecot = await startDovecot();
+      h = await startApp(imapConfig(dovecot));
+      await dovecot.append(mail('siem-en.eml'));
+      await waitFor('the first alert', () => hive.alerts.length === 1, 15000);
+      // The SIEM sends its notification again (a reminder, an update): same incident ID.
+      await dovecot.append(mail('siem-en.eml').toString('latin1').replace('Brute force against VPN gateway', 'Brute force against VPN gateway (reminder)'));
+      await waitFor('the second mail taken', async () => (await h!.app.telemetry.value('tracehive_mails_total', { via: 'imap' })) === 2, 15000);
+      await waitFor('the spool emptied', async () => (await h!.app.telemetry.value('tracehive_spool_records')) === 0);
+      expect(hive.alerts).to.have.length(1);
+      expect(await h.app.telemetry.value('tracehive_alerts_delivered_total', { duplicate: 'true' })).to.equal(1);
+    });
+  });
+
+  describe('SMTP (nodemailer as the client)', () => {
+    it('answers 250 with the sourceRef once the alert is in the spool, and delivers it', async () => {
+      h = await startApp({ ...theHive, 'thehive.url': hive.url, 'email.smtp.enabled': true, 'email.smtp.port': 0, 'email.smtp.allowFrom': ['@cert-notice.kz'] });
+      const port = (h.logs.find((l) => String(l['msg']).startsWith('SMTP intake listening'))?.['port'] ?? 0) as number;
+      const transport = nodemailer.createTransport({ host: '127.0.0.1', port, secure: false, ignoreTLS: true });
+      const info = await transport.sendMail({ envelope: { from: 'advisories@cert-notice.kz', to: ['soc@corp.local'] }, raw: mail('defanged.eml') });
+      expect(info.response).to.match(/^250 .*Accepted as mail-[0-9a-f]{20}/);
+      await waitFor('the alert in TheHive', () => hive.alerts.length === 1);
+      expect(hive.alerts[0]?.title).to.equal('Advisory 2024-031: indicators of the "SilkRoad Courier" campaign');
+      const refused = await transport.sendMail({ envelope: { from: 'someone@elsewhere.example', to: ['soc@corp.local'] }, raw: mail('defanged.eml') }).then(
+        () => 'sent',
+        (err: { responseCode?: number }) => err.responseCode,
+      );
+      expect(refused).to.equal(550);
+      transport.close();
+    });
+  });
+
+  describe('tracehive ingest (an MTA pipe)', () => {
+    let dir: string;
+    beforeEach(async () => {
+      dir = await mkdtemp(join(tmpdir(), 'tracehive-ingest-'));
+    });
+    afterEach(async () => {
+      await rm(dir, { recursive: true, force: true });
+    });
+
+    function ingest(args: string[], input: Buffer | string, spool: string): Promise<{ code: number | null; stderr: string }> {
+      return new Promise((done) => {
+        const child = spawn(process.execPath, [CLI, 'ingest', ...args], { cwd: dir, env: { PATH: process.env['PATH'] ?? '', TRACEHIVE_SPOOL_DIR: spool } });
+        let stderr = '';
+        child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+        child.on('close', (code) => done({ code, stderr }));
+        child.stdin.end(input);
+      });
+    }
+
+    it('while serve runs: a piped mail reaches TheHive; garbage is quarantined with its reason, exit 0 both times', async () => {
+      const spool = join(dir, 'spool');
+      const serve = await startServeProcess({ THEHIVE_URL: hive.url, THEHIVE_API_KEY: 'k-mail', TRACEHIVE_SPOOL_DIR: spool }, dir);
+      try {
+        const piped = await ingest([], mail('siem-ru-qp.eml'), spool);
+        expect(piped.code).to.equal(0);
+        await waitFor('the piped mail in TheHive', () => hive.alerts.some((a) => a.sourceRef === 'mail-KUMA-2024-118-8b745ee8'), 15000);
+        const garbage = await ingest([], Buffer.from([0, 1, 2, 3, 255, 254, 10, 10]), spool);
+        expect(garbage.code).to.equal(0);
+        expect(garbage.stderr).to.match(/quarantined/i);
+        const kept = readdirSync(join(spool, 'quarantine'));
+        expect(kept.filter((n) => n.endsWith('.eml'))).to.have.length(1);
+        const reason = JSON.parse(readFileSync(join(spool, 'quarantine', kept.find((n) => n.endsWith('.json')) as string), 'utf8')) as { reason: string; via: string };
+        expect(reason.via).to.equal('stdin');
+        expect(reason.reason).to.match(/^ERR_MAIL_PARSE: /);
+        const files = await ingest([fixturePath('mail', 'fwd-inline.eml'), fixturePath('mail', 'nope.eml')], '', spool);
+        expect(files.code, 'a missing file is EX_NOINPUT').to.equal(66);
+        await waitFor('the file mail in TheHive', () => hive.alerts.length === 2, 15000);
+      } finally {
+        serve.child.kill('SIGTERM');
+        await serve.exited;
+      }
+    });
+
+    it('without a running serve the mail waits on disk, and the next serve delivers it', async () => {
+      const spool = join(dir, 'spool');
+      const r = await ingest([fixturePath('mail', 'siem-en.eml')], '', spool);
+      expect(r.code).to.equal(0);
+      expect(existsSync(join(spool, 'incoming')) && readdirSync(join(spool, 'incoming')).length).to.equal(1);
+      const serve = await startServeProcess({ THEHIVE_URL: hive.url, THEHIVE_API_KEY: 'k-mail', TRACEHIVE_SPOOL_DIR: spool }, dir);
+      try {
+        await waitFor('the waiting mail in TheHive', () => hive.alerts.some((a) => a.sourceRef === 'mail-INC-2024-0042'), 15000);
+        await waitFor('the drop directory emptied', () => readdirSync(join(spool, 'incoming')).length === 0);
+      } finally {
+        serve.child.kill('SIGTERM');
+        await serve.exited;
+      }
+    });
+  });
+});

@@ -1,0 +1,118 @@
+/**
+ * One mail's way in: parse the raw bytes (mailparser), map them with the one mapper, and spool the
+ * alert; the promise resolves only once the group commit has fsynced it, so a source acknowledges
+ * a mail (IMAP \Seen or MOVE, SMTP 250, `ingest` exit 0) only after it is on disk. A mail that
+ * cannot become an alert is quarantined — its raw bytes and a `.json` reason next to them, in
+ * `spool.dir/quarantine/` — and never blocks the next one. The {@link MailIntake} of every source.
+ */
+import { createHash } from 'node:crypto';
+import { mkdir, open } from 'node:fs/promises';
+import { join } from 'node:path';
+import { BridgeError } from './errors.js';
+import { parseMail } from './parse/email.js';
+import { alertFromMail } from './map/mail-alert.js';
+import type { MailPolicy } from './map/mail-policy.js';
+import { alertRecord } from './queue/spool-payload.js';
+import type { MailIntake, MailOrigin, MailVerdict } from './sources/mail-intake.js';
+import type { Telemetry } from './telemetry.js';
+import type { AlertPolicy } from './types.js';
+
+/** The part of the spool mail intake writes to. */
+export interface MailSpool {
+  append(payload: string, time?: number): number;
+  commit(): Promise<void>;
+  readonly full: boolean;
+  readonly closed: boolean;
+  whenSpace(): Promise<void>;
+}
+
+export interface MailPipelineOptions {
+  readonly policy: AlertPolicy;
+  readonly mailPolicy: MailPolicy;
+  /** The open spool, or undefined before start and after stop. */
+  readonly spool: () => MailSpool | undefined;
+  readonly quarantineDir: string;
+  readonly telemetry: Telemetry;
+  readonly now: () => number;
+}
+
+export class MailPipeline implements MailIntake {
+  readonly #o: MailPipelineOptions;
+
+  constructor(options: MailPipelineOptions) {
+    this.#o = options;
+  }
+
+  get full(): boolean {
+    return this.#o.spool()?.full ?? false;
+  }
+
+  whenSpace(): Promise<void> {
+    return this.#o.spool()?.whenSpace() ?? Promise.resolve();
+  }
+
+  async accept(raw: Buffer, origin: MailOrigin): Promise<MailVerdict> {
+    const { telemetry } = this.#o;
+    const receivedAt = this.#o.now();
+    const spool = this.#o.spool();
+    if (spool === undefined || spool.closed) {
+      throw new BridgeError('ERR_SPOOL_CLOSED', 'tracehive is not running or shutting down: the mail was not kept; the sender must try again.');
+    }
+    let reason: string | undefined;
+    let sourceRef = '';
+    let payload = '';
+    try {
+      if (!startsLikeMail(raw)) {
+        reason = 'ERR_MAIL_PARSE: the input does not start with a mail header line (From:, Subject:, Received: …) or holds binary data: is it an RFC 5322 mail?';
+      } else {
+        const mail = await parseMail(raw, { maxDepth: this.#o.mailPolicy.maxDepth });
+        const alert = alertFromMail(mail, this.#o.policy, this.#o.mailPolicy, receivedAt);
+        sourceRef = alert.sourceRef;
+        payload = alertRecord(alert);
+        if (mail.warnings.length > 0) telemetry.mailWarnings(origin, alert.sourceRef, mail.warnings);
+      }
+    } catch (err) {
+      reason = `ERR_MAIL_PARSE: ${err instanceof Error ? err.message : String(err)}`;
+    }
+    if (reason !== undefined) {
+      await this.#quarantine(raw, origin, reason, receivedAt);
+      telemetry.mailQuarantined(origin, reason);
+      return { kind: 'quarantined', reason };
+    }
+    spool.append(payload, receivedAt);
+    await spool.commit();
+    telemetry.mailAccepted(origin, sourceRef);
+    return { kind: 'accepted', sourceRef };
+  }
+
+  /** Writes the raw mail and its reason, both fsynced; rejects when it cannot (the source then leaves the mail in place). */
+  async #quarantine(raw: Buffer, origin: MailOrigin, reason: string, at: number): Promise<void> {
+    const dir = this.#o.quarantineDir;
+    await mkdir(dir, { recursive: true });
+    const stamp = new Date(at).toISOString().replace(/[:.]/g, '-');
+    const base = join(dir, `${stamp}-${createHash('sha256').update(raw).digest('hex').slice(0, 12)}`);
+    await writeSynced(`${base}.eml`, raw);
+    await writeSynced(`${base}.json`, `${JSON.stringify({ time: new Date(at).toISOString(), via: origin.via, origin: origin.id, bytes: raw.length, reason })}\n`);
+  }
+}
+
+/**
+ * Lenient on purpose: broken folding and stray header lines are for mailparser to cope with; only
+ * input that is no mail at all (binary, empty, a text without any header) is refused here.
+ */
+function startsLikeMail(raw: Buffer): boolean {
+  const head = raw.subarray(0, 8192);
+  if (head.length === 0 || head.includes(0)) return false;
+  const first = /^(?:From [^\n]*\n)?([^\r\n]*)/.exec(head.toString('latin1'))?.[1] ?? '';
+  return /^[!-9;-~]{1,76}:/.test(first);
+}
+
+async function writeSynced(path: string, data: Buffer | string): Promise<void> {
+  const handle = await open(path, 'w');
+  try {
+    await handle.writeFile(data);
+    await handle.datasync();
+  } finally {
+    await handle.close();
+  }
+}
