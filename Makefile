@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 NODE_BIN := node_modules/.bin
 
-.PHONY: help deps build run test test-unit test-integration test-deps bench clean
+.PHONY: help deps build run test test-unit test-integration test-deps bench load clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -32,9 +32,13 @@ test-unit: build ## only the unit tests
 test-integration: build ## only the integration tests (real sockets, stand-in TheHive)
 	node scripts/run-tests.mjs dist/spec/integration
 
-bench: build ## throughput against the glue-script peer in one run (parse+map, then tcp → file); JSON in bench/results/
+bench: build ## tracehive vs syslog-ng (when installed) in one run, ~3 min; JSON in bench/results/, then the README table
 	node dist/scripts/bench-kv.js --json bench/results/bench-kv.json
-	node dist/scripts/bench-tcp.js --json bench/results/bench-tcp.json
+	node dist/scripts/bench.js --json bench/results/bench.json
+	node dist/scripts/bench-readme.js
+
+load: build ## send generated CyberTrace lines to a listener: make load ARGS="--port 9998 --connections 4 --lines 100000"
+	node dist/scripts/loadgen.js $(ARGS)
 
 clean: ## remove build output
 	rm -rf dist dist-*

@@ -1,13 +1,18 @@
 /**
  * The benchmarks stay runnable: a few thousand lines through each, asserting only that they
- * finish and print their table (the figures themselves come from `make bench`).
+ * finish and print their table (the figures themselves come from `make bench`, never from here).
  */
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
-import { resolve } from 'node:path';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { SYSLOG_NG_MISSING, syslogNgAvailable } from '../../scripts/peer-syslog-ng.js';
 
 const run = promisify(execFile);
+/** A table row of scripts/bench: row id, pipeline, then lines/s (digits and commas). */
+const row = (id: string, pipeline: string): RegExp => new RegExp(`^\\| ${id} \\| ${pipeline}[^|]* \\| [\\d,]+ \\| `, 'm');
 
 describe('benchmarks (smoke)', function () {
   this.timeout(60000);
@@ -19,9 +24,45 @@ describe('benchmarks (smoke)', function () {
     expect(stdout).to.match(/ratio tracehive\/peer: \d+\.\d\d/);
   });
 
-  it('bench-tcp runs tracehive serve and the glue peer end to end and prints the table', async () => {
-    const { stdout } = await run(process.execPath, [resolve('dist/scripts/bench-tcp.js'), '--lines', '3000', '--connections', '2']);
-    expect(stdout).to.match(/\| tracehive serve .* \| [\d,]+ \| [\d.]+ \| [\d.]+ \| [\d.]+ \|/);
-    expect(stdout).to.match(/\| glue script peer .* \| [\d,]+ \|/);
+  describe('scripts/bench, tiny sizes', () => {
+    let dir: string;
+    let stdout: string;
+    let peer: boolean;
+
+    before(async () => {
+      dir = await mkdtemp(join(tmpdir(), 'tracehive-bench-smoke-'));
+      peer = await syslogNgAvailable();
+      const args = ['--lines', '2000', '--http-lines', '500', '--backlog-lines', '2000', '--connections', '2', '--paced-seconds', '0.2', '--json', join(dir, 'bench.json')];
+      ({ stdout } = await run(process.execPath, [resolve('dist/scripts/bench.js'), ...args]));
+    });
+
+    after(async () => {
+      await rm(dir, { recursive: true, force: true });
+    });
+
+    it('prints the table with every tracehive row and a target on each', () => {
+      expect(stdout).to.match(/^\| row \| pipeline \| lines\/s \| alerts\/s \|/m);
+      for (const id of ['a', 'b', 'c', 'd']) expect(stdout).to.match(row(id, 'tracehive: '));
+      expect(stdout.match(/^\| [abcd] \| tracehive: .*\| (≥ [\d.]+× syslog-ng|peak RSS ≤ \d+ MiB): /gm)).to.have.length(4);
+    });
+
+    it('prints the syslog-ng rows and a ratio when syslog-ng is installed, else how to install it', () => {
+      if (peer) {
+        expect(stdout).to.match(row('a', 'syslog-ng: '));
+        expect(stdout).to.match(row('c', 'syslog-ng: '));
+        expect(stdout).to.match(/^\| a \| tracehive: .* \| \d+\.\d\d× \| /m);
+      } else {
+        expect(stdout).to.include(SYSLOG_NG_MISSING);
+      }
+    });
+
+    it('regenerates the README table from the JSON between the markers only', async () => {
+      const readme = join(dir, 'README.md');
+      await writeFile(readme, '# x\n\n<!-- bench:start -->\nold table\n<!-- bench:end -->\n\nafter\n');
+      await run(process.execPath, [resolve('dist/scripts/bench-readme.js'), '--results', dir, '--readme', readme]);
+      const text = await readFile(readme, 'utf8');
+      expect(text).to.not.include('old table');
+      expect(text).to.match(/<!-- bench:start -->\n[\s\S]*\| d \| tracehive: [\s\S]*<!-- bench:end -->\n\nafter\n$/);
+    });
   });
 });
