@@ -1,5 +1,5 @@
 /**
- * A private Dovecot for the IMAP tests, as /work/shared/docs/test-servers.md describes: its own
+ * A private Dovecot for the IMAP tests, as Debian packages it (dovecot-imapd), run the way that works as root: its own
  * config, base, state, log and maildir in one temp dir, listening on a free loopback port,
  * one user with a plain password, started in the foreground as our child (so it is reaped
  * and never outlives the run) and stopped by the PID in `<base_dir>/master.pid`. Installs
