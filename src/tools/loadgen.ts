@@ -11,10 +11,11 @@
  * `line` (one write per line) or `random` (cuts at random byte offsets, through lines and UTF-8
  * sequences, the way a listener's reads arrive split).
  */
-import { createConnection, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
 import { BridgeError } from '../errors.js';
+import { CONNECT_TIMEOUT_MS, connectAll } from '../net/connect.js';
 import { createRng, generateLine, type Rng } from './cybertrace-gen.js';
 import { startProgress } from './progress.js';
 
@@ -99,8 +100,6 @@ const BURST_MS = 50;
 const MIN_WAIT_MS = 5;
 const MAX_CONNECTIONS = 1024;
 const DEFAULT_LINES = 100_000;
-/** A listener that does not answer SYN would otherwise keep us waiting for the OS (minutes). */
-const CONNECT_TIMEOUT_MS = 10_000;
 /** After an abort, how long the listener gets to read what is in flight before we cut the connections. */
 const ABORT_GRACE_MS = 2_000;
 const PROGRESS_MS = 200;
@@ -111,7 +110,7 @@ export async function runLoad(opts: LoadOptions, onProgress?: (p: LoadProgress) 
   const limit = o.lines ?? (o.seconds === undefined ? DEFAULT_LINES : Infinity);
   check(o, limit);
   const where = `${o.host}:${o.port}`;
-  const sockets = await connectAll(o.host, o.port, o.connections, where);
+  const sockets = await connectAll(o.connections, { host: o.host, port: o.port, explain: (err) => explain(err, where) });
   const started = performance.now();
   const deadline = o.seconds === undefined ? Infinity : started + o.seconds * 1000;
   const c = { taken: 0, sent: 0, bytes: 0, errors: 0, lastError: undefined as string | undefined };
@@ -233,34 +232,6 @@ function finish(socket: Socket, signal: AbortSignal | undefined): Promise<void> 
     // Unless aborted, no deadline: a listener slow to read must still get everything.
     if (signal?.aborted) setTimeout(() => socket.destroy(), ABORT_GRACE_MS).unref();
     socket.end();
-  });
-}
-
-/** Opens every connection; if one fails, closes the others and rejects with the explained error. */
-async function connectAll(host: string, port: number, count: number, where: string): Promise<Socket[]> {
-  const results = await Promise.allSettled(Array.from({ length: count }, () => connect(host, port, where)));
-  const sockets = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
-  const failed = results.find((r) => r.status === 'rejected');
-  if (failed === undefined) return sockets;
-  for (const s of sockets) s.destroy();
-  throw failed.reason;
-}
-
-function connect(host: string, port: number, where: string): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    // noDelay: we batch ourselves, and Nagle would merge the small writes of `line` and `random`.
-    const socket = createConnection({ host, port, noDelay: true, timeout: CONNECT_TIMEOUT_MS });
-    const done = (err?: unknown): void => {
-      socket.off('connect', done).off('error', done).off('timeout', onTimeout);
-      if (err === undefined) {
-        socket.setTimeout(0);
-        return resolve(socket);
-      }
-      socket.destroy();
-      reject(explain(err, where));
-    };
-    const onTimeout = (): void => done(Object.assign(new Error(`connect ETIMEDOUT ${where}`), { code: 'ETIMEDOUT' }));
-    socket.once('connect', () => done()).once('error', done).once('timeout', onTimeout);
   });
 }
 

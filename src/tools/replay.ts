@@ -11,11 +11,12 @@
  */
 import { createReadStream, fstatSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { createConnection, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Readable } from 'node:stream';
 import split2 from 'split2';
 import { BridgeError } from '../errors.js';
+import { connectAll } from '../net/connect.js';
 import { formatBytes, startProgress } from './progress.js';
 
 /** What to replay, where, and how fast. */
@@ -71,8 +72,6 @@ const TICK_MS = 10;
 const BURST_MS = 50;
 /** Each connection holds a batch; past this many the memory bound stops being small. */
 const MAX_CONNECTIONS = 1024;
-/** A listener that does not answer SYN would otherwise keep us waiting for the OS (minutes). */
-const CONNECT_TIMEOUT_MS = 10_000;
 /** After an abort, how long the listener gets to read what is in flight before we cut the connections. */
 const ABORT_GRACE_MS = 2_000;
 
@@ -113,7 +112,7 @@ export async function replay(opts: ReplayOptions): Promise<ReplaySummary> {
   input.lines.on('error', (err) => fail(explain(err, opts)));
   input.source.on('data', (chunk: string) => (counts.inputBytes += chunk.length));
   try {
-    sockets = await connectAll(opts, stop.signal);
+    sockets = await connectAll(opts.connections, { host: opts.host, port: opts.port, signal: stop.signal, explain: (err) => explain(err, opts) });
     let ending = false;
     for (const socket of sockets) {
       socket.on('error', (err) => fail(explain(err, opts)));
@@ -237,39 +236,6 @@ function finish(socket: Socket, rest: string, counts: { bytes: number }, signal:
     counts.bytes += rest.length;
     if (rest === '') socket.end();
     else socket.end(rest, 'latin1');
-  });
-}
-
-/** Opens every connection; if one fails, closes the others and rejects with the explained error. */
-async function connectAll(opts: ReplayOptions, signal: AbortSignal): Promise<Socket[]> {
-  const results = await Promise.allSettled(Array.from({ length: opts.connections }, () => connect(opts, signal)));
-  const sockets = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
-  const failed = results.find((r) => r.status === 'rejected');
-  if (failed === undefined) return sockets;
-  for (const s of sockets) s.destroy();
-  throw failed.reason;
-}
-
-function connect(opts: ReplayOptions, signal: AbortSignal): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    // noDelay: we batch ourselves, and Nagle would bunch up the small writes of a rate-limited replay.
-    const socket = createConnection({ host: opts.host, port: opts.port, noDelay: true, timeout: CONNECT_TIMEOUT_MS });
-    const done = (err?: unknown): void => {
-      socket.off('connect', done).off('error', done).off('timeout', onTimeout);
-      signal.removeEventListener('abort', onAbort);
-      if (err === undefined) {
-        socket.setTimeout(0);
-        resolve(socket);
-      } else {
-        socket.destroy();
-        reject(err === signal.reason ? err : explain(err, opts));
-      }
-    };
-    const onTimeout = (): void => done(Object.assign(new Error(`connect ETIMEDOUT ${opts.host}:${opts.port}`), { code: 'ETIMEDOUT' }));
-    const onAbort = (): void => done(signal.reason);
-    socket.once('connect', () => done()).once('error', done).once('timeout', onTimeout);
-    signal.addEventListener('abort', onAbort, { once: true });
   });
 }
 
