@@ -236,7 +236,7 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
   const readiness = (): ReadyState => {
     const reasons = [...health.state.reasons];
     if (spool === undefined && !stopping) reasons.push('the spool is not open yet');
-    if (spoolFull || spool?.full === true) reasons.push(`the spool is full (spool.maxBytes ${config.spool.maxBytes}): input is paused until deliveries free space`);
+    if (spool?.full === true) reasons.push(`the spool is full (spool.maxBytes ${config.spool.maxBytes}): input is paused until deliveries free space`);
     if (tcp && !tcpListening) reasons.push('the CyberTrace listener is not listening');
     if (stopping) reasons.push('shutting down');
     return { ready: reasons.length === 0, reasons };

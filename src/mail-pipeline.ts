@@ -12,18 +12,14 @@ import { BridgeError } from './errors.js';
 import { parseMail } from './parse/email.js';
 import { alertFromMail } from './map/mail-alert.js';
 import type { MailPolicy } from './map/mail-policy.js';
-import { alertRecord } from './queue/spool-payload.js';
+import { alertRecord, type SpoolWriter } from './queue/spool-payload.js';
 import type { MailIntake, MailOrigin, MailVerdict } from './sources/mail-intake.js';
 import type { Telemetry } from './telemetry.js';
 import type { AlertPolicy } from './types.js';
 
 /** The part of the spool mail intake writes to. */
-export interface MailSpool {
-  append(payload: string, time?: number): number;
-  commit(): Promise<void>;
-  readonly full: boolean;
+export interface MailSpool extends SpoolWriter {
   readonly closed: boolean;
-  whenSpace(): Promise<void>;
 }
 
 export interface MailPipelineOptions {

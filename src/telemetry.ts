@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ErrorCode } from './errors.js';
 import type { CyberTraceRecord, QueuedAlert } from './types.js';
+import type { SpoolRecovery } from './queue/spool.js';
 
 /** What the spool gauges show. */
 export interface SpoolGauges {
@@ -80,7 +81,7 @@ export class Telemetry {
     this.#spool = gauges;
   }
 
-  spoolRecovered(r: { records: number; segments: number; corrupt: number; torn: number; bytes: number; oldestTime: number | null }): void {
+  spoolRecovered(r: SpoolRecovery): void {
     this.#spoolRecovered.set(r.records);
     if (r.corrupt > 0) this.#spoolDamaged.inc({ kind: 'corrupt' }, r.corrupt);
     if (r.torn > 0) this.#spoolDamaged.inc({ kind: 'torn' }, r.torn);

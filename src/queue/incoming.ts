@@ -9,6 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, readdir, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { SpoolWriter } from './spool-payload.js';
 
 const SUFFIX = '.rec';
 
@@ -16,8 +17,8 @@ export function incomingDir(spoolDir: string): string {
   return join(spoolDir, 'incoming');
 }
 
-/** The writer side: the spool calls of {@link MailSpool} over a drop directory. */
-export class IncomingDrop {
+/** The writer side: the {@link SpoolWriter} calls over a drop directory. */
+export class IncomingDrop implements SpoolWriter {
   readonly #dir: string;
   #pending: { payload: string; time: number }[] = [];
   #closed = false;
@@ -72,16 +73,9 @@ export class IncomingDrop {
   }
 }
 
-/** The part of the spool serve moves dropped records into. */
-export interface IncomingTarget {
-  append(payload: string, time?: number): number;
-  readonly full: boolean;
-  whenSpace(): Promise<void>;
-  commit(): Promise<void>;
-}
 
 /** Moves every dropped record into the spool (oldest first) and deletes the files once committed; returns how many. */
-export async function drainIncoming(spoolDir: string, target: IncomingTarget): Promise<number> {
+export async function drainIncoming(spoolDir: string, target: SpoolWriter): Promise<number> {
   const dir = incomingDir(spoolDir);
   const names = (await readdir(dir).catch(() => [] as string[])).filter((n) => n.endsWith(SUFFIX)).sort();
   if (names.length === 0) return 0;

@@ -12,16 +12,9 @@
  */
 import { mkdir, readFile, readdir, rename, unlink, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { alertRecord } from './spool-payload.js';
+import { alertRecord, type SpoolWriter } from './spool-payload.js';
 import type { Alert } from '../types.js';
 
-/** The part of the spool requeueing writes to. */
-export interface RequeueTarget {
-  append(payload: string, time?: number): number;
-  readonly full: boolean;
-  whenSpace(): Promise<void>;
-  commit(): Promise<void>;
-}
 
 export interface RequeueResult {
   readonly files: number;
@@ -78,7 +71,7 @@ async function requestedFiles(spoolDir: string, request: string | undefined): Pr
  * spool. `beforeMove` lets serve close its dead-letter log first, so no later dead letter lands in
  * a file being requeued.
  */
-export async function requeueDead(spoolDir: string, target: RequeueTarget, options: { request?: string; beforeMove?: () => Promise<void> } = {}): Promise<RequeueResult> {
+export async function requeueDead(spoolDir: string, target: SpoolWriter, options: { request?: string; beforeMove?: () => Promise<void> } = {}): Promise<RequeueResult> {
   const dir = requeueDir(spoolDir);
   await mkdir(dir, { recursive: true });
   await options.beforeMove?.();

@@ -10,6 +10,17 @@
  */
 import type { Alert } from '../types.js';
 
+/**
+ * What writers of spool records need (the spool itself, or `tracehive ingest`'s drop directory):
+ * append, wait while full, and a commit that resolves once everything appended is on disk.
+ */
+export interface SpoolWriter {
+  append(payload: string, time?: number): number;
+  readonly full: boolean;
+  whenSpace(): Promise<void>;
+  commit(): Promise<void>;
+}
+
 export type SpooledItem =
   | { readonly kind: 'line'; readonly line: string }
   | { readonly kind: 'alert'; readonly alert: Alert };
