@@ -341,7 +341,7 @@ export class ImapSource {
     }
     if (raw === undefined || raw.length > maxBytes) {
       const bytes = Math.max(meta.size ?? 0, raw?.length ?? 0);
-      this.#log.warn({ origin, bytes, maxBytes }, 'Mail larger than maxBytes: left unseen in the mailbox, not taken.');
+      this.#log.warn({ origin, bytes, maxBytes, code: 'ERR_MAIL_TOO_BIG' }, 'Mail larger than maxBytes: left unseen in the mailbox, not taken.');
       this.#o.onOversize?.(origin, bytes);
       return this.#advance(state, uid);
     }

@@ -167,7 +167,7 @@ export function stripMboxFromLine(raw: Buffer): Buffer {
 }
 
 function tooLarge(origin: MailOrigin, bytes: number, max: number): IngestResult {
-  return { origin, outcome: 'too-large', reason: `${bytes} bytes, more than maxBytes (${max})` };
+  return { origin, outcome: 'too-large', reason: `ERR_MAIL_TOO_BIG: ${bytes} bytes, more than maxBytes (${max})` };
 }
 
 function report(result: IngestResult, log: Logger | undefined): IngestResult {

@@ -153,7 +153,7 @@ export class SmtpSource {
     stream.once('error', (err: Error) => answer(reply(451, `4.3.0 ${err.message}`)));
     stream.once('end', () => {
       if (bytes > max || stream.sizeExceeded) {
-        this.#log.info({ peer: session.remoteAddress, bytes, maxBytes: max }, 'SMTP mail refused: larger than maxBytes.');
+        this.#log.info({ peer: session.remoteAddress, bytes, maxBytes: max, code: 'ERR_MAIL_TOO_BIG' }, 'SMTP mail refused: larger than maxBytes.');
         return answer(reply(552, `5.3.4 Message exceeds fixed maximum message size ${max}`));
       }
       const origin: MailOrigin = { via: 'smtp', id: `${session.id} ${session.remoteAddress}` };
