@@ -32,8 +32,8 @@ import { createTheHiveSink } from './sinks/thehive.js';
 import { createFileSink } from './sinks/file.js';
 import { createDailyNdjson } from './io/daily-ndjson.js';
 import { MailPipeline } from './mail-pipeline.js';
-import { ImapSource } from './sources/imap.js';
-import { SmtpSource } from './sources/smtp.js';
+import type { ImapOptions, ImapSource } from './sources/imap.js';
+import type { SmtpOptions, SmtpSource } from './sources/smtp.js';
 import { DEFAULT_MAIL_POLICY, type MailPolicy } from './map/mail-policy.js';
 import type { Sink } from './types.js';
 
@@ -194,41 +194,36 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
     telemetry,
     now,
   });
-  const imap = config.email.imap.enabled
-    ? new ImapSource(
-        {
-          host: config.email.imap.host,
-          port: config.email.imap.port,
-          secure: config.email.imap.secure,
-          tlsVerify: config.email.imap.tlsVerify,
-          user: config.email.imap.user,
-          password: config.email.imap.password,
-          mailbox: config.email.imap.mailbox,
-          doneMailbox: config.email.imap.doneMailbox,
-          pollIntervalMs: config.email.imap.pollIntervalMs,
-          maxBytes: config.email.imap.maxBytes,
-          stateFile: join(config.spool.dir, 'imap-state.json'),
-          retryMaxMs: config.queue.retryMaxMs,
-        },
-        mail,
-        log.child({ component: 'imap' }),
-      )
+  // The IMAP and SMTP libraries are loaded in start(), only when enabled (memory of a serve without mail).
+  const imapOptions: ImapOptions | undefined = config.email.imap.enabled
+    ? {
+        host: config.email.imap.host,
+        port: config.email.imap.port,
+        secure: config.email.imap.secure,
+        tlsVerify: config.email.imap.tlsVerify,
+        user: config.email.imap.user,
+        password: config.email.imap.password,
+        mailbox: config.email.imap.mailbox,
+        doneMailbox: config.email.imap.doneMailbox,
+        pollIntervalMs: config.email.imap.pollIntervalMs,
+        maxBytes: config.email.imap.maxBytes,
+        stateFile: join(config.spool.dir, 'imap-state.json'),
+        retryMaxMs: config.queue.retryMaxMs,
+      }
     : undefined;
-  const smtp = config.email.smtp.enabled
-    ? new SmtpSource(
-        {
-          host: config.email.smtp.host,
-          port: config.email.smtp.port,
-          maxBytes: config.email.smtp.maxBytes,
-          allowFrom: config.email.smtp.allowFrom,
-          allowPeers: config.email.smtp.allowPeers,
-          tlsKeyFile: config.email.smtp.tlsKeyFile,
-          tlsCertFile: config.email.smtp.tlsCertFile,
-        },
-        mail,
-        log.child({ component: 'smtp' }),
-      )
+  const smtpOptions: SmtpOptions | undefined = config.email.smtp.enabled
+    ? {
+        host: config.email.smtp.host,
+        port: config.email.smtp.port,
+        maxBytes: config.email.smtp.maxBytes,
+        allowFrom: config.email.smtp.allowFrom,
+        allowPeers: config.email.smtp.allowPeers,
+        tlsKeyFile: config.email.smtp.tlsKeyFile,
+        tlsCertFile: config.email.smtp.tlsCertFile,
+      }
     : undefined;
+  let imap: ImapSource | undefined;
+  let smtp: SmtpSource | undefined;
 
   const tcp = config.tcp.enabled ? new TcpSource(config.tcp, telemetry, (line, peer) => pipeline.handle(line, peer)) : undefined;
   let tcpListening = false;
@@ -310,11 +305,13 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
       tcpListening = true;
       log.info({ host: addresses.tcp.address, port: addresses.tcp.port }, 'CyberTrace listener ready: point OutputSettings > ConnectionString here.');
     }
-    if (smtp && !stopping) {
+    if (smtpOptions && !stopping) {
+      smtp = new (await import('./sources/smtp.js')).SmtpSource(smtpOptions, mail, log.child({ component: 'smtp' }));
       addresses.smtp = await smtp.start();
       log.info({ host: addresses.smtp.address, port: addresses.smtp.port }, 'SMTP intake listening: mail sent here becomes alerts.');
     }
-    if (imap && !stopping) {
+    if (imapOptions && !stopping) {
+      imap = new (await import('./sources/imap.js')).ImapSource(imapOptions, mail, log.child({ component: 'imap' }));
       // Resolves after the first attempt, connected or not: a down mail server must not stop CyberTrace intake.
       await imap.start();
     }

@@ -9,8 +9,6 @@ import { createHash } from 'node:crypto';
 import { mkdir, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BridgeError } from './errors.js';
-import { parseMail } from './parse/email.js';
-import { alertFromMail } from './map/mail-alert.js';
 import type { MailPolicy } from './map/mail-policy.js';
 import { alertRecord, type SpoolWriter } from './queue/spool-payload.js';
 import type { MailIntake, MailOrigin, MailVerdict } from './sources/mail-intake.js';
@@ -30,6 +28,16 @@ export interface MailPipelineOptions {
   readonly quarantineDir: string;
   readonly telemetry: Telemetry;
   readonly now: () => number;
+}
+
+/**
+ * mailparser, tldts and the IoC scanners cost a serve that takes no mail about 40 MiB of memory:
+ * they are loaded with the first mail, not at start-up.
+ */
+let mailModules: Promise<[typeof import('./parse/email.js'), typeof import('./map/mail-alert.js')]> | undefined;
+function loadMailModules(): NonNullable<typeof mailModules> {
+  mailModules ??= Promise.all([import('./parse/email.js'), import('./map/mail-alert.js')]);
+  return mailModules;
 }
 
 export class MailPipeline implements MailIntake {
@@ -61,6 +69,7 @@ export class MailPipeline implements MailIntake {
       if (!startsLikeMail(raw)) {
         reason = 'ERR_MAIL_PARSE: the input does not start with a mail header line (From:, Subject:, Received: …) or holds binary data: is it an RFC 5322 mail?';
       } else {
+        const [{ parseMail }, { alertFromMail }] = await loadMailModules();
         const mail = await parseMail(raw, { maxDepth: this.#o.mailPolicy.maxDepth });
         const alert = alertFromMail(mail, this.#o.policy, this.#o.mailPolicy, receivedAt);
         sourceRef = alert.sourceRef;
