@@ -9,6 +9,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { rootCertificates } from 'node:tls';
 import axios, { type AxiosRequestConfig, type AxiosResponse } from 'axios';
+import { nodeHttpAdapter } from './http-adapter.js';
 import type { Alert, Outcome, QueuedAlert, Sink } from '../types.js';
 
 /** What the sink needs from the `thehive.*` config keys. */
@@ -67,6 +68,7 @@ export function createTheHiveSink(opts: TheHiveSinkOptions): TheHiveSink {
     headers,
     httpAgent,
     httpsAgent,
+    adapter: nodeHttpAdapter, // axios' own http adapter cost 3.6× a bare request (http-adapter.ts)
     validateStatus: () => true, // every status is classified below, none throws
     maxRedirects: 0, // a redirect is a wrong thehive.url; following it could replay the key elsewhere
     proxy: false, // no silent HTTP(S)_PROXY detour: TheHive is reached directly
@@ -143,9 +145,10 @@ function fromV0(alert: V0Alert): Alert {
 /** Answer to `POST …/alert`. */
 function classifyCreate(res: AxiosResponse, requestBytes: number): Outcome {
   const { status } = res;
+  // TheHive's 201 echoes the whole alert: it is not read, only an error envelope is.
+  if (status >= 200 && status < 300) return { kind: 'delivered' };
   const text = typeof res.data === 'string' ? res.data : '';
   const error = parseError(text);
-  if (status >= 200 && status < 300) return { kind: 'delivered' };
   // The alert exists already (same type/source/sourceRef): our sourceRef is deterministic, so it is ours.
   if (status === 409 || (status === 400 && error.type === 'CreateError' && /already exist/i.test(error.message))) {
     return { kind: 'delivered', duplicate: true };

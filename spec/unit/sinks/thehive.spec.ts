@@ -255,6 +255,39 @@ describe('sinks/thehive', () => {
     expect(outcome.kind === 'retry' && outcome.reason).to.match(/ECONNRESET|socket hang up/);
   });
 
+  it('a connection cut in the middle of the answer is retried with ECONNRESET', async () => {
+    handler = (req, res) => {
+      res.writeHead(201, { 'Content-Type': 'application/json', 'Content-Length': '5000' });
+      res.write('{"_id":"~41', () => req.socket.destroy());
+    };
+    const outcome = await send(sink());
+    expect(outcome.kind).to.equal('retry');
+    expect(outcome.kind === 'retry' && outcome.reason).to.match(/^ECONNRESET/);
+  });
+
+  it('an answer over 16 MiB is not read to the end: retried, naming the limit', async () => {
+    const mib = Buffer.alloc(1024 * 1024, 0x20);
+    handler = (_req, res) => {
+      res.writeHead(201, { 'Content-Type': 'application/json' });
+      let sent = 0;
+      const more = (): void => {
+        while (sent < 20 && !res.destroyed) {
+          sent++;
+          if (!res.write(mib)) return void res.once('drain', more);
+        }
+        res.end();
+      };
+      more();
+    };
+    expect(await send(sink({ timeoutMs: 5000 }))).to.deep.equal({ kind: 'retry', reason: `answer larger than ${16 * 1024 * 1024} bytes` });
+  });
+
+  it('asks for no compression (the answer is read as plain text)', async () => {
+    await send(sink());
+    expect(seen[0]?.headers).not.to.have.property('accept-encoding');
+    expect(seen[0]?.headers['content-length']).to.equal(String(Buffer.byteLength(seen[0]?.body ?? '')));
+  });
+
   it('an answer slower than timeoutMs is retried with "timeout after N ms"', async () => {
     handler = (_req, res) => {
       const t = setTimeout(() => json(201, BODY.created)(_req, res, ''), 1500);
