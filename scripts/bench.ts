@@ -19,9 +19,11 @@
  *
  * Usage: node dist/scripts/bench.js [--lines N] [--http-lines N] [--backlog-lines N] [--paced-seconds S]
  *          [--connections C] [--seed N] [--rows abcd] [--no-syslog-ng] [--cpu-prof DIR]
- *          [--node-args="FLAGS"] [--json FILE]
+ *          [--node-args="FLAGS"] [--env KEY=VALUE]… [--json FILE]
  * `--cpu-prof DIR` runs tracehive under `node --cpu-prof` and leaves one .cpuprofile per row in DIR;
- * `--node-args` passes other flags to tracehive's node (e.g. `--max-old-space-size=96`).
+ * `--node-args` passes other flags to tracehive's node (e.g. `--max-old-space-size=96`); `--env` sets a
+ * config variable of every tracehive run (e.g. `--env TRACEHIVE_MAX_PENDING=2000`; the bench's own
+ * environment is not passed on, so a THEHIVE_URL of the shell cannot leak in).
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -46,6 +48,7 @@ const { values } = parseArgs({
     'no-syslog-ng': { type: 'boolean', default: false },
     'cpu-prof': { type: 'string' },
     'node-args': { type: 'string', default: '' },
+    env: { type: 'string', multiple: true, default: [] },
     json: { type: 'string' },
   },
 });
@@ -67,6 +70,15 @@ const seed = option('seed', values.seed, 0);
 if (!/^[abcd]+$/.test(values.rows)) {
   process.stderr.write(`bench: Expected \`--rows\` to be letters of abcd, got ${JSON.stringify(values.rows)}.\n`);
   process.exit(2);
+}
+const extraEnv: Record<string, string> = {};
+for (const pair of values.env) {
+  const eq = pair.indexOf('=');
+  if (eq < 1) {
+    process.stderr.write(`bench: Expected \`--env\` to be KEY=VALUE, got ${JSON.stringify(pair)}.\n`);
+    process.exit(2);
+  }
+  extraEnv[pair.slice(0, eq)] = pair.slice(eq + 1);
 }
 const rows = new Set(values.rows.split('') as RowId[]);
 const nodeArgs = [...values['node-args'].split(' ').filter(Boolean), ...(values['cpu-prof'] === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', resolve(values['cpu-prof'])])];
@@ -184,7 +196,7 @@ const spoolDir = (name: string): string => join(dir, `spool-${name}`);
 
 async function tracehiveFile(row: 'a' | 'b', fsyncMs: number, pipeline: string): Promise<BenchRow> {
   const file = join(dir, `${row}.ndjson`);
-  const th = await startTracehive({ TRACEHIVE_FILE_PATH: file, TRACEHIVE_SPOOL_DIR: spoolDir(row), TRACEHIVE_SPOOL_FSYNC_INTERVAL_MS: String(fsyncMs) }, nodeArgs);
+  const th = await startTracehive({ TRACEHIVE_FILE_PATH: file, TRACEHIVE_SPOOL_DIR: spoolDir(row), TRACEHIVE_SPOOL_FSYNC_INTERVAL_MS: String(fsyncMs), ...extraEnv }, nodeArgs);
   const latency = new LatencyLog();
   const tail = tailAlerts(file, latency);
   try {
@@ -214,7 +226,7 @@ async function syslogNgFile(): Promise<BenchRow> {
 async function tracehiveHttp(): Promise<BenchRow> {
   const latency = new LatencyLog();
   const endpoint = await startCountingEndpoint(latency);
-  const th = await startTracehive({ THEHIVE_URL: endpoint.url, THEHIVE_API_KEY: API_KEY, TRACEHIVE_RATE_PER_SEC: '0', TRACEHIVE_CONCURRENCY: '4', TRACEHIVE_SPOOL_DIR: spoolDir('c') }, nodeArgs);
+  const th = await startTracehive({ THEHIVE_URL: endpoint.url, THEHIVE_API_KEY: API_KEY, TRACEHIVE_RATE_PER_SEC: '0', TRACEHIVE_CONCURRENCY: '4', TRACEHIVE_SPOOL_DIR: spoolDir('c'), ...extraEnv }, nodeArgs);
   try {
     const m = await measure(th.tcpPort, httpLines, { stats: th.stats, delivered: endpoint.posts }, latency);
     return rowOf('c', 'tracehive', 'tracehive: tcp → parse → spool (20 ms group commit) → map → POST per alert, rate limit off, 4 in flight → counting endpoint', httpLines, m);
@@ -241,7 +253,7 @@ async function syslogNgHttp(): Promise<BenchRow> {
 
 async function tracehiveBacklog(samples: { sent: number; rssMiB: number }[]): Promise<BenchRow> {
   const down = await closedPort();
-  const th = await startTracehive({ THEHIVE_URL: `http://127.0.0.1:${down}`, THEHIVE_API_KEY: API_KEY, TRACEHIVE_RATE_PER_SEC: '0', TRACEHIVE_CONCURRENCY: '4', TRACEHIVE_SPOOL_DIR: spoolDir('d') }, nodeArgs);
+  const th = await startTracehive({ THEHIVE_URL: `http://127.0.0.1:${down}`, THEHIVE_API_KEY: API_KEY, TRACEHIVE_RATE_PER_SEC: '0', TRACEHIVE_CONCURRENCY: '4', TRACEHIVE_SPOOL_DIR: spoolDir('d'), ...extraEnv }, nodeArgs);
   let sent = 0;
   const sample = (): void => void samples.push({ sent, rssMiB: th.stats().rssMiB });
   try {
