@@ -18,7 +18,8 @@ build: deps ## compile TypeScript to dist/
 	$(NODE_BIN)/tsc -p tsconfig.json
 
 run: build ## start the bridge: CyberTrace listener on 127.0.0.1:9998, alerts to data/alerts.ndjson
-	node dist/src/cli.js serve
+	@chmod +x dist/src/cli.js
+	./dist/src/cli.js serve
 
 test-deps: ## install the system packages the tests use (netcat), when missing
 	@bash scripts/install-test-deps.sh

@@ -10,6 +10,7 @@ import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { createServer } from 'node:http';
 import net from 'node:net';
 import { resolve } from 'node:path';
+import { cliNodeFlags } from '../src/tools/node-flags.js';
 
 const CLI = resolve('dist/src/cli.js');
 const CLK_TCK = 100; // Linux USER_HZ
@@ -58,7 +59,7 @@ export interface Tracehive {
  * spec/support/serve-process.ts reads them).
  */
 export async function startTracehive(env: Record<string, string>, nodeArgs: readonly string[] = []): Promise<Tracehive> {
-  const child = spawn(process.execPath, [...nodeArgs, CLI, 'serve'], {
+  const child = spawn(process.execPath, [...cliNodeFlags(CLI), ...nodeArgs, CLI, 'serve'], {
     env: { PATH: process.env['PATH'] ?? '', TRACEHIVE_TCP_PORT: '0', TRACEHIVE_HTTP_PORT: '0', TRACEHIVE_SHUTDOWN_TIMEOUT_MS: '500', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

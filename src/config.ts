@@ -186,7 +186,7 @@ const schema = {
     ratePerSec: { doc: 'Alerts sent per second at most (0 = unlimited).', format: 'nat', default: 20, env: 'TRACEHIVE_RATE_PER_SEC' },
     concurrency: { doc: 'Requests in flight at most.', format: POSITIVE, default: 4, env: 'TRACEHIVE_CONCURRENCY' },
     maxAttempts: { doc: 'Retriable failures before dead-lettering (0 = retry forever).', format: 'nat', default: 0, env: 'TRACEHIVE_MAX_ATTEMPTS' },
-    maxPending: { doc: 'Alerts read from the spool and held in memory for delivery at most (the window); the backlog waits on disk.', format: POSITIVE, default: 10000, env: 'TRACEHIVE_MAX_PENDING' },
+    maxPending: { doc: 'Alerts read from the spool and held in memory for delivery at most (the window); the backlog waits on disk.', format: POSITIVE, default: 1000, env: 'TRACEHIVE_MAX_PENDING' },
     retryBaseMs: { doc: 'First retry delay; doubles per consecutive failure, with full jitter.', format: 'nat', default: 500, env: 'TRACEHIVE_RETRY_BASE_MS' },
     retryMaxMs: { doc: 'Retry delay cap.', format: 'nat', default: 60000, env: 'TRACEHIVE_RETRY_MAX_MS' },
     authRetryMs: { doc: 'Retry delay after 401/403 (a wrong key waits for the operator).', format: 'nat', default: 30000, env: 'TRACEHIVE_AUTH_RETRY_MS' },

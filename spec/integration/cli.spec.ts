@@ -12,6 +12,7 @@ import net from 'node:net';
 import { connect, sendChunked, startApp, waitFor, type Harness } from '../support/harness.js';
 import { detectionLine, detectionLines } from '../support/lines.js';
 import { startFakeTheHive, type FakeTheHive } from '../support/fake-thehive.js';
+import { cliNodeFlags } from '../../src/tools/node-flags.js';
 
 const CLI = resolve('dist/src/cli.js');
 
@@ -35,7 +36,7 @@ function runCli(args: string[], opts: { env?: Record<string, string>; input?: st
 
 /** Starts `tracehive serve` and resolves once its listener logged its port. */
 async function startServe(env: Record<string, string>, cwd: string): Promise<{ child: ChildProcess; port: number; out: () => string }> {
-  const child = spawn(process.execPath, [CLI, 'serve'], { cwd, env: { PATH: process.env['PATH'] ?? '', ...env } });
+  const child = spawn(process.execPath, [...cliNodeFlags(CLI), CLI, 'serve'], { cwd, env: { PATH: process.env['PATH'] ?? '', ...env } });
   let out = '';
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (out += d.toString()));

@@ -139,6 +139,34 @@ describe('mail intake end to end', function () {
     });
   });
 
+  describe('serve as the tracehive command runs it (its own heap limit)', () => {
+    it('takes a 24 MiB mail over SMTP under --max-old-space-size from the CLI\'s first line, and delivers its alert', async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'tracehive-bigmail-'));
+      const serve = await startServeProcess({ THEHIVE_URL: hive.url, THEHIVE_API_KEY: 'k-mail', TRACEHIVE_SPOOL_DIR: join(dir, 'spool'), TRACEHIVE_SMTP_ENABLED: 'true', TRACEHIVE_SMTP_PORT: '0' }, dir);
+      try {
+        const cmdline = readFileSync(`/proc/${serve.child.pid}/cmdline`, 'utf8').split('\0');
+        expect(cmdline.some((a) => a.startsWith('--max-old-space-size='))).to.equal(true);
+        let port = 0;
+        await waitFor('the SMTP intake to log its port', () => (port = (serve.logs().find((l) => String(l['msg']).startsWith('SMTP intake listening'))?.['port'] ?? 0) as number) > 0);
+        // One text part of 24 MiB: the biggest kind of mail the default email.smtp.maxBytes (25 MiB) lets in.
+        const line = 'Beacon to update-check[.]bad-cdn.example.net from 10.1.2.3, see hxxps://bad-cdn[.]ru/gate.php\r\n';
+        const body = line.repeat(Math.floor((24 * 1024 * 1024) / line.length));
+        const raw = `From: noc@corp.example\r\nTo: soc@corp.example\r\nSubject: Proxy log extract\r\nMessage-ID: <big-1@corp.example>\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n${body}`;
+        const transport = nodemailer.createTransport({ host: '127.0.0.1', port, secure: false, ignoreTLS: true });
+        const info = await transport.sendMail({ envelope: { from: 'noc@corp.example', to: ['soc@corp.example'] }, raw });
+        transport.close();
+        expect(info.response).to.match(/^250 /);
+        await waitFor('the big mail in TheHive', () => hive.alerts.length === 1, 30000);
+        expect(observables(hive.alerts[0], 'domain')).to.include('bad-cdn.ru');
+        expect(serve.child.exitCode).to.equal(null);
+      } finally {
+        serve.child.kill('SIGTERM');
+        await serve.exited;
+        await rm(dir, { recursive: true, force: true });
+      }
+    });
+  });
+
   describe('tracehive ingest (an MTA pipe)', () => {
     let dir: string;
     beforeEach(async () => {

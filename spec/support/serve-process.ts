@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { waitFor } from './harness.js';
+import { cliNodeFlags } from '../../src/tools/node-flags.js';
 
 const CLI = resolve('dist/src/cli.js');
 
@@ -27,7 +28,7 @@ export interface ServeProcess {
 
 /** Starts serve with `env` (ports 0 unless given) and resolves once the listener and admin port logged their ports. */
 export async function startServeProcess(env: Record<string, string>, cwd: string): Promise<ServeProcess> {
-  const child = spawn(process.execPath, [CLI, 'serve'], {
+  const child = spawn(process.execPath, [...cliNodeFlags(CLI), CLI, 'serve'], {
     cwd,
     env: { PATH: process.env['PATH'] ?? '', TRACEHIVE_TCP_PORT: '0', TRACEHIVE_HTTP_PORT: '0', LOG_LEVEL: 'info', ...env },
   });
