@@ -6,9 +6,10 @@
  * `spool.dir/quarantine/` — and never blocks the next one. The {@link MailIntake} of every source.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, open } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BridgeError } from './errors.js';
+import { writeSynced } from './io/durable-file.js';
 import type { MailPolicy } from './map/mail-policy.js';
 import { alertRecord, type SpoolWriter } from './queue/spool-payload.js';
 import type { MailIntake, MailOrigin, MailVerdict } from './sources/mail-intake.js';
@@ -110,14 +111,4 @@ function startsLikeMail(raw: Buffer): boolean {
   if (head.length === 0 || head.includes(0)) return false;
   const first = /^(?:From [^\n]*\n)?([^\r\n]*)/.exec(head.toString('latin1'))?.[1] ?? '';
   return /^[!-9;-~]{1,76}:/.test(first);
-}
-
-async function writeSynced(path: string, data: Buffer | string): Promise<void> {
-  const handle = await open(path, 'w');
-  try {
-    await handle.writeFile(data);
-    await handle.datasync();
-  } finally {
-    await handle.close();
-  }
 }

@@ -7,9 +7,10 @@
  * serve's spool commit and its unlink appends a record twice; TheHive answers "already exists".
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, readdir, rename, unlink } from 'node:fs/promises';
+import { mkdir, readFile, readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SpoolWriter } from './spool-payload.js';
+import { replaceFile, syncDir } from '../io/durable-file.js';
 
 const SUFFIX = '.rec';
 
@@ -50,22 +51,9 @@ export class IncomingDrop implements SpoolWriter {
     await mkdir(this.#dir, { recursive: true });
     for (const { payload, time } of batch) {
       const name = `${String(time).padStart(15, '0')}-${process.pid}-${randomBytes(6).toString('hex')}`;
-      const tmp = join(this.#dir, `.${name}.tmp`);
-      const handle = await open(tmp, 'w');
-      try {
-        await handle.writeFile(`${time}\n${payload}`);
-        await handle.datasync();
-      } finally {
-        await handle.close();
-      }
-      await rename(tmp, join(this.#dir, `${name}${SUFFIX}`));
+      await replaceFile(join(this.#dir, `${name}${SUFFIX}`), `${time}\n${payload}`, { tmp: join(this.#dir, `.${name}.tmp`) });
     }
-    const dir = await open(this.#dir, 'r');
-    try {
-      await dir.sync();
-    } finally {
-      await dir.close();
-    }
+    await syncDir(this.#dir);
   }
 
   close(): void {

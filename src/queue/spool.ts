@@ -55,7 +55,7 @@
  * - spool-lock.ts: the LOCK file;
  * - spool-errors.ts: the error codes.
  */
-import { mkdir, open, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, unlink, type FileHandle } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { ACK_FILE, type AckSet } from './spool-acks.js';
@@ -64,6 +64,7 @@ import { describe, spoolError } from './spool-errors.js';
 import { type Found, scanDir, type SpoolRecovery } from './spool-inspect.js';
 import { releaseLock, takeLock } from './spool-lock.js';
 import { READ_CHUNK_BYTES, type Segment, SegmentCursor, segmentName } from './spool-segment-reader.js';
+import { replaceFile, syncDir } from '../io/durable-file.js';
 
 export type { SpoolErrorCode } from './spool-errors.js';
 export { inspectSpool, type SpoolRecovery } from './spool-inspect.js';
@@ -569,16 +570,8 @@ export class Spool {
   async #persistAcks(syncDirectory: boolean): Promise<boolean> {
     const version = this.#ackVersion;
     const json = JSON.stringify(this.#acks.toJSON());
-    const tmp = join(this.#dir, `${ACK_FILE}.tmp`);
     try {
-      const handle = await open(tmp, 'w');
-      try {
-        await handle.writeFile(json);
-        await handle.datasync();
-      } finally {
-        await handle.close();
-      }
-      await rename(tmp, join(this.#dir, ACK_FILE));
+      await replaceFile(join(this.#dir, ACK_FILE), json);
       this.#persistedAckVersion = version;
       // The rename must be on disk before a segment it covers is unlinked.
       if (syncDirectory) {
@@ -777,20 +770,6 @@ async function recover(dir: string, report: (err: Error) => void): Promise<Found
 }
 
 // ---- small helpers -----------------------------------------------------------------------------
-
-/** Makes a directory's entries (a new segment, a rename) durable. */
-async function syncDir(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } catch (err) {
-    // Some platforms and filesystems cannot fsync a directory; their metadata is then as durable as it gets.
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code !== 'EINVAL' && code !== 'EISDIR' && code !== 'EPERM' && code !== 'ENOTSUP') throw err;
-  } finally {
-    await handle.close();
-  }
-}
 
 function clampTime(time: number): number {
   return Number.isFinite(time) ? Math.min(MAX_TIME, Math.max(0, Math.floor(time))) : 0;
