@@ -13,12 +13,11 @@
  * then every unseen mail is taken again (at least once; the intake's `sourceRef` makes a
  * repeat harmless).
  */
-import { mkdir, open, readFile, rename } from 'node:fs/promises';
-import { dirname } from 'node:path';
 import { ImapFlow, type ImapFlowOptions } from 'imapflow';
 import type { Logger } from 'pino';
 import { fullJitter } from '../queue/backoff.js';
 import type { MailIntake, MailOrigin } from './mail-intake.js';
+import { loadImapState, saveImapState, type MailboxState } from './imap-state.js';
 
 /** How to reach the mailbox and how to treat its mails. */
 export interface ImapOptions {
@@ -53,18 +52,10 @@ export interface ImapOptions {
   readonly onOversize?: (origin: MailOrigin, bytes: number) => void;
 }
 
-/** What `stateFile` holds for one mailbox. */
-interface MailboxState {
-  uidValidity: string;
-  lastUid: number;
-}
-
 /** A dead server must not keep a reconnect attempt waiting for the OS (minutes). */
 const CONNECT_TIMEOUT_MS = 30_000;
 /** Room above `maxBytes` for the FETCH framing: a server sending more than we asked for is broken. */
 const RESPONSE_SLACK_BYTES = 1024 * 1024;
-/** The state file's format version; another one is ignored (with a warning), not misread. */
-const STATE_VERSION = 1;
 
 type RoundOutcome = 'done' | 'rejected' | 'full';
 
@@ -382,40 +373,17 @@ export class ImapSource {
   async #loadState(): Promise<void> {
     const file = this.#o.stateFile;
     if (file === '') return;
-    let text: string;
-    try {
-      text = await readFile(file, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-      throw err;
-    }
-    try {
-      const parsed = JSON.parse(text) as { version?: unknown; mailboxes?: Record<string, Partial<MailboxState>> };
-      if (parsed.version !== STATE_VERSION) throw new Error(`unknown version ${JSON.stringify(parsed.version)}`);
-      for (const [mailbox, s] of Object.entries(parsed.mailboxes ?? {})) {
-        if (typeof s.uidValidity === 'string' && Number.isSafeInteger(s.lastUid)) this.#state.set(mailbox, { uidValidity: s.uidValidity, lastUid: s.lastUid as number });
-      }
-    } catch (err) {
-      this.#log.warn({ err, stateFile: file }, 'The IMAP state file is unreadable: starting from the unseen mails.');
-    }
+    const { mailboxes, problem } = await loadImapState(file);
+    for (const [mailbox, state] of mailboxes) this.#state.set(mailbox, state);
+    if (problem) this.#log.warn({ err: problem, stateFile: file }, 'The IMAP state file is unreadable: starting from the unseen mails.');
   }
 
-  /** Writes the state file atomically (temp file, fsync, rename). A failure is logged: the UIDs are still kept in memory. */
+  /** A failure is logged: the UIDs are still kept in memory. */
   async #saveState(): Promise<void> {
     const file = this.#o.stateFile;
     if (file === '') return;
-    const body = `${JSON.stringify({ version: STATE_VERSION, mailboxes: Object.fromEntries(this.#state) }, null, 2)}\n`;
-    const tmp = `${file}.${process.pid}.tmp`;
     try {
-      await mkdir(dirname(file), { recursive: true });
-      const handle = await open(tmp, 'w', 0o600);
-      try {
-        await handle.writeFile(body);
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-      await rename(tmp, file);
+      await saveImapState(file, this.#state);
     } catch (err) {
       this.#log.warn({ err, stateFile: file }, 'Could not write the IMAP state file: a restart may hand kept mails to the intake again.');
     }
