@@ -111,7 +111,7 @@ function name(r: Rng): string {
 }
 const domain = (r: Rng): string => `${name(r)}.${pick(r, TLDS)}`;
 const ip = (r: Rng): string => `198.${18 + int(r, 2)}.${int(r, 256)}.${int(r, 256)}`;
-const list = (r: Rng, n: number, of: () => string, sep: string): string => Array.from({ length: n }, of).join(sep);
+const list = (n: number, of: () => string, sep: string): string => Array.from({ length: n }, of).join(sep);
 /** Feed dates span these days from 2015-01-01 (to Oct 2024, the events' month); their `DD.MM.YYYY` texts are built once, not per line. */
 const FEED_DAYS = 3570;
 const DAY_TEXT = Array.from({ length: FEED_DAYS + 1 }, (_, d) => {
@@ -156,7 +156,7 @@ function urlRecord(r: Rng, category: string): FeedRecord {
     const [org, industry] = pick(r, TARGETS);
     context = ` id=${100_000_000 + int(r, 900_000_000)} type=20${context} industry=${industry}${seen(r)}`;
     if (chance(r, 0.35)) {
-      const ns = list(r, 2 + int(r, 3), () => `ns${1 + int(r, 4)}.${domain(r)}`, ', ');
+      const ns = list(2 + int(r, 3), () => `ns${1 + int(r, 4)}.${domain(r)}`, ', ');
       context += ` whois/domain=${host} whois/created=${feedDay(r)} whois/updated=${feedDay(r)} whois/expires=${feedDay(r)} whois/org=${pick(r, ORGS)} whois/country=${pick(r, GEO).toUpperCase()} whois/city=${pick(r, CITIES)} whois/registrar_name=${pick(r, REGISTRARS)} whois/registrar_email=abuse@${domain(r)} whois/NS=${ns}`;
     }
     context += ` stolen_data_type=${pick(r, ['email_address', 'credentials', 'bank_card', 'phone_number'])} targeted_organization=${org} attack_type=Phishing`;
@@ -165,8 +165,8 @@ function urlRecord(r: Rng, category: string): FeedRecord {
   } else {
     context += ` type=1${seen(r)} threat=${threat(r, category)}`;
     if (category === 'KL_BotnetCnC_URL') {
-      context += ` geo=${list(r, 1 + int(r, 4), () => pick(r, GEO), ', ')}`;
-      if (chance(r, 0.4)) context += ` files/MD5=${list(r, longTail(r) ? 20 + int(r, 80) : count(r, 0.5, 8), () => hex(r, 32), ';')}`;
+      context += ` geo=${list(1 + int(r, 4), () => pick(r, GEO), ', ')}`;
+      if (chance(r, 0.4)) context += ` files/MD5=${list(longTail(r) ? 20 + int(r, 80) : count(r, 0.5, 8), () => hex(r, 32), ';')}`;
     } else if (chance(r, 0.15)) {
       context += ` whois/domain=${host} whois/created=${feedDay(r)} whois/registrar_name=${pick(r, REGISTRARS)}`;
     }
@@ -178,7 +178,7 @@ function ipRecord(r: Rng, category: string): FeedRecord {
   const addr = ip(r);
   let context = ` ip=${addr}`;
   if (category === 'KL_IP_Reputation') {
-    context += ` threat_score=${40 + int(r, 61)} category=${pick(r, IP_CATEGORIES)}${seen(r)} ip_geo=${pick(r, GEO)}${chance(r, 0.3) ? '' : ` users_geo=${list(r, 1 + int(r, 3), () => pick(r, GEO), ', ')}`}`;
+    context += ` threat_score=${40 + int(r, 61)} category=${pick(r, IP_CATEGORIES)}${seen(r)} ip_geo=${pick(r, GEO)}${chance(r, 0.3) ? '' : ` users_geo=${list(1 + int(r, 3), () => pick(r, GEO), ', ')}`}`;
     if (chance(r, 0.15)) {
       const net = addr.slice(0, addr.lastIndexOf('.'));
       context += ` ip_whois/net_range=${net}.0 - ${net}.255 ip_whois/net_name=NET-${name(r).toUpperCase()} ip_whois/descr=${pick(r, ['Hosting provider', 'Dedicated servers', 'VPS customers', 'Residential broadband'])} ip_whois/created=${feedDay(r)} ip_whois/country=${pick(r, GEO).toUpperCase()} ip_whois/asn=${64_512 + int(r, 1023)}`;
@@ -197,7 +197,7 @@ function hashRecord(r: Rng, category: string): FeedRecord {
   let context = ` MD5=${hashes.MD5}${chance(r, 0.15) || kind === 'SHA1' ? ` SHA1=${hashes.SHA1}` : ''}${chance(r, 0.15) || kind === 'SHA256' ? ` SHA256=${hashes.SHA256}` : ''}`;
   context += category.startsWith('KL_APT_') ? ` detection_date=${feedDay(r)} publication_name=${pick(r, REPORTS)}` : ` file_size=${1000 + int(r, 5_000_000)}${seen(r)} threat=${threat(r, category)}`;
   const long = longTail(r);
-  if (long || chance(r, 0.08)) context += ` urls/url=${list(r, long ? 20 + int(r, 80) : count(r, 0.5, 8), () => `${domain(r)}/${pick(r, PATHS)}`, ';')}`;
+  if (long || chance(r, 0.08)) context += ` urls/url=${list(long ? 20 + int(r, 80) : count(r, 0.5, 8), () => `${domain(r)}/${pick(r, PATHS)}`, ';')}`;
   return { category, indicator: hashes[kind], context, hash: { kind, value: hashes[kind] } };
 }
 
