@@ -3,7 +3,7 @@
  * real exit codes and messages.
  */
 import { expect } from 'chai';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -12,7 +12,7 @@ import net from 'node:net';
 import { connect, sendChunked, startApp, waitFor, type Harness } from '../support/harness.js';
 import { detectionLine, detectionLines } from '../support/lines.js';
 import { startFakeTheHive, type FakeTheHive } from '../support/fake-thehive.js';
-import { cliNodeFlags } from '../../src/tools/node-flags.js';
+import { startServeProcess } from '../support/serve-process.js';
 
 const CLI = resolve('dist/src/cli.js');
 
@@ -32,24 +32,6 @@ function runCli(args: string[], opts: { env?: Record<string, string>; input?: st
     child.on('close', (code) => resolvePromise({ code, stdout, stderr }));
     child.stdin.end(opts.input ?? '');
   });
-}
-
-/** Starts `tracehive serve` and resolves once its listener logged its port. */
-async function startServe(env: Record<string, string>, cwd: string): Promise<{ child: ChildProcess; port: number; out: () => string }> {
-  const child = spawn(process.execPath, [...cliNodeFlags(CLI), CLI, 'serve'], { cwd, env: { PATH: process.env['PATH'] ?? '', ...env } });
-  let out = '';
-  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
-  let port = 0;
-  await waitFor('the listener to log its port', () => {
-    for (const line of out.split('\n')) {
-      if (!line.includes('CyberTrace listener ready')) continue;
-      port = (JSON.parse(line) as { port: number }).port;
-      return true;
-    }
-    return false;
-  });
-  return { child, port, out: () => out };
 }
 
 describe('tracehive command', function () {
@@ -77,27 +59,27 @@ describe('tracehive command', function () {
         );
         expect(busy, `port ${port} must be free for this test: stop \`make run\` or anything else listening there`).to.equal(false);
       }
-      const serve = await startServe({}, dir);
-      expect(serve.port).to.equal(9998);
+      const serve = await startServeProcess({}, dir, { configuredPorts: true });
+      expect(serve.tcpPort).to.equal(9998);
       await sendChunked(9998, detectionLines(3).join(''), 4096);
       const file = join(dir, 'data', 'alerts.ndjson');
       await waitFor('3 alerts in data/alerts.ndjson', () => existsSync(file) && readFileSync(file, 'utf8').trim().split('\n').length === 3);
       serve.child.kill('SIGTERM');
-      const code = await new Promise((r) => serve.child.once('exit', r));
+      const code = await serve.exited;
       expect(code).to.equal(0);
     });
 
     it('on SIGTERM stops accepting and delivers the queued alerts before exiting 0', async () => {
       hive = await startFakeTheHive({ apiKey: 'k-drain' });
-      const serve = await startServe(
+      const serve = await startServeProcess(
         { THEHIVE_URL: hive.url, THEHIVE_API_KEY: 'k-drain', TRACEHIVE_TCP_PORT: '0', TRACEHIVE_HTTP_PORT: '0', TRACEHIVE_SPOOL_DIR: join(dir, 'spool'), TRACEHIVE_RATE_PER_SEC: '20', TRACEHIVE_SHUTDOWN_TIMEOUT_MS: '10000' },
         dir,
       );
       const lines = detectionLines(30);
-      await sendChunked(serve.port, lines.join(''), 4096);
+      await sendChunked(serve.tcpPort, lines.join(''), 4096);
       await waitFor('first alert', () => hive!.alerts.length > 0);
       serve.child.kill('SIGTERM');
-      const code = await new Promise((r) => serve.child.once('exit', r));
+      const code = await serve.exited;
       expect(code).to.equal(0);
       expect(hive.alerts).to.have.length(30);
       expect(serve.out()).to.include('All accepted alerts delivered.');
@@ -108,20 +90,20 @@ describe('tracehive command', function () {
       await hive.down();
       const spool = join(dir, 'spool');
       const env = { THEHIVE_URL: hive.url, THEHIVE_API_KEY: 'k-full', TRACEHIVE_TCP_PORT: '0', TRACEHIVE_HTTP_PORT: '0', TRACEHIVE_SPOOL_DIR: spool, TRACEHIVE_MAX_PENDING: '20', TRACEHIVE_RATE_PER_SEC: '0', TRACEHIVE_SHUTDOWN_TIMEOUT_MS: '1500', TRACEHIVE_RETRY_BASE_MS: '50', TRACEHIVE_RETRY_MAX_MS: '200', LOG_LEVEL: 'info' };
-      const serve = await startServe(env, dir);
+      const serve = await startServeProcess(env, dir);
       const lines = detectionLines(2000);
-      const socket = await connect(serve.port);
+      const socket = await connect(serve.tcpPort);
       socket.on('error', () => undefined);
       socket.write(lines.join(''));
       await waitFor('deliveries failing', () => serve.out().includes('Delivery failed'));
       serve.child.kill('SIGTERM');
       await waitFor('shutdown to start', () => serve.out().includes('Shutting down'));
-      const refused = await connect(serve.port).then(
+      const refused = await connect(serve.tcpPort).then(
         (s) => (s.destroy(), false),
         (err: NodeJS.ErrnoException) => err.code === 'ECONNREFUSED',
       );
       expect(refused, 'a new connection after SIGTERM is refused').to.equal(true);
-      const code = await new Promise((r) => serve.child.once('exit', r));
+      const code = await serve.exited;
       expect(code).to.equal(0);
       const logs = serve.out().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
       const summary = logs.find((l) => String(l['msg']).startsWith('Stopped:'));
@@ -133,11 +115,11 @@ describe('tracehive command', function () {
       expect(summary?.['alertsDead']).to.equal(0);
       // The next start sends every one of them, once.
       await hive.up();
-      const again = await startServe(env, dir);
+      const again = await startServeProcess(env, dir);
       await waitFor('every accepted line in TheHive', () => hive!.alerts.length === summary?.['accepted'], 20000);
       expect(new Set(hive.alerts.map((a) => a.sourceRef)).size).to.equal(hive.alerts.length);
       again.child.kill('SIGTERM');
-      expect(await new Promise((r) => again.child.once('exit', r))).to.equal(0);
+      expect(await again.exited).to.equal(0);
     });
 
     it('stops cleanly when SIGTERM arrives while TheHive is still being checked at start-up', async () => {
@@ -146,10 +128,10 @@ describe('tracehive command', function () {
       await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
       try {
         const port = (silent.address() as net.AddressInfo).port;
-        const serve = await startServe({ THEHIVE_URL: `http://127.0.0.1:${port}`, THEHIVE_API_KEY: 'k', THEHIVE_TIMEOUT_MS: '20000', TRACEHIVE_TCP_PORT: '0', TRACEHIVE_HTTP_PORT: '0', TRACEHIVE_SPOOL_DIR: join(dir, 'spool') }, dir);
+        const serve = await startServeProcess({ THEHIVE_URL: `http://127.0.0.1:${port}`, THEHIVE_API_KEY: 'k', THEHIVE_TIMEOUT_MS: '20000', TRACEHIVE_TCP_PORT: '0', TRACEHIVE_HTTP_PORT: '0', TRACEHIVE_SPOOL_DIR: join(dir, 'spool') }, dir);
         const started = Date.now();
         serve.child.kill('SIGTERM');
-        const code = await new Promise((r) => serve.child.once('exit', r));
+        const code = await serve.exited;
         expect(code).to.equal(0);
         expect(Date.now() - started).to.be.below(5000);
       } finally {
@@ -167,11 +149,11 @@ describe('tracehive command', function () {
       hive = await startFakeTheHive({ apiKey: 'k-dl' });
       await hive.down();
       const spool = join(dir, 'spool');
-      const serve = await startServe({ THEHIVE_URL: hive.url, THEHIVE_API_KEY: 'k-dl', TRACEHIVE_TCP_PORT: '0', TRACEHIVE_HTTP_PORT: '0', TRACEHIVE_SPOOL_DIR: spool, TRACEHIVE_SHUTDOWN_TIMEOUT_MS: '500' }, dir);
-      await sendChunked(serve.port, detectionLines(5).join(''), 4096);
+      const serve = await startServeProcess({ THEHIVE_URL: hive.url, THEHIVE_API_KEY: 'k-dl', TRACEHIVE_TCP_PORT: '0', TRACEHIVE_HTTP_PORT: '0', TRACEHIVE_SPOOL_DIR: spool, TRACEHIVE_SHUTDOWN_TIMEOUT_MS: '500' }, dir);
+      await sendChunked(serve.tcpPort, detectionLines(5).join(''), 4096);
       await waitFor('lines read', () => serve.out().includes('Delivery failed'));
       serve.child.kill('SIGTERM');
-      const code = await new Promise((r) => serve.child.once('exit', r));
+      const code = await serve.exited;
       expect(code).to.equal(0);
       expect(serve.out()).to.include('Undelivered alerts stay in the spool and are sent at the next start.');
       expect(existsSync(join(spool, 'dead')), 'nothing dead-lettered').to.equal(false);
@@ -205,8 +187,8 @@ describe('tracehive command', function () {
       hive.fault({ kind: 'status', status: 400, body: { type: 'BadRequest', message: 'Invalid value for custom field' } }, 3);
       const spool = join(dir, 'spool');
       const env = { THEHIVE_URL: hive.url, THEHIVE_API_KEY: 'k-rq', TRACEHIVE_TCP_PORT: '0', TRACEHIVE_HTTP_PORT: '0', TRACEHIVE_SPOOL_DIR: spool, TRACEHIVE_CONCURRENCY: '1', LOG_LEVEL: 'info' };
-      const serve = await startServe(env, dir);
-      await sendChunked(serve.port, detectionLines(5).join(''), 4096);
+      const serve = await startServeProcess(env, dir);
+      await sendChunked(serve.tcpPort, detectionLines(5).join(''), 4096);
       await waitFor('2 delivered, 3 dead-lettered', () => hive!.alerts.length === 2 && serve.out().split('Alert dead-lettered').length === 4);
       const stats = await runCli(['spool', 'stats'], { cwd: dir, env: { TRACEHIVE_SPOOL_DIR: spool } });
       expect(stats.code).to.equal(0);
@@ -221,7 +203,7 @@ describe('tracehive command', function () {
       const after = JSON.parse((await runCli(['spool', 'stats', '--json'], { cwd: dir, env: { TRACEHIVE_SPOOL_DIR: spool } })).stdout) as { dead: { total: number } };
       expect(after.dead.total).to.equal(0);
       serve.child.kill('SIGTERM');
-      expect(await new Promise((r) => serve.child.once('exit', r))).to.equal(0);
+      expect(await serve.exited).to.equal(0);
     });
 
     it('requeue-dead without a running serve puts the alerts in the spool for its next start', async () => {
@@ -237,21 +219,21 @@ describe('tracehive command', function () {
       expect(stats.queue.records).to.equal(2);
       expect(stats.dead.total).to.equal(0);
       hive = await startFakeTheHive({ apiKey: 'k-next' });
-      const serve = await startServe({ THEHIVE_URL: hive.url, THEHIVE_API_KEY: 'k-next', TRACEHIVE_TCP_PORT: '0', TRACEHIVE_HTTP_PORT: '0', TRACEHIVE_SPOOL_DIR: spool }, dir);
+      const serve = await startServeProcess({ THEHIVE_URL: hive.url, THEHIVE_API_KEY: 'k-next', TRACEHIVE_TCP_PORT: '0', TRACEHIVE_HTTP_PORT: '0', TRACEHIVE_SPOOL_DIR: spool }, dir);
       await waitFor('both requeued alerts in TheHive', () => hive!.alerts.length === 2);
       expect(hive.alerts.map((a) => a.sourceRef).sort()).to.deep.equal(['ct-aaa', 'ct-bbb']);
       serve.child.kill('SIGTERM');
-      await new Promise((r) => serve.child.once('exit', r));
+      await serve.exited;
     });
 
     it('refuses a second serve on the same spool, naming the pid of the first', async () => {
       const spool = join(dir, 'spool');
-      const first = await startServe({ TRACEHIVE_TCP_PORT: '0', TRACEHIVE_HTTP_PORT: '0', TRACEHIVE_SPOOL_DIR: spool, TRACEHIVE_FILE_PATH: join(dir, 'a.ndjson') }, dir);
+      const first = await startServeProcess({ TRACEHIVE_TCP_PORT: '0', TRACEHIVE_HTTP_PORT: '0', TRACEHIVE_SPOOL_DIR: spool, TRACEHIVE_FILE_PATH: join(dir, 'a.ndjson') }, dir);
       const second = await runCli(['serve'], { cwd: dir, env: { TRACEHIVE_TCP_PORT: '0', TRACEHIVE_HTTP_PORT: '0', TRACEHIVE_SPOOL_DIR: spool } });
       expect(second.code).to.equal(2);
       expect(second.stderr).to.include(String(first.child.pid)).and.include('TRACEHIVE_SPOOL_DIR');
       first.child.kill('SIGTERM');
-      await new Promise((r) => first.child.once('exit', r));
+      await first.exited;
     });
   });
 

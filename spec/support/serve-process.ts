@@ -26,11 +26,16 @@ export interface ServeProcess {
   peakRssMiB(): number;
 }
 
-/** Starts serve with `env` (ports 0 unless given) and resolves once the listener and admin port logged their ports. */
-export async function startServeProcess(env: Record<string, string>, cwd: string): Promise<ServeProcess> {
+/**
+ * Starts serve with only PATH and `env` (ports 0 unless given; `configuredPorts`: the ports of its
+ * config, for the test of the embedded defaults) and resolves once the listener and admin port
+ * logged their ports.
+ */
+export async function startServeProcess(env: Record<string, string>, cwd: string, opts: { configuredPorts?: boolean } = {}): Promise<ServeProcess> {
+  const ports = opts.configuredPorts ? {} : { TRACEHIVE_TCP_PORT: '0', TRACEHIVE_HTTP_PORT: '0' };
   const child = spawn(process.execPath, [...cliNodeFlags(CLI), CLI, 'serve'], {
     cwd,
-    env: { PATH: process.env['PATH'] ?? '', TRACEHIVE_TCP_PORT: '0', TRACEHIVE_HTTP_PORT: '0', LOG_LEVEL: 'info', ...env },
+    env: { PATH: process.env['PATH'] ?? '', ...ports, LOG_LEVEL: 'info', ...env },
   });
   let out = '';
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
