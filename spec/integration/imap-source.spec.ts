@@ -11,47 +11,9 @@ import { expect } from 'chai';
 import type { Logger } from 'pino';
 import { createLogger } from '../../src/log.js';
 import { ImapSource, type ImapOptions } from '../../src/sources/imap.js';
-import type { MailIntake, MailOrigin, MailVerdict } from '../../src/sources/mail-intake.js';
+import type { MailIntake } from '../../src/sources/mail-intake.js';
+import { RecordingIntake } from '../support/recording-intake.js';
 import { dovecotMissing, findBinary, startDovecot, type Dovecot } from '../support/dovecot.js';
-
-/** A MailIntake that records what it was handed and does what the test tells it. */
-class RecordingIntake implements MailIntake {
-  /** Mails kept (accepted or quarantined), in order. */
-  readonly kept: Array<{ raw: Buffer; origin: MailOrigin }> = [];
-  /** Every accept() call, kept or not. */
-  readonly calls: MailOrigin[] = [];
-  mode: 'accept' | 'reject' | 'quarantine' = 'accept';
-  /** While set, accept() waits for it before answering. */
-  gate: Promise<void> | undefined;
-  #full = false;
-  #waiters: Array<() => void> = [];
-
-  get full(): boolean {
-    return this.#full;
-  }
-
-  setFull(full: boolean): void {
-    this.#full = full;
-    if (!full) for (const w of this.#waiters.splice(0)) w();
-  }
-
-  whenSpace(): Promise<void> {
-    return this.#full ? new Promise((resolve) => this.#waiters.push(resolve)) : Promise.resolve();
-  }
-
-  async accept(raw: Buffer, origin: MailOrigin): Promise<MailVerdict> {
-    this.calls.push(origin);
-    if (this.gate) await this.gate;
-    if (this.mode === 'reject') throw new Error('ENOSPC: the spool disk is full (test)');
-    this.kept.push({ raw, origin });
-    if (this.mode === 'quarantine') return { kind: 'quarantined', reason: 'no parser (test)' };
-    return { kind: 'accepted', sourceRef: `mail-test-${this.kept.length}` };
-  }
-
-  subjects(): string[] {
-    return this.kept.map((k) => /^Subject: (.*)$/m.exec(k.raw.toString('utf8'))?.[1]?.trim() ?? '?');
-  }
-}
 
 /** A small RFC 5322 mail with CRLF line ends and some UTF-8 in the body (8bit). */
 function mail(subject: string, body = 'Indicator 203.0.113.7 seen on host ws-042 — Ümlaut.'): Buffer {
@@ -247,11 +209,11 @@ describe('ImapSource against a real Dovecot', function () {
     const mailbox = freshMailbox();
     await dove.append(mail('waits for space'), { mailbox });
     const intake = new RecordingIntake();
-    intake.setFull(true);
+    intake.full = true;
     await start(intake, { mailbox });
     await sleep(500);
     expect(intake.calls).to.have.length(0);
-    intake.setFull(false);
+    intake.full = false;
     await waitFor('taken after space', () => intake.kept.length === 1, 3000);
   });
 

@@ -12,28 +12,10 @@ import { promisify } from 'node:util';
 import { expect } from 'chai';
 import nodemailer from 'nodemailer';
 import { createLogger } from '../../src/log.js';
-import type { MailIntake, MailOrigin, MailVerdict } from '../../src/sources/mail-intake.js';
+import type { MailIntake } from '../../src/sources/mail-intake.js';
+import { RecordingIntake } from '../support/recording-intake.js';
 import { senderMatcher, SmtpSource, type SmtpOptions } from '../../src/sources/smtp.js';
 import { findBinary } from '../support/dovecot.js';
-
-/** A MailIntake that records what it was handed and does what the test tells it. */
-class RecordingIntake implements MailIntake {
-  readonly kept: Array<{ raw: Buffer; origin: MailOrigin }> = [];
-  calls = 0;
-  mode: 'accept' | 'reject' | 'quarantine' = 'accept';
-  full = false;
-
-  whenSpace(): Promise<void> {
-    return Promise.resolve();
-  }
-
-  async accept(raw: Buffer, origin: MailOrigin): Promise<MailVerdict> {
-    this.calls++;
-    if (this.mode === 'reject') throw new Error('EIO: spool write failed (test)');
-    this.kept.push({ raw, origin });
-    return this.mode === 'quarantine' ? { kind: 'quarantined', reason: 'no parser (test)' } : { kind: 'accepted', sourceRef: 'mail-0123456789abcdef' };
-  }
-}
 
 /** An SMTP error as nodemailer reports it. */
 interface SmtpError extends Error {
@@ -77,7 +59,7 @@ describe('SmtpSource with a real SMTP client', function () {
   }
 
   it('answers 250 with the sourceRef once the intake kept the mail, which got the exact bytes', async () => {
-    const intake = new RecordingIntake();
+    const intake = new RecordingIntake(() => 'mail-0123456789abcdef');
     const port = await start(intake);
     const info = await send(port);
     expect(info.response).to.match(/^250 .*Accepted as mail-0123456789abcdef/);
@@ -88,19 +70,19 @@ describe('SmtpSource with a real SMTP client', function () {
   });
 
   it('answers 250 for a quarantined mail too: it is kept', async () => {
-    const intake = new RecordingIntake();
+    const intake = new RecordingIntake(() => 'mail-0123456789abcdef');
     intake.mode = 'quarantine';
     const info = await send(await start(intake));
     expect(info.response).to.match(/^250 .*quarantined/);
   });
 
   it('refuses a sender outside allowFrom with 550 and records nothing; allows its addresses and @domains', async () => {
-    const intake = new RecordingIntake();
+    const intake = new RecordingIntake(() => 'mail-0123456789abcdef');
     const port = await start(intake, { allowFrom: ['@corp.example', 'Alerts@SIEM.example'] });
     const err = await sendError(port, raw, 'someone@elsewhere.example');
     expect(err.responseCode).to.equal(550);
     expect(err.response).to.match(/5\.7\.1 Sender not allowed/);
-    expect(intake.calls).to.equal(0);
+    expect(intake.calls).to.have.length(0);
     // A subdomain is another domain.
     expect((await sendError(port, raw, 'x@sub.corp.example')).responseCode).to.equal(550);
     await send(port, raw, 'reporter@CORP.example');
@@ -109,56 +91,56 @@ describe('SmtpSource with a real SMTP client', function () {
   });
 
   it('refuses a client outside allowPeers at connect with 554', async () => {
-    const intake = new RecordingIntake();
+    const intake = new RecordingIntake(() => 'mail-0123456789abcdef');
     const port = await start(intake, { allowPeers: ['10.0.0.0/8', '::2'] });
     const err = await sendError(port);
     expect(err.responseCode).to.equal(554);
-    expect(intake.calls).to.equal(0);
+    expect(intake.calls).to.have.length(0);
   });
 
   it('refuses a mail over maxBytes with 552 and does not hand it on', async () => {
-    const intake = new RecordingIntake();
+    const intake = new RecordingIntake(() => 'mail-0123456789abcdef');
     const port = await start(intake, { maxBytes: 1000 });
     const big = Buffer.concat([raw, Buffer.from(`${'x'.repeat(70)}\r\n`.repeat(60))]);
     const err = await sendError(port, big);
     expect(err.responseCode).to.equal(552);
-    expect(intake.calls).to.equal(0);
+    expect(intake.calls).to.have.length(0);
     // Without a SIZE declaration the limit is found while reading DATA: same answer, the session goes on.
     const session = await converse(port, ['EHLO client.test', 'MAIL FROM:<reporter@corp.example>', 'RCPT TO:<trap@tracehive.test>', 'DATA', `${big.toString('utf8')}.`, 'MAIL FROM:<reporter@corp.example>', 'RCPT TO:<trap@tracehive.test>', 'DATA', `${raw.toString('utf8')}.`]);
     expect(session).to.match(/\r\n552 [^\r]*maximum message size 1000\r\n/);
     expect(session).to.match(/\r\n250 2\.6\.0 Accepted as mail-0123456789abcdef\r\n/);
-    expect(intake.calls).to.equal(1);
+    expect(intake.calls).to.have.length(1);
     expect(intake.kept[0]?.raw.equals(raw)).to.equal(true);
   });
 
   it('answers 451 when the intake could not keep the mail, so the sender retries', async () => {
-    const intake = new RecordingIntake();
+    const intake = new RecordingIntake(() => 'mail-0123456789abcdef');
     intake.mode = 'reject';
     const err = await sendError(await start(intake));
     expect(err.responseCode).to.equal(451);
     expect(err.response).to.match(/4\.3\.0/);
-    expect(intake.calls).to.equal(1);
+    expect(intake.calls).to.have.length(1);
     expect(intake.kept).to.have.length(0);
   });
 
   it('answers 452 at MAIL FROM while the intake is full', async () => {
-    const intake = new RecordingIntake();
+    const intake = new RecordingIntake(() => 'mail-0123456789abcdef');
     intake.full = true;
     const err = await sendError(await start(intake));
     expect(err.responseCode).to.equal(452);
     expect(err.command).to.match(/MAIL/i);
-    expect(intake.calls).to.equal(0);
+    expect(intake.calls).to.have.length(0);
   });
 
   it('offers no STARTTLS and no AUTH without a certificate', async () => {
-    const port = await start(new RecordingIntake());
+    const port = await start(new RecordingIntake(() => 'mail-0123456789abcdef'));
     const ehlo = await converse(port, ['EHLO client.test']);
     expect(ehlo).to.match(/^250[- ]SIZE 26214400/m);
     expect(ehlo).not.to.match(/STARTTLS|AUTH/);
   });
 
   it('stops listening on stop()', async () => {
-    const port = await start(new RecordingIntake());
+    const port = await start(new RecordingIntake(() => 'mail-0123456789abcdef'));
     await source?.stop();
     source = undefined;
     const refused = await new Promise<boolean>((resolve) => net.connect(port, '127.0.0.1').once('connect', () => resolve(false)).once('error', () => resolve(true)));
@@ -167,7 +149,7 @@ describe('SmtpSource with a real SMTP client', function () {
 
   it('rejects an allowFrom entry that is a client address, pointing to allowPeers', () => {
     expect(() => senderMatcher(['10.1.2.0/24'])).to.throw(TypeError, /allowPeers/);
-    expect(() => new SmtpSource({ port: 0, allowPeers: ['not-an-ip'] }, new RecordingIntake(), log)).to.throw(TypeError, /allowPeers/);
+    expect(() => new SmtpSource({ port: 0, allowPeers: ['not-an-ip'] }, new RecordingIntake(() => 'mail-0123456789abcdef'), log)).to.throw(TypeError, /allowPeers/);
   });
 
   describe('with a certificate', () => {
@@ -186,7 +168,7 @@ describe('SmtpSource with a real SMTP client', function () {
     });
 
     it('offers STARTTLS and takes mail over it', async () => {
-      const intake = new RecordingIntake();
+      const intake = new RecordingIntake(() => 'mail-0123456789abcdef');
       const port = await start(intake, { tlsKeyFile: join(dir, 'key.pem'), tlsCertFile: join(dir, 'cert.pem') });
       const ca = await readFile(join(dir, 'cert.pem'), 'utf8');
       const info = await send(port, raw, undefined, { ignoreTLS: false, requireTLS: true, tls: { ca } });

@@ -8,28 +8,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { expect } from 'chai';
 import { EX_DATAERR, EX_NOINPUT, EX_OK, EX_TEMPFAIL, formatIngestResult, ingestExitCode, ingestFiles, ingestStdin, stripMboxFromLine, type IngestResult } from '../../../src/sources/mail-files.js';
-import type { MailIntake, MailOrigin, MailVerdict } from '../../../src/sources/mail-intake.js';
-
-/** A MailIntake that records what it was handed and does what the test tells it. */
-class RecordingIntake implements MailIntake {
-  readonly kept: Array<{ raw: Buffer; origin: MailOrigin }> = [];
-  calls = 0;
-  /** Per call: what to do (the last one repeats). */
-  modes: Array<'accept' | 'reject' | 'quarantine'> = ['accept'];
-  full = false;
-
-  whenSpace(): Promise<void> {
-    return Promise.resolve();
-  }
-
-  async accept(raw: Buffer, origin: MailOrigin): Promise<MailVerdict> {
-    const mode = this.modes[Math.min(this.calls, this.modes.length - 1)];
-    this.calls++;
-    if (mode === 'reject') throw new Error('ENOSPC: no space left on device (test)');
-    this.kept.push({ raw, origin });
-    return mode === 'quarantine' ? { kind: 'quarantined', reason: 'ERR_MAIL_UNPARSEABLE (test)' } : { kind: 'accepted', sourceRef: `mail-${this.kept.length}` };
-  }
-}
+import { RecordingIntake } from '../../support/recording-intake.js';
 
 const mail = (subject: string): Buffer => Buffer.from(`From: a@corp.example\r\nSubject: ${subject}\r\n\r\nbody ü\r\n`, 'utf8');
 
@@ -70,7 +49,7 @@ describe('mail-files: tracehive ingest', () => {
       const intake = new RecordingIntake();
       const summary = await ingestFiles([dir], intake);
       expect(summary.results.map((r) => r.origin.id)).to.deep.equal([join(dir, 'a.eml'), join(dir, 'b.EML')]);
-      expect(intake.calls).to.equal(2);
+      expect(intake.calls).to.have.length(2);
     });
 
     it('reports a missing file and a directory without .eml as unreadable (66), and goes on', async () => {
@@ -90,7 +69,7 @@ describe('mail-files: tracehive ingest', () => {
       const intake = new RecordingIntake();
       intake.modes = ['quarantine'];
       const summary = await ingestFiles([join(dir, 'q.eml')], intake);
-      expect(summary.results[0]).to.deep.include({ outcome: 'quarantined', reason: 'ERR_MAIL_UNPARSEABLE (test)' });
+      expect(summary.results[0]).to.deep.include({ outcome: 'quarantined', reason: 'ERR_MAIL_PARSE: no parser (test)' });
       expect(ingestExitCode(summary.results)).to.equal(EX_OK);
     });
 
@@ -111,7 +90,7 @@ describe('mail-files: tracehive ingest', () => {
       intake.full = true;
       const summary = await ingestFiles([join(dir, 'f.eml')], intake);
       expect(summary.results[0]).to.deep.include({ outcome: 'not-kept', reason: 'the spool is full' });
-      expect(intake.calls).to.equal(0);
+      expect(intake.calls).to.have.length(0);
     });
 
     it('refuses a file larger than maxBytes without reading it (65)', async () => {
@@ -119,7 +98,7 @@ describe('mail-files: tracehive ingest', () => {
       const intake = new RecordingIntake();
       const summary = await ingestFiles([join(dir, 'big.eml')], intake, { maxBytes: 1024 });
       expect(summary.results[0]?.outcome).to.equal('too-large');
-      expect(intake.calls).to.equal(0);
+      expect(intake.calls).to.have.length(0);
       expect(ingestExitCode(summary.results)).to.equal(EX_DATAERR);
     });
   });
@@ -129,7 +108,7 @@ describe('mail-files: tracehive ingest', () => {
       const raw = mail('piped');
       const intake = new RecordingIntake();
       const result = await ingestStdin(Readable.from([raw.subarray(0, 7), raw.subarray(7, 30), raw.subarray(30)]), intake);
-      expect(result).to.deep.equal({ origin: { via: 'stdin', id: 'stdin' }, outcome: 'accepted', sourceRef: 'mail-1' });
+      expect(result).to.deep.equal({ origin: { via: 'stdin', id: 'stdin' }, outcome: 'accepted', sourceRef: 'mail-test-1' });
       expect(intake.kept[0]?.raw.equals(raw)).to.equal(true);
     });
 
@@ -155,7 +134,7 @@ describe('mail-files: tracehive ingest', () => {
       const result = await ingestStdin(stream, intake, { maxBytes: 4096 });
       expect(result.outcome).to.equal('too-large');
       expect(stream.readableEnded).to.equal(true);
-      expect(intake.calls).to.equal(0);
+      expect(intake.calls).to.have.length(0);
       expect(ingestExitCode([result])).to.equal(EX_DATAERR);
     });
 
