@@ -12,7 +12,7 @@
  * - (c) tcp → spool → a counting TheHive endpoint, rate limit off, 4 requests in flight;
  *   syslog-ng: http(), one alert per POST, 4 workers, to the same endpoint.
  * - (d) a backlog of `--backlog-lines` while TheHive is down: accept rate into the spool and
- *   tracehive's RSS over time.
+ *   tracehive's RSS over time; syslog-ng: the same into http()'s reliable disk-buffer().
  *
  * Latency is measured twice: under the flood (mostly time queued), then with the same process
  * paced at 1,000 lines/s for `--paced-seconds` (the pipeline's own latency).
@@ -34,7 +34,7 @@ import { parseArgs } from 'node:util';
 import { runLoad, type LoadProgress } from '../src/tools/loadgen.js';
 import { renderBench, type BenchResult, type BenchRow, type RowId } from './bench-readme.js';
 import { closedPort, LatencyLog, sleep, startCountingEndpoint, startTracehive, tailAlerts, type ProcStats } from './bench-tcp.js';
-import { runSyslogNg, syslogNgAvailable, SYSLOG_NG_MISSING } from './peer-syslog-ng.js';
+import { DISK_BUFFER_MEMORY_BYTES, runSyslogNg, syslogNgAvailable, SYSLOG_NG_MISSING } from './peer-syslog-ng.js';
 
 const { values } = parseArgs({
   options: {
@@ -267,6 +267,21 @@ async function tracehiveBacklog(samples: { sent: number; rssMiB: number }[]): Pr
   }
 }
 
+async function syslogNgBacklog(): Promise<BenchRow> {
+  const down = await closedPort();
+  const peerDir = join(dir, 'syslog-ng-backlog');
+  // Room for the whole backlog (about 1.3 KB a message on disk), so it never stops reading for want of it.
+  const diskBufferBytes = Math.max(1 << 30, backlogLines * 4096);
+  const peer = await runSyslogNg('http', { url: `http://127.0.0.1:${down}/api/alert`, workers: 4, dir: peerDir, diskBufferBytes });
+  try {
+    const m = await measure(peer.port, backlogLines, { stats: peer.stats, delivered: peer.queued }, undefined, BACKLOG_POLL_MS);
+    return rowOf('d', 'syslog-ng', `syslog-ng: the same backlog into http()'s reliable disk-buffer() (${DISK_BUFFER_MEMORY_BYTES / 1048576} MiB of it in memory), the endpoint down`, backlogLines, m, false);
+  } finally {
+    await peer.stop();
+    rmSync(peerDir, { recursive: true, force: true });
+  }
+}
+
 function syslogNgVersion(): string {
   const text = execFileSync('syslog-ng', ['--version'], { encoding: 'utf8' });
   return `syslog-ng ${/\(([\d.]+)\)/.exec(text)?.[1] ?? text.split('\n')[0]}`;
@@ -277,8 +292,12 @@ function judge(all: BenchRow[]): BenchRow[] {
   const peerOf = (row: RowId): BenchRow | undefined => all.find((w) => w.system === 'syslog-ng' && w.row === (row === 'b' ? 'a' : row));
   return all.map((w) => {
     if (w.system !== 'tracehive') return w;
-    if (w.row === 'd') return { ...w, target: `peak RSS ≤ ${RSS_TARGET_MIB} MiB`, met: w.peakRssMiB <= RSS_TARGET_MIB };
     const peer = peerOf(w.row);
+    if (w.row === 'd') {
+      // The target is tracehive's own RSS; the ratio compares the accept rates into the durable buffer.
+      const ratio = peer ? round(w.linesPerSec / peer.linesPerSec, 2) : null;
+      return { ...w, ratio, target: `peak RSS ≤ ${RSS_TARGET_MIB} MiB`, met: w.peakRssMiB <= RSS_TARGET_MIB };
+    }
     const ratio = peer?.alertsPerSec && w.alertsPerSec !== null ? round(w.alertsPerSec / peer.alertsPerSec, 2) : null;
     return { ...w, ratio, target: `≥ ${RATIO_TARGETS[w.row]}× syslog-ng`, met: ratio === null ? null : ratio >= RATIO_TARGETS[w.row] };
   });
@@ -290,7 +309,7 @@ function notes(withPeer: boolean, samples: readonly { sent: number; rssMiB: numb
     `Latency: from the \`sent_ms\` the load generator stamps on each line to the alert's arrival (file rows: seen by a ${POLL_MS} ms poll of the file, counted in). "flood": during the run above, the sender flat out, so mostly time queued; "at 1,000/s": then ${pacedSeconds} s paced at ${PACED_RATE.toLocaleString('en')} lines/s on the same process, the pipeline's own latency.`,
     'tracehive always writes through its durable spool: (a) runs it with `TRACEHIVE_SPOOL_FSYNC_INTERVAL_MS=1000` (one fsync a second), (b) with the default 20 ms group commit. Both are compared with the same syslog-ng row, whose file() does not fsync at all.',
     '(c): the endpoint is a minimal `node:http` server in the bench process that answers each POST 201 with a small TheHive-like JSON body and only counts (not the stand-in TheHive of the tests, ~700 alerts/s); the same server for both. tracehive: `TRACEHIVE_RATE_PER_SEC=0`, `TRACEHIVE_CONCURRENCY=4`, `/api/v1/alert`; syslog-ng: `http(workers(4) batch-lines(1))`.',
-    '(d): accept rate = lines committed (fsynced) to the spool per second; TheHive is a closed port. No syslog-ng row: without disk-buffer() it holds log-fifo-size (16,000) messages and then stops reading.',
+    `(d): accept rate = lines committed (fsynced) to the spool per second, TheHive a closed port; syslog-ng: lines in its http() destination's reliable disk-buffer() per second (\`queued\` of \`syslog-ng-ctl stats\`; it does not fsync each write), its endpoint a closed port. × syslog-ng compares the accept rates; the target is tracehive's own peak RSS.`,
     'The load generator and the counting endpoint run in the bench process, on the same cores as the measured process. Figures move by ±20 % between runs on a shared machine; compare the ratios within one run.',
   ];
   if (samples.length > 0) {
@@ -322,6 +341,7 @@ async function main(): Promise<void> {
   if (rows.has('c')) await step('(c) tracehive → counting endpoint', tracehiveHttp);
   if (withPeer && rows.has('c')) await step('(c) syslog-ng http() → counting endpoint', syslogNgHttp);
   if (rows.has('d')) await step(`(d) ${backlogLines} lines backlog, TheHive down`, () => tracehiveBacklog(samples));
+  if (withPeer && rows.has('d')) await step(`(d) syslog-ng, ${backlogLines} lines into its disk-buffer()`, syslogNgBacklog);
   const result: BenchResult = {
     at: new Date().toISOString(),
     node: process.version,

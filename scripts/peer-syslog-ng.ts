@@ -19,7 +19,7 @@
  * Alone: `node dist/scripts/peer-syslog-ng.js [--lines N] [--connections C] [--json FILE]`
  * measures the file row and the http rows (1 and 4 workers) with the load generator.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import net from 'node:net';
@@ -41,6 +41,11 @@ export interface SyslogNgOptions {
   readonly workers?: number;
   /** Where config, state and output go; a fresh temp dir (removed by `stop`) when omitted. */
   readonly dir?: string;
+  /**
+   * `http`: put a reliable `disk-buffer()` in front of the destination (syslog-ng's answer to a
+   * destination that is down), of this many bytes, with {@link DISK_BUFFER_MEMORY_BYTES} in memory.
+   */
+  readonly diskBufferBytes?: number;
 }
 
 /** Cost of the syslog-ng process since it started (all its threads). */
@@ -59,6 +64,8 @@ export interface SyslogNgPeer {
   readonly output: string | undefined;
   /** `file`: complete lines in the output so far; `http`: always 0 (the endpoint counts). */
   written(): number;
+  /** Messages waiting in the destination's queue (its disk buffer), from `syslog-ng-ctl stats`. */
+  queued(): Promise<number>;
   stats(): ProcessStats;
   /** SIGTERM, wait for exit; resolves with the stats read just before. */
   stop(): Promise<ProcessStats>;
@@ -73,6 +80,12 @@ const CLK_TCK = 100; // Linux USER_HZ
  */
 const WINDOW = 16_000;
 const START_TIMEOUT_MS = 15_000;
+/**
+ * `mem-buf-size()` of the reliable disk buffer: the messages it also keeps in memory. syslog-ng's
+ * default is 156 MiB; 10 MiB is what a team sizing it for a small box would set, and is in the
+ * order of tracehive's own 1,000-alert window.
+ */
+export const DISK_BUFFER_MEMORY_BYTES = 10 * 1024 * 1024;
 // One template for both destinations: the glue peer's {title, description, event} shape.
 const JSON_TEMPLATE = '$(format-json --scope none title=\\"${.kv.category}: ${.kv.matchedIndicator}\\" description=\\"${MESSAGE}\\" --key .kv.* --rekey .kv.* --shift 4 --add-prefix event.)';
 
@@ -86,11 +99,12 @@ log { source(s_ct); parser(p_kv); destination(d_out); flags(flow-control); };
 `;
 }
 
-function destinationOf(kind: 'file' | 'http', output: string, opts: SyslogNgOptions): string {
+function destinationOf(kind: 'file' | 'http', output: string, opts: SyslogNgOptions, dir = ''): string {
   if (kind === 'file') return `file("${output}" template("${JSON_TEMPLATE}\\n"));`;
   if (opts.url === undefined) throw new Error('runSyslogNg: `url` is required for the http destination');
+  const buffer = opts.diskBufferBytes === undefined ? '' : ` disk-buffer(reliable(yes) dir("${join(dir, 'disk-buffer')}") disk-buf-size(${opts.diskBufferBytes}) mem-buf-size(${DISK_BUFFER_MEMORY_BYTES}))`;
   // batch-lines(1): one alert per request, as TheHive's POST /api/alert takes them.
-  return `http(url("${opts.url}") method("POST") headers("Content-Type: application/json") body("${JSON_TEMPLATE}") workers(${opts.workers ?? 4}) batch-lines(1) persist-name("tracehive-bench"));`;
+  return `http(url("${opts.url}") method("POST") headers("Content-Type: application/json") body("${JSON_TEMPLATE}") workers(${opts.workers ?? 4}) batch-lines(1) persist-name("tracehive-bench")${buffer});`;
 }
 
 /** True when syslog-ng runs and its http() module loads (a syntax check of an http config). */
@@ -121,7 +135,8 @@ async function start(kind: 'file' | 'http', opts: SyslogNgOptions, tries: number
   const port = await freePort();
   const output = kind === 'file' ? join(dir, 'syslog-ng.ndjson') : undefined;
   const conf = join(dir, 'syslog-ng.conf');
-  writeFileSync(conf, config(port, destinationOf(kind, output ?? '', opts)));
+  if (opts.diskBufferBytes !== undefined) mkdirSync(join(dir, 'disk-buffer'), { recursive: true });
+  writeFileSync(conf, config(port, destinationOf(kind, output ?? '', opts, dir)));
   const child = spawn(BINARY, ['-F', '--no-caps', '-f', conf, '-R', join(dir, 'persist'), '-c', join(dir, 'ctl'), '-p', join(dir, 'pid')], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
@@ -154,6 +169,7 @@ async function start(kind: 'file' | 'http', opts: SyslogNgOptions, tries: number
     pid,
     output,
     written: () => lines?.() ?? 0,
+    queued: () => queuedOf(join(dir, 'ctl')),
     stats,
     async stop() {
       const final = stats();
@@ -209,6 +225,17 @@ function lineCounter(file: string): () => number {
     }
     return count;
   };
+}
+
+/** The destination's `queued` counter (`dst.*;…;queued;N`) from `syslog-ng-ctl stats`; 0 when it has none yet. */
+async function queuedOf(control: string): Promise<number> {
+  const text = await new Promise<string>((ok, fail) => execFile('syslog-ng-ctl', ['stats', '-c', control], { encoding: 'utf8' }, (err, out) => (err ? fail(err) : ok(out))));
+  let queued = 0;
+  for (const line of text.split('\n')) {
+    const f = line.split(';');
+    if (f[0]?.startsWith('dst.') && f[4] === 'queued') queued += Number(f[5]);
+  }
+  return queued;
 }
 
 function procStats(pid: number): ProcessStats {

@@ -50,7 +50,9 @@ describe('benchmarks (smoke)', function () {
       if (peer) {
         expect(stdout).to.match(row('a', 'syslog-ng: '));
         expect(stdout).to.match(row('c', 'syslog-ng: '));
+        expect(stdout).to.match(row('d', 'syslog-ng: '));
         expect(stdout).to.match(/^\| a \| tracehive: .* \| \d+\.\d\d× \| /m);
+        expect(stdout).to.match(/^\| d \| tracehive: .* \| \d+\.\d\d× \| peak RSS/m);
       } else {
         expect(stdout).to.include(SYSLOG_NG_MISSING);
       }
