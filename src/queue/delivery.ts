@@ -50,8 +50,13 @@ export interface DeliveryOptions {
   readonly concurrency: number;
   /** Failed attempts (auth failures excepted) before dead-lettering; 0 = retry forever. @default 0 */
   readonly maxAttempts: number;
-  /** Alerts held in memory (queued, in flight, waiting to retry) before `push` waits. @default 10000 */
+  /** Alerts held in memory (queued, in flight, waiting to retry) before `push` waits. @default 1000 */
   readonly maxPending: number;
+  /**
+   * Characters of encoded alerts held at most, whatever their number: a window of big mail alerts
+   * (up to ~2 MB each) must not outgrow the heap. One alert is always taken. @default {@link MAX_PENDING_CHARS}
+   */
+  readonly maxPendingChars?: number;
   /** First backoff window. @default 500 */
   readonly retryBaseMs: number;
   /** Backoff cap; a server's `Retry-After` is honoured up to {@link RETRY_AFTER_CAP_FACTOR} times it. @default 60000 */
@@ -62,6 +67,9 @@ export interface DeliveryOptions {
   /** Uniform source in [0, 1) for the backoff jitter; injectable for tests. @default Math.random */
   readonly random?: () => number;
 }
+
+/** Default of {@link DeliveryOptions.maxPendingChars}: 32 Mi characters (32 to 64 MiB of heap). */
+export const MAX_PENDING_CHARS = 32 * 1024 * 1024;
 
 /**
  * `Retry-After` is honoured up to `retryMaxMs` × this (4 min by default): long enough for a planned
@@ -105,6 +113,9 @@ export class Delivery {
   /** A send task is in p-queue and has not started yet (it takes its alerts when it starts). */
   #scheduled = false;
   #pending = 0;
+  /** Characters of the held alerts' bodies. */
+  #pendingChars = 0;
+  readonly #maxPendingChars: number;
   #accepting = true;
   #closed = false;
   #ready = true;
@@ -118,6 +129,8 @@ export class Delivery {
     checkInteger('ratePerSec', opts.ratePerSec, 0);
     checkInteger('maxAttempts', opts.maxAttempts, 0);
     checkInteger('maxPending', opts.maxPending, 1);
+    checkInteger('maxPendingChars', opts.maxPendingChars ?? MAX_PENDING_CHARS, 1);
+    this.#maxPendingChars = opts.maxPendingChars ?? MAX_PENDING_CHARS;
     checkInteger('retryBaseMs', opts.retryBaseMs, 0);
     checkInteger('retryMaxMs', opts.retryMaxMs, 0);
     checkInteger('authRetryMs', opts.authRetryMs, 0);
@@ -141,7 +154,7 @@ export class Delivery {
 
   /** Alerts push() takes at once, without waiting. */
   get room(): number {
-    return this.#accepting ? Math.max(0, this.#opts.maxPending - this.#pending) : 0;
+    return this.#accepting && !this.#fullOfChars() ? Math.max(0, this.#opts.maxPending - this.#pending) : 0;
   }
 
   /** False after an auth/configuration failure until the next success. */
@@ -155,7 +168,7 @@ export class Delivery {
    * acknowledged) and is sent after the next start.
    */
   async push(alert: Alert, ticket: readonly number[] = []): Promise<boolean> {
-    while (this.#accepting && this.#pending >= this.#opts.maxPending) {
+    while (this.#accepting && this.#full()) {
       await new Promise<void>((resolve) => this.#spaceWaiters.add(resolve));
     }
     if (!this.#accepting) return false;
@@ -165,7 +178,7 @@ export class Delivery {
 
   /** Resolves once push() would take an alert at once, or the queue stops taking any. */
   async whenRoom(): Promise<void> {
-    if (!this.#accepting || this.#pending < this.#opts.maxPending) return;
+    if (!this.#accepting || !this.#full()) return;
     await new Promise<void>((resolve) => this.#spaceWaiters.add(resolve));
   }
 
@@ -174,14 +187,24 @@ export class Delivery {
    * when the caller must wait (whenRoom) or the queue is stopping.
    */
   offer(alert: Alert, ticket: readonly number[] = []): boolean {
-    if (!this.#accepting || this.#pending >= this.#opts.maxPending) return false;
+    if (!this.#accepting || this.#full()) return false;
     this.#take(alert, ticket);
     return true;
+  }
+
+  /** No room: `maxPending` alerts held, or `maxPendingChars` (while at least one is held). */
+  #full(): boolean {
+    return this.#pending >= this.#opts.maxPending || this.#fullOfChars();
+  }
+
+  #fullOfChars(): boolean {
+    return this.#pending > 0 && this.#pendingChars >= this.#maxPendingChars;
   }
 
   #take(alert: Alert, ticket: readonly number[]): void {
     this.#pending++;
     const held = new Held(alert.sourceRef, this.#opts.sink.encode(alert), ticket);
+    this.#pendingChars += held.body.length;
     this.#held.add(held);
     this.#waiting.push(held);
     this.#schedule();
@@ -227,6 +250,7 @@ export class Delivery {
     const left = this.#held.size;
     this.#held.clear();
     this.#pending = 0;
+    this.#pendingChars = 0;
     for (const done of [...this.#idleWaiters]) done();
     return left;
   }
@@ -384,6 +408,7 @@ export class Delivery {
   #release(held: Held): void {
     if (!this.#held.delete(held)) return; // already released (a write retried at close)
     this.#pending--;
+    this.#pendingChars -= held.body.length;
     if (this.#spaceWaiters.size > 0) this.#wakeSpaceWaiters();
     if (this.#pending === 0) for (const done of [...this.#idleWaiters]) done();
   }

@@ -22,7 +22,7 @@ export type Mapped =
 
 /** The parts of the spool the feeder reads. */
 export interface FeedSource {
-  read(max: number): Promise<SpoolEntry[]>;
+  read(max: number, maxChars?: number): Promise<SpoolEntry[]>;
   whenReadable(): Promise<void>;
   ack(seq: number): void;
 }
@@ -50,6 +50,8 @@ export interface FeederOptions {
 
 /** Records read per spool read at most: big enough for one file-sink batch, small enough to keep turns short. */
 const READ_MAX = 1024;
+/** Payload characters per spool read at most (one record at least): ~10,000 lines, or a few big mail alerts. */
+const READ_MAX_CHARS = 4 * 1024 * 1024;
 /** How long the loop waits after a failed spool read. */
 const READ_RETRY_MS = 1000;
 
@@ -88,7 +90,7 @@ export class Feeder {
       }
       let entries: SpoolEntry[];
       try {
-        entries = await spool.read(Math.min(delivery.room, READ_MAX));
+        entries = await spool.read(Math.min(delivery.room, READ_MAX), READ_MAX_CHARS);
       } catch (err) {
         this.#o.failed?.(err instanceof Error ? err : new Error(String(err)));
         await this.#until(sleep(READ_RETRY_MS));

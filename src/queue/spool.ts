@@ -134,6 +134,18 @@ const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024;
 const DEFAULT_MAX_BUFFERED_BYTES = 64 * 1024 * 1024;
 
 /** Committed records the reader may take from memory, with where they start on disk. */
+/** One read() call: what it has gathered and its bounds. */
+interface ReadBatch {
+  readonly max: number;
+  readonly maxChars: number;
+  chars: number;
+  readonly out: SpoolEntry[];
+}
+
+function wants(batch: ReadBatch): boolean {
+  return batch.out.length < batch.max && batch.chars < batch.maxChars;
+}
+
 interface TailBatch {
   readonly segment: Segment;
   readonly offset: number;
@@ -322,9 +334,11 @@ export class Spool {
    * Up to `max` committed, not-yet-read records in seq order, acked ones skipped; never records that
    * are not durable yet. Empty when none (or after close). From memory while the reader keeps up,
    * else from disk in {@link READ_CHUNK_BYTES} sequential reads. Calls run one after another.
+   * `maxChars` bounds the payload characters returned (one record at least), so a run of big
+   * records (mail alerts) cannot load the heap by count alone.
    */
-  read(max: number): Promise<SpoolEntry[]> {
-    const run = this.#reading.then(() => this.#read(max));
+  read(max: number, maxChars = Infinity): Promise<SpoolEntry[]> {
+    const run = this.#reading.then(() => this.#read({ max, maxChars, chars: 0, out: [] }));
     this.#reading = run.catch(() => undefined);
     return run;
   }
@@ -641,23 +655,22 @@ export class Spool {
 
   // ---- reading -----------------------------------------------------------------------------------
 
-  async #read(max: number): Promise<SpoolEntry[]> {
-    const out: SpoolEntry[] = [];
-    if (this.#closing || !(max >= 1)) return out;
+  async #read(want: ReadBatch): Promise<SpoolEntry[]> {
+    if (this.#closing || !(want.max >= 1)) return want.out;
     if (this.#rewindAsked) await this.#applyRewind();
-    while (out.length < max) {
+    while (wants(want)) {
       if (this.#mode === 'tail') {
-        this.#readTail(out, max);
+        this.#readTail(want);
         break;
       }
-      await this.#readDisk(out, max);
+      await this.#readDisk(want);
       if (this.#closing) break;
     }
-    return out;
+    return want.out;
   }
 
-  #readTail(out: SpoolEntry[], max: number): void {
-    while (out.length < max) {
+  #readTail(want: ReadBatch): void {
+    while (wants(want)) {
       const batch = this.#tail[0];
       if (!batch) return;
       const entry = batch.entries[batch.index++];
@@ -665,13 +678,13 @@ export class Spool {
         this.#tail.shift();
         this.#tailBytes -= batch.bytes;
       }
-      if (entry && entry.seq >= this.#readNext && !this.#acks.has(entry.seq)) this.#take(entry, out);
+      if (entry && entry.seq >= this.#readNext && !this.#acks.has(entry.seq)) this.#take(entry, want);
     }
   }
 
-  /** Reads records from disk until `out` is full or the reader is caught up (then it switches to the tail). */
-  async #readDisk(out: SpoolEntry[], max: number): Promise<void> {
-    while (out.length < max && this.#mode === 'disk' && !this.#closing) {
+  /** Reads records from disk until the batch is full or the reader is caught up (then it switches to the tail). */
+  async #readDisk(want: ReadBatch): Promise<void> {
+    while (wants(want) && this.#mode === 'disk' && !this.#closing) {
       const cursor = this.#cursor;
       if (cursor === null || cursor.segment.deleted) {
         // From the start (after open or rewind): the first segment with unacked records.
@@ -705,13 +718,14 @@ export class Spool {
       } else if ('entry' in item) {
         const { entry } = item;
         this.#diskTimeHint = entry.time;
-        if (entry.seq >= this.#readNext && !this.#acks.has(entry.seq)) this.#take(entry, out);
+        if (entry.seq >= this.#readNext && !this.#acks.has(entry.seq)) this.#take(entry, want);
       }
     }
   }
 
-  #take(entry: SpoolEntry, out: SpoolEntry[]): void {
-    out.push(entry);
+  #take(entry: SpoolEntry, want: ReadBatch): void {
+    want.out.push(entry);
+    want.chars += entry.payload.length;
     this.#readNext = entry.seq + 1;
     this.#readTimes.set(entry.seq, entry.time);
   }

@@ -325,6 +325,36 @@ describe('queue/delivery', function () {
     expect(d.pending).to.equal(0);
   });
 
+  it('holds at most maxPendingChars of encoded alerts, but always one, however big', async () => {
+    const gates: (() => void)[] = [];
+    const sink = new ScriptedSink(() => new Promise<Outcome>((resolve) => gates.push(() => resolve({ kind: 'delivered' }))));
+    const big = (ref: string): Alert => testAlert(ref, { title: `t ${ref}`, tags: [], observables: [], description: 'x'.repeat(3000) });
+    const size = sink.encode(big('ct-0')).length;
+    const { d } = delivery(sink, { concurrency: 1, maxPending: 100, maxPendingChars: size * 2 + 10 });
+    // Alone, an alert larger than the whole budget is still taken: a big mail must not wedge the spool.
+    const { d: tiny } = delivery(new ScriptedSink(), { maxPending: 100, maxPendingChars: 10 });
+    expect(tiny.offer(big('ct-big'), [1])).to.equal(true);
+    expect(d.offer(big('ct-0'), [1])).to.equal(true);
+    expect(d.offer(big('ct-1'), [2])).to.equal(true);
+    expect(d.offer(big('ct-2'), [3])).to.equal(true); // 2 × size + 10 not reached before this one
+    expect(d.offer(big('ct-3'), [4])).to.equal(false);
+    expect(d.room).to.equal(0);
+    let roomy = false;
+    const room = d.whenRoom().then(() => (roomy = true));
+    await sleep(30);
+    expect(roomy).to.equal(false);
+    gates.shift()?.();
+    await room;
+    expect(d.room).to.equal(98);
+    expect(d.offer(big('ct-3'), [4])).to.equal(true);
+    for (let i = 0; i < 3; i++) {
+      await sleep(10);
+      gates.shift()?.();
+    }
+    expect((await d.drain(1000)).delivered).to.equal(true);
+    expect(d.room).to.equal(0); // drained: accepts no more
+  });
+
   it('drain() stops at the deadline with what is left; later pushes are refused, left for the spool', async () => {
     const { d, deadLetters, seen } = delivery(new ScriptedSink(() => ({ kind: 'retry', reason: 'ECONNREFUSED' })));
     await pushAll(d, refs(2));

@@ -284,6 +284,22 @@ describe('queue/spool', () => {
     expect(got).to.deep.equal(Array.from({ length: 1000 }, (_, i) => i + 1));
   });
 
+  it('bounds a read by payload characters (one record at least), from memory and from disk', async () => {
+    const spool = await openSpool();
+    const payloads = [100, 100, 300, 5000, 50].map((n, i) => `${i}`.padEnd(n, 'x'));
+    for (const p of payloads) spool.append(p);
+    await spool.commit();
+    const sizes = async (s: Spool): Promise<number[][]> => {
+      const batches: number[][] = [];
+      for (let b = await s.read(100, 250); b.length > 0; b = await s.read(100, 250)) batches.push(b.map((e) => e.payload.length));
+      return batches;
+    };
+    // 100 + 100 < 250 so a third is taken; 300 alone passes the bound; 5000 is over it but alone.
+    expect(await sizes(spool)).to.deep.equal([[100, 100, 300], [5000], [50]]);
+    await spool.close();
+    expect(await sizes(await openSpool())).to.deep.equal([[100, 100, 300], [5000], [50]]);
+  });
+
   it('rewind makes the next read start again at the oldest unacked record', async () => {
     const spool = await openSpool();
     for (let i = 1; i <= 6; i++) spool.append(`r${i}`, 1000 * i);
