@@ -10,11 +10,12 @@
  * between requeues the file again at the next start: TheHive answers "already exists" to alerts it
  * got the first time.
  */
+import { createReadStream } from 'node:fs';
 import { mkdir, readFile, readdir, rename, unlink, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
+import split2 from 'split2';
 import { alertRecord, type SpoolWriter } from './spool-payload.js';
 import type { Alert } from '../types.js';
-
 
 export interface RequeueResult {
   readonly files: number;
@@ -87,7 +88,8 @@ export async function requeueDead(spoolDir: string, target: SpoolWriter, options
   for (const name of work) {
     const path = join(dir, name);
     const bad: string[] = [];
-    for (const line of (await readFile(path, 'utf8')).split('\n')) {
+    // Line by line: a day of dead letters can be hundreds of MB, more than serve's heap.
+    for await (const line of createReadStream(path, 'utf8').pipe(split2()) as AsyncIterable<string>) {
       if (line.trim() === '') continue;
       const alert = alertOf(line);
       if (alert === null) {
