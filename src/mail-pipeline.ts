@@ -9,7 +9,8 @@ import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BridgeError } from './errors.js';
-import { writeSynced } from './io/durable-file.js';
+import { syncDir, writeSynced } from './io/durable-file.js';
+import PQueue from 'p-queue';
 import type { MailPolicy } from './map/mail-policy.js';
 import { alertRecord, type SpoolWriter } from './queue/spool-payload.js';
 import type { MailIntake, MailOrigin, MailVerdict } from './sources/mail-intake.js';
@@ -41,8 +42,15 @@ function loadMailModules(): NonNullable<typeof mailModules> {
   return mailModules;
 }
 
+/**
+ * Mails parsed at once at most. Parsing a 25 MiB mail takes about 80 MiB of heap; SMTP may hold
+ * up to 100 sessions: the others wait here (their bytes are already in buffers, off the heap).
+ */
+export const MAIL_PARSE_CONCURRENCY = 2;
+
 export class MailPipeline implements MailIntake {
   readonly #o: MailPipelineOptions;
+  readonly #parsing = new PQueue({ concurrency: MAIL_PARSE_CONCURRENCY });
 
   constructor(options: MailPipelineOptions) {
     this.#o = options;
@@ -71,11 +79,15 @@ export class MailPipeline implements MailIntake {
         reason = 'ERR_MAIL_PARSE: the input does not start with a mail header line (From:, Subject:, Received: …) or holds binary data: is it an RFC 5322 mail?';
       } else {
         const [{ parseMail }, { alertFromMail }] = await loadMailModules();
-        const mail = await parseMail(raw, { maxDepth: this.#o.mailPolicy.maxDepth });
-        const alert = alertFromMail(mail, this.#o.policy, this.#o.mailPolicy, receivedAt);
+        const { alert, warnings } = await this.#parsing.add(
+          async () => {
+            const mail = await parseMail(raw, { maxDepth: this.#o.mailPolicy.maxDepth });
+            return { alert: alertFromMail(mail, this.#o.policy, this.#o.mailPolicy, receivedAt), warnings: mail.warnings };
+          },
+        );
         sourceRef = alert.sourceRef;
         payload = alertRecord(alert);
-        if (mail.warnings.length > 0) telemetry.mailWarnings(origin, alert.sourceRef, mail.warnings);
+        if (warnings.length > 0) telemetry.mailWarnings(origin, alert.sourceRef, warnings);
       }
     } catch (err) {
       reason = `ERR_MAIL_PARSE: ${err instanceof Error ? err.message : String(err)}`;
@@ -99,6 +111,7 @@ export class MailPipeline implements MailIntake {
     const base = join(dir, `${stamp}-${createHash('sha256').update(raw).digest('hex').slice(0, 12)}`);
     await writeSynced(`${base}.eml`, raw);
     await writeSynced(`${base}.json`, `${JSON.stringify({ time: new Date(at).toISOString(), via: origin.via, origin: origin.id, bytes: raw.length, reason })}\n`);
+    await syncDir(dir); // the new names too: the source acknowledges the mail once this resolves
   }
 }
 

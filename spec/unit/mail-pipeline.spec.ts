@@ -1,0 +1,72 @@
+import { expect } from 'chai';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MailPipeline, type MailSpool } from '../../src/mail-pipeline.js';
+import { DEFAULT_POLICY } from '../../src/map/alert.js';
+import { DEFAULT_MAIL_POLICY } from '../../src/map/mail-policy.js';
+import { decodeRecord } from '../../src/queue/spool-payload.js';
+import { createLogger } from '../../src/log.js';
+import { Telemetry } from '../../src/telemetry.js';
+import { fixturePath } from '../support/fixtures.js';
+import { readFileSync } from 'node:fs';
+
+const fixture = (name: string): Buffer => readFileSync(fixturePath('mail', name));
+
+/** A spool stand-in that records appends and whether they were committed. */
+class RecordingSpool implements MailSpool {
+  readonly appended: string[] = [];
+  committed = 0;
+  closed = false;
+  readonly full = false;
+  append(payload: string): number {
+    this.appended.push(payload);
+    return this.appended.length;
+  }
+  whenSpace(): Promise<void> {
+    return Promise.resolve();
+  }
+  async commit(): Promise<void> {
+    this.committed = this.appended.length;
+  }
+}
+
+describe('mail-pipeline', () => {
+  let dir: string;
+  let spool: RecordingSpool;
+  let pipeline: MailPipeline;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'tracehive-mailpipe-'));
+    spool = new RecordingSpool();
+    const telemetry = new Telemetry(createLogger('silent'), () => 0);
+    pipeline = new MailPipeline({ policy: DEFAULT_POLICY, mailPolicy: DEFAULT_MAIL_POLICY, spool: () => spool, quarantineDir: join(dir, 'quarantine'), telemetry, now: () => 1_764_144_000_000 });
+  });
+  afterEach(() => rm(dir, { recursive: true, force: true }));
+
+  it('takes many mails at once (parsed a few at a time): each resolves accepted after its alert is committed', async () => {
+    const names = ['siem-en.eml', 'siem-ru-base64.eml', 'fwd-inline.eml', 'defanged.eml', 'attachments.eml', 'html-only.eml', 'broken-base64.eml', 'nested-deep.eml'];
+    const verdicts = await Promise.all(names.map((n, i) => pipeline.accept(fixture(n), { via: 'smtp', id: `s${i} 127.0.0.1` })));
+    expect(verdicts.map((v) => v.kind)).to.deep.equal(names.map(() => 'accepted'));
+    expect(spool.committed).to.equal(names.length);
+    const refs = spool.appended.map((p) => decodeRecord(p)).map((r) => (r.kind === 'alert' ? r.alert.sourceRef : r.kind));
+    expect(new Set(refs)).to.deep.equal(new Set(verdicts.map((v) => (v.kind === 'accepted' ? v.sourceRef : ''))));
+  });
+
+  it('quarantines what is no mail, with its reason, and appends nothing', async () => {
+    const verdict = await pipeline.accept(Buffer.from([0, 1, 2, 255]), { via: 'stdin', id: 'stdin' });
+    expect(verdict.kind).to.equal('quarantined');
+    expect(spool.appended).to.have.length(0);
+    const kept = (await readdir(join(dir, 'quarantine'))).sort();
+    expect(kept.map((n) => n.slice(n.lastIndexOf('.')))).to.deep.equal(['.eml', '.json']);
+    const reason = JSON.parse(await readFile(join(dir, 'quarantine', kept.find((n) => n.endsWith('.json')) as string), 'utf8')) as { reason: string; via: string };
+    expect(reason).to.include({ via: 'stdin' });
+    expect(reason.reason).to.match(/^ERR_MAIL_PARSE: /);
+  });
+
+  it('refuses (rejects) a mail while there is no open spool, so the source leaves it in place', async () => {
+    spool.closed = true;
+    let code = '';
+    await pipeline.accept(fixture('siem-en.eml'), { via: 'imap', id: 'INBOX:1:1' }).catch((err: { code?: string }) => (code = err.code ?? ''));
+    expect(code).to.equal('ERR_SPOOL_CLOSED');
+  });
+});
