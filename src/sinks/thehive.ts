@@ -61,6 +61,8 @@ export function createTheHiveSink(opts: TheHiveSinkOptions): TheHiveSink {
     'Content-Type': 'application/json',
     Accept: 'application/json',
     Authorization: `Bearer ${opts.apiKey}`,
+    // Some proxies and WAFs in front of TheHive refuse requests without one.
+    'User-Agent': 'tracehive',
   };
   if (opts.organisation) headers['X-Organisation'] = opts.organisation;
   const client = axios.create({

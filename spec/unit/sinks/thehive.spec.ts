@@ -282,9 +282,10 @@ describe('sinks/thehive', () => {
     expect(await send(sink({ timeoutMs: 5000 }))).to.deep.equal({ kind: 'retry', reason: `answer larger than ${16 * 1024 * 1024} bytes` });
   });
 
-  it('asks for no compression (the answer is read as plain text)', async () => {
+  it('names itself and asks for no compression (the answer is read as plain text)', async () => {
     await send(sink());
     expect(seen[0]?.headers).not.to.have.property('accept-encoding');
+    expect(seen[0]?.headers['user-agent']).to.equal('tracehive');
     expect(seen[0]?.headers['content-length']).to.equal(String(Buffer.byteLength(seen[0]?.body ?? '')));
   });
 
