@@ -80,6 +80,13 @@ for (const pair of values.env) {
   }
   extraEnv[pair.slice(0, eq)] = pair.slice(eq + 1);
 }
+/** What the rows set themselves: `--env` must not quietly change what a row's text describes. */
+const ROW_KEYS = ['TRACEHIVE_FILE_PATH', 'TRACEHIVE_SPOOL_DIR', 'TRACEHIVE_SPOOL_FSYNC_INTERVAL_MS', 'THEHIVE_URL', 'THEHIVE_API_KEY', 'TRACEHIVE_RATE_PER_SEC', 'TRACEHIVE_CONCURRENCY', 'TRACEHIVE_TCP_PORT', 'TRACEHIVE_HTTP_PORT'];
+const clash = Object.keys(extraEnv).filter((k) => ROW_KEYS.includes(k));
+if (clash.length > 0) {
+  process.stderr.write(`bench: \`--env ${clash.join(', ')}\` is set by the rows themselves (see the notes of the table); leave it out.\n`);
+  process.exit(2);
+}
 const rows = new Set(values.rows.split('') as RowId[]);
 const nodeArgs = [...values['node-args'].split(' ').filter(Boolean), ...(values['cpu-prof'] === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', resolve(values['cpu-prof'])])];
 
@@ -320,6 +327,8 @@ function notes(withPeer: boolean, samples: readonly { sent: number; rssMiB: numb
     };
     out.push(`(d) tracehive VmRSS while the backlog grew: ${at(0.1)} at 10 %, ${at(0.25)} at 25 %, ${at(0.5)} at 50 %, ${at(0.75)} at 75 %, ${at(1)} at 100 % (highest sample ${peak.toFixed(0)} MiB, ${samples.length} samples).`);
   }
+  const tuned = [...Object.entries(extraEnv).map(([k, v]) => `--env ${k}=${v}`), ...(values['node-args'] ? [`--node-args="${values['node-args']}"`] : [])];
+  if (tuned.length > 0) out.push(`Tuned run, not tracehive's defaults: ${tuned.map((t) => `\`${t}\``).join(' ')}.`);
   if (withPeer) out.push('syslog-ng does less per line: kv-parser splits `whois/org=…` and comma-space lists wrongly, keeps only the last of repeated keys, and types, grades and describes nothing (scripts/peer-syslog-ng.ts).');
   else out.push(`No syslog-ng rows: ${SYSLOG_NG_MISSING}.`);
   return out;
