@@ -12,8 +12,10 @@
  */
 import { createReadStream } from 'node:fs';
 import { mkdir, readFile, readdir, rename, unlink, writeFile } from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
 import { basename, join } from 'node:path';
 import split2 from 'split2';
+import { writeSynced } from '../io/durable-file.js';
 import { alertRecord, type SpoolWriter } from './spool-payload.js';
 import type { Alert } from '../types.js';
 
@@ -88,22 +90,26 @@ export async function requeueDead(spoolDir: string, target: SpoolWriter, options
   for (const name of work) {
     const path = join(dir, name);
     const bad: string[] = [];
-    // Line by line: a day of dead letters can be hundreds of MB, more than serve's heap.
-    for await (const line of createReadStream(path, 'utf8').pipe(split2()) as AsyncIterable<string>) {
-      if (line.trim() === '') continue;
-      const alert = alertOf(line);
-      if (alert === null) {
-        bad.push(line);
-        continue;
+    // Line by line: a day of dead letters can be hundreds of MB, more than serve's heap. pipeline()
+    // hands a read error to the caller (which logs it and retries) and closes the file either way.
+    await pipeline(createReadStream(path, 'utf8'), split2(), async (lines: AsyncIterable<string>) => {
+      for await (const line of lines) {
+        if (line.trim() === '') continue;
+        const alert = alertOf(line);
+        if (alert === null) {
+          bad.push(line);
+          continue;
+        }
+        if (target.full) await target.whenSpace();
+        target.append(alertRecord(alert));
+        alerts += 1;
       }
-      if (target.full) await target.whenSpace();
-      target.append(alertRecord(alert));
-      alerts += 1;
-    }
+    });
     await target.commit();
     if (bad.length > 0) {
       unreadable += bad.length;
-      await writeFile(join(dir, `unreadable-${name.slice(WORK_PREFIX.length)}`), `${bad.join('\n')}\n`);
+      // On disk before the work file goes: these lines exist nowhere else.
+      await writeSynced(join(dir, `unreadable-${name.slice(WORK_PREFIX.length)}`), `${bad.join('\n')}\n`);
     }
     await unlink(path);
     files += 1;

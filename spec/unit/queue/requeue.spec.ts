@@ -54,4 +54,13 @@ describe('queue/requeue', () => {
     expect(await requeueDead(spoolDir, writer)).to.deep.equal({ files: 1, alerts: 50_000, unreadable: 0 });
     expect(writer.appended.map((p) => decodeRecord(p)).map((r) => (r.kind === 'alert' ? r.alert.sourceRef : r.kind))).to.deep.equal(refs);
   });
+
+  it('a work file that cannot be read makes the requeue fail (serve logs and retries), and stays for the next try', async () => {
+    const work = join(spoolDir, 'requeue', 'work-1-2-dead-2026-11-24.ndjson');
+    await mkdir(work, { recursive: true }); // a directory: reading it fails with EISDIR
+    let code = '';
+    await requeueDead(spoolDir, new RecordingWriter()).catch((err: { code?: string }) => (code = err.code ?? 'error'));
+    expect(code).to.equal('EISDIR');
+    expect(await readdir(join(spoolDir, 'requeue'))).to.deep.equal(['work-1-2-dead-2026-11-24.ndjson']);
+  });
 });
