@@ -7,10 +7,10 @@
  */
 import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { BridgeError } from './errors.js';
 import { syncDir, writeSynced } from './io/durable-file.js';
-import PQueue from 'p-queue';
+import PQueue, { TimeoutError } from 'p-queue';
 import type { MailPolicy } from './map/mail-policy.js';
 import { alertRecord, type SpoolWriter } from './queue/spool-payload.js';
 import type { MailIntake, MailOrigin, MailVerdict } from './sources/mail-intake.js';
@@ -47,10 +47,13 @@ function loadMailModules(): NonNullable<typeof mailModules> {
  * up to 100 sessions: the others wait here (their bytes are already in buffers, off the heap).
  */
 export const MAIL_PARSE_CONCURRENCY = 2;
+/** A 25 MiB mail parses in about half a second; one still parsing after a minute is stuck. */
+const MAIL_PARSE_TIMEOUT_MS = 60_000;
 
 export class MailPipeline implements MailIntake {
   readonly #o: MailPipelineOptions;
-  readonly #parsing = new PQueue({ concurrency: MAIL_PARSE_CONCURRENCY });
+  /** A parse that never settles must not hold a slot for good: after this it fails and the mail is quarantined. */
+  readonly #parsing = new PQueue({ concurrency: MAIL_PARSE_CONCURRENCY, timeout: MAIL_PARSE_TIMEOUT_MS });
 
   constructor(options: MailPipelineOptions) {
     this.#o = options;
@@ -68,9 +71,8 @@ export class MailPipeline implements MailIntake {
     const { telemetry } = this.#o;
     const receivedAt = this.#o.now();
     const spool = this.#o.spool();
-    if (spool === undefined || spool.closed) {
-      throw new BridgeError('ERR_SPOOL_CLOSED', 'tracehive is not running or shutting down: the mail was not kept; the sender must try again.');
-    }
+    const closed = (): BridgeError => new BridgeError('ERR_SPOOL_CLOSED', 'tracehive is not running or shutting down: the mail was not kept; the sender must try again.');
+    if (spool === undefined || spool.closed) throw closed();
     let reason: string | undefined;
     let sourceRef = '';
     let payload = '';
@@ -79,18 +81,23 @@ export class MailPipeline implements MailIntake {
         reason = 'ERR_MAIL_PARSE: the input does not start with a mail header line (From:, Subject:, Received: …) or holds binary data: is it an RFC 5322 mail?';
       } else {
         const [{ parseMail }, { alertFromMail }] = await loadMailModules();
-        const { alert, warnings } = await this.#parsing.add(
-          async () => {
-            const mail = await parseMail(raw, { maxDepth: this.#o.mailPolicy.maxDepth });
-            return { alert: alertFromMail(mail, this.#o.policy, this.#o.mailPolicy, receivedAt), warnings: mail.warnings };
-          },
-        );
-        sourceRef = alert.sourceRef;
-        payload = alertRecord(alert);
-        if (warnings.length > 0) telemetry.mailWarnings(origin, alert.sourceRef, warnings);
+        const parsed = await this.#parsing.add(async () => {
+          // Waiting for a slot can take a while: a spool that closed meanwhile refuses the mail (below), it does not quarantine it.
+          if (spool.closed) return null;
+          const mail = await parseMail(raw, { maxDepth: this.#o.mailPolicy.maxDepth });
+          return { alert: alertFromMail(mail, this.#o.policy, this.#o.mailPolicy, receivedAt), warnings: mail.warnings };
+        });
+        if (parsed === null) throw closed();
+        sourceRef = parsed.alert.sourceRef;
+        payload = alertRecord(parsed.alert);
+        if (parsed.warnings.length > 0) telemetry.mailWarnings(origin, sourceRef, parsed.warnings);
       }
     } catch (err) {
-      reason = `ERR_MAIL_PARSE: ${err instanceof Error ? err.message : String(err)}`;
+      if (err instanceof BridgeError && err.code === 'ERR_SPOOL_CLOSED') throw err;
+      reason =
+        err instanceof TimeoutError
+          ? `ERR_MAIL_PARSE: parsing took longer than ${MAIL_PARSE_TIMEOUT_MS / 1000} s`
+          : `ERR_MAIL_PARSE: ${err instanceof Error ? err.message : String(err)}`;
     }
     if (reason !== undefined) {
       await this.#quarantine(raw, origin, reason, receivedAt);
@@ -106,7 +113,8 @@ export class MailPipeline implements MailIntake {
   /** Writes the raw mail and its reason, both fsynced; rejects when it cannot (the source then leaves the mail in place). */
   async #quarantine(raw: Buffer, origin: MailOrigin, reason: string, at: number): Promise<void> {
     const dir = this.#o.quarantineDir;
-    await mkdir(dir, { recursive: true });
+    // A directory made here must itself survive a power cut: its parent's entry is synced too.
+    if ((await mkdir(dir, { recursive: true })) !== undefined) await syncDir(dirname(dir));
     const stamp = new Date(at).toISOString().replace(/[:.]/g, '-');
     const base = join(dir, `${stamp}-${createHash('sha256').update(raw).digest('hex').slice(0, 12)}`);
     await writeSynced(`${base}.eml`, raw);

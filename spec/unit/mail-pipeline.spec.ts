@@ -63,6 +63,15 @@ describe('mail-pipeline', () => {
     expect(reason.reason).to.match(/^ERR_MAIL_PARSE: /);
   });
 
+  it('refuses, not quarantines, mails whose spool closed while they waited to be parsed', async () => {
+    const taking = ['siem-en.eml', 'fwd-inline.eml', 'defanged.eml'].map((n, i) => pipeline.accept(fixture(n), { via: 'smtp', id: `s${i} 127.0.0.1` }));
+    spool.closed = true; // shutdown begins before any of them got a parse slot
+    const codes = await Promise.all(taking.map((p) => p.then(() => 'kept', (err: { code?: string }) => err.code ?? 'error')));
+    expect(codes).to.deep.equal(['ERR_SPOOL_CLOSED', 'ERR_SPOOL_CLOSED', 'ERR_SPOOL_CLOSED']);
+    expect(spool.appended).to.have.length(0);
+    expect(await readdir(dir)).to.deep.equal([]); // no quarantine directory either
+  });
+
   it('refuses (rejects) a mail while there is no open spool, so the source leaves it in place', async () => {
     spool.closed = true;
     let code = '';
