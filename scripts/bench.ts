@@ -81,7 +81,7 @@ for (const pair of values.env) {
   extraEnv[pair.slice(0, eq)] = pair.slice(eq + 1);
 }
 /** What the rows set themselves: `--env` must not quietly change what a row's text describes. */
-const ROW_KEYS = ['TRACEHIVE_FILE_PATH', 'TRACEHIVE_SPOOL_DIR', 'TRACEHIVE_SPOOL_FSYNC_INTERVAL_MS', 'THEHIVE_URL', 'THEHIVE_API_KEY', 'TRACEHIVE_RATE_PER_SEC', 'TRACEHIVE_CONCURRENCY', 'TRACEHIVE_TCP_PORT', 'TRACEHIVE_HTTP_PORT'];
+const ROW_KEYS = ['LOG_LEVEL', 'TRACEHIVE_SHUTDOWN_TIMEOUT_MS', 'TRACEHIVE_FILE_PATH', 'TRACEHIVE_SPOOL_DIR', 'TRACEHIVE_SPOOL_FSYNC_INTERVAL_MS', 'THEHIVE_URL', 'THEHIVE_API_KEY', 'TRACEHIVE_RATE_PER_SEC', 'TRACEHIVE_CONCURRENCY', 'TRACEHIVE_TCP_PORT', 'TRACEHIVE_HTTP_PORT'];
 const clash = Object.keys(extraEnv).filter((k) => ROW_KEYS.includes(k));
 if (clash.length > 0) {
   process.stderr.write(`bench: \`--env ${clash.join(', ')}\` is set by the rows themselves (see the notes of the table); leave it out.\n`);

@@ -133,7 +133,6 @@ export const ERROR_RETRY_MS = 500;
 const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024;
 const DEFAULT_MAX_BUFFERED_BYTES = 64 * 1024 * 1024;
 
-/** Committed records the reader may take from memory, with where they start on disk. */
 /** One read() call: what it has gathered and its bounds. */
 interface ReadBatch {
   readonly max: number;
@@ -146,6 +145,7 @@ function wants(batch: ReadBatch): boolean {
   return batch.out.length < batch.max && batch.chars < batch.maxChars;
 }
 
+/** Committed records the reader may take from memory, with where they start on disk. */
 interface TailBatch {
   readonly segment: Segment;
   readonly offset: number;
