@@ -46,8 +46,9 @@
  *
  * Besides the spool API, `closed`, `memoryTailBytes` (tests, metrics), the `maxBufferedBytes`
  * option (above) and the constants are exported. This file is the orchestrator (the Spool class:
- * group commit, acks, deletion, reading), longer than the usual 250 lines for that; the parts with
+ * group commit, acks, segment deletion), longer than the usual 250 lines for that; the parts with
  * a concept of their own live beside it, only the spool uses them:
+ * - spool-reader.ts: the read side (memory tail, disk cursor, rewind);
  * - spool-codec.ts: the record framing (pure);
  * - spool-acks.ts: the acked-seq set ({@link AckSet}) and loading ack.json;
  * - spool-segment-reader.ts: segment file names and the chunked segment reader;
@@ -59,16 +60,18 @@ import { mkdir, open, unlink, type FileHandle } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { ACK_FILE, type AckSet } from './spool-acks.js';
-import { encodeBatch, HEADER_BYTES, MAX_PAYLOAD_BYTES, MAX_TIME, type ScanResult } from './spool-codec.js';
+import { encodeBatch, HEADER_BYTES, MAX_PAYLOAD_BYTES, MAX_TIME } from './spool-codec.js';
 import { describe, spoolError } from './spool-errors.js';
 import { type Found, scanDir, type SpoolRecovery } from './spool-inspect.js';
 import { releaseLock, takeLock } from './spool-lock.js';
-import { READ_CHUNK_BYTES, type Segment, SegmentCursor, segmentName } from './spool-segment-reader.js';
+import { type Segment, segmentName } from './spool-segment-reader.js';
+import { SpoolReader } from './spool-reader.js';
 import { replaceFile, syncDir } from '../io/durable-file.js';
 
 export type { SpoolErrorCode } from './spool-errors.js';
 export { inspectSpool, type SpoolRecovery } from './spool-inspect.js';
 export { READ_CHUNK_BYTES } from './spool-segment-reader.js';
+export { TAIL_MAX_BYTES } from './spool-reader.js';
 
 /** One record as the reader gets it. */
 export interface SpoolEntry {
@@ -126,33 +129,10 @@ export interface SpoolOptions {
   readonly now?: () => number;
 }
 
-/** Committed-unread records kept in memory for the reader at most; beyond, it reads them from disk. */
-export const TAIL_MAX_BYTES = 8 * 1024 * 1024;
 /** Least wait before retrying a failed write, fsync, ack-file write or delete: disks do not heal in microseconds. */
 export const ERROR_RETRY_MS = 500;
 const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024;
 const DEFAULT_MAX_BUFFERED_BYTES = 64 * 1024 * 1024;
-
-/** One read() call: what it has gathered and its bounds. */
-interface ReadBatch {
-  readonly max: number;
-  readonly maxChars: number;
-  chars: number;
-  readonly out: SpoolEntry[];
-}
-
-function wants(batch: ReadBatch): boolean {
-  return batch.out.length < batch.max && batch.chars < batch.maxChars;
-}
-
-/** Committed records the reader may take from memory, with where they start on disk. */
-interface TailBatch {
-  readonly segment: Segment;
-  readonly offset: number;
-  readonly entries: readonly SpoolEntry[];
-  readonly bytes: number;
-  index: number;
-}
 
 /** The durable disk spool (see the file header). */
 export class Spool {
@@ -197,19 +177,7 @@ export class Spool {
   readonly #readWaiters = new Set<() => void>();
   readonly #spaceWaiters = new Set<() => void>();
 
-  // Reader: from memory ('tail') while it keeps up, else from disk at #cursor.
-  #mode: 'tail' | 'disk';
-  #tail: TailBatch[] = [];
-  #tailBytes = 0;
-  #cursor: SegmentCursor | null = null;
-  /** Every record below it was returned by read() (since open or the last rewind). */
-  #readNext = 0;
-  /** `time` of read, unacked records by seq, in seq order: the oldest is the first. */
-  readonly #readTimes = new Map<number, number>();
-  /** A time no later than the next unread record on disk (the last one read, or recovery's oldest). */
-  #diskTimeHint: number | null;
-  #rewindAsked = false;
-  #reading: Promise<unknown> = Promise.resolve();
+  readonly #reader: SpoolReader;
 
   #closing = false;
   #closed = false;
@@ -229,8 +197,11 @@ export class Spool {
     this.#durableNext = found.nextSeq;
     this.#diskBytes = found.segments.reduce((sum, s) => sum + s.size, 0);
     this.#unacked = found.recovery.records;
-    this.#diskTimeHint = found.recovery.oldestTime;
-    this.#mode = found.recovery.records > 0 ? 'disk' : 'tail';
+    this.#reader = new SpoolReader(
+      { segments: found.segments, isAcked: (seq) => this.#acks.has(seq), isClosing: () => this.#closing },
+      found.recovery.records > 0,
+      found.recovery.oldestTime,
+    );
     this.recovery = found.recovery;
   }
 
@@ -287,7 +258,7 @@ export class Spool {
 
   /** Bytes of committed-unread records the reader holds in memory (at most {@link TAIL_MAX_BYTES}). */
   get memoryTailBytes(): number {
-    return this.#tailBytes;
+    return this.#reader.tailBytes;
   }
 
   /**
@@ -338,9 +309,7 @@ export class Spool {
    * records (mail alerts) cannot load the heap by count alone.
    */
   read(max: number, maxChars = Infinity): Promise<SpoolEntry[]> {
-    const run = this.#reading.then(() => this.#read({ max, maxChars, chars: 0, out: [] }));
-    this.#reading = run.catch(() => undefined);
-    return run;
+    return this.#reader.read(max, maxChars);
   }
 
   /** Resolves when read() has records to look at (immediately if so), or when the spool closes. */
@@ -354,7 +323,7 @@ export class Spool {
     if (this.#closed || !Number.isSafeInteger(seq) || seq < 1 || seq >= this.#durableNext) return;
     const segment = this.#segmentOf(seq);
     if (segment === undefined || segment.live === 0 || !this.#acks.add(seq)) return;
-    this.#readTimes.delete(seq);
+    this.#reader.acked(seq);
     this.#unacked--;
     this.#ackedCount++;
     if (this.#ackVersion === this.#persistedAckVersion) this.#ackSince = performance.now();
@@ -365,7 +334,7 @@ export class Spool {
 
   /** Makes the next read() start again from the oldest unacked record (a consumer restarted). */
   rewind(): void {
-    this.#rewindAsked = true;
+    this.#reader.rewind();
     this.#wake(this.#readWaiters);
   }
 
@@ -403,13 +372,9 @@ export class Spool {
     for (const waiter of this.#commitWaiters.splice(0)) {
       waiter.reject(spoolError('ERR_SPOOL_CLOSED', `The spool in ${this.#dir} closed before records up to seq ${waiter.target} could be written${failure ? ` (${failure.message})` : ''}.`));
     }
-    await this.#reading;
-    await this.#cursor?.close();
-    this.#cursor = null;
+    await this.#reader.close();
     await this.#active?.handle.close().catch(() => undefined);
     this.#active = null;
-    this.#tail = [];
-    this.#tailBytes = 0;
     await releaseLock(this.#dir);
     this.#wake(this.#readWaiters);
     this.#wake(this.#spaceWaiters);
@@ -509,20 +474,7 @@ export class Spool {
     this.#inflight = [];
     this.#durableNext = (batch[n - 1] as SpoolEntry).seq + 1;
     this.#committed += n;
-    if (this.#mode === 'tail') {
-      if (this.#tailBytes + bytes <= TAIL_MAX_BYTES) {
-        this.#tail.push({ segment, offset, entries: batch, bytes, index: 0 });
-        this.#tailBytes += bytes;
-      } else {
-        // The reader fell behind: drop the tail and read it back from disk, where it starts.
-        const from = this.#tail[0] ?? { segment, offset };
-        this.#tail = [];
-        this.#tailBytes = 0;
-        this.#mode = 'disk';
-        void this.#cursor?.close();
-        this.#cursor = new SegmentCursor(from.segment, from.offset);
-      }
-    }
+    this.#reader.committed(batch, segment, offset, bytes);
     // Readers first: once commit() resolves, read() already has the records.
     this.#wake(this.#readWaiters);
     if (this.#spaceWaiters.size > 0 && !this.full) this.#wake(this.#spaceWaiters);
@@ -653,117 +605,14 @@ export class Spool {
     return found;
   }
 
-  // ---- reading -----------------------------------------------------------------------------------
-
-  async #read(want: ReadBatch): Promise<SpoolEntry[]> {
-    if (this.#closing || !(want.max >= 1)) return want.out;
-    if (this.#rewindAsked) await this.#applyRewind();
-    while (wants(want)) {
-      if (this.#mode === 'tail') {
-        this.#readTail(want);
-        break;
-      }
-      await this.#readDisk(want);
-      if (this.#closing) break;
-    }
-    return want.out;
-  }
-
-  #readTail(want: ReadBatch): void {
-    while (wants(want)) {
-      const batch = this.#tail[0];
-      if (!batch) return;
-      const entry = batch.entries[batch.index++];
-      if (batch.index >= batch.entries.length) {
-        this.#tail.shift();
-        this.#tailBytes -= batch.bytes;
-      }
-      if (entry && entry.seq >= this.#readNext && !this.#acks.has(entry.seq)) this.#take(entry, want);
-    }
-  }
-
-  /** Reads records from disk until the batch is full or the reader is caught up (then it switches to the tail). */
-  async #readDisk(want: ReadBatch): Promise<void> {
-    while (wants(want) && this.#mode === 'disk' && !this.#closing) {
-      const cursor = this.#cursor;
-      if (cursor === null || cursor.segment.deleted) {
-        // From the start (after open or rewind): the first segment with unacked records.
-        const next = cursor === null ? this.#segments.find((s) => s.live > 0) : this.#segments.find((s) => s.firstSeq > cursor.segment.firstSeq);
-        this.#cursor = next ? new SegmentCursor(next, 0) : null;
-        if (!next) this.#mode = 'tail';
-        await cursor?.close();
-        continue;
-      }
-      if (cursor.offset >= cursor.segment.size) {
-        const at = this.#segments.indexOf(cursor.segment);
-        const next = this.#segments[at + 1];
-        if (next === undefined) {
-          // Caught up: from now on, commits feed the reader from memory. No await since the size check.
-          this.#mode = 'tail';
-          return;
-        }
-        this.#cursor = new SegmentCursor(next, 0);
-        await cursor.close();
-        continue;
-      }
-      let item: ScanResult | null;
-      try {
-        item = await cursor.next(cursor.segment.size, true);
-      } catch (err) {
-        if (cursor.segment.deleted) continue; // fully acked and gone meanwhile: nothing to read there
-        throw new Error(`Spool segment ${cursor.segment.path} cannot be read (${describe(err)}): the reader retries; check the disk of spool.dir.`, { cause: err });
-      }
-      if (item === null || 'torn' in item) {
-        cursor.offset = cursor.segment.size; // damage at the end of a recovered segment: skip the rest
-      } else if ('entry' in item) {
-        const { entry } = item;
-        this.#diskTimeHint = entry.time;
-        if (entry.seq >= this.#readNext && !this.#acks.has(entry.seq)) this.#take(entry, want);
-      }
-    }
-  }
-
-  #take(entry: SpoolEntry, want: ReadBatch): void {
-    want.out.push(entry);
-    want.chars += entry.payload.length;
-    this.#readNext = entry.seq + 1;
-    this.#readTimes.set(entry.seq, entry.time);
-  }
-
-  async #applyRewind(): Promise<void> {
-    this.#rewindAsked = false;
-    const oldest = this.#readTimes.values().next();
-    if (!oldest.done) this.#diskTimeHint = oldest.value;
-    this.#readTimes.clear();
-    this.#readNext = 0;
-    this.#tail = [];
-    this.#tailBytes = 0;
-    const old = this.#cursor;
-    this.#cursor = null;
-    this.#mode = 'disk';
-    await old?.close();
-  }
-
   #readable(): boolean {
-    if (this.#rewindAsked) return this.#unacked > this.#pending.length + this.#inflight.length;
-    if (this.#mode === 'tail') return this.#tail.length > 0;
-    const cursor = this.#cursor;
-    if (cursor === null) return this.#segments.some((s) => s.live > 0);
-    return cursor.offset < cursor.segment.size || this.#segments.indexOf(cursor.segment) < this.#segments.length - 1;
+    if (this.#reader.rewinding) return this.#unacked > this.#pending.length + this.#inflight.length;
+    return this.#reader.readable();
   }
 
   #oldestTime(): number | null {
     if (this.#unacked === 0) return null;
-    const read = this.#readTimes.values().next();
-    if (!read.done) return read.value;
-    if (this.#mode === 'tail') {
-      const batch = this.#tail[0];
-      const entry = batch?.entries[batch.index];
-      if (entry) return entry.time;
-    } else if (this.#diskTimeHint !== null) {
-      return this.#diskTimeHint;
-    }
-    return (this.#inflight[0] ?? this.#pending[0])?.time ?? this.#diskTimeHint;
+    return this.#reader.oldestTime() ?? (this.#inflight[0] ?? this.#pending[0])?.time ?? this.#reader.diskTimeHint;
   }
 
   #wake(waiters: Set<() => void>): void {
