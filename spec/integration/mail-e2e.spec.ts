@@ -103,6 +103,9 @@ describe('mail intake end to end', function () {
         await waitFor('the new mail as an alert', () => hive.alerts.some((a) => a.sourceRef === 'mail-INC-2024-0077'), 15000);
         expect(hive.alerts).to.have.length(MAILBOX.length + 1);
       } finally {
+        // Stop first: a running app still writes its ack state into the spool being removed.
+        await h?.stop();
+        h = undefined;
         await rm(spoolDir, { recursive: true, force: true });
       }
     });
