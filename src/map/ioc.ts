@@ -8,10 +8,10 @@
  * match start only where a run starts. Anything longer than a real indicator is skipped unread.
  */
 import ipaddr from 'ipaddr.js';
-import { parse } from 'tldts';
 import { parseCidr } from '../net/cidr.js';
 import { ignoreMatcher, type IgnoreMatcher, type MailPolicy } from './mail-policy.js';
 import { refang } from './refang.js';
+import { bareIp, canonicalIp, ipScope, NAME_MAX, trimUrl, urlHost, validDomain } from './indicator-syntax.js';
 
 /** What {@link extractIocs} found, each list deduplicated in order of first appearance. */
 export interface Iocs {
@@ -32,8 +32,6 @@ export interface Iocs {
 export const MAX_PER_KIND = 1000;
 /** URLs longer than this are not observables (TheHive refuses data over 4096 chars). */
 const URL_MAX = 4096;
-/** RFC 1035: a name is at most 253 chars (plus a trailing dot). */
-const NAME_MAX = 254;
 
 // Scheme URLs: the run stops at blanks, quotes, angle brackets and characters never raw in a URL.
 const URL_RE = /\b(?:https?|ftp):\/\/[^\s<>"'`{}|\\^\u0000-\u001f\u007f\ufffd]+/gi;
@@ -47,12 +45,6 @@ const HEX_RUN = /[0-9A-Fa-f]+/g;
 const WORDISH = /[\p{L}\p{N}_]/u;
 const LOCAL_CHAR = /[A-Za-z0-9._%+'-]/;
 const DOMAIN_CHAR = /[\p{L}\p{N}.-]/u;
-/**
- * Real TLDs that are far more often file extensions in mail text (`invoice.zip`, `README.md`,
- * `setup.py`, `run.sh`, `main.rs`, `clip.mov`): a bare two-label name under one of them is read as
- * a file name. Under a scheme (`https://invoice.zip/`) or with more labels it is still a domain.
- */
-const FILE_LIKE_TLDS: ReadonlySet<string> = new Set(['zip', 'mov', 'md', 'py', 'sh', 'rs']);
 
 type Span = readonly [number, number];
 
@@ -153,90 +145,6 @@ function scanHashes({ t, ignore, out }: Scan): void {
   }
 }
 
-/** The host of a scheme URL (userinfo and port removed, IPv6 brackets kept off), lower case; null when it has none. */
-export function urlHost(url: string): string | null {
-  const start = url.indexOf('://');
-  if (start < 0) return null;
-  const rest = url.slice(start + 3);
-  let end = rest.length;
-  for (const c of '/?#') {
-    const i = rest.indexOf(c);
-    if (i >= 0 && i < end) end = i;
-  }
-  let authority = rest.slice(0, end);
-  authority = authority.slice(authority.lastIndexOf('@') + 1);
-  if (authority.startsWith('[')) {
-    const inner = authority.slice(1, authority.indexOf(']')).toLowerCase();
-    return authority.includes(']') && ipaddr.IPv6.isValid(inner) ? inner : null;
-  }
-  const host = authority.replace(/:\d{0,5}$/, '').replace(/\.$/, '').toLowerCase();
-  if (host === '' || !/^[\p{L}\p{N}_.-]+$/u.test(host)) return null;
-  return host.includes('.') || bareIp(host) !== null ? host : null;
-}
-
-/**
- * A URL as it appears in text minus what surrounds it in prose: trailing `.,;:!?'"*`, and a
- * closing `)`, `]` or `>` that has no opening partner inside the URL (`(see https://x.io/a)`).
- */
-export function trimUrl(url: string): string {
-  let end = url.length;
-  let parens = 0;
-  let brackets = 0;
-  for (const c of url) {
-    if (c === '(') parens++;
-    else if (c === ')') parens--;
-    else if (c === '[') brackets++;
-    else if (c === ']') brackets--;
-  }
-  while (end > 0) {
-    const c = url[end - 1] as string;
-    if ('.,;:!?\'"*>'.includes(c)) end--;
-    else if (c === ')' && parens < 0) {
-      parens++;
-      end--;
-    } else if (c === ']' && brackets < 0) {
-      brackets++;
-      end--;
-    } else break;
-  }
-  return url.slice(0, end);
-}
-
-/**
- * `name` lower-cased when it is a registrable host name under an ICANN public suffix (not the
- * suffix alone, no empty or over-long label), else null. `underScheme` false applies the
- * file-name rule of {@link FILE_LIKE_TLDS}.
- */
-export function validDomain(name: string, underScheme: boolean): string | null {
-  const host = name.toLowerCase().replace(/\.$/, '');
-  if (host.length === 0 || host.length > NAME_MAX - 1) return null;
-  const info = parse(host);
-  if (info.isIcann !== true || info.domain === null || info.isIp === true || info.hostname !== host) return null;
-  const labels = host.split('.');
-  if (labels.some((l) => l.length === 0 || l.length > 63)) return null;
-  if (!underScheme && labels.length === 2 && FILE_LIKE_TLDS.has(info.publicSuffix ?? '')) return null;
-  return host;
-}
-
-/**
- * What happens to an address: `drop` for loopback, unspecified, broadcast, multicast and reserved
- * (documentation, future use) ones, `private` for RFC 1918, CGNAT, link-local and unique-local ones,
- * `public` for the rest. A CIDR network is judged by its network address.
- */
-export function ipScope(ip: string): 'public' | 'private' | 'drop' {
-  const addr = ip.split('/')[0] ?? '';
-  if (!ipaddr.isValid(addr)) return 'drop';
-  const range = ipaddr.process(addr).range();
-  if (['unspecified', 'loopback', 'broadcast', 'multicast', 'reserved'].includes(range)) return 'drop';
-  return ['private', 'carrierGradeNat', 'linkLocal', 'uniqueLocal'].includes(range) ? 'private' : 'public';
-}
-
-/** `host` when it is a literal IPv4 (four decimal parts) or IPv6 address, else null. */
-function bareIp(host: string): string | null {
-  if (ipaddr.IPv4.isValidFourPartDecimal(host)) return host;
-  return host.includes(':') && ipaddr.IPv6.isValid(host) ? host : null;
-}
-
 /** Whether an address (or CIDR network) found in text is sent: valid, in scope ({@link ipScope}), not ignored. */
 function ipWanted(ip: string, policy: Pick<MailPolicy, 'privateIps'>, ignore: IgnoreMatcher): boolean {
   const addr = ip.split('/')[0] ?? '';
@@ -245,12 +153,6 @@ function ipWanted(ip: string, policy: Pick<MailPolicy, 'privateIps'>, ignore: Ig
   const scope = ipScope(ip);
   if (scope === 'drop' || (scope === 'private' && policy.privateIps === 'drop')) return false;
   return !ignore.ip(ip);
-}
-
-/** IPv6 in its canonical short form (RFC 5952), so `2a03:0:0::1` and `2a03::1` are one observable; IPv4 as is. */
-function canonicalIp(ip: string): string {
-  const addr = ip.split('/')[0] ?? '';
-  return addr.includes(':') ? ip.replace(addr, ipaddr.IPv6.parse(addr).toString()) : ip;
 }
 
 /** Every `local@domain` outside URLs; adds the valid ones and returns the spans of all candidates. */

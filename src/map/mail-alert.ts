@@ -11,7 +11,8 @@ import { htmlLinks, parseNotification, type Notification } from '../parse/mail-t
 import type { Alert, AlertPolicy, KvPair } from '../types.js';
 import { inlineCode, markdownDescription } from './description.js';
 import { parseEventDate } from './event-date.js';
-import { MAX_PER_KIND, extractIocs, ipScope, type Iocs } from './ioc.js';
+import { MAX_PER_KIND, extractIocs, type Iocs } from './ioc.js';
+import { ipScope } from './indicator-syntax.js';
 import { DESCRIPTION_MAX, OBSERVABLE_DATA_MAX, SOURCE_MAX, SOURCE_REF_MAX, TITLE_MAX, TYPE_MAX, cleanTags, cut, truncate } from './limits.js';
 import { DEFAULT_MAIL_POLICY, ignoreMatcher, normaliseKey, severityFromText, type MailField, type MailPolicy } from './mail-policy.js';
 import { ObservableSet } from './observables.js';

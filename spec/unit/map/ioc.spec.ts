@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import ipaddr from 'ipaddr.js';
-import { MAX_PER_KIND, extractIocs, ipScope, trimUrl, urlHost, validDomain, type Iocs } from '../../../src/map/ioc.js';
+import { MAX_PER_KIND, extractIocs, type Iocs } from '../../../src/map/ioc.js';
+import { ipScope, trimUrl, urlHost, validDomain } from '../../../src/map/indicator-syntax.js';
 import { DEFAULT_MAIL_POLICY, ignoreMatcher, type MailIgnore, type MailPolicy } from '../../../src/map/mail-policy.js';
 import { decodeEntities, htmlLinks } from '../../../src/parse/mail-text.js';
 
