@@ -8,8 +8,9 @@
  * in-memory parsing), and it never rejects: unreadable MIME degrades to scanning the raw text.
  */
 import { createHash } from 'node:crypto';
-import { simpleParser, type AddressObject, type Attachment, type HeaderValue, type ParsedMail as MpMail } from 'mailparser';
+import { simpleParser, type Attachment, type ParsedMail as MpMail } from 'mailparser';
 import { addressOf, findInlineForwards, htmlToText, type MailAddress } from './mail-text.js';
+import { addresses, bareId, firstAddress, headerDate, keptHeaders } from './mail-headers.js';
 
 export type { MailAddress } from './mail-text.js';
 
@@ -79,7 +80,6 @@ export interface ParsedMail {
   readonly warnings: string[];
 }
 
-const KEPT_HEADERS = ['return-path', 'x-mailer', 'user-agent', 'x-originating-ip', 'in-reply-to'];
 /** HTML longer than this is not converted to text by mailparser (its converter is the slow step); we strip tags instead. */
 const HTML_TO_TEXT_MAX = 2_000_000;
 
@@ -265,55 +265,4 @@ function fromRawText(bytes: Buffer, depth: number, origin: ParsedMailOrigin, lim
 function digest(text: string, html: string | null, attachments: readonly MailAttachment[]): string {
   const files = attachments.map((a) => a.sha256).join(',');
   return createHash('sha256').update(text).update('\0').update(html ?? '').update('\0').update(files).digest('hex');
-}
-
-function bareId(id: string | undefined): string | null {
-  const v = (id ?? '').trim().replace(/^<|>$/g, '').trim();
-  return v === '' ? null : v;
-}
-
-/** The `Date` header read by us: mailparser puts "now" in place of an unreadable date, which no alert may depend on. */
-function headerDate(lines: MpMail['headerLines']): number | null {
-  const line = lines.find((l) => l.key === 'date')?.line;
-  if (line === undefined) return null;
-  const t = Date.parse(line.slice(line.indexOf(':') + 1).replace(/\r?\n[ \t]+/g, ' ').trim());
-  return Number.isNaN(t) ? null : t;
-}
-
-function addresses(v: AddressObject | AddressObject[] | undefined): MailAddress[] {
-  const out: MailAddress[] = [];
-  const walk = (list: AddressObject['value']): void => {
-    for (const a of list) {
-      if (a.group !== undefined) walk(a.group);
-      else if ((a.address ?? '') !== '' || a.name !== '') out.push({ address: (a.address ?? '').trim(), name: a.name.trim() });
-    }
-  };
-  for (const obj of v === undefined ? [] : Array.isArray(v) ? v : [v]) walk(obj.value);
-  return out;
-}
-
-function firstAddress(v: AddressObject | undefined): MailAddress | null {
-  return addresses(v)[0] ?? null;
-}
-
-function keptHeaders(mp: MpMail): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const name of KEPT_HEADERS) {
-    const text = headerText(mp.headers.get(name));
-    if (text !== null) out[name] = text;
-  }
-  const date = mp.headerLines.find((l) => l.key === 'date')?.line;
-  if (date !== undefined) out['date'] = date.slice(date.indexOf(':') + 1).replace(/\s+/g, ' ').trim();
-  return out;
-}
-
-function headerText(v: HeaderValue | undefined): string | null {
-  if (v === undefined) return null;
-  const first = Array.isArray(v) ? v[0] : v;
-  if (first === undefined) return null;
-  if (typeof first === 'string') return first.trim() || null;
-  if (first instanceof Date) return Number.isNaN(first.getTime()) ? null : first.toISOString();
-  if ('text' in first && typeof first.text === 'string') return first.text.trim() || null;
-  if ('value' in first && typeof first.value === 'string') return first.value.trim() || null;
-  return null;
 }
