@@ -18,39 +18,9 @@ import type { Logger } from 'pino';
 import { fullJitter } from '../queue/backoff.js';
 import type { MailIntake, MailOrigin } from './mail-intake.js';
 import { loadImapState, saveImapState, type MailboxState } from './imap-state.js';
+import { resolveImapOptions, type ImapOptions, type ResolvedImapOptions } from './imap-options.js';
 
-/** How to reach the mailbox and how to treat its mails. */
-export interface ImapOptions {
-  readonly host: string;
-  readonly port: number;
-  /** Implicit TLS (port 993). @default true */
-  readonly secure?: boolean;
-  /** Without `secure`: `true` requires STARTTLS, `false` never upgrades, unset upgrades when offered. */
-  readonly starttls?: boolean;
-  /** Verify the server certificate. @default true */
-  readonly tlsVerify?: boolean;
-  /** Extra CA certificate(s), PEM, for a private server. */
-  readonly ca?: string | Buffer;
-  readonly user: string;
-  /** Sensitive: never logged. */
-  readonly password: string;
-  /** @default 'INBOX' */
-  readonly mailbox?: string;
-  /** Where taken mails are moved (created when missing); `''` marks them `\Seen` in place. @default '' */
-  readonly doneMailbox?: string;
-  /** Poll interval beside IDLE (and the only trigger on servers without IDLE). @default 60000 */
-  readonly pollIntervalMs?: number;
-  /** JSON file with the last UID taken per mailbox, written atomically; `''` keeps it in memory. One file per source. @default '' */
-  readonly stateFile?: string;
-  /** Larger mails are not downloaded: they stay unseen in the mailbox, are logged and reported to `onOversize`. @default 26214400 */
-  readonly maxBytes?: number;
-  /** First reconnect / retry window; doubles per failure. @default 1000 */
-  readonly retryBaseMs?: number;
-  /** Cap of the reconnect / retry window. @default 60000 */
-  readonly retryMaxMs?: number;
-  /** Called for each mail left in the mailbox because it is larger than `maxBytes` (for a metric). */
-  readonly onOversize?: (origin: MailOrigin, bytes: number) => void;
-}
+export type { ImapOptions } from './imap-options.js';
 
 /** A dead server must not keep a reconnect attempt waiting for the OS (minutes). */
 const CONNECT_TIMEOUT_MS = 30_000;
@@ -59,13 +29,10 @@ const RESPONSE_SLACK_BYTES = 1024 * 1024;
 
 type RoundOutcome = 'done' | 'rejected' | 'full';
 
-/** The options with their defaults filled in. */
-type Resolved = Required<Omit<ImapOptions, 'starttls' | 'ca' | 'onOversize'>> & ImapOptions;
-
 /** Takes the unseen mails of one IMAP mailbox into a {@link MailIntake}; see the module comment. */
 export class ImapSource {
   readonly name = 'source.imap';
-  readonly #o: Resolved;
+  readonly #o: ResolvedImapOptions;
   readonly #intake: MailIntake;
   readonly #log: Logger;
   readonly #abort = new AbortController();
@@ -86,19 +53,7 @@ export class ImapSource {
   readonly #imapflowLog: NonNullable<ImapFlowOptions['logger']>;
 
   constructor(opts: ImapOptions, intake: MailIntake, log: Logger) {
-    this.#o = {
-      secure: true,
-      tlsVerify: true,
-      mailbox: 'INBOX',
-      doneMailbox: '',
-      pollIntervalMs: 60_000,
-      stateFile: '',
-      maxBytes: 25 * 1024 * 1024,
-      retryBaseMs: 1000,
-      retryMaxMs: 60_000,
-      ...stripUndefined(opts),
-    } as Resolved;
-    check(this.#o);
+    this.#o = resolveImapOptions(opts);
     this.#intake = intake;
     this.#log = log.child({ component: this.name });
     const lib = this.#log.child({ lib: 'imapflow' });
@@ -414,23 +369,4 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
     const timer = setTimeout(done, ms);
     signal.addEventListener('abort', done, { once: true });
   });
-}
-
-function stripUndefined<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
-}
-
-function check(o: Resolved): void {
-  const fail = (name: string, expected: string, got: unknown): never => {
-    throw new TypeError(`Expected \`${name}\` to be ${expected}, got ${JSON.stringify(got)}.`);
-  };
-  if (typeof o.host !== 'string' || o.host === '') fail('host', 'a host name or address', o.host);
-  if (!Number.isInteger(o.port) || o.port < 1 || o.port > 65535) fail('port', 'an integer from 1 to 65535', o.port);
-  if (typeof o.user !== 'string' || o.user === '') fail('user', 'a non-empty string', o.user);
-  if (typeof o.password !== 'string') fail('password', 'a string', typeof o.password);
-  if (typeof o.mailbox !== 'string' || o.mailbox === '') fail('mailbox', 'a mailbox name', o.mailbox);
-  if (o.doneMailbox === o.mailbox) fail('doneMailbox', `'' or a mailbox other than \`mailbox\``, o.doneMailbox);
-  for (const key of ['pollIntervalMs', 'maxBytes', 'retryBaseMs', 'retryMaxMs'] as const) {
-    if (!Number.isSafeInteger(o[key]) || o[key] < 1) fail(key, 'a positive integer', o[key]);
-  }
 }

@@ -1,0 +1,78 @@
+/**
+ * The IMAP source's options: what they mean, their defaults, and the checks that turn a wrong one
+ * into a TypeError naming it (config.ts has already checked the user's config; these guard the API).
+ */
+import type { MailOrigin } from './mail-intake.js';
+
+/** How to reach the mailbox and how to treat its mails. */
+export interface ImapOptions {
+  readonly host: string;
+  readonly port: number;
+  /** Implicit TLS (port 993). @default true */
+  readonly secure?: boolean;
+  /** Without `secure`: `true` requires STARTTLS, `false` never upgrades, unset upgrades when offered. */
+  readonly starttls?: boolean;
+  /** Verify the server certificate. @default true */
+  readonly tlsVerify?: boolean;
+  /** Extra CA certificate(s), PEM, for a private server. */
+  readonly ca?: string | Buffer;
+  readonly user: string;
+  /** Sensitive: never logged. */
+  readonly password: string;
+  /** @default 'INBOX' */
+  readonly mailbox?: string;
+  /** Where taken mails are moved (created when missing); `''` marks them `\Seen` in place. @default '' */
+  readonly doneMailbox?: string;
+  /** Poll interval beside IDLE (and the only trigger on servers without IDLE). @default 60000 */
+  readonly pollIntervalMs?: number;
+  /** JSON file with the last UID taken per mailbox, written atomically; `''` keeps it in memory. One file per source. @default '' */
+  readonly stateFile?: string;
+  /** Larger mails are not downloaded: they stay unseen in the mailbox, are logged and reported to `onOversize`. @default 26214400 */
+  readonly maxBytes?: number;
+  /** First reconnect / retry window; doubles per failure. @default 1000 */
+  readonly retryBaseMs?: number;
+  /** Cap of the reconnect / retry window. @default 60000 */
+  readonly retryMaxMs?: number;
+  /** Called for each mail left in the mailbox because it is larger than `maxBytes` (for a metric). */
+  readonly onOversize?: (origin: MailOrigin, bytes: number) => void;
+}
+
+/** The options with their defaults filled in. */
+export type ResolvedImapOptions = Required<Omit<ImapOptions, 'starttls' | 'ca' | 'onOversize'>> & ImapOptions;
+
+/** `opts` with the defaults filled in; throws a TypeError naming the first wrong option. */
+export function resolveImapOptions(opts: ImapOptions): ResolvedImapOptions {
+  const o = {
+    secure: true,
+    tlsVerify: true,
+    mailbox: 'INBOX',
+    doneMailbox: '',
+    pollIntervalMs: 60_000,
+    stateFile: '',
+    maxBytes: 25 * 1024 * 1024,
+    retryBaseMs: 1000,
+    retryMaxMs: 60_000,
+    ...stripUndefined(opts),
+  } as ResolvedImapOptions;
+  check(o);
+  return o;
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+function check(o: ResolvedImapOptions): void {
+  const fail = (name: string, expected: string, got: unknown): never => {
+    throw new TypeError(`Expected \`${name}\` to be ${expected}, got ${JSON.stringify(got)}.`);
+  };
+  if (typeof o.host !== 'string' || o.host === '') fail('host', 'a host name or address', o.host);
+  if (!Number.isInteger(o.port) || o.port < 1 || o.port > 65535) fail('port', 'an integer from 1 to 65535', o.port);
+  if (typeof o.user !== 'string' || o.user === '') fail('user', 'a non-empty string', o.user);
+  if (typeof o.password !== 'string') fail('password', 'a string', typeof o.password);
+  if (typeof o.mailbox !== 'string' || o.mailbox === '') fail('mailbox', 'a mailbox name', o.mailbox);
+  if (o.doneMailbox === o.mailbox) fail('doneMailbox', `'' or a mailbox other than \`mailbox\``, o.doneMailbox);
+  for (const key of ['pollIntervalMs', 'maxBytes', 'retryBaseMs', 'retryMaxMs'] as const) {
+    if (!Number.isSafeInteger(o[key]) || o[key] < 1) fail(key, 'a positive integer', o[key]);
+  }
+}
