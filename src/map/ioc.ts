@@ -1,7 +1,8 @@
 /**
  * Indicators in free text (mail bodies, SIEM fields): URLs, domains, IPs, e-mail addresses and
  * MD5/SHA-1/SHA-256, after refanging. Order of work (email-intake §6.6): refang → extract →
- * trim punctuation → validate (tldts, ipaddr.js) → ignore lists → dedupe.
+ * trim punctuation → unwrap gateway links (Safe Links, URL Defense) → validate (tldts, ipaddr.js)
+ * → ignore lists → dedupe.
  *
  * Every scan is linear: the patterns are maximal runs of one character class (no constraint after
  * them, so nothing to backtrack), or bounded (`{1,3}`, `{0,15}`) behind a lookbehind that lets a
@@ -11,6 +12,7 @@ import ipaddr from 'ipaddr.js';
 import { parseCidr } from '../net/cidr.js';
 import { ignoreMatcher, type IgnoreMatcher, type MailPolicy } from './mail-policy.js';
 import { refang } from './refang.js';
+import { unwrapUrl } from './unwrap-url.js';
 import { bareIp, canonicalIp, ipScope, NAME_MAX, trimUrl, urlHost, validDomain } from './indicator-syntax.js';
 
 /** What {@link extractIocs} found, each list deduplicated in order of first appearance. */
@@ -78,8 +80,10 @@ interface Scan {
 function scanUrls({ t, policy, ignore, out }: Scan): Span[] {
   const spans: Span[] = [];
   for (const m of t.matchAll(URL_RE)) {
-    const url = trimUrl(m[0]);
-    spans.push([m.index, m.index + url.length]);
+    const seen = trimUrl(m[0]);
+    spans.push([m.index, m.index + seen.length]);
+    // A Safe Links or URL Defense link stands for the link the sender wrote: that is the indicator.
+    const url = unwrapUrl(seen);
     const host = urlHost(url);
     if (host === null || url.length > URL_MAX || ignore.host(host)) continue;
     const ip = bareIp(host);
