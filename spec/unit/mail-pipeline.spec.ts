@@ -2,7 +2,8 @@ import { expect } from 'chai';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MailPipeline, type MailSpool } from '../../src/mail-pipeline.js';
+import { MailPipeline } from '../../src/mail-pipeline.js';
+import { RecordingSpool } from '../support/recording-spool.js';
 import { DEFAULT_POLICY } from '../../src/map/alert.js';
 import { DEFAULT_MAIL_POLICY } from '../../src/map/mail-policy.js';
 import { decodeRecord } from '../../src/queue/spool-payload.js';
@@ -12,24 +13,6 @@ import { fixturePath } from '../support/fixtures.js';
 import { readFileSync } from 'node:fs';
 
 const fixture = (name: string): Buffer => readFileSync(fixturePath('mail', name));
-
-/** A spool stand-in that records appends and whether they were committed. */
-class RecordingSpool implements MailSpool {
-  readonly appended: string[] = [];
-  committed = 0;
-  closed = false;
-  readonly full = false;
-  append(payload: string): number {
-    this.appended.push(payload);
-    return this.appended.length;
-  }
-  whenSpace(): Promise<void> {
-    return Promise.resolve();
-  }
-  async commit(): Promise<void> {
-    this.committed = this.appended.length;
-  }
-}
 
 describe('mail-pipeline', () => {
   let dir: string;
