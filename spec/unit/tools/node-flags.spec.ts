@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cliNodeFlags } from '../../../src/tools/node-flags.js';
@@ -17,6 +18,13 @@ describe('tools/node-flags', () => {
 
   it('the built tracehive command caps its heap on its first line', () => {
     expect(cliNodeFlags('dist/src/cli.js').some((f) => /^--max-old-space-size=\d+$/.test(f))).to.equal(true);
+  });
+
+  it('the first line runs here as the kernel runs it: interpreter, its one argument, the file', () => {
+    const first = readFileSync('dist/src/cli.js', 'utf8').split('\n', 1)[0] ?? '';
+    const [interpreter, ...rest] = first.slice(2).split(' ');
+    const out = execFileSync(interpreter as string, [rest.join(' '), 'dist/src/cli.js', '--version'], { encoding: 'utf8' });
+    expect(out.trim()).to.equal((JSON.parse(readFileSync('package.json', 'utf8')) as { version: string }).version);
   });
 
   it('reads every flag after `env -S node`', () => {
