@@ -94,7 +94,7 @@ describe('mail intake end to end', function () {
         expect(await h.app.telemetry.value('tracehive_mails_total', { via: 'imap', outcome: 'accepted' })).to.equal(MAILBOX.length);
 
         // Restart on the same spool and mailbox: nothing new, nothing sent again; a new mail is taken.
-        await h.app.stop();
+        await h.stop();
         const creates = hive.requests.filter((r) => r.method === 'POST').length;
         h = await startApp(imapConfig(dovecot, spoolDir));
         await sleep(1000);

@@ -44,7 +44,15 @@ export async function startApp(overrides: Record<string, unknown> = {}): Promise
     },
   });
   const app = buildApp(config, { logger: pino({ level: config.log.level }, sink) });
-  const addresses: StartedAddresses = await app.start();
+  let addresses: StartedAddresses;
+  try {
+    addresses = await app.start();
+  } catch (err) {
+    // A test of a start-up failure leaves no temp dir behind either.
+    await app.stop().catch(() => undefined);
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
   let stopped: Promise<{ undelivered: number }> | undefined;
   return {
     app,
