@@ -5,15 +5,12 @@
  * caller.
  */
 import { open, rename } from 'node:fs/promises';
-import { dirname } from 'node:path';
 
 export interface ReplaceOptions {
   /** The temporary sibling written first; `<path>.tmp` by default. */
   readonly tmp?: string;
   /** File mode of a new file (0o600 for files holding mailbox state). */
   readonly mode?: number;
-  /** Also fsync the directory, so the rename itself survives a power cut. */
-  readonly syncDirectory?: boolean;
 }
 
 /** Writes `data` to `path` (created or truncated) and resolves once it is on disk (fdatasync). */
@@ -29,13 +26,13 @@ export async function writeSynced(path: string, data: string | Buffer, mode?: nu
 
 /**
  * Replaces `path` atomically: readers see the old content or the new one, never a part. The data
- * is on disk before the rename, so a crash leaves the old file or the whole new one.
+ * is on disk before the rename, so a crash leaves the old file or the whole new one; callers that
+ * need the rename itself durable follow with {@link syncDir}.
  */
 export async function replaceFile(path: string, data: string | Buffer, options: ReplaceOptions = {}): Promise<void> {
   const tmp = options.tmp ?? `${path}.tmp`;
   await writeSynced(tmp, data, options.mode);
   await rename(tmp, path);
-  if (options.syncDirectory) await syncDir(dirname(path));
 }
 
 /** Makes a directory's entries (a new file, a rename, an unlink) durable. */
