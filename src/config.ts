@@ -169,6 +169,8 @@ const schema = {
     maxConnections: { doc: 'Concurrent connections at most; more are refused at accept.', format: POSITIVE, default: 256, env: 'TRACEHIVE_TCP_MAX_CONNECTIONS' },
     idleTimeoutMs: { doc: 'A connection silent this long is closed (0 = never).', format: 'nat', default: 300000, env: 'TRACEHIVE_TCP_IDLE_TIMEOUT_MS' },
     allow: { doc: 'CIDR allowlist of peers; empty allows all.', format: 'cidr-list', default: [] as string[], env: 'TRACEHIVE_TCP_ALLOW' },
+    lineTimeoutMs: { doc: 'A line must end within this after its first byte, or the connection is closed (0 = no limit): a peer trickling bytes cannot hold a slot.', format: 'nat', default: 30000, env: 'TRACEHIVE_TCP_LINE_TIMEOUT_MS' },
+    maxConnectionsPerPeer: { doc: 'Concurrent connections from one peer address at most, so one peer cannot take every slot of tcp.maxConnections.', format: POSITIVE, default: 32, env: 'TRACEHIVE_TCP_MAX_CONNECTIONS_PER_PEER' },
   },
   thehive: {
     url: { doc: 'TheHive base URL; empty uses the file sink.', format: 'http-url-or-empty', default: '', env: 'THEHIVE_URL' },
@@ -196,14 +198,32 @@ const schema = {
     maxBytes: { doc: 'Spool size at most; when full, TCP reads pause and mail intake defers (nothing accepted is dropped).', format: SPOOL_BYTES, default: 1073741824, env: 'TRACEHIVE_SPOOL_MAX_BYTES' },
     fsyncIntervalMs: { doc: 'Group commit: accepted input is fsynced together at most this long after it arrived (the one window a power cut can lose; 0 = at once).', format: 'nat', default: 20, env: 'TRACEHIVE_SPOOL_FSYNC_INTERVAL_MS' },
     segmentBytes: { doc: 'Spool segment file size; a segment is deleted once every alert in it is delivered or dead-lettered.', format: SEGMENT_BYTES, default: 67108864, env: 'TRACEHIVE_SPOOL_SEGMENT_BYTES' },
+    commitBatchBytes: { doc: 'Input read but not yet durable at most: a group commit starts once this much waits, and input pauses while more would wait (what a crash or a failing disk can cost).', format: 'nat', default: 1048576, env: 'TRACEHIVE_SPOOL_COMMIT_BATCH_BYTES' },
+    dead: {
+      maxBytes: { doc: 'Dead-letter files (spool.dir/dead/) at most; above it input pauses until an operator requeues or removes them.', format: 'nat', default: 268435456, env: 'TRACEHIVE_SPOOL_DEAD_MAX_BYTES' },
+      retentionDays: { doc: 'Dead-letter files older than this many days are deleted (they hold alert data); 0 keeps them forever.', format: 'nat', default: 30, env: 'TRACEHIVE_SPOOL_DEAD_RETENTION_DAYS' },
+    },
+    rejected: {
+      maxBytes: { doc: 'Rejected-line files (spool.dir/rejected/) at most; the oldest are deleted first, then further lines are only counted.', format: 'nat', default: 16777216, env: 'TRACEHIVE_SPOOL_REJECTED_MAX_BYTES' },
+      retentionDays: { doc: 'Rejected-line files older than this many days are deleted; 0 keeps them forever.', format: 'nat', default: 7, env: 'TRACEHIVE_SPOOL_REJECTED_RETENTION_DAYS' },
+    },
+    quarantine: {
+      maxBytes: { doc: 'Quarantined mails (spool.dir/quarantine/) at most; above it a mail that would be quarantined is refused for now (SMTP 452, IMAP left unseen, drop left in place).', format: 'nat', default: 268435456, env: 'TRACEHIVE_SPOOL_QUARANTINE_MAX_BYTES' },
+      retentionDays: { doc: 'Quarantined mails older than this many days are deleted (they hold personal data); 0 keeps them forever.', format: 'nat', default: 30, env: 'TRACEHIVE_SPOOL_QUARANTINE_RETENTION_DAYS' },
+    },
+  },
+  ingest: {
+    dropDir: { doc: 'Where `tracehive ingest` leaves mails for serve: its own directory outside spool.dir, writable by the MTA group (setgid and sticky bits).', format: String, default: 'data/incoming', env: 'TRACEHIVE_INGEST_DROP_DIR' },
   },
   email: {
     imap: {
       enabled: { doc: 'Poll a mailbox over IMAP: one alert per unseen mail.', format: 'switch', default: false, env: 'TRACEHIVE_IMAP_ENABLED' },
       host: { doc: 'IMAP server.', format: String, default: '', env: 'TRACEHIVE_IMAP_HOST' },
       port: { doc: 'IMAP port (993 implicit TLS, 143 plain/STARTTLS).', format: 'port', default: 993, env: 'TRACEHIVE_IMAP_PORT' },
-      secure: { doc: 'true = implicit TLS; false = plain, upgraded with STARTTLS when the server offers it.', format: 'switch', default: true, env: 'TRACEHIVE_IMAP_SECURE' },
+      secure: { doc: 'true = implicit TLS; false = plain, upgraded with STARTTLS (see email.imap.starttls).', format: 'switch', default: true, env: 'TRACEHIVE_IMAP_SECURE' },
+      starttls: { doc: 'With secure=false: required (refuse a server without STARTTLS: the password never crosses in clear), when-offered, or off.', format: ['required', 'when-offered', 'off'], default: 'required', env: 'TRACEHIVE_IMAP_STARTTLS' },
       tlsVerify: { doc: 'Verify the IMAP server certificate.', format: 'switch', default: true, env: 'TRACEHIVE_IMAP_TLS_VERIFY' },
+      caFile: { doc: 'Extra CA certificate (PEM file) for a private IMAP server.', format: String, default: '', env: 'TRACEHIVE_IMAP_CA_FILE' },
       user: { doc: 'IMAP login.', format: String, default: '', env: 'TRACEHIVE_IMAP_USER' },
       password: { doc: 'IMAP password (never logged).', format: String, default: '', env: 'TRACEHIVE_IMAP_PASSWORD', sensitive: true },
       mailbox: { doc: 'Mailbox whose unseen mails become alerts.', format: String, default: 'INBOX', env: 'TRACEHIVE_IMAP_MAILBOX' },
@@ -220,6 +240,11 @@ const schema = {
       maxBytes: { doc: 'Larger mails are refused with 552.', format: MAIL_BYTES, default: 26214400, env: 'TRACEHIVE_SMTP_MAX_BYTES' },
       tlsKeyFile: { doc: 'PEM private key: with tlsCertFile, STARTTLS is offered.', format: String, default: '', env: 'TRACEHIVE_SMTP_TLS_KEY_FILE' },
       tlsCertFile: { doc: 'PEM certificate (chain) for STARTTLS.', format: String, default: '', env: 'TRACEHIVE_SMTP_TLS_CERT_FILE' },
+      maxClients: { doc: 'SMTP connections at once; more get 421.', format: POSITIVE, default: 100, env: 'TRACEHIVE_SMTP_MAX_CLIENTS' },
+      maxClientsPerPeer: { doc: 'SMTP connections from one client address at most.', format: POSITIVE, default: 10, env: 'TRACEHIVE_SMTP_MAX_CLIENTS_PER_PEER' },
+      maxInflightBytes: { doc: 'Bytes of mails being received or parsed at once, over every session; a mail that would go over gets 452 (the MTA retries).', format: 'nat', default: 67108864, env: 'TRACEHIVE_SMTP_MAX_INFLIGHT_BYTES' },
+      commandTimeoutMs: { doc: 'A client must start DATA within this after connecting or after its last mail (NOOP, RSET and the like do not extend it), else 421.', format: POSITIVE, default: 60000, env: 'TRACEHIVE_SMTP_COMMAND_TIMEOUT_MS' },
+      dataTimeoutMs: { doc: 'A mail’s DATA must end within this after it started, else 421.', format: POSITIVE, default: 300000, env: 'TRACEHIVE_SMTP_DATA_TIMEOUT_MS' },
     },
     fieldNames: { doc: 'SIEM notification mails: synonyms of title, severity, date, status, type, source and description (case-insensitive).', format: 'field-names', default: DEFAULT_MAIL_POLICY.fieldNames as unknown as Record<MailField, string[]>, env: 'TRACEHIVE_EMAIL_FIELD_NAMES' },
     ignore: {
@@ -260,16 +285,32 @@ const schema = {
   },
 };
 
+/** A directory of kept files with a byte cap and a retention (0 = none). */
+export interface FileBudget {
+  readonly maxBytes: number;
+  readonly retentionDays: number;
+}
+
 /** The validated, frozen configuration. */
 export interface Config {
-  readonly tcp: { readonly enabled: boolean; readonly host: string; readonly port: number; readonly maxLineBytes: number; readonly maxConnections: number; readonly idleTimeoutMs: number; readonly allow: readonly string[] };
+  readonly tcp: { readonly enabled: boolean; readonly host: string; readonly port: number; readonly maxLineBytes: number; readonly maxConnections: number; readonly idleTimeoutMs: number; readonly allow: readonly string[]; readonly lineTimeoutMs: number; readonly maxConnectionsPerPeer: number };
   readonly thehive: { readonly url: string; readonly apiKey: string; readonly organisation: string; readonly api: 'v1' | 'v0'; readonly tlsVerify: boolean; readonly caFile: string; readonly timeoutMs: number };
   readonly file: { readonly path: string };
   readonly queue: { readonly ratePerSec: number; readonly concurrency: number; readonly maxAttempts: number; readonly maxPending: number; readonly retryBaseMs: number; readonly retryMaxMs: number; readonly authRetryMs: number };
-  readonly spool: { readonly dir: string; readonly maxBytes: number; readonly fsyncIntervalMs: number; readonly segmentBytes: number };
+  readonly spool: {
+    readonly dir: string;
+    readonly maxBytes: number;
+    readonly fsyncIntervalMs: number;
+    readonly segmentBytes: number;
+    readonly commitBatchBytes: number;
+    readonly dead: FileBudget;
+    readonly rejected: FileBudget;
+    readonly quarantine: FileBudget;
+  };
+  readonly ingest: { readonly dropDir: string };
   readonly email: {
-    readonly imap: { readonly enabled: boolean; readonly host: string; readonly port: number; readonly secure: boolean; readonly tlsVerify: boolean; readonly user: string; readonly password: string; readonly mailbox: string; readonly doneMailbox: string; readonly pollIntervalMs: number; readonly maxBytes: number };
-    readonly smtp: { readonly enabled: boolean; readonly host: string; readonly port: number; readonly allowFrom: readonly string[]; readonly allowPeers: readonly string[]; readonly maxBytes: number; readonly tlsKeyFile: string; readonly tlsCertFile: string };
+    readonly imap: { readonly enabled: boolean; readonly host: string; readonly port: number; readonly secure: boolean; readonly starttls: 'required' | 'when-offered' | 'off'; readonly tlsVerify: boolean; readonly caFile: string; readonly user: string; readonly password: string; readonly mailbox: string; readonly doneMailbox: string; readonly pollIntervalMs: number; readonly maxBytes: number };
+    readonly smtp: { readonly enabled: boolean; readonly host: string; readonly port: number; readonly allowFrom: readonly string[]; readonly allowPeers: readonly string[]; readonly maxBytes: number; readonly tlsKeyFile: string; readonly tlsCertFile: string; readonly maxClients: number; readonly maxClientsPerPeer: number; readonly maxInflightBytes: number; readonly commandTimeoutMs: number; readonly dataTimeoutMs: number };
     readonly fieldNames: Readonly<Record<MailField, readonly string[]>>;
     readonly ignore: { readonly domains: readonly string[]; readonly ips: readonly string[]; readonly hashes: readonly string[]; readonly emails: readonly string[] };
     readonly privateIps: 'keep' | 'drop';

@@ -5,6 +5,18 @@
  * exit 0) only once that promise resolved, so a mail is never acknowledged before it is kept.
  */
 
+/** What an SMTP client said about a mail besides the mail itself: the envelope and who sent it. */
+export interface MailEnvelope {
+  /** `MAIL FROM` address ('' for the null sender `<>`). */
+  readonly mailFrom: string;
+  /** `RCPT TO` addresses. */
+  readonly rcptTo: readonly string[];
+  /** The client's IP address. */
+  readonly clientAddress: string;
+  /** The name the client gave in HELO/EHLO, when it gave one. */
+  readonly helo?: string;
+}
+
 /** Where a mail came from, for logs, quarantine records and the `sourceRef` fallback. */
 export interface MailOrigin {
   readonly via: 'imap' | 'smtp' | 'file' | 'stdin';
@@ -13,6 +25,8 @@ export interface MailOrigin {
    * stdin: `stdin`.
    */
   readonly id: string;
+  /** SMTP only: the envelope and client, recorded in the alert (never part of its `sourceRef`). */
+  readonly envelope?: MailEnvelope;
 }
 
 /** What became of a mail that was kept. */
