@@ -16,6 +16,7 @@ export const ERROR_CODES = {
   ERR_SPOOL_DIR: 'The data directory (`spool.dir`) cannot be created or written.',
   ERR_SPOOL_LOCKED: 'Another running tracehive serve holds the spool (`spool.dir/queue/LOCK` names its pid).',
   ERR_SPOOL_CLOSED: 'Input arrived after the spool was closed at shutdown; the sender must send it again.',
+  ERR_SPOOL_FORMAT: 'The spool (or one of its files) was written by a newer tracehive; this release refuses to misread it.',
   ERR_SPOOL_RECORD: 'A spooled record could not be read back (damaged or from an unknown version); it was skipped and counted.',
   ERR_MAIL_PARSE: 'A mail could not be turned into an alert; it was kept in `spool.dir/quarantine/` with the reason.',
   ERR_MAIL_TOO_BIG: 'A mail is larger than the configured limit; it was refused (SMTP 552) or quarantined.',

@@ -4,9 +4,11 @@
  * self-contained data structure with its own invariants (and unit tests); the spool decides when it
  * is written (see spool.ts, `#persistAcks`).
  */
+import { constants } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe } from './spool-errors.js';
+import { newerFormat, SPOOL_FORMAT } from './spool-format.js';
 
 /** The ack state's file in the spool directory, written atomically through `${ACK_FILE}.tmp`. */
 export const ACK_FILE = 'ack.json';
@@ -34,7 +36,7 @@ export class AckSet {
     return set;
   }
 
-  /** What ack.json holds. */
+  /** The set as ack.json holds it (the file adds `version`: see {@link ackFileText}). */
   toJSON(): { cursor: number; ranges: [number, number][] } {
     return { cursor: this.cursor, ranges: this.ranges };
   }
@@ -127,21 +129,35 @@ export class AckSet {
   }
 }
 
+/** ack.json's text for `set`: its format version, cursor and ranges (tracehive 0.1.0 wrote no version). */
+export function ackFileText(set: AckSet): string {
+  return JSON.stringify({ version: SPOOL_FORMAT, ...set.toJSON() });
+}
+
 /**
  * Loads `dir/ack.json`. A missing file is an empty set; an unreadable or damaged one is reported
- * and also read as empty (every record on disk is sent again: at least once, never lost).
+ * and also read as empty (every record on disk is sent again: at least once, never lost). One
+ * written by a newer tracehive throws ERR_SPOOL_FORMAT: its ranges may not mean what they say here.
  */
 export async function readAcks(dir: string, report: (err: Error) => void): Promise<AckSet> {
   const path = join(dir, ACK_FILE);
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = await readFile(path, { encoding: 'utf8', flag: constants.O_RDONLY | constants.O_NOFOLLOW });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') report(new Error(`Spool ack file ${path} cannot be read (${describe(err)}): every record on disk is sent again.`, { cause: err }));
     return new AckSet();
   }
+  let value: unknown;
   try {
-    return AckSet.fromJSON(JSON.parse(text));
+    value = JSON.parse(text);
+  } catch {
+    value = undefined;
+  }
+  const version = (value as { version?: unknown } | null)?.version;
+  if (version !== undefined && (!Number.isSafeInteger(version) || (version as number) > SPOOL_FORMAT)) throw newerFormat(`The spool ack file ${path}`, version);
+  try {
+    return AckSet.fromJSON(value);
   } catch (err) {
     report(new Error(`Spool ack file ${path} is damaged (${describe(err)}): every record on disk is sent again; it is rewritten at the next ack.`, { cause: err }));
     return new AckSet();

@@ -9,7 +9,7 @@
  * |      8 |     4 | payload length in bytes                                      |
  * |     12 |     8 | seq (an integer below 2^53)                                  |
  * |     20 |     6 | time, ms since the epoch                                     |
- * |     26 |     2 | reserved, zero                                               |
+ * |     26 |     2 | format version of the record (0 = tracehive 0.1.0, which wrote zero here) |
  *
  * The layout follows the write-ahead logs of LevelDB/RocksDB (log_format.md: checksum, length, type,
  * payload) and Kafka's record batches (length + CRC ahead of the data): the length lets a reader
@@ -22,6 +22,11 @@
  *
  * Payloads are JS strings stored as UTF-8, so any character (newlines included) survives; a lone
  * surrogate, which UTF-8 cannot encode, comes back as U+FFFD.
+ *
+ * The version field says how to read the payload (spool-payload.ts): 0.1.0 wrote 0 there (then a
+ * reserved zero), this release writes {@link RECORD_VERSION}. It is covered by the checksum, so a
+ * good record with a higher version was written by a newer tracehive: the reader reports it and
+ * the spool refuses to open rather than misread it.
  */
 import { crc32 } from 'node:zlib';
 
@@ -37,6 +42,10 @@ export const HEADER_BYTES = 28;
 export const MAX_PAYLOAD_BYTES = 256 * 1024 * 1024;
 /** Largest time a record can carry (48 bits: the year 10889). */
 export const MAX_TIME = 2 ** 48 - 1;
+/** The record format this release writes (0 = tracehive 0.1.0; 2 = this release, spool format 2). */
+export const RECORD_VERSION = 2;
+/** A version field above this is damage, not a version (versions grow by one per release at most). */
+const MAX_VERSION_FIELD = 255;
 
 /** One record. */
 export interface SpoolRecord {
@@ -47,8 +56,8 @@ export interface SpoolRecord {
 
 /** What {@link scan} found at an offset. */
 export type ScanResult =
-  /** A good record; the next one starts at `next`. */
-  | { readonly entry: SpoolRecord; readonly next: number }
+  /** A good record, written with format `version`; the next one starts at `next`. */
+  | { readonly entry: SpoolRecord; readonly next: number; readonly version: number }
   /**
    * The record at the offset does not end inside the buffer: `need` bytes from the offset would
    * hold it (or at least its header). With `final`, the data ends there: the record was cut short.
@@ -88,7 +97,7 @@ export function encodeBatch(entries: readonly SpoolRecord[]): Buffer {
     buf.writeUInt32LE(e.seq % 2 ** 32, at + 12);
     buf.writeUInt32LE(Math.floor(e.seq / 2 ** 32), at + 16);
     buf.writeUIntLE(e.time, at + 20, 6);
-    buf.writeUInt16LE(0, at + 26);
+    buf.writeUInt16LE(RECORD_VERSION, at + 26);
     const end = at + HEADER_BYTES + length;
     buf.writeUInt32LE(crc32(buf.subarray(at + 8, end)), at + 4);
     at = end;
@@ -109,14 +118,14 @@ export function scan(buf: Buffer, offset: number, options: ScanOptions = {}): Sc
   if (avail < HEADER_BYTES) return final ? tornOrCorrupt(buf, offset) : { torn: true, need: HEADER_BYTES };
   const length = buf.readUInt32LE(offset + 8);
   const seqHigh = buf.readUInt32LE(offset + 16);
-  if (length > MAX_PAYLOAD_BYTES || seqHigh >= 2 ** 21 || buf.readUInt16LE(offset + 26) !== 0) return corrupt(buf, offset, final);
+  if (length > MAX_PAYLOAD_BYTES || seqHigh >= 2 ** 21 || buf.readUInt16LE(offset + 26) > MAX_VERSION_FIELD) return corrupt(buf, offset, final);
   const end = offset + HEADER_BYTES + length;
   if (end > buf.length) return final ? tornOrCorrupt(buf, offset) : { torn: true, need: HEADER_BYTES + length };
   if (crc32(buf.subarray(offset + 8, end)) !== buf.readUInt32LE(offset + 4)) return corrupt(buf, offset, final);
   const seq = buf.readUInt32LE(offset + 12) + seqHigh * 2 ** 32;
   const time = buf.readUIntLE(offset + 20, 6);
   const payload = options.decode === false ? '' : buf.toString('utf8', offset + HEADER_BYTES, end);
-  return { entry: { seq, time, payload }, next: end };
+  return { entry: { seq, time, payload }, next: end, version: buf.readUInt16LE(offset + 26) };
 }
 
 /** Where the next magic after `offset` starts, or -1. */

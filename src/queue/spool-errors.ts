@@ -5,7 +5,7 @@
  */
 
 /** Error codes the spool throws (as `err.code` on a plain Error). */
-export type SpoolErrorCode = 'ERR_SPOOL_LOCKED' | 'ERR_SPOOL_CLOSED' | 'ERR_SPOOL_DIR';
+export type SpoolErrorCode = 'ERR_SPOOL_LOCKED' | 'ERR_SPOOL_CLOSED' | 'ERR_SPOOL_DIR' | 'ERR_SPOOL_FORMAT';
 
 /** A plain Error with a {@link SpoolErrorCode} as `code`, and `cause` when given. */
 export function spoolError(code: SpoolErrorCode, message: string, cause?: unknown): Error & { code: SpoolErrorCode } {

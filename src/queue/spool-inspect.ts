@@ -9,6 +9,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { type AckSet, readAcks } from './spool-acks.js';
 import { describe, spoolError } from './spool-errors.js';
+import { newerFormat, SPOOL_FORMAT } from './spool-format.js';
 import { type Segment, SEGMENT_NAME, SegmentCursor } from './spool-segment-reader.js';
 
 /** What open found on disk. */
@@ -82,7 +83,7 @@ export async function scanDir(dir: string, report: (err: Error) => void, strict:
       if ((err as NodeJS.ErrnoException).code === 'ENOENT' || !strict) continue; // deleted meanwhile (inspect while serve runs)
       throw unreadableSegment(path, err);
     }
-    const segment: Segment = { firstSeq: Number((SEGMENT_NAME.exec(name) as RegExpExecArray)[1]), path, size, live: 0, deadAt: -1, deleted: false };
+    const segment: Segment = { firstSeq: Number((SEGMENT_NAME.exec(name) as RegExpExecArray)[1]), path, size, live: 0, deleted: false };
     const cursor = new SegmentCursor(segment, 0);
     let inDamage = false;
     try {
@@ -99,6 +100,8 @@ export async function scanDir(dir: string, report: (err: Error) => void, strict:
           continue;
         }
         inDamage = false;
+        // A good record of a newer release: refuse rather than misread (inspect: counted as unreadable).
+        if (item.version > SPOOL_FORMAT) throw newerFormat(`The record ${item.entry.seq} of ${path}`, item.version);
         const { seq, time } = item.entry;
         if (seq <= lastSeen) continue; // written twice (a retried write): read once
         if (seq > lastSeen + 1) acks.addRange(lastSeen + 1, seq - 1);
@@ -112,7 +115,7 @@ export async function scanDir(dir: string, report: (err: Error) => void, strict:
         }
       }
     } catch (err) {
-      if (strict) throw unreadableSegment(path, err);
+      if (strict) throw (err as { code?: string }).code === 'ERR_SPOOL_FORMAT' ? err : unreadableSegment(path, err);
       report(new Error(`Spool segment ${path} cannot be read (${describe(err)}); its records are not counted.`, { cause: err }));
     } finally {
       await cursor.close();

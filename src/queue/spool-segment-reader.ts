@@ -5,6 +5,7 @@
  * (spool-inspect.ts) read segments this way, and the chunking is a concern of its own: memory stays
  * at one chunk whatever the backlog. The record framing it scans is in spool-codec.ts.
  */
+import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { HEADER_BYTES, scan, type ScanResult } from './spool-codec.js';
 
@@ -26,8 +27,6 @@ export interface Segment {
   size: number;
   /** Records in it not acked. */
   live: number;
-  /** Ack version at which `live` reached 0 (−1 while live): deletable once that version is persisted. */
-  deadAt: number;
   deleted: boolean;
 }
 
@@ -79,7 +78,7 @@ export class SegmentCursor {
 
   /** Reads from `at` at least `need` bytes (fewer at `end`), and a whole chunk when there is one. */
   async #fill(at: number, need: number, end: number): Promise<void> {
-    this.#handle ??= await open(this.segment.path, 'r');
+    this.#handle ??= await open(this.segment.path, constants.O_RDONLY | constants.O_NOFOLLOW);
     const want = Math.min(Math.max(READ_CHUNK_BYTES, need), end - at);
     if (this.#buf.length < want) this.#buf = Buffer.allocUnsafe(Math.max(want, READ_CHUNK_BYTES));
     let got = 0;

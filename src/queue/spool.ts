@@ -16,25 +16,33 @@
  *   open, appends always go to a new segment, never after a possibly torn tail. A segment file is
  *   created by the first commit that writes to it (not at open: an idle start leaves no empty file),
  *   and the directory is fsynced then, so the new name is as durable as the data.
- * - `ack.json`: `{cursor, ranges}`: every seq below `cursor` is acked, and so is every seq in the
- *   inclusive `[from, to]` ranges. Written atomically (tmp, fdatasync, rename) on a commit tick when
- *   it changed, not per ack. A segment whose every record is acked is deleted only after the ack
- *   state covering it is persisted (and the directory fsynced).
+ * - `ack.json`: `{version, cursor, ranges}`: every seq below `cursor` is acked, and so is every seq
+ *   in the inclusive `[from, to]` ranges. Written atomically (tmp, fdatasync, rename) on a commit
+ *   tick when it changed, not per ack.
+ * - `FORMAT`: the spool format version (spool-format.ts); records and ack.json carry it too.
  * - `LOCK`: the pid of the process using the spool and the boot id; a stale one is taken over (see
  *   spool-lock.ts).
- * Other files are ignored.
+ * Other files are ignored. Files are created 0600 (the directory 0700) and never opened through a
+ * symlink: they hold detections and mails.
  *
  * Decisions:
  * - Recovery marks every seq below the next seq that is on no disk record (cut short, corrupt, or in
  *   a deleted segment) as acked, so a lost record never holds the ack cursor back and an ack for it
  *   is recognised as unknown. Seqs are never reused: the next seq is above every seq on disk and in
  *   the ack state. A record seen twice (a write retried after a failure) is read once.
+ * - A segment whose every record is acked is deleted at the next tick, without waiting for
+ *   ack.json: recovery counts a seq found on no disk record as acked anyway, and seqs are never
+ *   reused below what is on disk or in ack.json. So reclaiming a delivered segment never needs new
+ *   space, which matters most when the disk is full.
  * - A failed write or fdatasync keeps the batch in memory and rewrites it at the same file offset
  *   at the next try (after `fsyncIntervalMs`, at least {@link ERROR_RETRY_MS}): after a failed
  *   fsync the page cache cannot be trusted (PostgreSQL's "fsyncgate"), so the bytes are written again.
- * - `full` also holds while `maxBufferedBytes` (64 MiB) are appended but not written yet: input
- *   faster than the disk, or a failing disk, pauses the sources instead of growing memory up to
- *   `maxBytes`.
+ *   Until a write succeeds the spool is `blocked` (and `full`): sources stop reading at the first
+ *   failure, not when memory runs out. Retries write in chunks of {@link RETRY_CHUNK_BYTES}, each
+ *   fsynced, so space freed partly is used at once; the first chunk that makes it unblocks input.
+ * - `full` also holds while `commitBatchBytes` are appended but not durable yet, and a commit starts
+ *   early once half of that waits: what a crash or a failing disk can cost stays one small batch,
+ *   whatever the input rate.
  * - The reader serves just-committed records from memory while it keeps up (at most
  *   {@link TAIL_MAX_BYTES}); beyond that it drops them and reads them back from disk later.
  * - The active segment, once every record in it is acked, is deleted (and the next commit starts a
@@ -56,12 +64,14 @@
  * - spool-lock.ts: the LOCK file;
  * - spool-errors.ts: the error codes.
  */
+import { constants as fsConstants } from 'node:fs';
 import { mkdir, open, unlink, type FileHandle } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { ACK_FILE, type AckSet } from './spool-acks.js';
+import { ACK_FILE, ackFileText, type AckSet } from './spool-acks.js';
 import { encodeBatch, HEADER_BYTES, MAX_PAYLOAD_BYTES, MAX_TIME } from './spool-codec.js';
 import { describe, spoolError } from './spool-errors.js';
+import { checkFormat } from './spool-format.js';
 import { type Found, scanDir, type SpoolRecovery } from './spool-inspect.js';
 import { releaseLock, takeLock } from './spool-lock.js';
 import { type Segment, segmentName } from './spool-segment-reader.js';
@@ -104,6 +114,10 @@ export interface SpoolHooks {
   committed?(records: number, bytes: number, ms: number): void;
   /** A write/fsync/ack-file error; the spool keeps the data in memory and retries at the next tick. Must not throw. */
   error?(err: Error, during: 'write' | 'fsync' | 'ack' | 'delete' | 'read'): void;
+  /** Records could not be written: input must stop (`reason` names the file and errno). Once per outage. */
+  blocked?(reason: string): void;
+  /** A write succeeded again after {@link blocked}: input may resume. */
+  unblocked?(): void;
 }
 
 /** Options of {@link Spool.open}. */
@@ -120,10 +134,11 @@ export interface SpoolOptions {
   /** Roll to a new segment file past this size. @default 67108864 (64 MiB) */
   readonly segmentBytes?: number;
   /**
-   * Also `full` while this many bytes are appended but not yet written (a slow or failing disk), so
-   * memory stays bounded well below `maxBytes`. @default 67108864 (64 MiB)
+   * Also `full` while this many bytes are appended but not yet durable (a slow or failing disk); a
+   * commit starts early once half of it waits. Bounds what is read and not yet accepted for good.
+   * @default 1048576 (1 MiB)
    */
-  readonly maxBufferedBytes?: number;
+  readonly commitBatchBytes?: number;
   readonly hooks?: SpoolHooks;
   /** Clock for the default record `time`. @default Date.now */
   readonly now?: () => number;
@@ -131,8 +146,19 @@ export interface SpoolOptions {
 
 /** Least wait before retrying a failed write, fsync, ack-file write or delete: disks do not heal in microseconds. */
 export const ERROR_RETRY_MS = 500;
+/**
+ * After a failed write, records are written again in chunks of about this size, each fsynced: on a
+ * disk where a little space came back, some records become durable (and input resumes) at once,
+ * instead of the whole batch failing again and again for want of its last bytes.
+ */
+export const RETRY_CHUNK_BYTES = 64 * 1024;
 const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024;
-const DEFAULT_MAX_BUFFERED_BYTES = 64 * 1024 * 1024;
+const DEFAULT_COMMIT_BATCH_BYTES = 1024 * 1024;
+/** Files of the spool hold detections and mails: only its own user reads them. */
+const FILE_MODE = 0o600;
+const DIR_MODE = 0o700;
+/** A new segment: created or truncated, never through a symlink planted at its name. */
+const SEGMENT_OPEN_FLAGS = fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_TRUNC | fsConstants.O_NOFOLLOW;
 
 /** The durable disk spool (see the file header). */
 export class Spool {
@@ -142,7 +168,7 @@ export class Spool {
   readonly #maxBytes: number;
   readonly #intervalMs: number;
   readonly #segmentBytes: number;
-  readonly #maxBufferedBytes: number;
+  readonly #batchBytes: number;
   readonly #hooks: SpoolHooks;
   readonly #now: () => number;
   readonly #acks: AckSet;
@@ -155,9 +181,13 @@ export class Spool {
   #durableNext: number;
   #pending: SpoolEntry[] = [];
   #pendingSince = 0;
+  /** Encoded bytes of the pending records. */
+  #pendingBytes = 0;
   #inflight: SpoolEntry[] = [];
   /** Encoded bytes of pending and in-flight records. */
   #bufferedBytes = 0;
+  /** Why records cannot be written (file and errno), from the first failed write until one succeeds. */
+  #blocked: string | null = null;
   #diskBytes: number;
   #unacked: number;
   #appended = 0;
@@ -165,8 +195,6 @@ export class Spool {
   #ackedCount = 0;
   #ackVersion = 0;
   #persistedAckVersion = 0;
-  /** Ack version whose ack.json rename is known durable (directory fsynced): segments dead by then may go. */
-  #syncedAckVersion = 0;
   #ackSince = 0;
   readonly #dead = new Set<Segment>();
 
@@ -188,7 +216,7 @@ export class Spool {
     this.#maxBytes = opts.maxBytes;
     this.#intervalMs = opts.fsyncIntervalMs;
     this.#segmentBytes = opts.segmentBytes;
-    this.#maxBufferedBytes = opts.maxBufferedBytes;
+    this.#batchBytes = opts.commitBatchBytes;
     this.#hooks = opts.hooks;
     this.#now = opts.now;
     this.#acks = found.acks;
@@ -210,16 +238,17 @@ export class Spool {
     checkNumber('maxBytes', opts.maxBytes, 1);
     checkNumber('fsyncIntervalMs', opts.fsyncIntervalMs, 0);
     checkNumber('segmentBytes', opts.segmentBytes ?? DEFAULT_SEGMENT_BYTES, 1);
-    checkNumber('maxBufferedBytes', opts.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES, 1);
+    checkNumber('commitBatchBytes', opts.commitBatchBytes ?? DEFAULT_COMMIT_BATCH_BYTES, 1);
     const dir = resolve(opts.dir);
     const hooks = opts.hooks ?? {};
     try {
-      await mkdir(dir, { recursive: true });
+      await mkdir(dir, { recursive: true, mode: DIR_MODE });
     } catch (err) {
       throw spoolError('ERR_SPOOL_DIR', `Spool directory ${dir} cannot be created (${describe(err)}): point spool.dir at a writable directory.`, err);
     }
     await takeLock(dir);
     try {
+      await checkFormat(dir, (err) => safeHook(() => hooks.error?.(err, 'write')));
       const found = await recover(dir, (err) => safeHook(() => hooks.error?.(err, 'read')));
       const spool = new Spool(
         {
@@ -227,7 +256,7 @@ export class Spool {
           maxBytes: opts.maxBytes,
           fsyncIntervalMs: opts.fsyncIntervalMs,
           segmentBytes: opts.segmentBytes ?? DEFAULT_SEGMENT_BYTES,
-          maxBufferedBytes: opts.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES,
+          commitBatchBytes: opts.commitBatchBytes ?? DEFAULT_COMMIT_BATCH_BYTES,
           hooks,
           now: opts.now ?? Date.now,
         },
@@ -244,11 +273,24 @@ export class Spool {
   }
 
   /**
-   * True once `stats().bytes >= maxBytes`, or while `maxBufferedBytes` wait to be written: callers
-   * pause their input (append still takes records).
+   * True once `stats().bytes >= maxBytes`, while `commitBatchBytes` wait to be made durable, or
+   * while writes fail ({@link blocked}): callers pause their input (append still takes records).
    */
   get full(): boolean {
-    return this.#diskBytes + this.#bufferedBytes >= this.#maxBytes || this.#bufferedBytes >= this.#maxBufferedBytes;
+    return this.#blocked !== null || this.#diskBytes + this.#bufferedBytes >= this.#maxBytes || this.#bufferedBytes >= this.#batchBytes;
+  }
+
+  /** True once `stats().bytes >= maxBytes` (the configured size, not a transient batch). */
+  get atMaxBytes(): boolean {
+    return this.#diskBytes + this.#bufferedBytes >= this.#maxBytes;
+  }
+
+  /**
+   * Why records cannot be written now (`cannot write <file>: ENOSPC (…)`), or null. Set by the first
+   * failed write or fsync, cleared by the first one that succeeds.
+   */
+  get blocked(): string | null {
+    return this.#blocked;
   }
 
   /** True once close() was called. */
@@ -276,10 +318,11 @@ export class Spool {
     const seq = this.#nextSeq++;
     if (this.#pending.length === 0) this.#pendingSince = performance.now();
     this.#pending.push({ seq, time: at, payload });
+    this.#pendingBytes += HEADER_BYTES + bytes;
     this.#bufferedBytes += HEADER_BYTES + bytes;
     this.#unacked++;
     this.#appended++;
-    if (this.#timer === null && this.#ticking === null) this.#schedule();
+    if (this.#ticking === null && (this.#timer === null || this.#batchDue())) this.#schedule(true);
     return seq;
   }
 
@@ -385,14 +428,27 @@ export class Spool {
 
   // ---- group commit ------------------------------------------------------------------------------
 
-  /** Arms the tick timer when there is work: records to commit, acks to persist, segments to delete. */
-  #schedule(): void {
-    if (this.#timer !== null || this.#ticking !== null || this.#closing) return;
+  /** Half of `commitBatchBytes` waits: commit now rather than at the end of the interval. */
+  #batchDue(): boolean {
+    return this.#pendingBytes * 2 >= this.#batchBytes;
+  }
+
+  /**
+   * Arms the tick timer when there is work: records to commit, acks to persist, segments to delete.
+   * `rearm` replaces an armed timer (a batch became due early).
+   */
+  #schedule(rearm = false): void {
+    if (this.#ticking !== null || this.#closing) return;
+    if (this.#timer !== null) {
+      if (!rearm) return;
+      this.#timer();
+      this.#timer = null;
+    }
     const now = performance.now();
     let due = Number.POSITIVE_INFINITY;
-    if (this.#pending.length > 0) due = this.#pendingSince + this.#intervalMs;
+    if (this.#pending.length > 0) due = this.#batchDue() ? now : this.#pendingSince + this.#intervalMs;
     if (this.#ackVersion !== this.#persistedAckVersion) due = Math.min(due, this.#ackSince + this.#intervalMs);
-    if (this.#dead.size > 0 && this.#deletable().length > 0) due = Math.min(due, now);
+    if (this.#deletable().length > 0) due = Math.min(due, now);
     if (due === Number.POSITIVE_INFINITY) return;
     const delay = Math.max(due, this.#retryAt) - now;
     const run = (): void => {
@@ -402,7 +458,7 @@ export class Spool {
         this.#schedule();
       });
     };
-    if (delay <= 0 && this.#intervalMs === 0) {
+    if (delay <= 0 && (this.#intervalMs === 0 || this.#batchDue())) {
       const immediate = setImmediate(run);
       this.#timer = () => clearImmediate(immediate);
     } else {
@@ -412,18 +468,20 @@ export class Spool {
   }
 
   /**
-   * One tick: commit, persist acks, delete dead segments; after a failure the next tick waits at
-   * least {@link ERROR_RETRY_MS}. Never rejects; returns the commit error, if any (for close()).
+   * One tick: delete dead segments first (that frees space, and needs none), commit, persist acks,
+   * delete what the commit or a seal made deletable; after a failure the next tick waits at least
+   * {@link ERROR_RETRY_MS}. Never rejects; returns the commit error, if any (for close()).
    */
   async #tick(final: boolean): Promise<Error | null> {
     let commitError: Error | null = null;
     let failed = false;
     try {
+      if (!(await this.#deleteSegments())) failed = true;
       if (this.#pending.length > 0) commitError = await this.#commitBatch();
-      failed = commitError !== null;
+      failed ||= commitError !== null;
       const active = this.#active?.segment;
       if (final || (active && active.live === 0 && (this.full || active.size >= this.#segmentBytes))) await this.#seal();
-      if (this.#ackVersion !== this.#persistedAckVersion && !(await this.#persistAcks(this.#deletable().length > 0))) failed = true;
+      if (this.#ackVersion !== this.#persistedAckVersion && !(await this.#persistAcks())) failed = true;
       if (!(await this.#deleteSegments())) failed = true;
     } catch (err) {
       // A bug, not an I/O error (those are caught where they happen): report it and retry later.
@@ -434,47 +492,80 @@ export class Spool {
     return commitError;
   }
 
-  /** Writes and fdatasyncs everything pending as one batch. On failure the batch goes back in front of the pending records. */
+  /**
+   * Writes and fdatasyncs everything pending: as one batch normally, in fsynced chunks of
+   * {@link RETRY_CHUNK_BYTES} while blocked. What could not be written goes back in front of the
+   * pending records; the spool is blocked until a write succeeds.
+   */
   async #commitBatch(): Promise<Error | null> {
     const batch = this.#pending;
     this.#pending = [];
-    this.#inflight = batch;
-    const started = performance.now();
+    this.#pendingBytes = 0;
+    let done = 0;
     let during: 'write' | 'fsync' = 'write';
+    let path = this.#dir;
     try {
-      const buf = encodeBatch(batch);
-      const first = (batch[0] as SpoolEntry).seq;
-      const { segment, handle } = await this.#segmentFor(first);
-      const offset = segment.size;
-      for (let done = 0; done < buf.length; ) {
-        const { bytesWritten } = await handle.write(buf, done, buf.length - done, offset + done);
-        done += bytesWritten;
+      while (done < batch.length) {
+        const end = this.#blocked === null ? batch.length : chunkEnd(batch, done, RETRY_CHUNK_BYTES);
+        this.#inflight = batch.slice(done);
+        const part = done === 0 && end === batch.length ? batch : batch.slice(done, end);
+        const started = performance.now();
+        const buf = encodeBatch(part);
+        const first = (part[0] as SpoolEntry).seq;
+        path = this.#active?.segment.path ?? join(this.#dir, segmentName(first));
+        const { segment, handle } = await this.#segmentFor(first);
+        path = segment.path;
+        during = 'write';
+        try {
+          for (let written = 0; written < buf.length; ) {
+            const { bytesWritten } = await handle.write(buf, written, buf.length - written, segment.size + written);
+            written += bytesWritten;
+          }
+          during = 'fsync';
+          await handle.datasync();
+        } catch (err) {
+          // Give back what a partial write took: on a full disk every byte counts.
+          await handle.truncate(segment.size).catch(() => undefined);
+          throw err;
+        }
+        this.#committedBatch(part, segment, buf.length, performance.now() - started);
+        done = end;
+        if (this.#blocked !== null) this.#unblock();
       }
-      during = 'fsync';
-      await handle.datasync();
-      this.#committedBatch(batch, segment, offset, buf.length, performance.now() - started);
+      this.#inflight = [];
       return null;
     } catch (err) {
-      const error = err instanceof Error ? err : new Error(String(err));
-      this.#pending = batch.concat(this.#pending);
+      const error = asError(err);
+      const rest = batch.slice(done);
+      this.#pending = rest.concat(this.#pending);
+      for (const e of rest) this.#pendingBytes += HEADER_BYTES + Buffer.byteLength(e.payload, 'utf8');
       this.#inflight = [];
       safeHook(() => this.#hooks.error?.(error, during));
+      if (this.#blocked === null) {
+        const code = (error as NodeJS.ErrnoException).code;
+        this.#blocked = `cannot ${during === 'fsync' ? 'fsync' : 'write'} ${path}: ${code ?? 'error'} (${error.message})`;
+        safeHook(() => this.#hooks.blocked?.(this.#blocked as string));
+      }
       return error;
     }
   }
 
-  #committedBatch(batch: SpoolEntry[], segment: Segment, offset: number, bytes: number, ms: number): void {
+  #unblock(): void {
+    this.#blocked = null;
+    safeHook(() => this.#hooks.unblocked?.());
+    if (this.#spaceWaiters.size > 0 && !this.full) this.#wake(this.#spaceWaiters);
+  }
+
+  #committedBatch(batch: SpoolEntry[], segment: Segment, bytes: number, ms: number): void {
     const n = batch.length;
     segment.size += bytes;
     segment.live += n;
-    segment.deadAt = -1;
     this.#dead.delete(segment);
     this.#diskBytes += bytes;
     this.#bufferedBytes -= bytes;
-    this.#inflight = [];
     this.#durableNext = (batch[n - 1] as SpoolEntry).seq + 1;
     this.#committed += n;
-    this.#reader.committed(batch, segment, offset, bytes);
+    this.#reader.committed(batch, segment, segment.size - bytes, bytes);
     // Readers first: once commit() resolves, read() already has the records.
     this.#wake(this.#readWaiters);
     if (this.#spaceWaiters.size > 0 && !this.full) this.#wake(this.#spaceWaiters);
@@ -489,14 +580,14 @@ export class Spool {
     if (this.#active && this.#active.segment.size >= this.#segmentBytes) await this.#seal();
     if (this.#active) return this.#active;
     const path = join(this.#dir, segmentName(firstSeq));
-    const handle = await open(path, 'w');
+    const handle = await open(path, SEGMENT_OPEN_FLAGS, FILE_MODE);
     try {
       await syncDir(this.#dir);
     } catch (err) {
       await handle.close().catch(() => undefined);
       throw err;
     }
-    const segment: Segment = { firstSeq, path, size: 0, live: 0, deadAt: -1, deleted: false };
+    const segment: Segment = { firstSeq, path, size: 0, live: 0, deleted: false };
     this.#segments.push(segment);
     this.#active = { segment, handle };
     return this.#active;
@@ -514,18 +605,20 @@ export class Spool {
       // file of the same name, which a later delete of this one must not remove.
       segment.deleted = true;
       this.#segments.splice(this.#segments.indexOf(segment), 1);
+      this.#dead.delete(segment);
       await unlink(segment.path).catch(() => undefined);
+    } else if (segment.live === 0) {
+      this.#markDead(segment);
     }
   }
 
   // ---- acks and deletion -------------------------------------------------------------------------
 
   #markDead(segment: Segment): void {
-    segment.deadAt = this.#ackVersion;
     this.#dead.add(segment);
   }
 
-  /** Dead segments that may go once the ack state is persisted: all but the active one. */
+  /** Dead segments that may go: all but the active one. */
   #deletable(): Segment[] {
     const list: Segment[] = [];
     for (const segment of this.#dead) if (segment !== this.#active?.segment) list.push(segment);
@@ -533,17 +626,11 @@ export class Spool {
   }
 
   /** Writes ack.json atomically (tmp, fdatasync, rename); false on failure (reported). */
-  async #persistAcks(syncDirectory: boolean): Promise<boolean> {
+  async #persistAcks(): Promise<boolean> {
     const version = this.#ackVersion;
-    const json = JSON.stringify(this.#acks.toJSON());
     try {
-      await replaceFile(join(this.#dir, ACK_FILE), json);
+      await replaceFile(join(this.#dir, ACK_FILE), ackFileText(this.#acks), { mode: FILE_MODE });
       this.#persistedAckVersion = version;
-      // The rename must be on disk before a segment it covers is unlinked.
-      if (syncDirectory) {
-        await syncDir(this.#dir);
-        this.#syncedAckVersion = version;
-      }
       if (this.#ackVersion !== version) this.#ackSince = performance.now();
       return true;
     } catch (err) {
@@ -552,21 +639,14 @@ export class Spool {
     }
   }
 
-  /** Unlinks the dead segments whose ack state is persisted; false when one could not be (reported). */
+  /**
+   * Unlinks the dead segments (see the file header: no need to persist the acks first, so this
+   * needs no space); false when one could not be (reported).
+   */
   async #deleteSegments(): Promise<boolean> {
     let freed = false;
     let ok = true;
-    const ready = this.#deletable().filter((s) => s.deadAt <= this.#persistedAckVersion);
-    if (ready.some((s) => s.deadAt > this.#syncedAckVersion)) {
-      try {
-        await syncDir(this.#dir);
-        this.#syncedAckVersion = this.#persistedAckVersion;
-      } catch (err) {
-        safeHook(() => this.#hooks.error?.(asError(err), 'ack'));
-        return false;
-      }
-    }
-    for (const segment of ready) {
+    for (const segment of this.#deletable()) {
       // Every record in it is acked: a reader positioned there moves on, even if the unlink fails.
       segment.deleted = true;
       try {
@@ -633,6 +713,17 @@ async function recover(dir: string, report: (err: Error) => void): Promise<Found
 }
 
 // ---- small helpers -----------------------------------------------------------------------------
+
+/** The index after the records from `from` that fit in about `bytes` (one record at least). */
+function chunkEnd(batch: readonly SpoolEntry[], from: number, bytes: number): number {
+  let size = 0;
+  let i = from;
+  do {
+    size += HEADER_BYTES + Buffer.byteLength((batch[i] as SpoolEntry).payload, 'utf8');
+    i++;
+  } while (i < batch.length && size < bytes);
+  return i;
+}
 
 function clampTime(time: number): number {
   return Number.isFinite(time) ? Math.min(MAX_TIME, Math.max(0, Math.floor(time))) : 0;

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { encodeBatch, HEADER_BYTES, MAGIC, MAX_TIME, recordBytes, scan, type SpoolRecord } from '../../../src/queue/spool-codec.js';
+import { crc32 } from 'node:zlib';
+import { encodeBatch, HEADER_BYTES, MAGIC, MAX_TIME, RECORD_VERSION, recordBytes, scan, type SpoolRecord } from '../../../src/queue/spool-codec.js';
 
 /** Everything a reader makes of `buf`: good records, runs of damage, and whether the end is torn. */
 function scanAll(buf: Buffer): { entries: SpoolRecord[]; corrupt: number; torn: boolean } {
@@ -119,7 +120,27 @@ describe('queue/spool-codec', () => {
 
   it('decodes nothing when asked not to', () => {
     const r = scan(encodeBatch(records(['payload'])), 0, { decode: false });
-    expect(r).to.deep.equal({ entry: { seq: 1, time: 1_700_000_000_000, payload: '' }, next: recordBytes(7) });
+    expect(r).to.deep.equal({ entry: { seq: 1, time: 1_700_000_000_000, payload: '' }, next: recordBytes(7), version: RECORD_VERSION });
+  });
+
+  it('writes its format version in each record, and reads the records of tracehive 0.1.0 (version field 0)', () => {
+    const buf = encodeBatch(records(['now']));
+    expect(buf.readUInt16LE(26)).to.equal(RECORD_VERSION);
+    // A 0.1.0 record: the same framing with 0 in the (then reserved) field, checksum over it.
+    const old = Buffer.from(buf);
+    old.writeUInt16LE(0, 26);
+    old.writeUInt32LE(crc32(old.subarray(8)), 4);
+    expect(scan(old, 0)).to.deep.include({ version: 0, entry: { seq: 1, time: 1_700_000_000_000, payload: 'now' } });
+    // A newer release's record is still a good record: the caller sees its version and refuses it.
+    const newer = Buffer.from(buf);
+    newer.writeUInt16LE(RECORD_VERSION + 1, 26);
+    newer.writeUInt32LE(crc32(newer.subarray(8)), 4);
+    expect(scan(newer, 0)).to.deep.include({ version: RECORD_VERSION + 1 });
+    // A version no release will reach is damage.
+    const damaged = Buffer.from(buf);
+    damaged.writeUInt16LE(0xbeef, 26);
+    damaged.writeUInt32LE(crc32(damaged.subarray(8)), 4);
+    expect(scan(damaged, 0)).to.have.property('corrupt', true);
   });
 
   it('round-trips any strings (lone surrogates become U+FFFD, as UTF-8 requires)', () => {

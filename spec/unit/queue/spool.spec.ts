@@ -1,9 +1,9 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, readFile, rm, rmdir, stat, truncate, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, rmdir, stat, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { inspectSpool, Spool, TAIL_MAX_BYTES, type SpoolEntry, type SpoolOptions } from '../../../src/queue/spool.js';
+import { ERROR_RETRY_MS, inspectSpool, Spool, TAIL_MAX_BYTES, type SpoolEntry, type SpoolOptions } from '../../../src/queue/spool.js';
 import { recordBytes } from '../../../src/queue/spool-codec.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -28,7 +28,7 @@ async function readAll(spool: Spool, max = 1000): Promise<SpoolEntry[]> {
 }
 
 const segmentFiles = async (dir: string): Promise<string[]> => (await readdir(dir)).filter((n) => n.startsWith('seg-')).sort();
-const ackFile = async (dir: string): Promise<{ cursor: number; ranges: [number, number][] }> =>
+const ackFile = async (dir: string): Promise<{ version?: number; cursor: number; ranges: [number, number][] }> =>
   JSON.parse(await readFile(join(dir, 'ack.json'), 'utf8')) as { cursor: number; ranges: [number, number][] };
 const errCode = async (p: Promise<unknown>): Promise<{ code?: string; message: string }> => {
   try {
@@ -99,7 +99,7 @@ describe('queue/spool', () => {
     first.ack(0);
     expect(first.stats()).to.deep.include({ records: 10, acked: 10 });
     await first.close();
-    expect(await ackFile(dir)).to.deep.equal({ cursor: 4, ranges: [[5, 5], [7, 9], [11, 11], [15, 15], [20, 20]] });
+    expect(await ackFile(dir)).to.deep.equal({ version: 2, cursor: 4, ranges: [[5, 5], [7, 9], [11, 11], [15, 15], [20, 20]] });
 
     const second = await openSpool();
     const left = Array.from({ length: 20 }, (_, i) => i + 1).filter((s) => !acked.includes(s));
@@ -121,7 +121,7 @@ describe('queue/spool', () => {
     expect(second.append('next')).to.equal(6);
   });
 
-  it('rolls segments, deletes fully acked ones once the ack state is on disk, keeps partly acked ones', async () => {
+  it('rolls segments, deletes fully acked ones at the next tick, keeps partly acked ones', async () => {
     const spool = await openSpool({ segmentBytes: 400 });
     // Each commit of 5 records of recordBytes(10) = 190 bytes: a new segment every 3 commits.
     for (let c = 0; c < 6; c++) {
@@ -135,11 +135,33 @@ describe('queue/spool', () => {
     spool.ack(20); // one of the second
     await until(async () => (await segmentFiles(dir)).length === 1, 'the first segment is deleted');
     expect(await segmentFiles(dir)).to.deep.equal(['seg-0000000000000016.log']);
-    expect((await ackFile(dir)).cursor).to.be.at.least(16); // persisted before the segment went
     expect(spool.stats()).to.deep.include({ records: 14, segments: 1 });
     await spool.close();
     const again = await openSpool();
     expect((await readAll(again)).map((e) => e.seq)).to.deep.equal([16, 17, 18, 19, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30]);
+  });
+
+  it('after a crash between deleting a delivered segment and writing ack.json, sends the rest again and never reuses a seq', async () => {
+    const spool = await openSpool({ segmentBytes: 400 });
+    for (let c = 0; c < 6; c++) {
+      for (let i = 0; i < 5; i++) spool.append(`payload-${String(c * 5 + i + 1).padStart(2, '0')}`);
+      await spool.commit();
+    }
+    await readAll(spool);
+    const staleAcks = await readFile(join(dir, 'ack.json'), 'utf8').catch(() => null);
+    for (let seq = 1; seq <= 15; seq++) spool.ack(seq);
+    spool.ack(30);
+    await until(async () => (await segmentFiles(dir)).length === 1, 'the first segment is deleted');
+    // The state a kill -9 right after the unlink leaves: the segment gone, ack.json from before the acks.
+    const crashed = join(root, 'crashed');
+    await cp(dir, crashed, { recursive: true });
+    if (staleAcks === null) await rm(join(crashed, 'ack.json'), { force: true });
+    else await writeFile(join(crashed, 'ack.json'), staleAcks);
+    const after = await Spool.open({ dir: crashed, maxBytes: 1 << 30, fsyncIntervalMs: 0 });
+    open.push(after);
+    // 16–30 come again (30 was acked only in memory: at least once), 1–15 never: their segment is gone.
+    expect((await readAll(after)).map((e) => e.seq)).to.deep.equal(Array.from({ length: 15 }, (_, i) => i + 16));
+    expect(after.append('new')).to.equal(31);
   });
 
   it('counts a torn tail and a corrupt record in the middle, and recovers all the others', async () => {
@@ -164,7 +186,7 @@ describe('queue/spool', () => {
     await second.close();
     expect(hooksErrors).to.deep.equal([]);
     // The lost seq 4 does not hold the ack cursor back: nothing is left, the segment is gone.
-    expect(await ackFile(dir)).to.deep.equal({ cursor: 10, ranges: [] });
+    expect(await ackFile(dir)).to.deep.equal({ version: 2, cursor: 10, ranges: [] });
     expect(await segmentFiles(dir)).to.deep.equal([]);
     expect((await openSpool()).recovery.records).to.equal(0);
   });
@@ -207,20 +229,43 @@ describe('queue/spool', () => {
     await spool.whenSpace();
   });
 
-  it('is full while maxBufferedBytes wait for a disk that fails, and has room once they are written', async () => {
-    const errors: string[] = [];
-    const spool = await openSpool({ maxBufferedBytes: 1000, hooks: { error: (_err, during) => errors.push(during) } });
-    const blocker = join(dir, 'seg-0000000000000001.log');
-    await mkdir(blocker);
+  it('is full while commitBatchBytes wait to be written, commits early without waiting for the interval, and has room once written', async () => {
+    // One commit a minute: only the batch bound can make this commit within the test.
+    const spool = await openSpool({ commitBatchBytes: 1000, fsyncIntervalMs: 60_000 });
     while (!spool.full) spool.append('y'.repeat(100));
-    let space = false;
-    const waiting = spool.whenSpace().then(() => (space = true));
-    await until(() => errors.length > 0, 'the write fails');
-    expect(space).to.equal(false);
-    await rmdir(blocker);
-    await waiting;
+    expect(spool.stats()).to.deep.include({ appended: 8, committed: 0 }); // 8 × 128 bytes ≥ 1000
+    expect(spool.blocked).to.equal(null);
+    await spool.whenSpace();
     expect(spool.full).to.equal(false);
     expect(spool.stats()).to.deep.include({ committed: 8, records: 8 });
+  });
+
+  it('is blocked from the first failed write, naming the file and errno, and unblocks itself once a write succeeds', async () => {
+    const errors: string[] = [];
+    const events: string[] = [];
+    const spool = await openSpool({
+      hooks: { error: (_err, during) => errors.push(during), blocked: (reason) => events.push(`blocked: ${reason}`), unblocked: () => events.push('unblocked') },
+    });
+    // A directory where the first segment file goes: creating it fails (EISDIR) as a broken disk would.
+    const blocker = join(dir, 'seg-0000000000000001.log');
+    await mkdir(blocker);
+    spool.append('one small record');
+    expect(spool.full).to.equal(false); // far below every bound
+    await until(() => spool.blocked !== null, 'the write fails');
+    expect(spool.full, 'one failed write pauses input').to.equal(true);
+    expect(spool.blocked).to.include(blocker).and.to.include('EISDIR');
+    let space = false;
+    const waiting = spool.whenSpace().then(() => (space = true));
+    await sleep(ERROR_RETRY_MS * 2); // retried meanwhile, still failing: still blocked, reported once
+    expect(space).to.equal(false);
+    expect(errors.length).to.be.at.least(2);
+    expect(events).to.have.length(1);
+    await rmdir(blocker);
+    await waiting;
+    expect(spool.blocked).to.equal(null);
+    expect(events[0]).to.match(/^blocked: cannot write .*seg-0000000000000001\.log: EISDIR/);
+    expect(events[1]).to.equal('unblocked');
+    expect(spool.stats()).to.deep.include({ committed: 1, records: 1 });
   });
 
   it('reads a 200,000-record backlog in order with a bounded memory tail, live and after reopening', async function () {
