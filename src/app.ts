@@ -70,9 +70,16 @@ export interface App {
   readonly telemetry: Telemetry;
   readonly log: Logger;
   start(): Promise<StartedAddresses>;
-  /** Stops accepting, delivers what is in memory within shutdown.timeoutMs; the rest stays in the spool. */
+  /**
+   * Stops accepting, delivers what is in memory within shutdown.timeoutMs; the rest stays in the
+   * spool. Bounded by shutdown.timeoutMs whatever the state (a full spool, a failing disk), and
+   * every port is closed when it settles, resolved or rejected.
+   */
   stop(): Promise<{ undelivered: number }>;
+  /** `/readyz`: whether input is accepted (the spool takes writes, has room, not stopping). */
   readiness(): ReadyState;
+  /** `/readyz/delivery`: whether the sink takes alerts (TheHive's key check, recent failures). */
+  deliveryReadiness(): ReadyState;
   /** Parses, maps and spools one mail (what IMAP, SMTP and `ingest` use); needs start() first. */
   readonly mail: MailPipeline;
 }
@@ -121,6 +128,7 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
     (ready, reason) => telemetry.readiness(ready, reason),
   );
   telemetry.readiness(health.state.ready, health.state.reasons[0] ?? '', { quiet: true });
+  telemetry.attachInputReadiness(() => readiness().ready);
   const ack = (ticket: readonly number[]): void => {
     for (const seq of ticket) spool?.ack(seq);
   };
@@ -158,19 +166,23 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
   let feeder: Feeder | undefined;
 
   let spoolFull = false;
-  /** Appends one accepted item; a promise when the caller must pause its input (spool full). */
+  /**
+   * Appends one accepted item; a promise when the caller must pause its input (spool full, a write
+   * failing, a batch waiting for its fsync). After the spool closed at shutdown: a rejected promise
+   * (ERR_SPOOL_CLOSED), on which the listener stops reading: nothing more can be accepted.
+   */
   const append = (payload: string, receivedAt: number): void | Promise<void> => {
     const open = spool;
-    if (open === undefined) throw new BridgeError('ERR_SPOOL_CLOSED', 'Input arrived after the spool was closed at shutdown.');
+    if (open === undefined || open.closed) return Promise.reject(new BridgeError('ERR_SPOOL_CLOSED', 'Input arrived after the spool was closed at shutdown.'));
     open.append(payload, receivedAt);
     if (!open.full) return undefined;
-    if (!spoolFull) {
+    if (!spoolFull && open.atMaxBytes) {
       spoolFull = true;
       const { bytes } = open.stats();
       telemetry.spoolFull(true, bytes, config.spool.maxBytes);
     }
     return open.whenSpace().then(() => {
-      if (spoolFull) {
+      if (spoolFull && !open.atMaxBytes) {
         spoolFull = false;
         telemetry.spoolFull(false, open.stats().bytes, config.spool.maxBytes);
       }
@@ -228,16 +240,23 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
   const tcp = config.tcp.enabled ? new TcpSource(config.tcp, telemetry, (line, peer) => pipeline.handle(line, peer)) : undefined;
   let tcpListening = false;
   let stopping = false;
+  /**
+   * `/readyz` is what a load balancer asks: "does this instance accept input?". A TheHive outage is
+   * not a reason to say no (the spool absorbs it); that is `/readyz/delivery`.
+   */
   const readiness = (): ReadyState => {
-    const reasons = [...health.state.reasons];
+    const reasons: string[] = [];
     if (spool === undefined && !stopping) reasons.push('the spool is not open yet');
-    if (spool?.full === true) reasons.push(`the spool is full (spool.maxBytes ${config.spool.maxBytes}): input is paused until deliveries free space`);
-    if (tcp && !tcpListening) reasons.push('the CyberTrace listener is not listening');
+    const blocked = spool?.blocked;
+    if (blocked) reasons.push(`the spool cannot be written (${blocked}): input is paused until a write succeeds; free space on the disk of spool.dir`);
+    if (spool?.atMaxBytes === true) reasons.push(`the spool is full (spool.maxBytes ${config.spool.maxBytes}): input is paused until deliveries free space`);
+    if (tcp && !tcpListening && !stopping) reasons.push('the CyberTrace listener is not listening');
     if (stopping) reasons.push('shutting down');
     return { ready: reasons.length === 0, reasons };
   };
+  const deliveryReadiness = (): ReadyState => health.state;
   const admin = config.http.enabled
-    ? new AdminServer({ host: config.http.host, port: config.http.port, registry: telemetry.registry, readiness })
+    ? new AdminServer({ host: config.http.host, port: config.http.port, registry: telemetry.registry, readiness, deliveryReadiness })
     : undefined;
 
   const stopProbes = new AbortController();
@@ -273,6 +292,7 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
   };
 
   let starting: Promise<StartedAddresses> | undefined;
+  let stopped: Promise<{ undelivered: number }> | undefined;
   const start = async (): Promise<StartedAddresses> => {
     const addresses: { tcp?: AddressInfo; http?: AddressInfo; smtp?: AddressInfo } = {};
     await ensureWritableDir(config.spool.dir);
@@ -283,7 +303,7 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
     if (stopping) return addresses;
     const opened = await openSpool(config, telemetry);
     spool = opened;
-    telemetry.attachSpool(() => ({ ...opened.stats(), maxBytes: config.spool.maxBytes, full: opened.full }));
+    telemetry.attachSpool(() => ({ ...opened.stats(), maxBytes: config.spool.maxBytes, full: opened.atMaxBytes, blocked: opened.blocked !== null }));
     telemetry.spoolRecovered(opened.recovery);
     feeder = new Feeder({
       spool: opened,
@@ -334,19 +354,33 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
     telemetry,
     log,
     readiness,
+    deliveryReadiness,
     mail,
     start() {
       starting ??= start();
       return starting;
     },
     async stop() {
-      const deadline = Date.now() + config.shutdown.timeoutMs;
-      const remaining = (): number => Math.max(0, deadline - Date.now());
-      stopping = true;
-      await starting?.catch(() => undefined); // a signal during start-up: stop what it started
-      stopProbes.abort();
-      if (probeTimer) clearInterval(probeTimer);
-      if (requeueTimer) clearInterval(requeueTimer);
+      stopped ??= stop();
+      return stopped;
+    },
+  };
+
+  /**
+   * Every step is bounded by the deadline, and whatever happens (a full spool, a failing disk, a
+   * step that throws) the ports close: `finally` below. What is left stays in the spool.
+   */
+  async function stop(): Promise<{ undelivered: number }> {
+    const deadline = Date.now() + config.shutdown.timeoutMs;
+    const remaining = (): number => Math.max(0, deadline - Date.now());
+    const bounded = <T>(p: Promise<T> | undefined): Promise<T | undefined> => Promise.race([p, sleep(remaining()).then(() => undefined)]);
+    stopping = true;
+    stopProbes.abort();
+    if (probeTimer) clearInterval(probeTimer);
+    if (requeueTimer) clearInterval(requeueTimer);
+    let records = 0;
+    try {
+      await bounded(starting?.catch(() => undefined)); // a signal during start-up: stop what it started
       log.info({ timeoutMs: config.shutdown.timeoutMs, inMemory: queue.pending, spooled: spool?.stats().records ?? 0 }, 'Shutting down: no new connections; delivering what is in memory, the rest stays in the spool.');
       // Sources hand what they already read to the spool while the queue keeps delivering.
       const sourcesDone = Promise.all([
@@ -355,39 +389,43 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
         imap?.stop(remaining()),
         smtp?.stop(),
       ]);
-      await Promise.race([sourcesDone, sleep(remaining())]);
+      await bounded(sourcesDone);
       tcpListening = false;
-      await feeder?.stop();
-      await requeueing;
+      await bounded(feeder?.stop());
+      await bounded(requeueing);
       await queue.drain(remaining());
       const left = await queue.close();
-      await sourcesDone;
-      const records = spool?.stats().records ?? 0;
-      await spool?.close();
+      records = spool?.stats().records ?? 0;
+      // Closing the spool wakes sources still waiting for room (a full or failing spool): their
+      // appends are refused from now on, so they finish. A disk that hangs cannot hold the exit.
+      const closing = spool?.close();
+      closing?.catch(() => undefined);
+      await bounded(closing);
+      await bounded(sourcesDone);
       if (records > 0) {
         log.info({ inFlightAtDeadline: left, records }, 'Undelivered alerts stay in the spool and are sent at the next start.');
       } else {
         log.info('All accepted alerts delivered.');
       }
-      await sink.close();
-      await deadLetters.close();
-      await rejectedLog.close();
+      await closing; // its error (records it could not write) is the caller's to report
+    } finally {
+      await Promise.allSettled([bounded(sink.close()), bounded(deadLetters.close()), bounded(rejectedLog.close())]);
       await admin?.stop();
-      const count = (name: string): Promise<number> => telemetry.value(name);
-      log.info(
-        {
-          linesReceived: await count('tracehive_lines_received_total'),
-          accepted: await count('tracehive_alerts_queued_total'),
-          committed: await count('tracehive_spool_committed_records_total'),
-          alertsDelivered: await count('tracehive_alerts_delivered_total'),
-          alertsDead: await count('tracehive_alerts_dead_total'),
-          spooled: records,
-        },
-        'Stopped: every accepted alert is delivered, in the dead-letter log, or in the spool for the next start.',
-      );
-      return { undelivered: records };
-    },
-  };
+    }
+    const count = (name: string): Promise<number> => telemetry.value(name);
+    log.info(
+      {
+        linesReceived: await count('tracehive_lines_received_total'),
+        accepted: await count('tracehive_alerts_queued_total'),
+        committed: await count('tracehive_spool_committed_records_total'),
+        alertsDelivered: await count('tracehive_alerts_delivered_total'),
+        alertsDead: await count('tracehive_alerts_dead_total'),
+        spooled: records,
+      },
+      'Stopped: every accepted alert is delivered, in the dead-letter log, or in the spool for the next start.',
+    );
+    return { undelivered: records };
+  }
 }
 
 /** Opens the spool in `spool.dir/queue`, naming the key to fix when it cannot be used. */
@@ -398,9 +436,12 @@ async function openSpool(config: Config, telemetry: Telemetry): Promise<Spool> {
       maxBytes: config.spool.maxBytes,
       fsyncIntervalMs: config.spool.fsyncIntervalMs,
       segmentBytes: config.spool.segmentBytes,
+      commitBatchBytes: config.spool.commitBatchBytes,
       hooks: {
         committed: (records, _bytes, ms) => telemetry.spoolCommitted(records, ms),
         error: (err, during) => telemetry.spoolError(err, during),
+        blocked: (reason) => telemetry.spoolBlocked(reason),
+        unblocked: () => telemetry.spoolUnblocked(),
       },
     });
   } catch (err) {

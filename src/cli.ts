@@ -111,6 +111,12 @@ function positiveInt(name: string, text: string, min: number): number {
   return n;
 }
 
+/**
+ * Beyond shutdown.timeoutMs, how long the last steps (closing files and ports, the summary) may
+ * take before the process exits anyway: a shutdown must never hang with its ports open.
+ */
+const SHUTDOWN_SLACK_MS = 5000;
+
 async function serve(config: Config): Promise<number> {
   const app = buildApp(config);
   let stopping: Promise<unknown> | undefined;
@@ -121,6 +127,11 @@ async function serve(config: Config): Promise<number> {
         process.exit(1);
       }
       app.log.info({ signal }, 'Signal received.');
+      const limitMs = config.shutdown.timeoutMs + SHUTDOWN_SLACK_MS;
+      setTimeout(() => {
+        app.log.error({ limitMs }, 'Shutdown did not finish in time: exiting now. What was accepted is in the spool.');
+        resolve(1);
+      }, limitMs).unref();
       stopping = app.stop().then(
         () => resolve(0),
         (err: unknown) => {
@@ -138,7 +149,11 @@ async function serve(config: Config): Promise<number> {
     await app.stop().catch(() => undefined);
     throw err;
   }
-  return done;
+  const code = await done;
+  // Whatever is still open (a socket a failed shutdown left, a hung disk) must not keep the process alive.
+  app.log.flush?.();
+  setImmediate(() => process.exit(code));
+  return code;
 }
 
 async function map(config: Config, file: string | undefined): Promise<number> {

@@ -16,10 +16,14 @@ export interface SpoolGauges {
   readonly records: number;
   readonly oldestTime: number | null;
   readonly full: boolean;
+  /** Writes fail (a full or broken disk): input is paused. */
+  readonly blocked: boolean;
 }
 
 /** Longest excerpt of a bad line that goes into a log line. */
 const EXCERPT_CHARS = 200;
+/** The same spool error is logged at error level once per this interval, else at debug. */
+const REPEAT_LOG_MS = 60_000;
 
 export class Telemetry {
   readonly registry = new Registry();
@@ -43,6 +47,7 @@ export class Telemetry {
   readonly #spoolSkipped: Counter<'invalid'>;
   readonly #mails: Counter<'via' | 'outcome'>;
   #spool: (() => SpoolGauges) | undefined;
+  readonly #spoolErrorLogged = new Map<string, number>();
   #open = 0;
 
   constructor(log: Logger, queueDepth: () => number) {
@@ -66,7 +71,8 @@ export class Telemetry {
     new Gauge({ name: 'tracehive_spool_max_bytes', help: 'spool.maxBytes: input pauses when tracehive_spool_bytes reaches it.', registers, collect() { this.set(spool()?.maxBytes ?? 0); } });
     new Gauge({ name: 'tracehive_spool_records', help: 'Records in the spool not yet delivered or dead-lettered.', registers, collect() { this.set(spool()?.records ?? 0); } });
     new Gauge({ name: 'tracehive_spool_oldest_unacked_seconds', help: 'Age of the oldest record not yet delivered or dead-lettered (0 when none).', registers, collect() { const t = spool()?.oldestTime; this.set(t == null ? 0 : Math.max(0, (Date.now() - t) / 1000)); } });
-    new Gauge({ name: 'tracehive_spool_full', help: '1 while the spool is full and input is paused.', registers, collect() { this.set(spool()?.full ? 1 : 0); } });
+    new Gauge({ name: 'tracehive_spool_full', help: '1 while the spool is full (spool.maxBytes) and input is paused.', registers, collect() { this.set(spool()?.full ? 1 : 0); } });
+    new Gauge({ name: 'tracehive_spool_write_blocked', help: '1 while spool writes fail (a full or broken disk) and input is paused.', registers, collect() { this.set(spool()?.blocked ? 1 : 0); } });
     this.#spoolCommitted = new Counter({ name: 'tracehive_spool_committed_records_total', help: 'Records made durable (written and fsynced): what tracehive has accepted for good.', registers });
     this.#spoolFsync = new Histogram({ name: 'tracehive_spool_fsync_seconds', help: 'Group commit latency: one write plus fdatasync.', buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1], registers });
     this.#spoolRecovered = new Gauge({ name: 'tracehive_spool_recovered_records', help: 'Records found in the spool at start-up, to be sent again.', registers });
@@ -79,6 +85,19 @@ export class Telemetry {
   /** Where the spool gauges read from (set once the spool is open). */
   attachSpool(gauges: () => SpoolGauges): void {
     this.#spool = gauges;
+  }
+
+  /** What `tracehive_input_ready` reads: whether input is accepted (`/readyz`). */
+  attachInputReadiness(ready: () => boolean): void {
+    new Gauge({ name: 'tracehive_input_ready', help: '1 while input is accepted (/readyz): the spool takes writes and has room, not shutting down.', registers: [this.registry], collect() { this.set(ready() ? 1 : 0); } });
+  }
+
+  spoolBlocked(reason: string): void {
+    this.#log.error({ reason }, 'Spool writes fail: input paused at once (CyberTrace connections are held, SMTP answers 452, IMAP waits); what was read is kept in memory and written when the disk takes it. Free space on the disk of spool.dir.');
+  }
+
+  spoolUnblocked(): void {
+    this.#log.info('Spool writes succeed again: input resumed.');
   }
 
   spoolRecovered(r: SpoolRecovery): void {
@@ -97,7 +116,11 @@ export class Telemetry {
 
   spoolError(err: Error, during: string): void {
     this.#spoolErrors.inc({ during });
-    this.#log.error({ err: { message: err.message, code: (err as NodeJS.ErrnoException).code }, during }, 'Spool I/O error: the data is kept in memory and the write retried; input pauses if the spool fills. Check the disk of spool.dir.');
+    // A full disk fails every retry (twice a second): the first of a kind per minute at error, the rest at debug.
+    const now = Date.now();
+    const quiet = now - (this.#spoolErrorLogged.get(during) ?? -Infinity) < REPEAT_LOG_MS;
+    if (!quiet) this.#spoolErrorLogged.set(during, now);
+    this.#log[quiet ? 'debug' : 'error']({ err: { message: err.message, code: (err as NodeJS.ErrnoException).code }, during }, 'Spool I/O error: the data is kept in memory and the write retried; input pauses while writes fail. Check the disk of spool.dir.');
   }
 
   spoolFull(full: boolean, bytes: number, maxBytes: number): void {

@@ -71,7 +71,7 @@ describe('outages: every alert reaches TheHive once, memory holds only the windo
     await sendBacklog();
     await sleep(500);
     expect(hive.alerts).to.have.length(0);
-    expect((h as Harness).app.readiness().ready).to.equal(false);
+    expect((h as Harness).app.deliveryReadiness().ready).to.equal(false);
     await hive.up();
     await expectAllOnce();
   });
@@ -113,8 +113,8 @@ describe('outages: every alert reaches TheHive once, memory holds only the windo
     hive.setApiKey('k-rotated');
     await start({ 'queue.authRetryMs': 300 });
     await sendBacklog();
-    await waitFor('not ready: the key is refused', () => !(h as Harness).app.readiness().ready);
-    expect((h as Harness).app.readiness().reasons.join(' ')).to.match(/401|key/i);
+    await waitFor('not ready: the key is refused', () => !(h as Harness).app.deliveryReadiness().ready);
+    expect((h as Harness).app.deliveryReadiness().reasons.join(' ')).to.match(/401|key/i);
     hive.setApiKey('k-out');
     await expectAllOnce();
   });

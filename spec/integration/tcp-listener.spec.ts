@@ -218,14 +218,15 @@ describe('CyberTrace listener (real sockets, file sink)', function () {
     expect(body['source']).to.equal('CyberTrace');
   });
 
-  it('answers /healthz, /readyz and /metrics', async () => {
+  it('answers /healthz, /readyz, /readyz/delivery and /metrics', async () => {
     h = await startApp();
     expect((await admin(h.httpPort, '/healthz')).status).to.equal(200);
     const ready = await admin(h.httpPort, '/readyz');
     expect(ready.status).to.equal(200);
+    expect((await admin(h.httpPort, '/readyz/delivery')).status).to.equal(200);
     const metrics = await admin(h.httpPort, '/metrics');
     expect(metrics.status).to.equal(200);
-    for (const name of ['tracehive_lines_received_total', 'tracehive_lines_rejected_total', 'tracehive_lines_too_long_total', 'tracehive_alerts_delivered_total', 'tracehive_alerts_retried_total', 'tracehive_alerts_dead_total', 'tracehive_queue_depth', 'tracehive_tcp_connections']) {
+    for (const name of ['tracehive_input_ready', 'tracehive_sink_ready', 'tracehive_lines_received_total', 'tracehive_lines_rejected_total', 'tracehive_lines_too_long_total', 'tracehive_alerts_delivered_total', 'tracehive_alerts_retried_total', 'tracehive_alerts_dead_total', 'tracehive_queue_depth', 'tracehive_tcp_connections']) {
       expect(metrics.body, name).to.include(name);
     }
     expect((await admin(h.httpPort, '/nope')).status).to.equal(404);

@@ -76,20 +76,23 @@ describe('Delivery to TheHive (stand-in faithful to thehive-api §7.2)', functio
     const lines = detectionLines(40);
     await sendChunked(h.tcpPort, lines.join(''), 4096);
     await waitFor('retries while TheHive is down', async () => (await h!.app.telemetry.value('tracehive_alerts_retried_total')) > 0);
-    expect((await admin(h.httpPort, '/readyz')).status).to.equal(503);
+    await waitFor('delivery not ready', async () => (await admin(h!.httpPort, '/readyz/delivery')).status === 503);
+    // The spool absorbs the outage: a load balancer must keep sending here.
+    expect((await admin(h.httpPort, '/readyz')).status, '/readyz during a TheHive outage').to.equal(200);
     await sleep(300);
     await hive.up();
     await waitFor('40 alerts after the outage', () => hive.alerts.length === 40, 15000);
     expectEachOnce(hive, lines);
-    await waitFor('ready again', async () => (await admin(h!.httpPort, '/readyz')).status === 200);
+    await waitFor('delivery ready again', async () => (await admin(h!.httpPort, '/readyz/delivery')).status === 200);
   });
 
   it('keeps everything while the API key is wrong, reports not ready, and delivers once it is fixed', async () => {
     hive.setApiKey('the-rotated-key');
     h = await startApp(theHive(hive));
-    const ready = await admin(h.httpPort, '/readyz');
+    await waitFor('the key check fails', async () => /API key|THEHIVE_API_KEY/.test((await admin(h!.httpPort, '/readyz/delivery')).body));
+    const ready = await admin(h.httpPort, '/readyz/delivery');
     expect(ready.status).to.equal(503);
-    expect(ready.body).to.match(/API key|THEHIVE_API_KEY/);
+    expect((await admin(h.httpPort, '/readyz')).status, 'input is still accepted').to.equal(200);
     const lines = detectionLines(10);
     await sendChunked(h.tcpPort, lines.join(''), 4096);
     await waitFor('401 answers', () => hive.requests.some((r) => r.status === 401 && r.method === 'POST'));
@@ -108,13 +111,13 @@ describe('Delivery to TheHive (stand-in faithful to thehive-api §7.2)', functio
     const denied = { type: 'AuthorizationError', message: "Your are not authorized to create alert, you haven't the permission manageAlert/create" };
     hive.fault({ kind: 'status', status: 403, body: denied }, 1000);
     h = await startApp(theHive(hive, { 'queue.authRetryMs': 300 }));
-    await waitFor('ready after the key check', async () => (await admin(h!.httpPort, '/readyz')).status === 200);
+    await waitFor('ready after the key check', async () => (await admin(h!.httpPort, '/readyz/delivery')).status === 200);
     await sendChunked(h.tcpPort, detectionLines(3).join(''), 4096);
-    await waitFor('not ready after a 403 on create', async () => (await admin(h!.httpPort, '/readyz')).status === 503);
+    await waitFor('not ready after a 403 on create', async () => (await admin(h!.httpPort, '/readyz/delivery')).status === 503);
     // The periodic key check (every 5 s) passes, but only a delivered alert may restore readiness.
     for (let i = 0; i < 12; i++) {
       await sleep(500);
-      const ready = await admin(h.httpPort, '/readyz');
+      const ready = await admin(h.httpPort, '/readyz/delivery');
       expect(ready.status, `readyz at ${(i + 1) * 0.5} s`).to.equal(503);
       expect(ready.body).to.include('403').and.not.include(KEY);
     }

@@ -1,6 +1,8 @@
 /**
- * The admin port: `/healthz` (the process is alive), `/readyz` (alerts can flow: the
- * listener is up and the sink accepts our key) and `/metrics` (Prometheus text).
+ * The admin port: `/healthz` (the process is alive), `/readyz` (input is accepted: what a load
+ * balancer asks; a TheHive outage does not take the listener out, the spool absorbs it),
+ * `/readyz/delivery` (the sink takes alerts: TheHive accepts our key and answers) and `/metrics`
+ * (Prometheus text).
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -17,7 +19,10 @@ export interface AdminServerOptions {
   readonly host: string;
   readonly port: number;
   readonly registry: Registry;
+  /** `/readyz`: accepting input. */
   readonly readiness: () => ReadyState;
+  /** `/readyz/delivery`: the sink takes alerts. */
+  readonly deliveryReadiness: () => ReadyState;
 }
 
 export class AdminServer {
@@ -48,8 +53,8 @@ export class AdminServer {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, { error: 'Only GET is served here.' });
     if (path === '/healthz') return send(res, 200, { status: 'ok' });
-    if (path === '/readyz') {
-      const state = this.#opts.readiness();
+    if (path === '/readyz' || path === '/readyz/delivery') {
+      const state = path === '/readyz' ? this.#opts.readiness() : this.#opts.deliveryReadiness();
       return send(res, state.ready ? 200 : 503, { status: state.ready ? 'ready' : 'not ready', reasons: state.reasons });
     }
     if (path === '/metrics') {
@@ -62,7 +67,7 @@ export class AdminServer {
       }
       return;
     }
-    send(res, 404, { error: `No route ${path}; try /healthz, /readyz or /metrics.` });
+    send(res, 404, { error: `No route ${path}; try /healthz, /readyz, /readyz/delivery or /metrics.` });
   }
 }
 

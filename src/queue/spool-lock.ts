@@ -25,7 +25,8 @@ export async function takeLock(dir: string): Promise<void> {
   const boot = await bootId();
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
-      const handle = await open(path, 'wx');
+      // O_EXCL: never through a file or symlink already there; 0600: only serve's user reads it.
+      const handle = await open(path, 'wx', 0o600);
       try {
         await handle.writeFile(`${process.pid}\n${boot}\n`);
       } finally {
