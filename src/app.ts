@@ -447,6 +447,7 @@ async function openSpool(config: Config, telemetry: Telemetry): Promise<Spool> {
   } catch (err) {
     const code = (err as { code?: string }).code;
     if (code === 'ERR_SPOOL_LOCKED') throw new BridgeError('ERR_SPOOL_LOCKED', `${(err as Error).message} Stop the other instance, or give this one its own spool.dir (TRACEHIVE_SPOOL_DIR).`, { cause: err });
+    if (code === 'ERR_SPOOL_FORMAT') throw new BridgeError('ERR_SPOOL_FORMAT', `ERR_SPOOL_FORMAT: ${(err as Error).message}`, { cause: err });
     if (code === 'ERR_SPOOL_DIR' || (err as NodeJS.ErrnoException).syscall !== undefined) {
       throw new BridgeError('ERR_SPOOL_DIR', `spool.dir ${config.spool.dir}: the spool cannot be opened (${(err as Error).message}). Point TRACEHIVE_SPOOL_DIR at a writable directory.`, { cause: err });
     }
