@@ -22,6 +22,19 @@ export interface SpoolGauges {
 
 /** Longest excerpt of a bad line that goes into a log line. */
 const EXCERPT_CHARS = 200;
+/**
+ * Longest text a peer controls (a service-alert line, a detail, a reason quoting TheHive, a mail
+ * origin or warning) that goes whole into a log line: logs are for operators, the spool and the
+ * rejected-line log keep the data. A 64 KiB line logged at info on every send filled disks.
+ */
+const LOGGED_TEXT_CHARS = 1000;
+/** At most this many mail warnings are logged (the alert's description lists them all). */
+const LOGGED_WARNINGS = 10;
+
+/** `text` cut to {@link LOGGED_TEXT_CHARS}, saying how much was left out. */
+export function clip(text: string, max = LOGGED_TEXT_CHARS): string {
+  return text.length <= max ? text : `${text.slice(0, max)}… (${text.length - max} more characters)`;
+}
 /** The same spool error is logged at error level once per this interval, else at debug. */
 const REPEAT_LOG_MS = 60_000;
 
@@ -157,7 +170,7 @@ export class Telemetry {
   }
 
   connectionError(peer: string, err: Error): void {
-    this.#log.warn({ peer, err: { message: err.message, code: (err as NodeJS.ErrnoException).code } }, 'Connection error; the lines read so far are kept.');
+    this.#log.warn({ peer, err: { message: clip(err.message), code: (err as NodeJS.ErrnoException).code } }, 'Connection error; the lines read so far are kept.');
   }
 
   lineReceived(): void {
@@ -171,12 +184,12 @@ export class Telemetry {
 
   lineRejected(code: ErrorCode, detail: string, peer: string, line: string): void {
     this.#linesRejected.inc({ code });
-    this.#log.debug({ peer, code, detail, excerpt: line.slice(0, EXCERPT_CHARS) }, 'Line rejected: it matches no known CyberTrace shape.');
+    this.#log.debug({ peer, code, detail: clip(detail, EXCERPT_CHARS), excerpt: line.slice(0, EXCERPT_CHARS) }, 'Line rejected: it matches no known CyberTrace shape.');
   }
 
   lineParsed(record: CyberTraceRecord): void {
     this.#linesParsed.inc({ kind: record.kind });
-    if (record.kind === 'service') this.#log.info({ alert: record.alert, line: record.line }, 'CyberTrace service alert.');
+    if (record.kind === 'service') this.#log.info({ alert: clip(record.alert, EXCERPT_CHARS), line: clip(record.line) }, 'CyberTrace service alert.');
   }
 
   alertQueued(): void {
@@ -190,35 +203,36 @@ export class Telemetry {
 
   alertRetried(alert: QueuedAlert, reason: string, delayMs: number, attempt: number): void {
     this.#alertsRetried.inc();
-    this.#log.warn({ sourceRef: alert.sourceRef, reason, delayMs, attempt }, 'Delivery failed; will retry.');
+    this.#log.warn({ sourceRef: alert.sourceRef, reason: clip(reason), delayMs, attempt }, 'Delivery failed; will retry.');
   }
 
   alertDead(alert: QueuedAlert, reason: string, status?: number): void {
     const code = /^(ERR_[A-Z_]+):/.exec(reason)?.[1] ?? 'ERR_SINK_REJECTED';
     this.#alertsDead.inc({ code });
-    this.#log.error({ sourceRef: alert.sourceRef, reason, status }, 'Alert dead-lettered: see the dead/ log in spool.dir, fix the cause, then requeue it.');
+    this.#log.error({ sourceRef: alert.sourceRef, reason: clip(reason), status }, 'Alert dead-lettered: see the dead/ log in spool.dir, fix the cause, then requeue it.');
   }
 
   mailAccepted(origin: { via: string; id: string }, sourceRef: string): void {
     this.#mails.inc({ via: origin.via, outcome: 'accepted' });
-    this.#log.info({ via: origin.via, origin: origin.id, sourceRef }, 'Mail accepted: its alert is in the spool.');
+    this.#log.info({ via: origin.via, origin: clip(origin.id), sourceRef }, 'Mail accepted: its alert is in the spool.');
   }
 
   mailQuarantined(origin: { via: string; id: string }, reason: string): void {
     this.#mails.inc({ via: origin.via, outcome: 'quarantined' });
-    this.#log.warn({ via: origin.via, origin: origin.id, reason }, 'Mail quarantined: it could not become an alert; see spool.dir/quarantine/.');
+    this.#log.warn({ via: origin.via, origin: clip(origin.id), reason: clip(reason) }, 'Mail quarantined: it could not become an alert; see spool.dir/quarantine/.');
   }
 
   mailWarnings(origin: { via: string; id: string }, sourceRef: string, warnings: readonly string[]): void {
-    this.#log.info({ via: origin.via, origin: origin.id, sourceRef, warnings }, 'Mail parsed with warnings (limits or broken MIME); the alert says what was left out.');
+    const logged = warnings.slice(0, LOGGED_WARNINGS).map((w) => clip(w, EXCERPT_CHARS));
+    this.#log.info({ via: origin.via, origin: clip(origin.id), sourceRef, warnings: logged, total: warnings.length }, 'Mail parsed with warnings (limits or broken MIME); the alert says what was left out.');
   }
 
   /** The sink became ready or not; `quiet` only sets the gauge (the initial state). */
   readiness(ready: boolean, reason: string, opts: { quiet?: boolean } = {}): void {
     this.#ready.set(ready ? 1 : 0);
     if (opts.quiet) return;
-    if (ready) this.#log.info({ reason }, 'Sink ready: alerts are being delivered.');
-    else this.#log.error({ reason }, 'Sink not ready: alerts are kept and retried.');
+    if (ready) this.#log.info({ reason: clip(reason) }, 'Sink ready: alerts are being delivered.');
+    else this.#log.error({ reason: clip(reason) }, 'Sink not ready: alerts are kept and retried.');
   }
 
   /** Current value of a counter (summed over the series matching `labels`), for tests and the shutdown summary. */
