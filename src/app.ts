@@ -31,7 +31,8 @@ import { createDeadLetterLog } from './queue/dead-letter.js';
 import { createTheHiveSink } from './sinks/thehive.js';
 import { createFileSink } from './sinks/file.js';
 import { createDailyNdjson } from './io/daily-ndjson.js';
-import { MailPipeline } from './mail-pipeline.js';
+import { MailPipeline, type MailSpool } from './mail-pipeline.js';
+import { InputGate } from './input-gate.js';
 import type { ImapOptions, ImapSource } from './sources/imap.js';
 import type { SmtpOptions, SmtpSource } from './sources/smtp.js';
 import { DEFAULT_MAIL_POLICY, type MailPolicy } from './map/mail-policy.js';
@@ -165,6 +166,7 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
   const grouping = config.alert.groupWindowMs > 0;
   let feeder: Feeder | undefined;
 
+  const gate = new InputGate(() => spool);
   let spoolFull = false;
   /**
    * Appends one accepted item; a promise when the caller must pause its input (spool full, a write
@@ -175,13 +177,13 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
     const open = spool;
     if (open === undefined || open.closed) return Promise.reject(new BridgeError('ERR_SPOOL_CLOSED', 'Input arrived after the spool was closed at shutdown.'));
     open.append(payload, receivedAt);
-    if (!open.full) return undefined;
+    if (!open.full && !gate.paused) return undefined;
     if (!spoolFull && open.atMaxBytes) {
       spoolFull = true;
       const { bytes } = open.stats();
       telemetry.spoolFull(true, bytes, config.spool.maxBytes);
     }
-    return open.whenSpace().then(() => {
+    return gate.whenOpen().then(() => {
       if (spoolFull && !open.atMaxBytes) {
         spoolFull = false;
         telemetry.spoolFull(false, open.stats().bytes, config.spool.maxBytes);
@@ -198,10 +200,22 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
     },
   });
 
+  // Mail sources pause on the gate (a failing disk, a full spool, a budget), not on a batch waiting for its fsync.
+  const mailSpool: MailSpool = {
+    get closed() {
+      return spool?.closed ?? true;
+    },
+    get full() {
+      return gate.paused;
+    },
+    whenSpace: () => gate.whenOpen(),
+    append: (payload, time) => (spool as Spool).append(payload, time),
+    commit: () => (spool as Spool).commit(),
+  };
   const mail = new MailPipeline({
     policy: config.alert,
     mailPolicy: mailPolicyOf(config),
-    spool: () => spool,
+    spool: () => (spool === undefined ? undefined : mailSpool),
     quarantineDir: join(config.spool.dir, 'quarantine'),
     telemetry,
     now,
@@ -250,6 +264,7 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
     const blocked = spool?.blocked;
     if (blocked) reasons.push(`the spool cannot be written (${blocked}): input is paused until a write succeeds; free space on the disk of spool.dir`);
     if (spool?.atMaxBytes === true) reasons.push(`the spool is full (spool.maxBytes ${config.spool.maxBytes}): input is paused until deliveries free space`);
+    reasons.push(...gate.reasons());
     if (tcp && !tcpListening && !stopping) reasons.push('the CyberTrace listener is not listening');
     if (stopping) reasons.push('shutting down');
     return { ready: reasons.length === 0, reasons };
