@@ -12,7 +12,7 @@ import { access, mkdir, constants } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import { redactUrl, type Config } from './config.js';
+import { redactUrl, startWarnings, type Config } from './config.js';
 import { BridgeError } from './errors.js';
 import { createLogger } from './log.js';
 import { Telemetry } from './telemetry.js';
@@ -277,6 +277,8 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
   let starting: Promise<StartedAddresses> | undefined;
   const start = async (): Promise<StartedAddresses> => {
     const addresses: { tcp?: AddressInfo; http?: AddressInfo; smtp?: AddressInfo } = {};
+    // Valid but open to the network or to eavesdroppers: said once, each with what to set.
+    for (const warning of startWarnings(config)) log.warn(warning);
     await ensureWritableDir(config.spool.dir);
     if (admin && !stopping) {
       addresses.http = await admin.start();

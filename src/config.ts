@@ -18,6 +18,7 @@ import { SECRET_KEYS, URL_KEYS, scrub, urlSecrets } from './config-secrets.js';
 
 export type { Config, FileBudget } from './config-schema.js';
 export { redactUrl, redactedConfig } from './config-secrets.js';
+export { startWarnings } from './config-warnings.js';
 
 /** The package's own config/default.json, wherever tracehive is run from (dist/src/config.js → ../../config). */
 const DEFAULT_FILE = fileURLToPath(new URL('../../config/default.json', import.meta.url));
