@@ -12,7 +12,7 @@ import { access, mkdir, constants } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import { redactUrl, type Config } from './config.js';
+import { redactUrl, startWarnings, type Config } from './config.js';
 import { BridgeError } from './errors.js';
 import { createLogger } from './log.js';
 import { Telemetry } from './telemetry.js';
@@ -226,7 +226,9 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
         host: config.email.imap.host,
         port: config.email.imap.port,
         secure: config.email.imap.secure,
+        starttls: config.email.imap.starttls,
         tlsVerify: config.email.imap.tlsVerify,
+        ...(config.email.imap.caFile ? { ca: readFileSync(config.email.imap.caFile, 'utf8') } : {}),
         user: config.email.imap.user,
         password: config.email.imap.password,
         mailbox: config.email.imap.mailbox,
@@ -310,6 +312,8 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
   let stopped: Promise<{ undelivered: number }> | undefined;
   const start = async (): Promise<StartedAddresses> => {
     const addresses: { tcp?: AddressInfo; http?: AddressInfo; smtp?: AddressInfo } = {};
+    // Valid but open to the network or to eavesdroppers: said once, each with what to set.
+    for (const warning of startWarnings(config)) log.warn(warning);
     await ensureWritableDir(config.spool.dir);
     if (admin && !stopping) {
       addresses.http = await admin.start();

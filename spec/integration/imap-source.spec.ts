@@ -80,7 +80,7 @@ describe('ImapSource against a real Dovecot', function () {
 
   /** A started source on `dove` with fast test timings. */
   async function start(intake: MailIntake, opts: Partial<ImapOptions> = {}, log: Logger = silent, server: Dovecot = dove): Promise<ImapSource> {
-    const source = new ImapSource({ host: server.host, port: server.port, secure: false, starttls: false, user: server.user, password: server.password, pollIntervalMs: 150, retryBaseMs: 20, retryMaxMs: 200, ...opts }, intake, log);
+    const source = new ImapSource({ host: server.host, port: server.port, secure: false, starttls: 'off', user: server.user, password: server.password, pollIntervalMs: 150, retryBaseMs: 20, retryMaxMs: 200, ...opts }, intake, log);
     running.push(source);
     await source.start();
     return source;
@@ -302,7 +302,7 @@ describe('ImapSource against a real Dovecot', function () {
     it('upgrades with STARTTLS (tlsVerify false)', async () => {
       await tls.append(mail('over starttls'), { mailbox: 'Starttls' });
       const intake = new RecordingIntake();
-      await start(intake, { mailbox: 'Starttls', starttls: true, tlsVerify: false }, silent, tls);
+      await start(intake, { mailbox: 'Starttls', starttls: 'required', tlsVerify: false }, silent, tls);
       await waitFor('taken', () => intake.kept.length === 1);
     });
 

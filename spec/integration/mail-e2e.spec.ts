@@ -59,6 +59,7 @@ describe('mail intake end to end', function () {
         'email.imap.host': d.host,
         'email.imap.port': d.port,
         'email.imap.secure': false,
+        'email.imap.starttls': 'off',
         'email.imap.user': d.user,
         'email.imap.password': d.password,
         'email.imap.pollIntervalMs': 200,

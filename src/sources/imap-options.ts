@@ -4,17 +4,27 @@
  */
 import type { MailOrigin } from './mail-intake.js';
 
+/** How a plain connection (`secure: false`) is protected; see {@link ImapOptions.starttls}. */
+export type StartTls = 'required' | 'when-offered' | 'off';
+
+const STARTTLS_MODES: readonly StartTls[] = ['required', 'when-offered', 'off'];
+
 /** How to reach the mailbox and how to treat its mails. */
 export interface ImapOptions {
   readonly host: string;
   readonly port: number;
   /** Implicit TLS (port 993). @default true */
   readonly secure?: boolean;
-  /** Without `secure`: `true` requires STARTTLS, `false` never upgrades, unset upgrades when offered. */
-  readonly starttls?: boolean;
+  /**
+   * Without `secure`: `required` upgrades with STARTTLS or refuses the server before the password
+   * is sent; `when-offered` upgrades when the capability list (itself in clear, so strippable)
+   * offers it and logs in in clear otherwise; `off` never upgrades. Ignored with `secure`.
+   * @default 'required'
+   */
+  readonly starttls?: StartTls;
   /** Verify the server certificate. @default true */
   readonly tlsVerify?: boolean;
-  /** Extra CA certificate(s), PEM, for a private server. */
+  /** Extra CA certificate(s), PEM, for a private server, trusted beside the system roots. */
   readonly ca?: string | Buffer;
   readonly user: string;
   /** Sensitive: never logged. */
@@ -38,12 +48,13 @@ export interface ImapOptions {
 }
 
 /** The options with their defaults filled in. */
-export type ResolvedImapOptions = Required<Omit<ImapOptions, 'starttls' | 'ca' | 'onOversize'>> & ImapOptions;
+export type ResolvedImapOptions = Required<Omit<ImapOptions, 'ca' | 'onOversize'>> & ImapOptions;
 
 /** `opts` with the defaults filled in; throws a TypeError naming the first wrong option. */
 export function resolveImapOptions(opts: ImapOptions): ResolvedImapOptions {
   const o = {
     secure: true,
+    starttls: 'required',
     tlsVerify: true,
     mailbox: 'INBOX',
     doneMailbox: '',
@@ -70,6 +81,7 @@ function check(o: ResolvedImapOptions): void {
   if (!Number.isInteger(o.port) || o.port < 1 || o.port > 65535) fail('port', 'an integer from 1 to 65535', o.port);
   if (typeof o.user !== 'string' || o.user === '') fail('user', 'a non-empty string', o.user);
   if (typeof o.password !== 'string') fail('password', 'a string', typeof o.password);
+  if (!STARTTLS_MODES.includes(o.starttls)) fail('starttls', `one of ${STARTTLS_MODES.join(', ')}`, o.starttls);
   if (typeof o.mailbox !== 'string' || o.mailbox === '') fail('mailbox', 'a mailbox name', o.mailbox);
   if (o.doneMailbox === o.mailbox) fail('doneMailbox', `'' or a mailbox other than \`mailbox\``, o.doneMailbox);
   for (const key of ['pollIntervalMs', 'maxBytes', 'retryBaseMs', 'retryMaxMs'] as const) {

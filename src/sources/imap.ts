@@ -13,12 +13,14 @@
  * then every unseen mail is taken again (at least once; the intake's `sourceRef` makes a
  * repeat harmless).
  */
+import { rootCertificates } from 'node:tls';
 import { ImapFlow, type ImapFlowOptions } from 'imapflow';
 import type { Logger } from 'pino';
 import { fullJitter } from '../queue/backoff.js';
 import type { MailIntake, MailOrigin } from './mail-intake.js';
 import { loadImapState, saveImapState, type MailboxState } from './imap-state.js';
-import { resolveImapOptions, type ImapOptions, type ResolvedImapOptions } from './imap-options.js';
+import { resolveImapOptions, type ImapOptions, type ResolvedImapOptions, type StartTls } from './imap-options.js';
+import { describeFailure } from './imap-failure.js';
 
 export type { ImapOptions } from './imap-options.js';
 
@@ -26,6 +28,9 @@ export type { ImapOptions } from './imap-options.js';
 const CONNECT_TIMEOUT_MS = 30_000;
 /** Room above `maxBytes` for the FETCH framing: a server sending more than we asked for is broken. */
 const RESPONSE_SLACK_BYTES = 1024 * 1024;
+
+/** email.imap.starttls as imapflow's `doSTARTTLS`. */
+const DO_STARTTLS: Readonly<Record<StartTls, boolean | undefined>> = { required: true, 'when-offered': undefined, off: false };
 
 type RoundOutcome = 'done' | 'rejected' | 'full';
 
@@ -122,7 +127,7 @@ export class ImapSource {
           const box = client.mailbox || undefined;
           this.#log.info({ host, port, mailbox, uidValidity: box?.uidValidity.toString(), exists: box?.exists, idle: client.capabilities.has('IDLE'), tls: client.secureConnection }, 'Connected to the IMAP server.');
           // imapflow's own warning is demoted to debug with the rest of its log: say it here.
-          if (!client.secureConnection && this.#o.starttls === undefined) this.#log.warn({ host, port }, 'The IMAP server offers no STARTTLS: the password and mails cross the network in cleartext.');
+          if (!client.secureConnection && this.#o.starttls === 'when-offered') this.#log.warn({ host, port }, 'The IMAP server offers no STARTTLS: the password and mails cross the network in cleartext.');
           onFirstAttempt();
           await this.#session(client);
         } finally {
@@ -142,16 +147,8 @@ export class ImapSource {
       if (connectedAt !== undefined && Date.now() - connectedAt >= this.#o.retryMaxMs) attempt = 0;
       const delayMs = fullJitter(attempt++, this.#o.retryBaseMs, this.#o.retryMaxMs);
       const fields = { host, port, mailbox, err: failure, retryInMs: delayMs, nextAttemptAt: new Date(Date.now() + delayMs).toISOString() };
-      const flags = failure as { authenticationFailed?: boolean; mailboxMissing?: boolean } | undefined;
-      if (flags?.authenticationFailed) {
-        this.#log.error(fields, 'The IMAP server refused the login: check email.imap.user and email.imap.password.');
-      } else if (flags?.mailboxMissing) {
-        this.#log.error(fields, 'The IMAP mailbox does not exist: check email.imap.mailbox.');
-      } else if (failure === undefined) {
-        this.#log.warn({ ...fields, reason: client.byeReason }, 'The IMAP connection closed; reconnecting.');
-      } else {
-        this.#log.warn(fields, 'The IMAP connection failed; reconnecting.');
-      }
+      const report = describeFailure(failure, this.#o);
+      this.#log[report.level](failure === undefined ? { ...fields, reason: client.byeReason } : fields, report.msg);
       await sleep(delayMs, signal);
     }
   }
@@ -162,9 +159,11 @@ export class ImapSource {
       host: o.host,
       port: o.port,
       secure: o.secure,
-      doSTARTTLS: o.secure ? undefined : o.starttls,
+      // true: no upgrade, no LOGIN (imapflow throws before authenticating); undefined: opportunistic.
+      doSTARTTLS: o.secure ? undefined : DO_STARTTLS[o.starttls],
       auth: { user: o.user, pass: o.password },
-      tls: { rejectUnauthorized: o.tlsVerify, ...(o.ca === undefined ? {} : { ca: o.ca }) },
+      // node's `ca` replaces its roots: keep them, so a private CA adds trust instead of narrowing it.
+      tls: { rejectUnauthorized: o.tlsVerify, ...(o.ca === undefined ? {} : { ca: [...rootCertificates, o.ca] }) },
       // We run IDLE ourselves, between rounds only.
       disableAutoIdle: true,
       // BODY.PEEK, not BINARY: the intake must get the bytes as sent, transfer encoding included.

@@ -1,0 +1,224 @@
+/**
+ * The configuration schema (contract §3) and the type it validates to: every key has a doc
+ * string, a format, a default and an environment name; secrets are marked sensitive. Every
+ * duration and size has an upper bound, stated below with its reason: the one every timer shares
+ * is setTimeout's, which fires at once for a delay that does not fit in a signed 32-bit integer.
+ */
+import { DEFAULT_SEVERITY_RULES } from './map/severity.js';
+import { DEFAULT_MAIL_POLICY, type MailField } from './map/mail-policy.js';
+import type { AlertPolicy, SeverityRule } from './types.js';
+import { LOG_LEVELS, intAtLeast, intIn } from './config-formats.js';
+
+const SECOND = 1000;
+const MINUTE = 60 * SECOND;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+const KiB = 1024;
+const MiB = 1024 * KiB;
+const GiB = 1024 * MiB;
+const TiB = 1024 * GiB;
+
+/** setTimeout holds delays in a signed 32-bit integer (24.8 days); every duration bound stays below it. */
+export const TIMER_MAX_MS = 2 ** 31 - 1;
+
+const POSITIVE = intAtLeast(1, '0 would stop all work');
+const COUNT = intAtLeast(0, 'a count');
+/** A line is buffered per connection until it ends: 1 MiB × the default 256 connections is already 256 MiB. */
+const LINE_BYTES = intIn(256, MiB, 'a detection line is longer than 256 bytes, and each connection buffers up to one line');
+/** A peer silent for a day is gone; 0 = never close. */
+const IDLE_MS = intIn(0, DAY, 'at most a day; 0 = never');
+/** A line that takes an hour to arrive is a peer holding a slot, not CyberTrace. */
+const LINE_MS = intIn(0, HOUR, 'at most an hour; 0 = no limit');
+/** A TheHive request slower than 10 minutes is a dead connection: the retry is the better bet. */
+const REQUEST_MS = intIn(1, 10 * MINUTE, '1 ms to 10 minutes per request');
+/** A retry delay longer than an hour leaves a recovered TheHive idle for that long. */
+const RETRY_MS = intIn(0, HOUR, 'at most an hour');
+/** The spool holds what TheHive cannot take yet: more than a disk holds is a typo. */
+const SPOOL_BYTES = intIn(MiB, 16 * TiB, 'at least 1 MiB, or every line would pause the listener; at most 16 TiB');
+/** What a power cut can lose: more than 10 s of accepted input is not "accepted means on disk". */
+const FSYNC_MS = intIn(0, 10 * SECOND, 'at most 10 s: what a power cut can lose; 0 = at once');
+/** A segment is deleted only once every alert in it is done: a larger one keeps delivered data on disk longer. */
+const SEGMENT_BYTES = intIn(64 * KiB, GiB, 'from 64 KiB to 1 GiB');
+/** Read but not yet durable is held in memory, and lost with the process. */
+const COMMIT_BATCH_BYTES = intIn(0, 64 * MiB, 'at most 64 MiB: input held in memory until it is on disk');
+/** A budget of kept files on disk. */
+const DISK_BYTES = intIn(0, 16 * TiB, 'at most 16 TiB');
+/** Retention in days: ten years is forever for alert data, and keeps the cut-off a valid date. */
+const RETENTION_DAYS = intIn(0, 3650, 'at most 3650 days; 0 = forever');
+/** A mail is held in memory and parsed whole (several times its size): 256 MiB is far above what mail servers accept. */
+const MAIL_BYTES = intIn(64 * KiB, 256 * MiB, 'a mail with one attachment is larger than 64 KiB; one is parsed in memory, so at most 256 MiB');
+/** Mails received or parsed at once, in memory. */
+const INFLIGHT_BYTES = intIn(0, 4 * GiB, 'at most 4 GiB: mails held in memory at once');
+/** A poll interval longer than a day is no polling; the timer must fit too. */
+const POLL_MS = intIn(1, DAY, '1 ms to a day');
+/** An SMTP client idling for an hour holds a slot a real mail needs. */
+const SESSION_MS = intIn(1, HOUR, '1 ms to an hour');
+/** Beyond an hour a supervisor (systemd's default is 90 s) has long killed the process. */
+const SHUTDOWN_MS = intIn(0, HOUR, 'at most an hour');
+/** Groups are held in memory for their window. */
+const GROUP_MS = intIn(0, DAY, 'at most a day; 0 = off');
+
+export const schema = {
+  tcp: {
+    enabled: { doc: 'Run the CyberTrace TCP listener.', format: 'switch', default: true, env: 'TRACEHIVE_TCP_ENABLED' },
+    host: { doc: 'Listen address (CyberTrace’s documented default target is 127.0.0.1:9998).', format: 'host', default: '127.0.0.1', env: 'TRACEHIVE_TCP_HOST' },
+    port: { doc: 'Listen port; 0 picks a free one (logged).', format: 'port', default: 9998, env: 'TRACEHIVE_TCP_PORT' },
+    maxLineBytes: { doc: 'Longer lines are dropped and counted; the connection goes on (256 B to 1 MiB).', format: LINE_BYTES, default: 65536, env: 'TRACEHIVE_TCP_MAX_LINE_BYTES' },
+    maxConnections: { doc: 'Concurrent connections at most; more are refused at accept.', format: POSITIVE, default: 256, env: 'TRACEHIVE_TCP_MAX_CONNECTIONS' },
+    idleTimeoutMs: { doc: 'A connection silent this long is closed (0 = never).', format: IDLE_MS, default: 300000, env: 'TRACEHIVE_TCP_IDLE_TIMEOUT_MS' },
+    allow: { doc: 'CIDR allowlist of peers: dotted quads or IPv6, ::ffff:a.b.c.d read as a.b.c.d; empty (unset) allows all, an empty TRACEHIVE_TCP_ALLOW is an error.', format: 'cidr-list', default: [] as string[], env: 'TRACEHIVE_TCP_ALLOW' },
+    lineTimeoutMs: { doc: 'A line must end within this after its first byte, or the connection is closed (0 = no limit): a peer trickling bytes cannot hold a slot.', format: LINE_MS, default: 30000, env: 'TRACEHIVE_TCP_LINE_TIMEOUT_MS' },
+    maxConnectionsPerPeer: { doc: 'Concurrent connections from one peer address at most, so one peer cannot take every slot of tcp.maxConnections.', format: POSITIVE, default: 32, env: 'TRACEHIVE_TCP_MAX_CONNECTIONS_PER_PEER' },
+  },
+  thehive: {
+    url: { doc: 'TheHive base URL; empty uses the file sink. A user:password@ part is never printed.', format: 'http-url-or-empty', default: '', env: 'THEHIVE_URL', sensitive: true },
+    apiKey: { doc: 'TheHive API key (sent as a Bearer token, never logged).', format: String, default: '', env: 'THEHIVE_API_KEY', sensitive: true },
+    organisation: { doc: 'Sent as X-Organisation when set.', format: String, default: '', env: 'THEHIVE_ORG' },
+    api: { doc: 'v1 = TheHive 5 /api/v1/alert with observables; v0 = TheHive 4 /api/alert with artifacts.', format: ['v1', 'v0'], default: 'v1', env: 'THEHIVE_API' },
+    tlsVerify: { doc: 'Verify TheHive’s TLS certificate.', format: 'switch', default: true, env: 'THEHIVE_TLS_VERIFY' },
+    caFile: { doc: 'Extra CA certificate(s) (PEM file) for a private TheHive, trusted beside the system roots; checked at start.', format: String, default: '', env: 'THEHIVE_CA_FILE' },
+    timeoutMs: { doc: 'Per-request timeout.', format: REQUEST_MS, default: 10000, env: 'THEHIVE_TIMEOUT_MS' },
+  },
+  file: {
+    path: { doc: 'The file sink: one alert (the exact request body) per line.', format: String, default: 'data/alerts.ndjson', env: 'TRACEHIVE_FILE_PATH' },
+  },
+  queue: {
+    ratePerSec: { doc: 'Alerts sent per second at most (0 = unlimited).', format: COUNT, default: 20, env: 'TRACEHIVE_RATE_PER_SEC' },
+    concurrency: { doc: 'Requests in flight at most.', format: POSITIVE, default: 4, env: 'TRACEHIVE_CONCURRENCY' },
+    maxAttempts: { doc: 'Retriable failures before dead-lettering (0 = retry forever).', format: COUNT, default: 0, env: 'TRACEHIVE_MAX_ATTEMPTS' },
+    maxPending: { doc: 'Alerts read from the spool and held in memory for delivery at most (the window); the backlog waits on disk.', format: POSITIVE, default: 1000, env: 'TRACEHIVE_MAX_PENDING' },
+    retryBaseMs: { doc: 'First retry delay; doubles per consecutive failure, with full jitter.', format: RETRY_MS, default: 500, env: 'TRACEHIVE_RETRY_BASE_MS' },
+    retryMaxMs: { doc: 'Retry delay cap.', format: RETRY_MS, default: 60000, env: 'TRACEHIVE_RETRY_MAX_MS' },
+    authRetryMs: { doc: 'Retry delay after 401/403 (a wrong key waits for the operator).', format: RETRY_MS, default: 30000, env: 'TRACEHIVE_AUTH_RETRY_MS' },
+  },
+  spool: {
+    dir: { doc: 'Data directory: the durable queue (queue/), dead letters (dead/), rejected lines (rejected/), quarantined mails (quarantine/).', format: String, default: 'data/spool', env: 'TRACEHIVE_SPOOL_DIR' },
+    maxBytes: { doc: 'Spool size at most; when full, TCP reads pause and mail intake defers (nothing accepted is dropped).', format: SPOOL_BYTES, default: 1073741824, env: 'TRACEHIVE_SPOOL_MAX_BYTES' },
+    fsyncIntervalMs: { doc: 'Group commit: accepted input is fsynced together at most this long after it arrived (the one window a power cut can lose; 0 = at once).', format: FSYNC_MS, default: 20, env: 'TRACEHIVE_SPOOL_FSYNC_INTERVAL_MS' },
+    segmentBytes: { doc: 'Spool segment file size; a segment is deleted once every alert in it is delivered or dead-lettered.', format: SEGMENT_BYTES, default: 67108864, env: 'TRACEHIVE_SPOOL_SEGMENT_BYTES' },
+    commitBatchBytes: { doc: 'Input read but not yet durable at most: a group commit starts once this much waits, and input pauses while more would wait (what a crash or a failing disk can cost).', format: COMMIT_BATCH_BYTES, default: 1048576, env: 'TRACEHIVE_SPOOL_COMMIT_BATCH_BYTES' },
+    dead: {
+      maxBytes: { doc: 'Dead-letter files (spool.dir/dead/) at most; above it input pauses until an operator requeues or removes them.', format: DISK_BYTES, default: 268435456, env: 'TRACEHIVE_SPOOL_DEAD_MAX_BYTES' },
+      retentionDays: { doc: 'Dead-letter files older than this many days are deleted (they hold alert data); 0 keeps them forever.', format: RETENTION_DAYS, default: 30, env: 'TRACEHIVE_SPOOL_DEAD_RETENTION_DAYS' },
+    },
+    rejected: {
+      maxBytes: { doc: 'Rejected-line files (spool.dir/rejected/) at most; the oldest are deleted first, then further lines are only counted.', format: DISK_BYTES, default: 16777216, env: 'TRACEHIVE_SPOOL_REJECTED_MAX_BYTES' },
+      retentionDays: { doc: 'Rejected-line files older than this many days are deleted; 0 keeps them forever.', format: RETENTION_DAYS, default: 7, env: 'TRACEHIVE_SPOOL_REJECTED_RETENTION_DAYS' },
+    },
+    quarantine: {
+      maxBytes: { doc: 'Quarantined mails (spool.dir/quarantine/) at most; above it a mail that would be quarantined is refused for now (SMTP 452, IMAP left unseen, drop left in place).', format: DISK_BYTES, default: 268435456, env: 'TRACEHIVE_SPOOL_QUARANTINE_MAX_BYTES' },
+      retentionDays: { doc: 'Quarantined mails older than this many days are deleted (they hold personal data); 0 keeps them forever.', format: RETENTION_DAYS, default: 30, env: 'TRACEHIVE_SPOOL_QUARANTINE_RETENTION_DAYS' },
+    },
+  },
+  ingest: {
+    dropDir: { doc: 'Where `tracehive ingest` leaves mails for serve: its own directory outside spool.dir, writable by the MTA group (setgid and sticky bits).', format: String, default: 'data/incoming', env: 'TRACEHIVE_INGEST_DROP_DIR' },
+  },
+  email: {
+    imap: {
+      enabled: { doc: 'Poll a mailbox over IMAP: one alert per unseen mail.', format: 'switch', default: false, env: 'TRACEHIVE_IMAP_ENABLED' },
+      host: { doc: 'IMAP server.', format: String, default: '', env: 'TRACEHIVE_IMAP_HOST' },
+      port: { doc: 'IMAP port (993 implicit TLS, 143 plain/STARTTLS).', format: 'port', default: 993, env: 'TRACEHIVE_IMAP_PORT' },
+      secure: { doc: 'true = implicit TLS; false = plain, upgraded with STARTTLS (see email.imap.starttls).', format: 'switch', default: true, env: 'TRACEHIVE_IMAP_SECURE' },
+      starttls: { doc: 'With secure=false: required (refuse a server without STARTTLS: the password never crosses in clear), when-offered, or off.', format: ['required', 'when-offered', 'off'], default: 'required', env: 'TRACEHIVE_IMAP_STARTTLS' },
+      tlsVerify: { doc: 'Verify the IMAP server certificate.', format: 'switch', default: true, env: 'TRACEHIVE_IMAP_TLS_VERIFY' },
+      caFile: { doc: 'Extra CA certificate(s) (PEM file) for a private IMAP server, trusted beside the system roots; checked at start.', format: String, default: '', env: 'TRACEHIVE_IMAP_CA_FILE' },
+      user: { doc: 'IMAP login.', format: String, default: '', env: 'TRACEHIVE_IMAP_USER' },
+      password: { doc: 'IMAP password (never logged).', format: String, default: '', env: 'TRACEHIVE_IMAP_PASSWORD', sensitive: true },
+      mailbox: { doc: 'Mailbox whose unseen mails become alerts.', format: String, default: 'INBOX', env: 'TRACEHIVE_IMAP_MAILBOX' },
+      doneMailbox: { doc: 'Move taken mails here (created when missing); empty marks them \\Seen in place.', format: String, default: '', env: 'TRACEHIVE_IMAP_DONE_MAILBOX' },
+      pollIntervalMs: { doc: 'Polling beside IDLE (the only trigger on servers without IDLE).', format: POLL_MS, default: 60000, env: 'TRACEHIVE_IMAP_POLL_INTERVAL_MS' },
+      maxBytes: { doc: 'Larger mails are left unread in the mailbox and logged.', format: MAIL_BYTES, default: 26214400, env: 'TRACEHIVE_IMAP_MAX_BYTES' },
+    },
+    smtp: {
+      enabled: { doc: 'Accept mail over SMTP (a spamtrap, a forwarding rule, a report-phishing address).', format: 'switch', default: false, env: 'TRACEHIVE_SMTP_ENABLED' },
+      host: { doc: 'SMTP listen address.', format: 'host', default: '127.0.0.1', env: 'TRACEHIVE_SMTP_HOST' },
+      port: { doc: 'SMTP listen port; 0 picks a free one (logged).', format: 'port', default: 2525, env: 'TRACEHIVE_SMTP_PORT' },
+      allowFrom: { doc: 'Allowed envelope senders: addresses or @domain; empty allows all.', format: 'string-list', default: [] as string[], env: 'TRACEHIVE_SMTP_ALLOW_FROM' },
+      allowPeers: { doc: 'CIDR allowlist of SMTP clients (as tcp.allow); empty (unset) allows all.', format: 'cidr-list', default: [] as string[], env: 'TRACEHIVE_SMTP_ALLOW_PEERS' },
+      maxBytes: { doc: 'Larger mails are refused with 552.', format: MAIL_BYTES, default: 26214400, env: 'TRACEHIVE_SMTP_MAX_BYTES' },
+      tlsKeyFile: { doc: 'PEM private key (unencrypted): with tlsCertFile, STARTTLS is offered; checked at start against the certificate.', format: String, default: '', env: 'TRACEHIVE_SMTP_TLS_KEY_FILE' },
+      tlsCertFile: { doc: 'PEM certificate (chain) for STARTTLS.', format: String, default: '', env: 'TRACEHIVE_SMTP_TLS_CERT_FILE' },
+      maxClients: { doc: 'SMTP connections at once; more get 421.', format: POSITIVE, default: 100, env: 'TRACEHIVE_SMTP_MAX_CLIENTS' },
+      maxClientsPerPeer: { doc: 'SMTP connections from one client address at most.', format: POSITIVE, default: 10, env: 'TRACEHIVE_SMTP_MAX_CLIENTS_PER_PEER' },
+      maxInflightBytes: { doc: 'Bytes of mails being received or parsed at once, over every session; a mail that would go over gets 452 (the MTA retries).', format: INFLIGHT_BYTES, default: 67108864, env: 'TRACEHIVE_SMTP_MAX_INFLIGHT_BYTES' },
+      commandTimeoutMs: { doc: 'A client must start DATA within this after connecting or after its last mail (NOOP, RSET and the like do not extend it), else 421.', format: SESSION_MS, default: 60000, env: 'TRACEHIVE_SMTP_COMMAND_TIMEOUT_MS' },
+      dataTimeoutMs: { doc: 'A mail’s DATA must end within this after it started, else 421.', format: SESSION_MS, default: 300000, env: 'TRACEHIVE_SMTP_DATA_TIMEOUT_MS' },
+    },
+    fieldNames: { doc: 'SIEM notification mails: synonyms of title, severity, date, status, type, source and description (case-insensitive).', format: 'field-names', default: DEFAULT_MAIL_POLICY.fieldNames as unknown as Record<MailField, string[]>, env: 'TRACEHIVE_EMAIL_FIELD_NAMES' },
+    ignore: {
+      domains: { doc: 'Domains never sent as observables (each covers its subdomains; *.test = every name under .test).', format: 'string-list', default: [...DEFAULT_MAIL_POLICY.ignore.domains], env: 'TRACEHIVE_EMAIL_IGNORE_DOMAINS' },
+      ips: { doc: 'Addresses and CIDR ranges never sent as observables.', format: 'cidr-list', default: [...DEFAULT_MAIL_POLICY.ignore.ips], env: 'TRACEHIVE_EMAIL_IGNORE_IPS' },
+      hashes: { doc: 'MD5/SHA-1/SHA-256 never sent as observables (default: the digests of empty input).', format: 'string-list', default: [...DEFAULT_MAIL_POLICY.ignore.hashes], env: 'TRACEHIVE_EMAIL_IGNORE_HASHES' },
+      emails: { doc: 'Addresses (or @domain) never sent as observables.', format: 'string-list', default: [] as string[], env: 'TRACEHIVE_EMAIL_IGNORE_EMAILS' },
+    },
+    privateIps: { doc: 'Private, CGNAT and link-local addresses found in mails: keep (tagged private) or drop.', format: ['keep', 'drop'], default: 'keep', env: 'TRACEHIVE_EMAIL_PRIVATE_IPS' },
+    maxDepth: { doc: 'Forwarded mails nested deeper than this are kept as attachments, not parsed.', format: COUNT, default: 3, env: 'TRACEHIVE_EMAIL_MAX_DEPTH' },
+    type: { doc: 'Alert `type` of an ordinary mail (≤ 32 chars).', format: 'thehive-name', default: 'mail', env: 'TRACEHIVE_EMAIL_TYPE' },
+    notificationType: { doc: 'Alert `type` of a SIEM notification mail (≤ 32 chars).', format: 'thehive-name', default: 'siem-mail', env: 'TRACEHIVE_EMAIL_NOTIFICATION_TYPE' },
+    source: { doc: 'Alert `source` of mail alerts (≤ 32 chars).', format: 'thehive-name', default: 'mail', env: 'TRACEHIVE_EMAIL_SOURCE' },
+  },
+  shutdown: {
+    timeoutMs: { doc: 'On SIGTERM/SIGINT, time allowed to deliver in-flight alerts before exiting.', format: SHUTDOWN_MS, default: 10000, env: 'TRACEHIVE_SHUTDOWN_TIMEOUT_MS' },
+  },
+  http: {
+    enabled: { doc: 'Serve /healthz, /readyz and /metrics.', format: 'switch', default: true, env: 'TRACEHIVE_HTTP_ENABLED' },
+    host: { doc: 'Admin HTTP listen address.', format: 'host', default: '127.0.0.1', env: 'TRACEHIVE_HTTP_HOST' },
+    port: { doc: 'Admin HTTP port; 0 picks a free one.', format: 'port', default: 9999, env: 'TRACEHIVE_HTTP_PORT' },
+  },
+  log: {
+    level: { doc: 'pino level: fatal, error, warn, info, debug, trace or silent.', format: LOG_LEVELS, default: 'info', env: 'LOG_LEVEL' },
+  },
+  alert: {
+    type: { doc: 'Alert `type` of detections (≤ 32 chars).', format: 'thehive-name', default: 'cybertrace', env: 'TRACEHIVE_ALERT_TYPE' },
+    serviceType: { doc: 'Alert `type` of CyberTrace service alerts (≤ 32 chars).', format: 'thehive-name', default: 'cybertrace-service', env: 'TRACEHIVE_ALERT_SERVICE_TYPE' },
+    source: { doc: 'Alert `source` (≤ 32 chars).', format: 'thehive-name', default: 'CyberTrace', env: 'TRACEHIVE_ALERT_SOURCE' },
+    tags: { doc: 'Extra tags on every alert.', format: 'string-list', default: [] as string[], env: 'TRACEHIVE_ALERT_TAGS' },
+    tlp: { doc: 'TLP: 0 CLEAR, 1 GREEN, 2 AMBER, 3 AMBER+STRICT, 4 RED (TheHive ≥ 5.2).', format: [0, 1, 2, 3, 4], default: 2, env: 'TRACEHIVE_ALERT_TLP' },
+    pap: { doc: 'PAP: 0 WHITE … 3 RED.', format: [0, 1, 2, 3], default: 2, env: 'TRACEHIVE_ALERT_PAP' },
+    severity: { doc: 'Severity policy: rules tried in order, the first whose glob matches the category wins.', format: 'severity-rules', default: DEFAULT_SEVERITY_RULES as unknown as SeverityRule[], env: 'TRACEHIVE_ALERT_SEVERITY' },
+    defaultSeverity: { doc: 'Severity when no rule matches.', format: [1, 2, 3, 4], default: 2, env: 'TRACEHIVE_ALERT_DEFAULT_SEVERITY' },
+    serviceAlerts: { doc: 'CyberTrace service alerts: `log` (log and count) or `alert` (also create alerts).', format: ['log', 'alert'], default: 'log', env: 'TRACEHIVE_SERVICE_ALERTS' },
+    groupWindowMs: { doc: 'Aggregation: detections with the same category and matchedIndicator received within this window become one alert listing the sightings (0 = off).', format: GROUP_MS, default: 0, env: 'TRACEHIVE_ALERT_GROUP_WINDOW_MS' },
+    groupMaxSightings: { doc: 'Aggregation: a group is sent once it holds this many sightings, even inside its window.', format: POSITIVE, default: 1000, env: 'TRACEHIVE_ALERT_GROUP_MAX_SIGHTINGS' },
+  },
+};
+
+/** A directory of kept files with a byte cap and a retention (0 = none). */
+export interface FileBudget {
+  readonly maxBytes: number;
+  readonly retentionDays: number;
+}
+
+/** The validated, frozen configuration. */
+export interface Config {
+  readonly tcp: { readonly enabled: boolean; readonly host: string; readonly port: number; readonly maxLineBytes: number; readonly maxConnections: number; readonly idleTimeoutMs: number; readonly allow: readonly string[]; readonly lineTimeoutMs: number; readonly maxConnectionsPerPeer: number };
+  readonly thehive: { readonly url: string; readonly apiKey: string; readonly organisation: string; readonly api: 'v1' | 'v0'; readonly tlsVerify: boolean; readonly caFile: string; readonly timeoutMs: number };
+  readonly file: { readonly path: string };
+  readonly queue: { readonly ratePerSec: number; readonly concurrency: number; readonly maxAttempts: number; readonly maxPending: number; readonly retryBaseMs: number; readonly retryMaxMs: number; readonly authRetryMs: number };
+  readonly spool: {
+    readonly dir: string;
+    readonly maxBytes: number;
+    readonly fsyncIntervalMs: number;
+    readonly segmentBytes: number;
+    readonly commitBatchBytes: number;
+    readonly dead: FileBudget;
+    readonly rejected: FileBudget;
+    readonly quarantine: FileBudget;
+  };
+  readonly ingest: { readonly dropDir: string };
+  readonly email: {
+    readonly imap: { readonly enabled: boolean; readonly host: string; readonly port: number; readonly secure: boolean; readonly starttls: 'required' | 'when-offered' | 'off'; readonly tlsVerify: boolean; readonly caFile: string; readonly user: string; readonly password: string; readonly mailbox: string; readonly doneMailbox: string; readonly pollIntervalMs: number; readonly maxBytes: number };
+    readonly smtp: { readonly enabled: boolean; readonly host: string; readonly port: number; readonly allowFrom: readonly string[]; readonly allowPeers: readonly string[]; readonly maxBytes: number; readonly tlsKeyFile: string; readonly tlsCertFile: string; readonly maxClients: number; readonly maxClientsPerPeer: number; readonly maxInflightBytes: number; readonly commandTimeoutMs: number; readonly dataTimeoutMs: number };
+    readonly fieldNames: Readonly<Record<MailField, readonly string[]>>;
+    readonly ignore: { readonly domains: readonly string[]; readonly ips: readonly string[]; readonly hashes: readonly string[]; readonly emails: readonly string[] };
+    readonly privateIps: 'keep' | 'drop';
+    readonly maxDepth: number;
+    readonly type: string;
+    readonly notificationType: string;
+    readonly source: string;
+  };
+  readonly shutdown: { readonly timeoutMs: number };
+  readonly http: { readonly enabled: boolean; readonly host: string; readonly port: number };
+  readonly log: { readonly level: string };
+  readonly alert: Omit<AlertPolicy, 'severity' | 'tags'> & { readonly severity: readonly SeverityRule[]; readonly tags: readonly string[]; readonly groupWindowMs: number; readonly groupMaxSightings: number };
+}
