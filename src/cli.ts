@@ -8,7 +8,7 @@ import { access } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import split2 from 'split2';
 import { pino } from 'pino';
-import { loadConfig, redactedConfig, type Config } from './config.js';
+import { loadConfig, redactedConfig, startWarnings, type Config } from './config.js';
 import { BridgeError } from './errors.js';
 import { buildApp } from './app.js';
 import { LinePipeline } from './pipeline.js';
@@ -75,6 +75,7 @@ async function main(argv: string[]): Promise<number> {
     case 'check-config': {
       const config = configFrom();
       process.stdout.write(`${JSON.stringify(redactedConfig(config), null, 2)}\n`);
+      for (const warning of startWarnings(config)) process.stderr.write(`warning: ${warning}\n`);
       process.stderr.write('Configuration is valid.\n');
       return 0;
     }

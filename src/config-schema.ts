@@ -40,7 +40,7 @@ const FSYNC_MS = intIn(0, 10 * SECOND, 'at most 10 s: what a power cut can lose;
 /** A segment is deleted only once every alert in it is done: a larger one keeps delivered data on disk longer. */
 const SEGMENT_BYTES = intIn(64 * KiB, GiB, 'from 64 KiB to 1 GiB');
 /** Read but not yet durable is held in memory, and lost with the process. */
-const COMMIT_BATCH_BYTES = intIn(0, 64 * MiB, 'at most 64 MiB: input held in memory until it is on disk');
+const COMMIT_BATCH_BYTES = intIn(64 * KiB, 64 * MiB, 'from 64 KiB (a few lines per commit) to 64 MiB (input held in memory until it is on disk)');
 /** A budget of kept files on disk. */
 const DISK_BYTES = intIn(0, 16 * TiB, 'at most 16 TiB');
 /** Retention in days: ten years is forever for alert data, and keeps the cut-off a valid date. */
@@ -96,7 +96,7 @@ export const schema = {
     maxBytes: { doc: 'Spool size at most; when full, TCP reads pause and mail intake defers (nothing accepted is dropped).', format: SPOOL_BYTES, default: 1073741824, env: 'TRACEHIVE_SPOOL_MAX_BYTES' },
     fsyncIntervalMs: { doc: 'Group commit: accepted input is fsynced together at most this long after it arrived (the one window a power cut can lose; 0 = at once).', format: FSYNC_MS, default: 20, env: 'TRACEHIVE_SPOOL_FSYNC_INTERVAL_MS' },
     segmentBytes: { doc: 'Spool segment file size; a segment is deleted once every alert in it is delivered or dead-lettered.', format: SEGMENT_BYTES, default: 67108864, env: 'TRACEHIVE_SPOOL_SEGMENT_BYTES' },
-    commitBatchBytes: { doc: 'Input read but not yet durable at most: a group commit starts once this much waits, and input pauses while more would wait (what a crash or a failing disk can cost).', format: COMMIT_BATCH_BYTES, default: 1048576, env: 'TRACEHIVE_SPOOL_COMMIT_BATCH_BYTES' },
+    commitBatchBytes: { doc: 'Input read but not yet durable at most (what a crash or a failing disk can cost): input pauses while this much waits for its fsync, and a group commit starts early once half of it waits.', format: COMMIT_BATCH_BYTES, default: 1048576, env: 'TRACEHIVE_SPOOL_COMMIT_BATCH_BYTES' },
     dead: {
       maxBytes: { doc: 'Dead-letter files (spool.dir/dead/) at most; above it input pauses until an operator requeues or removes them.', format: DISK_BYTES, default: 268435456, env: 'TRACEHIVE_SPOOL_DEAD_MAX_BYTES' },
       retentionDays: { doc: 'Dead-letter files older than this many days are deleted (they hold alert data); 0 keeps them forever.', format: RETENTION_DAYS, default: 30, env: 'TRACEHIVE_SPOOL_DEAD_RETENTION_DAYS' },
