@@ -16,7 +16,10 @@ export interface DescriptionInput {
   readonly summary: string;
   /** Every pair in line order, repeats kept; null values are shown as `-`. */
   readonly pairs: readonly KvPair[];
-  /** Plain sentences shown in italics under the summary, e.g. about values left out. */
+  /**
+   * Plain sentences shown in italics under the summary, e.g. about values left out. They are
+   * escaped ({@link escapeText}): a note may quote what a sender chose, such as a file name.
+   */
   readonly notes?: readonly string[];
 }
 
@@ -26,7 +29,7 @@ export interface DescriptionInput {
  * are left out and a last line says how many.
  */
 export function markdownDescription(input: DescriptionInput): string {
-  const head = [input.summary, ...(input.notes ?? []).map((n) => `_${n}_`)].join('\n\n');
+  const head = [input.summary, ...(input.notes ?? []).map((n) => `_${escapeText(n)}_`)].join('\n\n');
   if (input.pairs.length === 0) return truncate(head, DESCRIPTION_MAX);
   let text = `${head}\n\n| key | value |\n|---|---|`;
   const budget = DESCRIPTION_MAX - OMISSION_NOTE_ROOM;
@@ -68,6 +71,15 @@ export function escapeCell(value: string | null): string {
   // One scan first: most values hold none of these, and every row has two cells.
   if (!CELL_SPECIAL.test(value)) return value;
   return value.replace(CELL_ESCAPE, '\\$&').replace(EDGE_UNDERSCORE, '\\_').replace(/\r\n|\r|\n/g, '<br>');
+}
+
+/**
+ * `value` as markdown-inert text inside a paragraph: punctuation escaped as in a cell
+ * ({@link escapeCell}), line breaks as spaces so the paragraph (and its emphasis) stays whole.
+ */
+export function escapeText(value: string): string {
+  if (!CELL_SPECIAL.test(value)) return value;
+  return value.replace(CELL_ESCAPE, '\\$&').replace(EDGE_UNDERSCORE, '\\_').replace(/\r\n|\r|\n/g, ' ');
 }
 
 /** What `\s+` matches, so that a value without it can skip the collapsing and trimming. */
