@@ -136,11 +136,15 @@ function addIocs(c: Collect, iocs: Iocs, tags: readonly string[]): void {
 }
 
 /**
- * `mail-` + the first 20 hex of SHA-256 over the Message-ID (when present) and the body digest.
- * Both parts, because real mail sets reuse Message-IDs across different mails (email-intake §0.2).
+ * `mail-` + the first 20 hex of SHA-256 over the Message-ID and the body digest: both, because
+ * real mail sets reuse Message-IDs across different mails (email-intake §0.2). Without a
+ * Message-ID, over the body digest and the header digest (who wrote it to whom, when, about
+ * what), so that two mails saying only "Please check." stay two alerts. A mail with a
+ * Message-ID keeps the ref of earlier releases; one without gets a new one (new input only).
  */
-export function mailSourceRef(mail: Pick<ParsedMail, 'messageId' | 'bodyDigest'>): string {
-  return PREFIX + hash('sha256', `${mail.messageId ?? ''}\n${mail.bodyDigest}`, 'hex').slice(0, HEX_CHARS);
+export function mailSourceRef(mail: Pick<ParsedMail, 'messageId' | 'bodyDigest' | 'headerDigest'>): string {
+  const identity = mail.messageId === null ? `\n${mail.bodyDigest}\n${mail.headerDigest}` : `${mail.messageId}\n${mail.bodyDigest}`;
+  return PREFIX + hash('sha256', identity, 'hex').slice(0, HEX_CHARS);
 }
 
 /**

@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import { simpleParser, type Attachment, type ParsedMail as MpMail } from 'mailparser';
 import { addressOf, findInlineForwards, htmlToText, type MailAddress } from './mail-text.js';
-import { addresses, bareId, firstAddress, headerDate, keptHeaders } from './mail-headers.js';
+import { addresses, bareId, firstAddress, headerDate, identityDigest, keptHeaders, rawHeaderLines } from './mail-headers.js';
 
 export type { MailAddress } from './mail-text.js';
 
@@ -75,6 +75,11 @@ export interface ParsedMail {
   readonly headers: Readonly<Record<string, string>>;
   /** SHA-256 (hex) of the decoded content (text, HTML, attachment hashes): equal for a re-fetched mail. */
   readonly bodyDigest: string;
+  /**
+   * SHA-256 (hex) of the header fields the author wrote (Date, From, To, Cc, Subject, …), never of
+   * those added in transit: with {@link bodyDigest}, it tells apart mails without a Message-ID.
+   */
+  readonly headerDigest: string;
   readonly forwarded: ParsedMail[];
   /** What was cut, skipped or unreadable, as sentences. */
   readonly warnings: string[];
@@ -183,6 +188,7 @@ async function parseLevel(raw: Buffer, depth: number, origin: ParsedMailOrigin, 
     attachments,
     headers: keptHeaders(mp),
     bodyDigest: digest(text, html, attachments),
+    headerDigest: identityDigest(mp.headerLines),
     forwarded,
     warnings,
   };
@@ -237,9 +243,12 @@ function inlineMail(block: ReturnType<typeof findInlineForwards>[number], depth:
   if (block.dateText !== null) headers['date'] = block.dateText;
   if (block.to !== null) headers['to'] = block.to;
   const to = block.to === null ? null : addressOf(block.to);
+  const fields: Array<[string, string | null]> = [['date', block.dateText], ['from', block.from === null ? null : `${block.from.name} <${block.from.address}>`], ['to', block.to], ['subject', block.subject]];
+  const lines = fields.flatMap(([key, value]) => (value === null ? [] : [{ key, line: `${key}: ${value}` }]));
   return {
     origin: 'inline', depth, messageId: null, subject: block.subject, from: block.from, to: to === null ? [] : [to], cc: [], replyTo: [],
-    date: null, text: block.text, html: null, attachments: [], headers, bodyDigest: digest(block.text, null, []), forwarded: [], warnings: [],
+    date: null, text: block.text, html: null, attachments: [], headers, bodyDigest: digest(block.text, null, []),
+    headerDigest: identityDigest(lines), forwarded: [], warnings: [],
   };
 }
 
@@ -258,7 +267,7 @@ function fromRawText(bytes: Buffer, depth: number, origin: ParsedMailOrigin, lim
   return {
     origin, depth, messageId: bareId(field('message-id') ?? undefined), subject: field('subject'), from: from === null ? null : addressOf(from),
     to: [], cc: [], replyTo: [], date: Number.isNaN(date) ? null : date, text: body, html: null, attachments: [], headers: {},
-    bodyDigest: digest(body, null, []), forwarded: [], warnings,
+    bodyDigest: digest(body, null, []), headerDigest: identityDigest(rawHeaderLines(head)), forwarded: [], warnings,
   };
 }
 

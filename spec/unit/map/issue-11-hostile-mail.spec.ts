@@ -45,4 +45,57 @@ describe('issue 11: hostile mails', () => {
       expect(liveMarkdown(a.description)).to.deep.equal([]);
     });
   });
+
+  describe('a mail without a Message-ID is identified by its headers and body', () => {
+    it('two mails with the same body from different senders, subjects and dates are two alerts', async () => {
+      const check = await alertOf('no-id-check.eml');
+      const wire = await alertOf('no-id-wire.eml');
+      expect(check.sourceRef).to.match(/^mail-[0-9a-f]{20}$/);
+      expect(wire.sourceRef).to.match(/^mail-[0-9a-f]{20}$/);
+      expect(wire.sourceRef).to.not.equal(check.sourceRef);
+    });
+
+    it('one header apart is enough: Date, Subject, From, To, Cc', async () => {
+      const raw = readFileSync(fixturePath('mail', 'no-id-check.eml'), 'latin1');
+      const variants = [
+        raw,
+        raw.replace('09:12:44', '09:12:45'),
+        raw.replace('Strange login prompt', 'Strange login prompt!'),
+        raw.replace('a.sadykova@', 'b.sadykova@'),
+        raw.replace('To: soc@', 'To: it@'),
+        raw.replace('To: soc@qazlogistik.kz', 'To: soc@qazlogistik.kz\r\nCc: it@qazlogistik.kz'),
+      ];
+      const refs = await Promise.all(variants.map(async (v) => (await alertFromMail(await parseMail(Buffer.from(v, 'latin1')), DEFAULT_POLICY, DEFAULT_MAIL_POLICY, RECEIVED)).sourceRef));
+      expect(new Set(refs).size).to.equal(variants.length);
+    });
+
+    it('the same mail fetched twice, or delivered again with other transport headers, is one alert', async () => {
+      const raw = readFileSync(fixturePath('mail', 'no-id-wire.eml'));
+      const first = await alertOf('no-id-wire.eml');
+      const again = alertFromMail(await parseMail(Buffer.from(raw)), DEFAULT_POLICY, DEFAULT_MAIL_POLICY, RECEIVED + 60_000);
+      const transport = Buffer.concat([
+        Buffer.from('Return-Path: <ceo.office@qazlogistik-kz.top>\r\nDelivered-To: soc@qazlogistik.kz\r\nReceived: from mx2.qazlogistik.kz by imap1; Wed, 20 Mar 2024 11:47:09 +0600\r\n'),
+        raw,
+      ]);
+      const redelivered = alertFromMail(await parseMail(transport), DEFAULT_POLICY, DEFAULT_MAIL_POLICY, RECEIVED);
+      expect(again.sourceRef).to.equal(first.sourceRef);
+      expect(redelivered.sourceRef).to.equal(first.sourceRef);
+    });
+
+    it('mails with a Message-ID keep the sourceRef of earlier releases (an upgrade never re-alerts)', async () => {
+      // What the mapper gave these fixtures before issue 11.
+      const before: Record<string, string> = {
+        'attachments.eml': 'mail-83852f31e3d13e2f7cf3',
+        'broken-base64.eml': 'mail-f2ec395ccec87f7f0396',
+        'broken-boundary.eml': 'mail-76f07d1ab607201bd906',
+        'defanged.eml': 'mail-de0b0229ece708821693',
+        'fwd-inline.eml': 'mail-2d514ee5452c5d9a991e',
+        'fwd-octet-eml.eml': 'mail-835c1210a77a3fda0aad',
+        'fwd-rfc822.eml': 'mail-05c1d676190265f29052',
+        'html-only.eml': 'mail-55ca81d99a89ad115735',
+        'nested-deep.eml': 'mail-701cf610d0da8dae645a',
+      };
+      for (const [name, ref] of Object.entries(before)) expect((await alertOf(name)).sourceRef, name).to.equal(ref);
+    });
+  });
 });
