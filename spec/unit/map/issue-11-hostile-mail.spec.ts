@@ -4,6 +4,15 @@
  */
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createLogger } from '../../../src/log.js';
+import { MailPipeline } from '../../../src/mail-pipeline.js';
+import { decodeRecord } from '../../../src/queue/spool-payload.js';
+import type { MailOrigin } from '../../../src/sources/mail-intake.js';
+import { Telemetry } from '../../../src/telemetry.js';
+import { RecordingSpool } from '../../support/recording-spool.js';
 import { DEFAULT_POLICY } from '../../../src/map/alert.js';
 import { alertFromMail } from '../../../src/map/mail-alert.js';
 import { DEFAULT_MAIL_POLICY } from '../../../src/map/mail-policy.js';
@@ -96,6 +105,55 @@ describe('issue 11: hostile mails', () => {
         'nested-deep.eml': 'mail-701cf610d0da8dae645a',
       };
       for (const [name, ref] of Object.entries(before)) expect((await alertOf(name)).sourceRef, name).to.equal(ref);
+    });
+  });
+
+  describe('an SMTP alert records the envelope and the client', () => {
+    let dir: string;
+    beforeEach(async () => {
+      dir = await mkdtemp(join(tmpdir(), 'tracehive-envelope-'));
+    });
+    afterEach(() => rm(dir, { recursive: true, force: true }));
+
+    /** The alert the mail pipeline spools for `raw` arriving as `origin`. */
+    async function spooled(raw: Buffer, origin: MailOrigin): Promise<Alert> {
+      const spool = new RecordingSpool();
+      const telemetry = new Telemetry(createLogger('silent'), () => 0);
+      const pipeline = new MailPipeline({ policy: DEFAULT_POLICY, mailPolicy: DEFAULT_MAIL_POLICY, spool: () => spool, quarantineDir: join(dir, 'q'), telemetry, now: () => RECEIVED });
+      expect((await pipeline.accept(raw, origin)).kind).to.equal('accepted');
+      const record = decodeRecord(spool.appended[0] as string);
+      if (record.kind !== 'alert') throw new Error(`Expected an alert record, got ${record.kind}.`);
+      return record.alert;
+    }
+
+    const ENVELOPE = { mailFrom: 'bounce+7731@mailer.pay-invoice.top', rcptTo: ['soc@qazlogistik.kz', 'phishing@qazlogistik.kz'], clientAddress: '192.0.2.25', helo: 'mx1.qazlogistik.kz' };
+
+    it('in the description table: MAIL FROM, RCPT TO, the client address and its HELO', async () => {
+      const raw = readFileSync(fixturePath('mail', 'attachments.eml'));
+      const a = await spooled(raw, { via: 'smtp', id: 's1 192.0.2.25', envelope: ENVELOPE });
+      expect(a.description).to.include(
+        [
+          '| Envelope from | bounce+7731@mailer.pay-invoice.top |',
+          '| Envelope to | soc@qazlogistik.kz, phishing@qazlogistik.kz |',
+          '| SMTP client | 192.0.2.25 (HELO mx1.qazlogistik.kz) |',
+        ].join('\n'),
+      );
+    });
+
+    it('never in the sourceRef nor as observables: the same mail by SMTP or IMAP is one alert', async () => {
+      const raw = readFileSync(fixturePath('mail', 'no-id-check.eml'));
+      const bySmtp = await spooled(raw, { via: 'smtp', id: 's1 192.0.2.25', envelope: ENVELOPE });
+      const byImap = await spooled(raw, { via: 'imap', id: 'INBOX:1:7' });
+      expect(bySmtp.sourceRef).to.equal(byImap.sourceRef);
+      expect(bySmtp.observables).to.deep.equal(byImap.observables);
+      expect(byImap.description).to.not.include('Envelope');
+    });
+
+    it('the null sender shows as <>, a client without HELO as its address; SIEM notifications get the rows too', async () => {
+      const raw = readFileSync(fixturePath('mail', 'siem-en.eml'));
+      const a = await spooled(raw, { via: 'smtp', id: 's2 192.0.2.26', envelope: { mailFrom: '', rcptTo: ['soc@qazlogistik.kz'], clientAddress: '2001:db8::25' } });
+      expect(a.type).to.equal('siem-mail');
+      expect(a.description).to.include('| Envelope from | \\<\\> |\n| Envelope to | soc@qazlogistik.kz |\n| SMTP client | 2001:db8::25 |');
     });
   });
 });
