@@ -5,7 +5,7 @@
 import type { Alert, AlertPolicy, CyberTraceRecord, DetectionRecord, KvPair, ServiceAlertRecord, Severity } from '../types.js';
 import { detectionSummary, inlineCode, markdownDescription } from './description.js';
 import { parseEventDate } from './event-date.js';
-import { OBSERVABLE_DATA_MAX, SOURCE_MAX, TITLE_MAX, TYPE_MAX, cleanTags, cut, truncate } from './limits.js';
+import { OBSERVABLE_DATA_MAX, SOURCE_MAX, TYPE_MAX, cleanTags, cleanTitle, cut } from './limits.js';
 import { ObservableSet, classifyIndicator, isCidr, isHexHash, isIp, isMask } from './observables.js';
 import { DEFAULT_SEVERITY_RULES, globMatches, severityFor } from './severity.js';
 import { sourceRefFor } from './source-ref.js';
@@ -73,7 +73,7 @@ export function alertFromServiceAlert(rec: ServiceAlertRecord, policy: AlertPoli
     type: identifier(policy.serviceType, DEFAULT_POLICY.serviceType, TYPE_MAX),
     source: identifier(policy.source, DEFAULT_POLICY.source, SOURCE_MAX),
     sourceRef: sourceRefFor(rec.line),
-    title: truncate(`CyberTrace service: ${short}`, TITLE_MAX),
+    title: cleanTitle(`CyberTrace service: ${short}`),
     description: markdownDescription({ summary, pairs: rec.pairs }),
     severity,
     date: parseEventDate(rec.dateText, receivedAt) ?? receivedAt,
@@ -99,10 +99,13 @@ export function alertFromRecord(rec: CyberTraceRecord, policy: AlertPolicy, rece
   }
 }
 
-/** `<category without KL_, underscores as spaces>: <indicator>`, at most 512 chars; the category alone without an indicator. */
+/**
+ * `<category without KL_, underscores as spaces>: <indicator>`, at most 512 chars, control
+ * characters made visible ({@link cleanTitle}); the category alone without an indicator.
+ */
 export function titleFor(category: string, indicator: string | null): string {
   const label = category.replace(/^KL_/, '').replace(/_/g, ' ').trim() || category;
-  return truncate(indicator === null ? label : `${label}: ${indicator}`, TITLE_MAX);
+  return cleanTitle(indicator === null ? label : `${label}: ${indicator}`);
 }
 
 /** What the value of a key becomes: `ip` carries the tags of its observable, `urls` is a `;` list. */

@@ -14,7 +14,8 @@ import { inlineCode, markdownDescription } from './description.js';
 import { parseEventDate } from './event-date.js';
 import { MAX_PER_KIND, extractIocs, type Iocs } from './ioc.js';
 import { ipScope } from './indicator-syntax.js';
-import { DESCRIPTION_MAX, OBSERVABLE_DATA_MAX, SOURCE_MAX, SOURCE_REF_MAX, TITLE_MAX, TYPE_MAX, cleanTags, cut, truncate } from './limits.js';
+import { visibleControls } from './controls.js';
+import { DESCRIPTION_MAX, OBSERVABLE_DATA_MAX, SOURCE_MAX, SOURCE_REF_MAX, TYPE_MAX, cleanTags, cleanTitle, cut, truncate } from './limits.js';
 import { DEFAULT_MAIL_POLICY, ignoreMatcher, normaliseKey, severityFromText, type MailField, type MailPolicy } from './mail-policy.js';
 import { envelopePairs, mailPairs, who } from './mail-table.js';
 import { ObservableSet } from './observables.js';
@@ -53,7 +54,7 @@ function mailAlert(mail: ParsedMail, policy: AlertPolicy, mp: MailPolicy, receiv
     type: identifier(mp.type, DEFAULT_MAIL_POLICY.type, TYPE_MAX),
     source: identifier(mp.source, DEFAULT_MAIL_POLICY.source, SOURCE_MAX),
     sourceRef: mailSourceRef(mail),
-    title: truncate(mail.subject?.trim() || '(no subject)', TITLE_MAX),
+    title: cleanTitle(mail.subject ?? '') || '(no subject)',
     description: describe(summary, mailPairs(mail, extra), notes(mail, c), excerptTitle, truncate(text, EXCERPT_MAX)),
     severity: policy.defaultSeverity,
     date: mailDate(mail, receivedAt),
@@ -85,7 +86,7 @@ function notificationAlert(mail: ParsedMail, n: Notification, policy: AlertPolic
     type: identifier(mp.notificationType, DEFAULT_MAIL_POLICY.notificationType, TYPE_MAX),
     source: identifier(mp.source, DEFAULT_MAIL_POLICY.source, SOURCE_MAX),
     sourceRef: notificationSourceRef(n.incidentId),
-    title: truncate(field('title') ?? (mail.subject?.trim() || `Incident ${n.incidentId}`), TITLE_MAX),
+    title: cleanTitle(field('title') ?? (mail.subject?.trim() || '')) || cleanTitle(`Incident ${n.incidentId}`),
     description: describe(summary, [...n.fields, ...extra], notes(mail, c), '**Raw Events**', n.rawEvents ?? ''),
     severity: severityFromText(field('severity') ?? '') ?? policy.defaultSeverity,
     date: (date === null ? null : textDate(date, receivedAt)) ?? mailDate(mail, receivedAt),
@@ -227,8 +228,12 @@ function describe(summary: string, pairs: readonly KvPair[], noteList: readonly 
   return `${head}\n\n${section}`;
 }
 
-/** `text` as a fenced code block whose fence is longer than any backtick run inside: shown verbatim, never closed early. */
-export function fenced(text: string): string {
+/**
+ * `text` as a fenced code block whose fence is longer than any backtick run inside: shown
+ * verbatim, never closed early; control characters but TAB and line breaks shown as `<U+XXXX>`.
+ */
+export function fenced(raw: string): string {
+  const text = visibleControls(raw, '\t\r\n');
   let longest = 0;
   let run = 0;
   for (const c of text) {

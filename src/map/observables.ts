@@ -4,6 +4,7 @@
  * 4096 chars (thehive-api §3.5, §5), so everything that could cause that is filtered here.
  */
 import { BUILTIN_DATATYPES, type DataType, type Observable } from '../types.js';
+import { oneLine, percentEncodeControls } from './controls.js';
 import { OBSERVABLE_DATA_MAX, cleanTags } from './limits.js';
 
 const BUILTIN: ReadonlySet<string> = new Set(BUILTIN_DATATYPES);
@@ -41,13 +42,14 @@ export class ObservableSet {
   #oversized = 0;
 
   /**
-   * Adds one value. Trimmed; hashes lower-cased (`MD5=C91…` and `md5=c91…` are one
+   * Adds one value. Control characters made harmless (controls.ts: percent-encoded in a URL,
+   * `<U+XXXX>` elsewhere), then trimmed; hashes lower-cased (`MD5=C91…` and `md5=c91…` are one
    * observable). Ignored: non-built-in dataTypes, null, empty and `-` values. Values over
-   * 4096 chars are dropped and counted in {@link oversized}.
+   * 4096 chars are dropped and counted in {@link oversized}. Tags are cleaned by cleanTags.
    */
   add(dataType: DataType, data: string | null | undefined, opts: AddOptions = {}): void {
     if (!BUILTIN.has(dataType) || data === null || data === undefined) return;
-    let value = data.trim();
+    let value = (dataType === 'url' ? percentEncodeControls(data) : oneLine(data)).trim();
     if (value === '' || value === '-') return;
     if (value.length > OBSERVABLE_DATA_MAX) {
       this.#oversized += 1;
