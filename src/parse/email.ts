@@ -4,8 +4,10 @@
  * sent (email-intake §0.4). Forwarded mails are parsed recursively from `message/rfc822` parts
  * and `.eml`/octet-stream attachments that look like a mail, and inline-forwarded blocks are
  * recognised in the text. Everything a sender controls is bounded ({@link MailLimits}); going
- * over a bound cuts the input and says so in `warnings`. Pure (no I/O but mailparser's own
- * in-memory parsing), and it never rejects: unreadable MIME degrades to scanning the raw text.
+ * over a bound cuts the input and says so in `warnings`. A mail with more MIME parts than
+ * mailparser reads is walked part by part instead (mime-walk.ts), so its attachments are still
+ * hashed. Pure (no I/O but in-memory parsing), and it never rejects: MIME that neither can read
+ * degrades to scanning the raw text.
  */
 import { createHash } from 'node:crypto';
 import { simpleParser, type ParsedMail as MpMail } from 'mailparser';
