@@ -85,7 +85,7 @@ export class MailPipeline implements MailIntake {
           // Waiting for a slot can take a while: a spool that closed meanwhile refuses the mail (below), it does not quarantine it.
           if (spool.closed) return null;
           const mail = await parseMail(raw, { maxDepth: this.#o.mailPolicy.maxDepth });
-          return { alert: alertFromMail(mail, this.#o.policy, this.#o.mailPolicy, receivedAt), warnings: mail.warnings };
+          return { alert: alertFromMail(mail, this.#o.policy, this.#o.mailPolicy, receivedAt, origin.envelope), warnings: mail.warnings };
         });
         if (parsed === null) throw closed();
         sourceRef = parsed.alert.sourceRef;

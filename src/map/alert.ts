@@ -5,12 +5,20 @@
 import type { Alert, AlertPolicy, CyberTraceRecord, DetectionRecord, KvPair, ServiceAlertRecord, Severity } from '../types.js';
 import { detectionSummary, inlineCode, markdownDescription } from './description.js';
 import { parseEventDate } from './event-date.js';
-import { OBSERVABLE_DATA_MAX, SOURCE_MAX, TITLE_MAX, TYPE_MAX, cleanTags, cut, truncate } from './limits.js';
+import { OBSERVABLE_DATA_MAX, SOURCE_MAX, TYPE_MAX, cleanTags, cleanTitle, cut } from './limits.js';
 import { ObservableSet, classifyIndicator, isCidr, isHexHash, isIp, isMask } from './observables.js';
 import { DEFAULT_SEVERITY_RULES, globMatches, severityFor } from './severity.js';
 import { sourceRefFor } from './source-ref.js';
 
 export { DEFAULT_SEVERITY_RULES } from './severity.js';
+
+/**
+ * Observables of one detection at most, as mail caps each kind of indicator (ioc.ts): a detection
+ * names one indicator and the context of its feed record, a few dozen values in real feeds. One
+ * 64 KiB line of record context made thousands, a body TheHive 4 refuses (256 kB) and more than
+ * an analyst reads. A thousand short values take about 70 kB of JSON. The rest stay in the table.
+ */
+export const MAX_DETECTION_OBSERVABLES = 1000;
 
 /** The `alert.*` defaults of contract §3/§4. */
 export const DEFAULT_POLICY: AlertPolicy = {
@@ -45,7 +53,7 @@ export function alertFromDetection(rec: DetectionRecord, policy: AlertPolicy, re
     source: identifier(policy.source, DEFAULT_POLICY.source, SOURCE_MAX),
     sourceRef: sourceRefFor(rec.line),
     title: titleFor(rec.category, rec.matchedIndicator),
-    description: markdownDescription({ summary, pairs: rec.pairs, notes: oversizedNote(observables.oversized) }),
+    description: markdownDescription({ summary, pairs: rec.pairs, notes: [...oversizedNote(observables.oversized), ...capNote(observables.leftOut)] }),
     severity: severityFor(rec, policy),
     date: parseEventDate(rec.dateText, receivedAt) ?? receivedAt,
     tags: cleanTags(tags.concat(policy.tags)),
@@ -73,7 +81,7 @@ export function alertFromServiceAlert(rec: ServiceAlertRecord, policy: AlertPoli
     type: identifier(policy.serviceType, DEFAULT_POLICY.serviceType, TYPE_MAX),
     source: identifier(policy.source, DEFAULT_POLICY.source, SOURCE_MAX),
     sourceRef: sourceRefFor(rec.line),
-    title: truncate(`CyberTrace service: ${short}`, TITLE_MAX),
+    title: cleanTitle(`CyberTrace service: ${short}`),
     description: markdownDescription({ summary, pairs: rec.pairs }),
     severity,
     date: parseEventDate(rec.dateText, receivedAt) ?? receivedAt,
@@ -99,10 +107,13 @@ export function alertFromRecord(rec: CyberTraceRecord, policy: AlertPolicy, rece
   }
 }
 
-/** `<category without KL_, underscores as spaces>: <indicator>`, at most 512 chars; the category alone without an indicator. */
+/**
+ * `<category without KL_, underscores as spaces>: <indicator>`, at most 512 chars, control
+ * characters made visible ({@link cleanTitle}); the category alone without an indicator.
+ */
 export function titleFor(category: string, indicator: string | null): string {
   const label = category.replace(/^KL_/, '').replace(/_/g, ' ').trim() || category;
-  return truncate(indicator === null ? label : `${label}: ${indicator}`, TITLE_MAX);
+  return cleanTitle(indicator === null ? label : `${label}: ${indicator}`);
 }
 
 /** What the value of a key becomes: `ip` carries the tags of its observable, `urls` is a `;` list. */
@@ -141,10 +152,11 @@ function roleOf(key: string): KeyRole | undefined {
  * `category:<category>`, plus `mask` for masks), then, in line order, `src`/`dst`/`ip` (ip),
  * `url`/`request`/`urls/url` (url), hex hashes of `md5`/`sha1`/`sha256`/`hash`/`fileHash`/`files/*`,
  * `usrName`/`suser` (other, tag `user`), `hostname` (hostname). `keys` are the pairs' keys
- * lower-cased, index for index, for a caller that already has them.
+ * lower-cased, index for index, for a caller that already has them. At most
+ * {@link MAX_DETECTION_OBSERVABLES}: the rest are counted in the set's `leftOut`.
  */
 export function detectionObservables(rec: DetectionRecord, keys: readonly string[] = lowerKeys(rec.pairs)): ObservableSet {
-  const set = new ObservableSet();
+  const set = new ObservableSet({ max: MAX_DETECTION_OBSERVABLES });
   if (rec.matchedIndicator !== null) {
     const value = rec.matchedIndicator.trim();
     const tags = [`category:${rec.category}`];
@@ -185,6 +197,12 @@ function oversizedNote(count: number): string[] {
   if (count === 0) return [];
   const what = count === 1 ? '1 value was' : `${count} values were`;
   return [`${what} longer than ${OBSERVABLE_DATA_MAX} characters and not added as observables; see the table.`];
+}
+
+function capNote(count: number): string[] {
+  if (count === 0) return [];
+  const what = count === 1 ? '1 more value was' : `${count} more values were`;
+  return [`${what} not added as observables (at most ${MAX_DETECTION_OBSERVABLES} per detection); see the table.`];
 }
 
 /** The key of every pair in lower case, index for index: keys compare case-insensitively. */

@@ -3,6 +3,7 @@
  * key/value of the event in line order, repeats kept, so the analyst sees the whole line.
  */
 import type { KvPair } from '../types.js';
+import { hasControls, visibleControls } from './controls.js';
 import { DESCRIPTION_MAX, truncate } from './limits.js';
 
 /** A value quoted in the summary is cut to this, so a huge value cannot crowd out the table. */
@@ -16,7 +17,10 @@ export interface DescriptionInput {
   readonly summary: string;
   /** Every pair in line order, repeats kept; null values are shown as `-`. */
   readonly pairs: readonly KvPair[];
-  /** Plain sentences shown in italics under the summary, e.g. about values left out. */
+  /**
+   * Plain sentences shown in italics under the summary, e.g. about values left out. They are
+   * escaped ({@link escapeText}): a note may quote what a sender chose, such as a file name.
+   */
   readonly notes?: readonly string[];
 }
 
@@ -26,7 +30,7 @@ export interface DescriptionInput {
  * are left out and a last line says how many.
  */
 export function markdownDescription(input: DescriptionInput): string {
-  const head = [input.summary, ...(input.notes ?? []).map((n) => `_${n}_`)].join('\n\n');
+  const head = [input.summary, ...(input.notes ?? []).map((n) => `_${escapeText(n)}_`)].join('\n\n');
   if (input.pairs.length === 0) return truncate(head, DESCRIPTION_MAX);
   let text = `${head}\n\n| key | value |\n|---|---|`;
   const budget = DESCRIPTION_MAX - OMISSION_NOTE_ROOM;
@@ -59,15 +63,25 @@ const CELL_ESCAPE = /[\\`*[\]<>|~&]/g;
 const EDGE_UNDERSCORE = /(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])/g;
 
 /**
- * A table cell: `-` for null; markdown punctuation backslash-escaped (CommonMark escapes any
- * ASCII punctuation, and GFM honours `\|` in cells) so the cell shows the value literally;
- * line breaks as `<br>`.
+ * A table cell: `-` for null; control characters but line breaks as `<U+XXXX>`
+ * (controls.ts); markdown punctuation backslash-escaped (CommonMark escapes any ASCII
+ * punctuation, and GFM honours `\|` in cells) so the cell shows the value literally; line
+ * breaks as `<br>`.
  */
 export function escapeCell(value: string | null): string {
   if (value === null || value === '') return '-';
   // One scan first: most values hold none of these, and every row has two cells.
-  if (!CELL_SPECIAL.test(value)) return value;
-  return value.replace(CELL_ESCAPE, '\\$&').replace(EDGE_UNDERSCORE, '\\_').replace(/\r\n|\r|\n/g, '<br>');
+  if (!CELL_SPECIAL.test(value) && !hasControls(value)) return value;
+  return visibleControls(value, '\r\n').replace(CELL_ESCAPE, '\\$&').replace(EDGE_UNDERSCORE, '\\_').replace(/\r\n|\r|\n/g, '<br>');
+}
+
+/**
+ * `value` as markdown-inert text inside a paragraph: punctuation escaped as in a cell
+ * ({@link escapeCell}), line breaks as spaces so the paragraph (and its emphasis) stays whole.
+ */
+export function escapeText(value: string): string {
+  if (!CELL_SPECIAL.test(value) && !hasControls(value)) return value;
+  return visibleControls(value, '\r\n').replace(CELL_ESCAPE, '\\$&').replace(EDGE_UNDERSCORE, '\\_').replace(/\r\n|\r|\n/g, ' ');
 }
 
 /** What `\s+` matches, so that a value without it can skip the collapsing and trimming. */
@@ -75,12 +89,13 @@ const BLANK = /\s/;
 
 /**
  * `value` as a markdown code span on one line, cut to 256 chars: indicators hold `*` and `_`
- * (masks, user names) that would otherwise turn into emphasis.
+ * (masks, user names) that would otherwise turn into emphasis. Control characters show as
+ * `<U+XXXX>` (controls.ts).
  */
 export function inlineCode(value: string): string {
   // Both checks spare the common value (no blank, no backtick) a regex pass and its copies.
   const oneLine = BLANK.test(value) ? value.replace(/\s+/g, ' ').trim() : value;
-  const text = truncate(oneLine, SUMMARY_VALUE_MAX);
+  const text = truncate(visibleControls(oneLine), SUMMARY_VALUE_MAX);
   const longestRun = text.includes('`') ? longestBacktickRun(text) : 0;
   const fence = '`'.repeat(longestRun + 1);
   // CommonMark strips one space on each side, which lets a value start or end with a backtick.

@@ -19,6 +19,8 @@ export const TAG_MAX = 128;
 /** Each observable `data` value is 1–4096 chars on 5.x; longer values make TheHive refuse the whole alert. */
 export const OBSERVABLE_DATA_MAX = 4096;
 
+import { oneLine } from './controls.js';
+
 /** Marks text that was cut short. */
 export const ELLIPSIS = '…';
 
@@ -43,14 +45,23 @@ export function cut(text: string, max: number): string {
 }
 
 /**
- * Tags as TheHive accepts them: trimmed, empty ones dropped, each at most {@link TAG_MAX}
- * chars, unique (uniqueItems), first occurrence kept in order.
+ * Tags as TheHive accepts them: control characters made visible ({@link oneLine}), trimmed,
+ * empty ones dropped, each at most {@link TAG_MAX} chars, unique (uniqueItems), first
+ * occurrence kept in order.
  */
 export function cleanTags(tags: Iterable<string>): string[] {
   const out = new Set<string>();
   for (const raw of tags) {
-    const tag = truncate(raw.trim(), TAG_MAX);
+    const tag = truncate(oneLine(raw).trim(), TAG_MAX);
     if (tag !== '') out.add(tag);
   }
   return [...out];
+}
+
+/**
+ * An alert title: control characters made visible ({@link oneLine}), trimmed, at most
+ * {@link TITLE_MAX} chars; '' when nothing is left (the caller falls back).
+ */
+export function cleanTitle(text: string): string {
+  return truncate(oneLine(text).trim(), TITLE_MAX);
 }

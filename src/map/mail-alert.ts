@@ -6,15 +6,18 @@
  * so a mail fetched twice is one alert in TheHive.
  */
 import { hash } from 'node:crypto';
-import type { MailAddress, ParsedMail } from '../parse/email.js';
+import type { ParsedMail } from '../parse/email.js';
 import { htmlLinks, parseNotification, type Notification } from '../parse/mail-text.js';
+import type { MailEnvelope } from '../sources/mail-intake.js';
 import type { Alert, AlertPolicy, KvPair } from '../types.js';
 import { inlineCode, markdownDescription } from './description.js';
 import { parseEventDate } from './event-date.js';
 import { MAX_PER_KIND, extractIocs, type Iocs } from './ioc.js';
 import { ipScope } from './indicator-syntax.js';
-import { DESCRIPTION_MAX, OBSERVABLE_DATA_MAX, SOURCE_MAX, SOURCE_REF_MAX, TITLE_MAX, TYPE_MAX, cleanTags, cut, truncate } from './limits.js';
+import { visibleControls } from './controls.js';
+import { DESCRIPTION_MAX, OBSERVABLE_DATA_MAX, SOURCE_MAX, SOURCE_REF_MAX, TYPE_MAX, cleanTags, cleanTitle, cut, truncate } from './limits.js';
 import { DEFAULT_MAIL_POLICY, ignoreMatcher, normaliseKey, severityFromText, type MailField, type MailPolicy } from './mail-policy.js';
+import { envelopePairs, mailPairs, who } from './mail-table.js';
 import { ObservableSet } from './observables.js';
 
 const PREFIX = 'mail-';
@@ -25,15 +28,21 @@ const EXCERPT_MAX = 4000;
 /** A mail's Date may run ahead of our clock by clock skew, never by more than this. */
 const FUTURE_TOLERANCE_MS = 24 * 60 * 60 * 1000;
 
-/** The alert of a parsed mail: a SIEM notification's incident, or the mail itself. */
-export function alertFromMail(mail: ParsedMail, policy: AlertPolicy, mailPolicy: MailPolicy, receivedAt: number): Alert {
+/**
+ * The alert of a parsed mail: a SIEM notification's incident, or the mail itself. `envelope`
+ * (SMTP only) adds the envelope and the client to the description table; it is never part of the
+ * `sourceRef` nor an observable: the client is usually our own MTA, and the same mail fetched
+ * over IMAP must be the same alert.
+ */
+export function alertFromMail(mail: ParsedMail, policy: AlertPolicy, mailPolicy: MailPolicy, receivedAt: number, envelope?: MailEnvelope): Alert {
   const notification = parseNotification(mail.text, mailPolicy);
+  const extra = envelope === undefined ? [] : envelopePairs(envelope);
   return notification === null
-    ? mailAlert(mail, policy, mailPolicy, receivedAt)
-    : notificationAlert(mail, notification, policy, mailPolicy, receivedAt);
+    ? mailAlert(mail, policy, mailPolicy, receivedAt, extra)
+    : notificationAlert(mail, notification, policy, mailPolicy, receivedAt, extra);
 }
 
-function mailAlert(mail: ParsedMail, policy: AlertPolicy, mp: MailPolicy, receivedAt: number): Alert {
+function mailAlert(mail: ParsedMail, policy: AlertPolicy, mp: MailPolicy, receivedAt: number, extra: readonly KvPair[]): Alert {
   const c = collector(mail, mp);
   addMail(c, mail, [], true);
   const tags = ['mail', ...(mail.forwarded.length > 0 ? ['forwarded'] : []), ...policy.tags];
@@ -45,8 +54,8 @@ function mailAlert(mail: ParsedMail, policy: AlertPolicy, mp: MailPolicy, receiv
     type: identifier(mp.type, DEFAULT_MAIL_POLICY.type, TYPE_MAX),
     source: identifier(mp.source, DEFAULT_MAIL_POLICY.source, SOURCE_MAX),
     sourceRef: mailSourceRef(mail),
-    title: truncate(mail.subject?.trim() || '(no subject)', TITLE_MAX),
-    description: describe(summary, mailPairs(mail), notes(mail, c), excerptTitle, truncate(text, EXCERPT_MAX)),
+    title: cleanTitle(mail.subject ?? '') || '(no subject)',
+    description: describe(summary, mailPairs(mail, extra), notes(mail, c), excerptTitle, truncate(text, EXCERPT_MAX)),
     severity: policy.defaultSeverity,
     date: mailDate(mail, receivedAt),
     tags: cleanTags(tags),
@@ -56,7 +65,7 @@ function mailAlert(mail: ParsedMail, policy: AlertPolicy, mp: MailPolicy, receiv
   };
 }
 
-function notificationAlert(mail: ParsedMail, n: Notification, policy: AlertPolicy, mp: MailPolicy, receivedAt: number): Alert {
+function notificationAlert(mail: ParsedMail, n: Notification, policy: AlertPolicy, mp: MailPolicy, receivedAt: number, extra: readonly KvPair[]): Alert {
   const field = fieldReader(n.fields, mp);
   const c = collector(mail, mp);
   const source = field('source');
@@ -77,8 +86,8 @@ function notificationAlert(mail: ParsedMail, n: Notification, policy: AlertPolic
     type: identifier(mp.notificationType, DEFAULT_MAIL_POLICY.notificationType, TYPE_MAX),
     source: identifier(mp.source, DEFAULT_MAIL_POLICY.source, SOURCE_MAX),
     sourceRef: notificationSourceRef(n.incidentId),
-    title: truncate(field('title') ?? (mail.subject?.trim() || `Incident ${n.incidentId}`), TITLE_MAX),
-    description: describe(summary, n.fields, notes(mail, c), '**Raw Events**', n.rawEvents ?? ''),
+    title: cleanTitle(field('title') ?? (mail.subject?.trim() || '')) || cleanTitle(`Incident ${n.incidentId}`),
+    description: describe(summary, [...n.fields, ...extra], notes(mail, c), '**Raw Events**', n.rawEvents ?? ''),
     severity: severityFromText(field('severity') ?? '') ?? policy.defaultSeverity,
     date: (date === null ? null : textDate(date, receivedAt)) ?? mailDate(mail, receivedAt),
     tags: cleanTags([...tags, ...policy.tags]),
@@ -136,11 +145,15 @@ function addIocs(c: Collect, iocs: Iocs, tags: readonly string[]): void {
 }
 
 /**
- * `mail-` + the first 20 hex of SHA-256 over the Message-ID (when present) and the body digest.
- * Both parts, because real mail sets reuse Message-IDs across different mails (email-intake §0.2).
+ * `mail-` + the first 20 hex of SHA-256 over the Message-ID and the body digest: both, because
+ * real mail sets reuse Message-IDs across different mails (email-intake §0.2). Without a
+ * Message-ID, over the body digest and the header digest (who wrote it to whom, when, about
+ * what), so that two mails saying only "Please check." stay two alerts. A mail with a
+ * Message-ID keeps the ref of earlier releases; one without gets a new one (new input only).
  */
-export function mailSourceRef(mail: Pick<ParsedMail, 'messageId' | 'bodyDigest'>): string {
-  return PREFIX + hash('sha256', `${mail.messageId ?? ''}\n${mail.bodyDigest}`, 'hex').slice(0, HEX_CHARS);
+export function mailSourceRef(mail: Pick<ParsedMail, 'messageId' | 'bodyDigest' | 'headerDigest'>): string {
+  const identity = mail.messageId === null ? `\n${mail.bodyDigest}\n${mail.headerDigest}` : `${mail.messageId}\n${mail.bodyDigest}`;
+  return PREFIX + hash('sha256', identity, 'hex').slice(0, HEX_CHARS);
 }
 
 /**
@@ -186,29 +199,6 @@ function mailDate(mail: ParsedMail, receivedAt: number): number {
   return mail.date !== null && mail.date >= 0 && mail.date <= receivedAt + FUTURE_TOLERANCE_MS ? mail.date : receivedAt;
 }
 
-/** The summary table of a mail: headers, then one row per attachment and per forwarded mail. */
-function mailPairs(mail: ParsedMail): KvPair[] {
-  const list = (xs: readonly MailAddress[]): string | null => (xs.length === 0 ? null : xs.map(who).join(', '));
-  const pairs: KvPair[] = [
-    { key: 'From', value: mail.from === null ? null : who(mail.from) },
-    { key: 'To', value: list(mail.to) },
-    { key: 'Cc', value: list(mail.cc) },
-    { key: 'Reply-To', value: list(mail.replyTo) },
-    { key: 'Date', value: mail.headers['date'] ?? null },
-    { key: 'Subject', value: mail.subject },
-    { key: 'Message-ID', value: mail.messageId },
-  ];
-  for (const name of ['return-path', 'x-originating-ip']) {
-    const value = mail.headers[name];
-    if (value !== undefined) pairs.push({ key: name, value });
-  }
-  for (const a of mail.attachments) {
-    pairs.push({ key: 'Attachment', value: `${a.filename ?? '(no name)'} (${a.contentType}, ${a.size} bytes, sha256 ${a.sha256}, md5 ${a.md5})` });
-  }
-  for (const f of mail.forwarded) pairs.push({ key: `Forwarded (${f.origin})`, value: `${who(f.from)}: ${f.subject ?? '(no subject)'}` });
-  return pairs;
-}
-
 function notes(mail: ParsedMail, c: Collect): string[] {
   const out = allWarnings(mail);
   if (c.set.oversized > 0) out.push(`${plural(c.set.oversized, 'value')} longer than ${OBSERVABLE_DATA_MAX} characters left out of the observables.`);
@@ -238,8 +228,12 @@ function describe(summary: string, pairs: readonly KvPair[], noteList: readonly 
   return `${head}\n\n${section}`;
 }
 
-/** `text` as a fenced code block whose fence is longer than any backtick run inside: shown verbatim, never closed early. */
-export function fenced(text: string): string {
+/**
+ * `text` as a fenced code block whose fence is longer than any backtick run inside: shown
+ * verbatim, never closed early; control characters but TAB and line breaks shown as `<U+XXXX>`.
+ */
+export function fenced(raw: string): string {
+  const text = visibleControls(raw, '\t\r\n');
   let longest = 0;
   let run = 0;
   for (const c of text) {
@@ -248,12 +242,6 @@ export function fenced(text: string): string {
   }
   const fence = '`'.repeat(Math.max(3, longest + 1));
   return `${fence}\n${text}\n${fence}`;
-}
-
-function who(a: MailAddress | null): string {
-  if (a === null) return '(unknown sender)';
-  if (a.name === '') return a.address || '(unknown sender)';
-  return a.address === '' ? a.name : `${a.name} <${a.address}>`;
 }
 
 function plural(n: number, word: string): string {

@@ -4,6 +4,7 @@
  * 4096 chars (thehive-api §3.5, §5), so everything that could cause that is filtered here.
  */
 import { BUILTIN_DATATYPES, type DataType, type Observable } from '../types.js';
+import { oneLine, percentEncodeControls } from './controls.js';
 import { OBSERVABLE_DATA_MAX, cleanTags } from './limits.js';
 
 const BUILTIN: ReadonlySet<string> = new Set(BUILTIN_DATATYPES);
@@ -16,6 +17,12 @@ export interface AddOptions {
   readonly tags?: readonly string[];
   /** Kept from the first add that gives one. */
   readonly message?: string;
+}
+
+/** Options of an {@link ObservableSet}. */
+export interface ObservableSetOptions {
+  /** Distinct observables at most; further new values are counted in {@link ObservableSet.leftOut}. @default Infinity */
+  readonly max?: number;
 }
 
 interface Entry {
@@ -39,15 +46,25 @@ export class ObservableSet {
    */
   readonly #byType = new Map<DataType, Map<string, Entry>>();
   #oversized = 0;
+  readonly #max: number;
+  /** Values refused at the cap, by dataType then value: counted once each, however often they come. */
+  readonly #leftOut = new Map<DataType, Set<string>>();
+  #leftOutCount = 0;
+
+  constructor(options: ObservableSetOptions = {}) {
+    this.#max = options.max ?? Number.POSITIVE_INFINITY;
+  }
 
   /**
-   * Adds one value. Trimmed; hashes lower-cased (`MD5=C91…` and `md5=c91…` are one
+   * Adds one value. Control characters made harmless (controls.ts: percent-encoded in a URL,
+   * `<U+XXXX>` elsewhere), then trimmed; hashes lower-cased (`MD5=C91…` and `md5=c91…` are one
    * observable). Ignored: non-built-in dataTypes, null, empty and `-` values. Values over
-   * 4096 chars are dropped and counted in {@link oversized}.
+   * 4096 chars are dropped and counted in {@link oversized}; new values past the `max` of the
+   * set in {@link leftOut} (the first ones added are kept). Tags are cleaned by cleanTags.
    */
   add(dataType: DataType, data: string | null | undefined, opts: AddOptions = {}): void {
     if (!BUILTIN.has(dataType) || data === null || data === undefined) return;
-    let value = data.trim();
+    let value = (dataType === 'url' ? percentEncodeControls(data) : oneLine(data)).trim();
     if (value === '' || value === '-') return;
     if (value.length > OBSERVABLE_DATA_MAX) {
       this.#oversized += 1;
@@ -61,6 +78,10 @@ export class ObservableSet {
       this.#byType.set(dataType, sameType);
     }
     const known = sameType.get(value);
+    if (known === undefined && this.#entries.length >= this.#max) {
+      this.#refuse(dataType, value);
+      return;
+    }
     if (known === undefined) {
       // Most values come without tags: no need to clean an empty list.
       const entry: Entry = { dataType, data: value, ioc: opts.ioc === true, tags: tags.length === 0 ? [] : cleanTags(tags) };
@@ -72,6 +93,22 @@ export class ObservableSet {
     known.ioc ||= opts.ioc === true;
     known.tags = cleanTags([...known.tags, ...tags]);
     if (known.message === undefined && opts.message !== undefined && opts.message !== '') known.message = opts.message;
+  }
+
+  #refuse(dataType: DataType, value: string): void {
+    let seen = this.#leftOut.get(dataType);
+    if (seen === undefined) {
+      seen = new Set();
+      this.#leftOut.set(dataType, seen);
+    }
+    if (seen.has(value)) return;
+    seen.add(value);
+    this.#leftOutCount += 1;
+  }
+
+  /** How many distinct values were not added because the set was at its `max` (the description says so). */
+  get leftOut(): number {
+    return this.#leftOutCount;
   }
 
   /** How many values were dropped for being longer than 4096 chars (the description says so). */

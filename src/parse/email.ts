@@ -4,15 +4,20 @@
  * sent (email-intake §0.4). Forwarded mails are parsed recursively from `message/rfc822` parts
  * and `.eml`/octet-stream attachments that look like a mail, and inline-forwarded blocks are
  * recognised in the text. Everything a sender controls is bounded ({@link MailLimits}); going
- * over a bound cuts the input and says so in `warnings`. Pure (no I/O but mailparser's own
- * in-memory parsing), and it never rejects: unreadable MIME degrades to scanning the raw text.
+ * over a bound cuts the input and says so in `warnings`. A mail with more MIME parts than
+ * mailparser reads is walked part by part instead (mime-walk.ts), so its attachments are still
+ * hashed. Pure (no I/O but in-memory parsing), and it never rejects: MIME that neither can read
+ * degrades to scanning the raw text.
  */
 import { createHash } from 'node:crypto';
-import { simpleParser, type Attachment, type ParsedMail as MpMail } from 'mailparser';
+import { simpleParser, type ParsedMail as MpMail } from 'mailparser';
 import { addressOf, findInlineForwards, htmlToText, type MailAddress } from './mail-text.js';
-import { addresses, bareId, firstAddress, headerDate, keptHeaders } from './mail-headers.js';
+import { addresses, bareId, firstAddress, headerDate, identityDigest, keptHeaders, rawHeaderLines } from './mail-headers.js';
+import { forwardKind, hashed, partOfAttachment, partOfWalked, type MailAttachment, type ParsedMailOrigin, type RawPart } from './mail-parts.js';
+import { MAILPARSER_MAX_PARTS, WALK_MAX_PARTS, walkMime } from './mime-walk.js';
 
 export type { MailAddress } from './mail-text.js';
+export { looksLikeMail, type MailAttachment, type ParsedMailOrigin } from './mail-parts.js';
 
 /** Bounds on what one mail may make the parser do. */
 export interface MailLimits {
@@ -40,19 +45,6 @@ export const DEFAULT_MAIL_LIMITS: MailLimits = {
   maxParts: 500,
 };
 
-/** One attachment, hashed over its exact decoded bytes. */
-export interface MailAttachment {
-  readonly filename: string | null;
-  /** The type the part declared (mailparser's guess from the file name only when it declared none). */
-  readonly contentType: string;
-  readonly size: number;
-  readonly sha256: string;
-  readonly md5: string;
-}
-
-/** How a mail reached us: the top mail, or forwarded inside another one. */
-export type ParsedMailOrigin = 'top' | 'rfc822' | 'attachment' | 'inline';
-
 /** A parsed mail; forwarded mails have the same shape, nested in `forwarded`. */
 export interface ParsedMail {
   readonly origin: ParsedMailOrigin;
@@ -75,6 +67,11 @@ export interface ParsedMail {
   readonly headers: Readonly<Record<string, string>>;
   /** SHA-256 (hex) of the decoded content (text, HTML, attachment hashes): equal for a re-fetched mail. */
   readonly bodyDigest: string;
+  /**
+   * SHA-256 (hex) of the header fields the author wrote (Date, From, To, Cc, Subject, …), never of
+   * those added in transit: with {@link bodyDigest}, it tells apart mails without a Message-ID.
+   */
+  readonly headerDigest: string;
   readonly forwarded: ParsedMail[];
   /** What was cut, skipped or unreadable, as sentences. */
   readonly warnings: string[];
@@ -110,23 +107,11 @@ async function parseLevel(raw: Buffer, depth: number, origin: ParsedMailOrigin, 
     warnings.push(`The mail has ${raw.length} bytes; only the first ${lim.maxRawBytes} were parsed (maxRawBytes).`);
   }
   budget.bytes -= bytes.length;
-  let mp: MpMail;
-  try {
-    mp = await simpleParser(bytes, {
-      ignoreEmbedded: true, // every message/rfc822 stays an attachment: we parse it ourselves, bounded
-      checksumAlgo: false, // we hash with sha256 and md5 below
-      keepCidLinks: true, // no data: URLs of inline images blown into the HTML
-      skipTextToHtml: true,
-      skipTextLinks: true,
-      maxHtmlLengthToParse: HTML_TO_TEXT_MAX,
-    });
-  } catch (err) {
-    warnings.push(`The MIME structure is unreadable (${(err as Error).message}); the raw mail was scanned as text.`);
-    return fromRawText(bytes, depth, origin, lim, warnings);
-  }
+  const read = await readMime(bytes, lim, warnings);
+  if (read === null) return fromRawText(bytes, depth, origin, lim, warnings);
+  const { mp } = read;
 
-  let html = typeof mp.html === 'string' ? mp.html : null;
-  let text = mp.text ?? '';
+  let { html, text } = read;
   // mailparser converts only a top-level HTML part: an HTML-only part inside multipart/mixed
   // (most forwarded phish) or HTML its converter refused would leave no text to scan.
   if (html !== null && text.trim() === '') text = htmlToText(html.slice(0, lim.maxTextChars));
@@ -141,24 +126,26 @@ async function parseLevel(raw: Buffer, depth: number, origin: ParsedMailOrigin, 
 
   const attachments: MailAttachment[] = [];
   const forwarded: ParsedMail[] = [];
-  for (const [i, a] of mp.attachments.entries()) {
-    if (i >= lim.maxAttachments || budget.parts <= 0) {
-      warnings.push(`${mp.attachments.length - i} of ${mp.attachments.length} attachments were not hashed (maxAttachments/maxParts).`);
+  for (let i = 0; i < read.partCount; i++) {
+    const part = read.parts[i];
+    // A walked mail keeps the bytes of maxAttachments parts only: the loop ends there anyway.
+    if (part === undefined || i >= lim.maxAttachments || budget.parts <= 0) {
+      warnings.push(`${read.partCount - i} of ${read.partCount} attachments were not hashed (maxAttachments/maxParts).`);
       break;
     }
     budget.parts -= 1;
-    const att = hashed(a);
+    const att = hashed(part);
     attachments.push(att);
-    const kind = forwardKind(a, att);
+    const kind = forwardKind(part);
     if (kind === null) continue;
     const name = att.filename ?? att.contentType;
     if (depth + 1 > lim.maxDepth) {
       warnings.push(`A forwarded mail (${name}) at depth ${depth + 1} was not parsed (maxDepth ${lim.maxDepth}).`);
-    } else if (budget.parts <= 0 || budget.bytes < a.content.length) {
+    } else if (budget.parts <= 0 || budget.bytes < part.content.length) {
       warnings.push(`A forwarded mail (${name}) was not parsed (maxParts/maxTotalBytes).`);
     } else {
       budget.parts -= 1;
-      forwarded.push(await parseLevel(a.content, depth + 1, kind, lim, budget));
+      forwarded.push(await parseLevel(part.content, depth + 1, kind, lim, budget));
     }
   }
   if (depth + 1 <= lim.maxDepth) {
@@ -183,53 +170,69 @@ async function parseLevel(raw: Buffer, depth: number, origin: ParsedMailOrigin, 
     attachments,
     headers: keptHeaders(mp),
     bodyDigest: digest(text, html, attachments),
+    headerDigest: identityDigest(mp.headerLines),
     forwarded,
     warnings,
   };
 }
 
-function hashed(a: Attachment): MailAttachment {
-  const declared = a.headers.get('content-type');
-  const declaredType = declared !== undefined && typeof declared === 'object' && 'value' in declared ? String(declared.value).toLowerCase() : '';
-  return {
-    filename: a.filename?.trim() || null,
-    contentType: declaredType || a.contentType,
-    size: a.content.length,
-    sha256: createHash('sha256').update(a.content).digest('hex'),
-    md5: createHash('md5').update(a.content).digest('hex'),
+/** mailparser's options, for whole mails and for header blocks alike. */
+const MAILPARSER_OPTIONS = {
+  ignoreEmbedded: true, // every message/rfc822 stays an attachment: we parse it ourselves, bounded
+  checksumAlgo: false, // we hash with sha256 and md5 (mail-parts.ts)
+  keepCidLinks: true, // no data: URLs of inline images blown into the HTML
+  skipTextToHtml: true,
+  skipTextLinks: true,
+  maxHtmlLengthToParse: HTML_TO_TEXT_MAX,
+} as const;
+
+/** The MIME reading of one mail, by mailparser or by the part-by-part walk. */
+interface MimeRead {
+  /** Header fields come from here (for a walked mail, mailparser's reading of the header block alone). */
+  readonly mp: MpMail;
+  readonly text: string;
+  readonly html: string | null;
+  /** The attachments kept, in mail order (a walk keeps the first maxAttachments). */
+  readonly parts: readonly RawPart[];
+  /** Attachments in the mail, kept or not. */
+  readonly partCount: number;
+}
+
+/**
+ * mailparser's reading of `bytes`; for a mail with more parts than mailparser reads, the walk of
+ * mime-walk.ts, with the header fields mailparser reads from the header block alone. Null (and a
+ * warning) when the MIME structure is unreadable: the caller scans the raw text.
+ */
+async function readMime(bytes: Buffer, lim: MailLimits, warnings: string[]): Promise<MimeRead | null> {
+  const unreadable = (err: unknown): null => {
+    warnings.push(`The MIME structure is unreadable (${(err as Error).message}); the raw mail was scanned as text.`);
+    return null;
   };
-}
-
-/**
- * `rfc822` for a declared `message/rfc822` part; `attachment` for an `.eml` (mailparser relabels
- * those from their name) or an octet-stream / text/plain / untyped part that reads like a mail
- * ({@link looksLikeMail}); else null.
- */
-function forwardKind(a: Attachment, att: MailAttachment): ParsedMailOrigin | null {
-  if (att.contentType === 'message/rfc822') return 'rfc822';
-  if (/\.eml$/i.test(att.filename ?? '') || a.contentType === 'message/rfc822') return 'attachment';
-  const generic = att.contentType === 'application/octet-stream' || att.contentType === '' || att.contentType === 'text/plain';
-  return generic && looksLikeMail(a.content) ? 'attachment' : null;
-}
-
-/**
- * True when `content` starts with a header block that has a `From:`, `Subject:`, `Received:` or
- * `Message-ID:` and at least two header lines (an mbox `From ` line before it is allowed).
- */
-export function looksLikeMail(content: Buffer): boolean {
-  const head = content.subarray(0, 8192).toString('latin1').replace(/^From [^\n]{0,1000}\n/, '');
-  const lines = head.split(/\r?\n/);
-  let headers = 0;
-  let key = false;
-  for (const line of lines) {
-    if (line === '') break;
-    if (/^[ \t]/.test(line) && headers > 0) continue;
-    const m = /^([A-Za-z][A-Za-z0-9-]{0,60}):/.exec(line);
-    if (m === null) return false;
-    headers += 1;
-    if (/^(?:from|subject|received|message-id)$/i.test(m[1] as string)) key = true;
+  try {
+    const mp = await simpleParser(bytes, MAILPARSER_OPTIONS);
+    const parts = mp.attachments.map(partOfAttachment);
+    return { mp, text: mp.text ?? '', html: typeof mp.html === 'string' ? mp.html : null, parts, partCount: parts.length };
+  } catch (err) {
+    if (!isPartLimit(err)) return unreadable(err);
   }
-  return key && headers >= 2;
+  const walk = await walkMime(bytes, { maxAttachments: lim.maxAttachments, maxTextChars: lim.maxTextChars });
+  let mp: MpMail;
+  try {
+    mp = await simpleParser(walk.header, MAILPARSER_OPTIONS);
+  } catch (err) {
+    return unreadable(err);
+  }
+  warnings.push(
+    `The mail has more MIME parts than mailparser reads (${MAILPARSER_MAX_PARTS}); its parts were read one by one instead` +
+      (walk.complete ? '.' : `, up to ${WALK_MAX_PARTS} parts: the rest was not read.`),
+  );
+  return { mp, text: walk.text, html: walk.html, parts: walk.attachments.map(partOfWalked), partCount: walk.attachmentCount };
+}
+
+/** mailsplit's "Max allowed child nodes exceeded" (code EMAXLEN), which mailparser passes on. */
+function isPartLimit(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown } | null;
+  return e?.code === 'EMAXLEN' && typeof e.message === 'string' && /child nodes/i.test(e.message);
 }
 
 function inlineMail(block: ReturnType<typeof findInlineForwards>[number], depth: number): ParsedMail {
@@ -237,9 +240,12 @@ function inlineMail(block: ReturnType<typeof findInlineForwards>[number], depth:
   if (block.dateText !== null) headers['date'] = block.dateText;
   if (block.to !== null) headers['to'] = block.to;
   const to = block.to === null ? null : addressOf(block.to);
+  const fields: Array<[string, string | null]> = [['date', block.dateText], ['from', block.from === null ? null : `${block.from.name} <${block.from.address}>`], ['to', block.to], ['subject', block.subject]];
+  const lines = fields.flatMap(([key, value]) => (value === null ? [] : [{ key, line: `${key}: ${value}` }]));
   return {
     origin: 'inline', depth, messageId: null, subject: block.subject, from: block.from, to: to === null ? [] : [to], cc: [], replyTo: [],
-    date: null, text: block.text, html: null, attachments: [], headers, bodyDigest: digest(block.text, null, []), forwarded: [], warnings: [],
+    date: null, text: block.text, html: null, attachments: [], headers, bodyDigest: digest(block.text, null, []),
+    headerDigest: identityDigest(lines), forwarded: [], warnings: [],
   };
 }
 
@@ -258,7 +264,7 @@ function fromRawText(bytes: Buffer, depth: number, origin: ParsedMailOrigin, lim
   return {
     origin, depth, messageId: bareId(field('message-id') ?? undefined), subject: field('subject'), from: from === null ? null : addressOf(from),
     to: [], cc: [], replyTo: [], date: Number.isNaN(date) ? null : date, text: body, html: null, attachments: [], headers: {},
-    bodyDigest: digest(body, null, []), forwarded: [], warnings,
+    bodyDigest: digest(body, null, []), headerDigest: identityDigest(rawHeaderLines(head)), forwarded: [], warnings,
   };
 }
 

@@ -3,11 +3,55 @@
  * Message-IDs, the `Date` header (never mailparser's "now" stand-in), addresses with groups
  * flattened, and the few headers worth keeping in the description. Pure.
  */
+import { createHash } from 'node:crypto';
 import type { AddressObject, HeaderValue, ParsedMail as MpMail } from 'mailparser';
 import type { MailAddress } from './mail-text.js';
 
 /** Headers copied into the alert description, when present. */
 const KEPT_HEADERS = ['return-path', 'x-mailer', 'user-agent', 'x-originating-ip', 'in-reply-to'];
+
+/** One raw header field as mailparser lists them: lower-case name, the whole (folded) line. */
+export interface HeaderLine {
+  readonly key: string;
+  readonly line: string;
+}
+
+/**
+ * Fields the author's mail program writes (RFC 5322 §3.6, and the MIME type with its boundary,
+ * which a mail program draws anew for every mail). Never a field added on the way (Received,
+ * Return-Path, Delivered-To, Authentication-Results…): the same mail fetched from another
+ * mailbox or relayed again must keep its identity.
+ */
+const IDENTITY_HEADERS: ReadonlySet<string> = new Set([
+  'date', 'from', 'sender', 'reply-to', 'to', 'cc', 'bcc', 'subject', 'in-reply-to', 'references', 'comments', 'keywords', 'content-type',
+]);
+
+/**
+ * SHA-256 (hex) of the {@link IDENTITY_HEADERS} fields in their order, values unfolded and
+ * trimmed: with the body digest, what tells apart two mails that have no Message-ID.
+ */
+export function identityDigest(lines: readonly HeaderLine[]): string {
+  const h = createHash('sha256');
+  for (const { key, line } of lines) {
+    if (!IDENTITY_HEADERS.has(key)) continue;
+    h.update(key).update(':').update(line.slice(line.indexOf(':') + 1).replace(/\r?\n[ \t]+/g, ' ').trim()).update('\n');
+  }
+  return h.digest('hex');
+}
+
+/** The header fields of a raw header block, for mails mailparser could not read; continuation lines join their field. */
+export function rawHeaderLines(head: string): HeaderLine[] {
+  const out: Array<{ key: string; line: string }> = [];
+  for (const line of head.split(/\r?\n/)) {
+    const last = out[out.length - 1];
+    if (last !== undefined && /^[ \t]/.test(line)) last.line += `\n${line}`;
+    else {
+      const m = /^([!-9;-~]{1,76}):/.exec(line);
+      if (m !== null) out.push({ key: (m[1] as string).toLowerCase(), line });
+    }
+  }
+  return out;
+}
 
 export function bareId(id: string | undefined): string | null {
   const v = (id ?? '').trim().replace(/^<|>$/g, '').trim();

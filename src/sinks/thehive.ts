@@ -10,6 +10,7 @@ import https from 'node:https';
 import { rootCertificates } from 'node:tls';
 import axios, { type AxiosRequestConfig, type AxiosResponse } from 'axios';
 import { nodeHttpAdapter } from './http-adapter.js';
+import { encodeV0, fromV0, type V0Alert } from './thehive-v0.js';
 import type { Alert, Outcome, QueuedAlert, Sink } from '../types.js';
 
 /** What the sink needs from the `thehive.*` config keys. */
@@ -110,7 +111,8 @@ export function createTheHiveSink(opts: TheHiveSinkOptions): TheHiveSink {
   return {
     name: 'thehive',
     maxBatch: 1, // one request per alert
-    encode: (alert: Alert): string => JSON.stringify(opts.api === 'v1' ? alert : toV0(alert)),
+    // v0: TheHive 4 refuses bodies over 256 kB, so encodeV0 shortens a bigger alert (thehive-v0.ts).
+    encode: (alert: Alert): string => (opts.api === 'v1' ? JSON.stringify(alert) : encodeV0(alert)),
     decode: (body: string): Alert => (opts.api === 'v1' ? (JSON.parse(body) as Alert) : fromV0(JSON.parse(body) as V0Alert)),
     send(batch: readonly QueuedAlert[], signal: AbortSignal): Promise<Outcome> {
       const [queued] = batch;
@@ -127,21 +129,6 @@ export function createTheHiveSink(opts: TheHiveSinkOptions): TheHiveSink {
       httpsAgent.destroy();
     },
   };
-}
-
-/** An alert as TheHive 4 (v0) takes it. */
-type V0Alert = Omit<Alert, 'observables'> & { artifacts: Alert['observables'] };
-
-/** TheHive 4 v0 names the observables `artifacts`; everything else is the same. */
-function toV0(alert: Alert): V0Alert {
-  const { observables, ...rest } = alert;
-  return { ...rest, artifacts: observables };
-}
-
-/** The inverse of {@link toV0}; `observables` comes last, as in alerts the mapper builds. */
-function fromV0(alert: V0Alert): Alert {
-  const { artifacts, ...rest } = alert;
-  return { ...rest, observables: artifacts };
 }
 
 /** Answer to `POST …/alert`. */

@@ -29,6 +29,11 @@ describe('map/description', () => {
     expect(text.startsWith('S.\n\n_Note one._\n\n| key | value |')).to.equal(true);
   });
 
+  it('escapes notes: a value they quote shows literally, never as a link or HTML (issue 11)', () => {
+    const text = markdownDescription({ summary: 'S.', pairs: [], notes: ['A file ([x](http://y.example) <img src=z>*a*) was skipped.\nNext.'] });
+    expect(text).to.equal('S.\n\n_A file (\\[x\\](http://y.example) \\<img src=z\\>\\*a\\*) was skipped. Next._');
+  });
+
   it('is the summary alone without pairs', () => {
     expect(markdownDescription({ summary: 'S.', pairs: [] })).to.equal('S.');
   });

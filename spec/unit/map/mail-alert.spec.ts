@@ -263,9 +263,10 @@ describe('alertFromMail: sourceRef', () => {
   const ref = async (headers: string, body: string): Promise<string> => alertFromMail(await mail(headers, body), DEFAULT_POLICY, DEFAULT_MAIL_POLICY, RECEIVED).sourceRef;
   const BASE = 'From: a@sender-one.top\r\nTo: soc@qazlogistik.kz\r\nSubject: s\r\nMessage-ID: <m-1@sender-one.top>';
 
-  it('is mail- + 20 hex of sha256(Message-ID, LF, body digest)', () => {
-    expect(mailSourceRef({ messageId: 'm-1@x', bodyDigest: 'abc' })).to.equal(`mail-${sha256('m-1@x\nabc').slice(0, 20)}`);
-    expect(mailSourceRef({ messageId: null, bodyDigest: 'abc' })).to.equal(`mail-${sha256('\nabc').slice(0, 20)}`);
+  it('is mail- + 20 hex of sha256(Message-ID, LF, body digest); without a Message-ID, of the body and header digests', () => {
+    expect(mailSourceRef({ messageId: 'm-1@x', bodyDigest: 'abc', headerDigest: 'def' })).to.equal(`mail-${sha256('m-1@x\nabc').slice(0, 20)}`);
+    // Issue 11: the body alone made every "Please check." one alert.
+    expect(mailSourceRef({ messageId: null, bodyDigest: 'abc', headerDigest: 'def' })).to.equal(`mail-${sha256('\nabc\ndef').slice(0, 20)}`);
   });
 
   it('the same mail fetched again (other transport headers, other time) is the same alert', async () => {
@@ -345,7 +346,7 @@ describe('alertFromMail: SIEM notifications', () => {
     const events = Array.from({ length: 30_000 }, (_, i) => `event ${i} from 91.243.85.${i % 250} ${'x'.repeat(40)}`).join('\n');
     const mail: ParsedMail = {
       origin: 'top', depth: 0, messageId: null, subject: 'big', from: null, to: [], cc: [], replyTo: [], date: null,
-      text: `Incident ID: 9\nRaw Events\n${events}`, html: null, attachments: [], headers: {}, bodyDigest: '0', forwarded: [], warnings: [],
+      text: `Incident ID: 9\nRaw Events\n${events}`, html: null, attachments: [], headers: {}, bodyDigest: '0', headerDigest: '0', forwarded: [], warnings: [],
     };
     const a = alertFromMail(mail, DEFAULT_POLICY, DEFAULT_MAIL_POLICY, RECEIVED);
     expect(a.description.length).to.be.at.most(1_048_576);

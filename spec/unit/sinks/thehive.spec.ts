@@ -403,6 +403,72 @@ describe('sinks/thehive', () => {
     });
   });
 
+  describe("TheHive 4's 256 kB request limit (issue 11)", () => {
+    /** TheHive 4.1's `play.http.parser.maxMemoryBuffer = 256kB`: HOCON's kB is 1,000 bytes (thehive-api §5). */
+    const LIMIT = 256_000;
+    /** Answers as TheHive 4 does: 413 over the limit, else 201. */
+    const theHive4: Handler = (_req, res, body) => json(Buffer.byteLength(body) > LIMIT ? 413 : 201, Buffer.byteLength(body) > LIMIT ? BODY.tooLarge : BODY.created)(_req, res, body);
+    const observable = (i: number): Alert['observables'][number] => ({ dataType: 'url', data: `http://host-${i}.evil.example/some/longer/path/${i}`, ioc: false, tags: ['context'] });
+    // A mail's description: Cyrillic text (2 bytes a character in UTF-8), quotes and line breaks that JSON escapes.
+    const bigDescription = 'Mail from `x`.\n\n| key | value |\n|---|---|\n' + Array.from({ length: 12_000 }, (_, i) => `| Строка ${i} | "значение" \\ ${i} |`).join('\n');
+    const observables = Array.from({ length: 5000 }, (_, i) => observable(i));
+    const bodyOf = (s: TheHiveSink, a: Alert): { bytes: number; sent: Alert; note: string } => {
+      const body = s.encode(a);
+      const sent = s.decode(body);
+      return { bytes: Buffer.byteLength(body), sent, note: /^_(.*)_\n\n/.exec(sent.description)?.[1] ?? '' };
+    };
+
+    it('a big description is cut first; every observable stays', async () => {
+      const a = alert('ct-big-description');
+      a.description = bigDescription;
+      expect(Buffer.byteLength(JSON.stringify(a))).to.be.above(LIMIT);
+      const v0 = sink({ api: 'v0' });
+      const { bytes, sent, note } = bodyOf(v0, a);
+      expect(bytes).to.be.at.most(LIMIT);
+      expect(sent.observables).to.deep.equal(a.observables);
+      expect(note).to.match(new RegExp(`^Shortened for TheHive 4, which refuses request bodies over 256 kB: the description was cut from ${bigDescription.length} to \\d+ characters\\.$`));
+      const kept = sent.description.slice(sent.description.indexOf('\n\n') + 2);
+      expect(kept.endsWith('…')).to.equal(true);
+      expect(bigDescription.startsWith(kept.slice(0, -1))).to.equal(true);
+      handler = theHive4;
+      expect(await send(v0, a)).to.deep.equal({ kind: 'delivered' });
+    });
+
+    it('then observables from the end, the first (the matched indicator) kept; the note says how many', async () => {
+      const a = testAlert('ct-many-observables', { description: bigDescription, observables });
+      const v0 = sink({ api: 'v0' });
+      const { bytes, sent, note } = bodyOf(v0, a);
+      expect(bytes).to.be.at.most(LIMIT);
+      const kept = sent.observables.length;
+      expect(kept).to.be.within(1, observables.length - 1);
+      expect(sent.observables).to.deep.equal(observables.slice(0, kept));
+      expect(note).to.match(/^Shortened for TheHive 4, which refuses request bodies over 256 kB: the description was cut from \d+ to \d+ characters; the last (\d+) of 5000 observables were left out\.$/);
+      expect(note).to.include(`the last ${observables.length - kept} of 5000 observables`);
+      // The description keeps its first 64 KiB or so before any observable goes.
+      expect(Buffer.byteLength(sent.description)).to.be.above(60_000);
+      handler = theHive4;
+      expect(await send(v0, a)).to.deep.equal({ kind: 'delivered' });
+    });
+
+    it('observables alone over the limit: only they are cut, and the description says so', () => {
+      const a = testAlert('ct-only-observables', { observables });
+      const { bytes, sent, note } = bodyOf(sink({ api: 'v0' }), a);
+      expect(bytes).to.be.at.most(LIMIT);
+      expect(note).to.match(/^Shortened for TheHive 4, which refuses request bodies over 256 kB: the last \d+ of 5000 observables were left out\.$/);
+      expect(sent.description).to.equal(`_${note}_\n\nd`);
+    });
+
+    it('is deterministic, leaves a body under the limit untouched, and v1 (TheHive 5, 10 MB) never cuts', () => {
+      const a = testAlert('ct-deterministic', { description: bigDescription, observables });
+      const v0 = sink({ api: 'v0' });
+      expect(v0.encode(a)).to.equal(v0.encode(structuredClone(a)));
+      const small = alert();
+      const { observables: obs, ...rest } = small;
+      expect(v0.encode(small)).to.equal(JSON.stringify({ ...rest, artifacts: obs }));
+      expect(sink().encode(a)).to.equal(JSON.stringify(a));
+    });
+  });
+
   // Last: mocha runs nested suites after the tests of their parent.
   describe('secrets', () => {
     it('the API key appears in no outcome of this file', () => {
