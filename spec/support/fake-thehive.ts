@@ -18,8 +18,8 @@ export type { Fault, FakeTheHive, FakeTheHiveOptions, OutputAlert, OutputObserva
 
 /** TheHive 5's default `play.http.parser.maxMemoryBuffer` (§5). */
 const DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024;
-/** TheHive 4.1's default `play.http.parser.maxMemoryBuffer` (§5). */
-const V4_MAX_BODY_BYTES = 256 * 1024;
+/** TheHive 4.1's default `play.http.parser.maxMemoryBuffer = 256kB` (§5): HOCON reads kB as 1000 bytes (K or KiB would be 1024). */
+const V4_MAX_BODY_BYTES = 256_000;
 /** Play's default idle timeout: a keep-alive client must not meet a server-side close sooner than on TheHive. */
 const KEEP_ALIVE_TIMEOUT_MS = 75_000;
 

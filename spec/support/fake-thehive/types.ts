@@ -30,7 +30,7 @@ export interface FakeTheHiveOptions {
   readonly port?: number;
   /**
    * Largest request body accepted; a larger one gets 413 (5.x `maxMemoryBuffer` default 10M).
-   * @default 10485760 (262144 when `version` is 4)
+   * @default 10485760 (256000 when `version` is 4)
    */
   readonly maxBodyBytes?: number;
   /**
