@@ -43,6 +43,8 @@ export class Telemetry {
   readonly #spoolSkipped: Counter<'invalid'>;
   readonly #mails: Counter<'via' | 'outcome'>;
   readonly #lineTimeouts: Counter;
+  readonly #smtpRefused: Counter<'reason'>;
+  #smtpInflight: (() => number) | undefined;
   #spool: (() => SpoolGauges) | undefined;
   #open = 0;
 
@@ -75,6 +77,9 @@ export class Telemetry {
     this.#spoolErrors = new Counter({ name: 'tracehive_spool_errors_total', help: 'Spool I/O errors by operation (the data stays in memory and the operation is retried).', labelNames: ['during'], registers });
     this.#mails = new Counter({ name: 'tracehive_mails_total', help: 'Mails taken in, by source (imap, smtp, file, stdin) and outcome: accepted (alert in the spool), quarantined (kept in spool.dir/quarantine/).', labelNames: ['via', 'outcome'], registers });
     this.#lineTimeouts = new Counter({ name: 'tracehive_tcp_line_timeouts_total', help: 'Connections closed because a line did not end within tcp.lineTimeoutMs (its unfinished line is dropped).', registers });
+    this.#smtpRefused = new Counter({ name: 'tracehive_smtp_refused_total', help: 'SMTP sessions or mails turned away by a client bound, by reason: peer_limit (421, email.smtp.maxClientsPerPeer), command_timeout and data_timeout (421 and closed), inflight_bytes (452, email.smtp.maxInflightBytes; the MTA retries).', labelNames: ['reason'], registers });
+    const inflight = (): number => this.#smtpInflight?.() ?? 0;
+    new Gauge({ name: 'tracehive_smtp_inflight_bytes', help: 'Bytes of mails being received over SMTP or waiting for the intake (bounded by email.smtp.maxInflightBytes).', registers, collect() { this.set(inflight()); } });
     this.#spoolSkipped = new Counter({ name: 'tracehive_spool_skipped_records_total', help: 'Spooled records that became no alert (invalid="true": unreadable).', labelNames: ['invalid'], registers });
   }
 
@@ -215,5 +220,15 @@ export class Telemetry {
   lineTimedOut(peer: string, lineTimeoutMs: number): void {
     this.#lineTimeouts.inc();
     this.#log.warn({ peer, lineTimeoutMs }, 'Connection closed: a line did not end within tcp.lineTimeoutMs; its unfinished part is dropped. The peer reconnects and sends whole lines (raise the key for a slow link).');
+  }
+
+  /** Where the SMTP in-flight gauge reads from (set when the SMTP source is built). */
+  attachSmtpInflight(bytes: () => number): void {
+    this.#smtpInflight = bytes;
+  }
+
+  /** An SMTP client bound turned a session or a mail away; the SMTP source logs the details (peer, limit). */
+  smtpRefused(reason: 'peer_limit' | 'command_timeout' | 'data_timeout' | 'inflight_bytes'): void {
+    this.#smtpRefused.inc({ reason });
   }
 }
