@@ -134,7 +134,7 @@ export class SmtpSource {
     }
     if (!this.#slots.take(peer)) {
       this.#telemetry?.smtpRefused('peer_limit');
-      this.#log.warn({ peer, maxClientsPerPeer: this.#o.maxClientsPerPeer }, 'SMTP client refused with 421: its address already holds email.smtp.maxClientsPerPeer connections.');
+      this.#log.warn({ peer, maxClientsPerPeer: this.#o.maxClientsPerPeer }, 'SMTP client refused with 421: its address already holds email.smtp.maxClientsPerPeer connections; it retries later (raise the key if one relay needs more).');
       return cb(reply(421, '4.7.0 Too many connections from your address: try again later'));
     }
     this.#sessions.set(session.id, peer);
@@ -160,7 +160,9 @@ export class SmtpSource {
     const helo = connection.session.hostNameAppearsAs;
     this.#log.warn(
       { peer: this.#sessions.get(sessionId), helo: typeof helo === 'string' ? clipPeerText(helo) : undefined, [command ? 'commandTimeoutMs' : 'dataTimeoutMs']: ms },
-      command ? 'SMTP session closed with 421: no mail started within email.smtp.commandTimeoutMs.' : 'SMTP session closed with 421: a mail did not end within email.smtp.dataTimeoutMs.',
+      command
+        ? 'SMTP session closed with 421: no mail started within email.smtp.commandTimeoutMs; a real MTA retries later.'
+        : 'SMTP session closed with 421: a mail did not end within email.smtp.dataTimeoutMs; a real MTA retries later (raise the key for a slow link).',
     );
     connection.send(421, command ? `4.4.2 No mail started within ${ms} ms (commandTimeoutMs): closing connection` : `4.4.2 Mail not received within ${ms} ms (dataTimeoutMs): closing connection`);
   }

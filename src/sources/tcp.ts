@@ -53,6 +53,10 @@ interface Open {
  */
 const LINES_PER_TURN = 64;
 
+/** Defaults of the bounds on slow and greedy peers, as in config/default.json (tcp.lineTimeoutMs, tcp.maxConnectionsPerPeer). */
+const DEFAULT_LINE_TIMEOUT_MS = 30_000;
+const DEFAULT_MAX_CONNECTIONS_PER_PEER = 32;
+
 /** Called once per line; returns a promise only when the caller must wait (backpressure). */
 export type LineHandler = (line: string, peer: string) => void | Promise<void>;
 
@@ -76,11 +80,11 @@ export class TcpSource {
     this.#telemetry = telemetry;
     this.#onLine = onLine;
     this.#allowed = cidrMatcher(opts.allow);
-    this.#lineTimeoutMs = opts.lineTimeoutMs ?? 30_000;
+    this.#lineTimeoutMs = opts.lineTimeoutMs ?? DEFAULT_LINE_TIMEOUT_MS;
     if (!Number.isSafeInteger(this.#lineTimeoutMs) || this.#lineTimeoutMs < 0) {
       throw new TypeError(`Expected \`lineTimeoutMs\` to be a non-negative integer, got ${JSON.stringify(opts.lineTimeoutMs)}.`);
     }
-    this.#slots = new PeerSlots(opts.maxConnectionsPerPeer ?? 32);
+    this.#slots = new PeerSlots(opts.maxConnectionsPerPeer ?? DEFAULT_MAX_CONNECTIONS_PER_PEER);
   }
 
   /** Listens; resolves with the bound address (port 0 picks a free one). */
