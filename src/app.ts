@@ -248,6 +248,11 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
         allowPeers: config.email.smtp.allowPeers,
         tlsKeyFile: config.email.smtp.tlsKeyFile,
         tlsCertFile: config.email.smtp.tlsCertFile,
+        maxClients: config.email.smtp.maxClients,
+        maxClientsPerPeer: config.email.smtp.maxClientsPerPeer,
+        maxInflightBytes: config.email.smtp.maxInflightBytes,
+        commandTimeoutMs: config.email.smtp.commandTimeoutMs,
+        dataTimeoutMs: config.email.smtp.dataTimeoutMs,
       }
     : undefined;
   let imap: ImapSource | undefined;
@@ -345,7 +350,7 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
       log.info({ host: addresses.tcp.address, port: addresses.tcp.port }, 'CyberTrace listener ready: point OutputSettings > ConnectionString here.');
     }
     if (smtpOptions && !stopping) {
-      smtp = new (await import('./sources/smtp.js')).SmtpSource(smtpOptions, mail, log.child({ component: 'smtp' }));
+      smtp = new (await import('./sources/smtp.js')).SmtpSource(smtpOptions, mail, log.child({ component: 'smtp' }), telemetry);
       addresses.smtp = await smtp.start();
       log.info({ host: addresses.smtp.address, port: addresses.smtp.port }, 'SMTP intake listening: mail sent here becomes alerts.');
     }

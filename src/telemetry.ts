@@ -59,6 +59,9 @@ export class Telemetry {
   readonly #spoolErrors: Counter<'during'>;
   readonly #spoolSkipped: Counter<'invalid'>;
   readonly #mails: Counter<'via' | 'outcome'>;
+  readonly #lineTimeouts: Counter;
+  readonly #smtpRefused: Counter<'reason'>;
+  #smtpInflight: (() => number) | undefined;
   #spool: (() => SpoolGauges) | undefined;
   readonly #spoolErrorLogged = new Map<string, number>();
   #open = 0;
@@ -68,7 +71,7 @@ export class Telemetry {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: 'tracehive_' });
     this.#connections = new Gauge({ name: 'tracehive_tcp_connections', help: 'Open CyberTrace connections.', registers });
-    this.#connectionsTotal = new Counter({ name: 'tracehive_tcp_connections_total', help: 'Connections by result: accepted, refused_allowlist, refused_limit.', labelNames: ['result'], registers });
+    this.#connectionsTotal = new Counter({ name: 'tracehive_tcp_connections_total', help: 'Connections by result: accepted, refused_allowlist, refused_limit (tcp.maxConnections), refused_peer_limit (tcp.maxConnectionsPerPeer).', labelNames: ['result'], registers });
     this.#linesReceived = new Counter({ name: 'tracehive_lines_received_total', help: 'Lines handed on by the listener (too-long lines are counted only in tracehive_lines_too_long_total).', registers });
     this.#linesParsed = new Counter({ name: 'tracehive_lines_parsed_total', help: 'Lines parsed, by kind: detection, service, finished.', labelNames: ['kind'], registers });
     this.#linesRejected = new Counter({ name: 'tracehive_lines_rejected_total', help: 'Lines that match no known shape, by error code (kept in the rejected log, except blank lines: ERR_LINE_EMPTY).', labelNames: ['code'], registers });
@@ -92,6 +95,10 @@ export class Telemetry {
     this.#spoolDamaged = new Counter({ name: 'tracehive_spool_damaged_records_total', help: 'Records found damaged at start-up and skipped, by kind: torn (cut short by a crash), corrupt (checksum mismatch).', labelNames: ['kind'], registers });
     this.#spoolErrors = new Counter({ name: 'tracehive_spool_errors_total', help: 'Spool I/O errors by operation (the data stays in memory and the operation is retried).', labelNames: ['during'], registers });
     this.#mails = new Counter({ name: 'tracehive_mails_total', help: 'Mails taken in, by source (imap, smtp, file, stdin) and outcome: accepted (alert in the spool), quarantined (kept in spool.dir/quarantine/).', labelNames: ['via', 'outcome'], registers });
+    this.#lineTimeouts = new Counter({ name: 'tracehive_tcp_line_timeouts_total', help: 'Connections closed because a line did not end within tcp.lineTimeoutMs (its unfinished line is dropped).', registers });
+    this.#smtpRefused = new Counter({ name: 'tracehive_smtp_refused_total', help: 'SMTP sessions or mails turned away by a client bound, by reason: peer_limit (421, email.smtp.maxClientsPerPeer), command_timeout and data_timeout (421 and closed), inflight_bytes (452, email.smtp.maxInflightBytes; the MTA retries).', labelNames: ['reason'], registers });
+    const inflight = (): number => this.#smtpInflight?.() ?? 0;
+    new Gauge({ name: 'tracehive_smtp_inflight_bytes', help: 'Bytes of mails being received over SMTP or waiting for the intake (bounded by email.smtp.maxInflightBytes).', registers, collect() { this.set(inflight()); } });
     this.#spoolSkipped = new Counter({ name: 'tracehive_spool_skipped_records_total', help: 'Spooled records that became no alert (invalid="true": unreadable).', labelNames: ['invalid'], registers });
   }
 
@@ -159,9 +166,13 @@ export class Telemetry {
     this.#log.debug({ peer, lines }, 'Connection closed.');
   }
 
-  connectionRefused(peer: string, reason: 'allowlist' | 'limit'): void {
+  connectionRefused(peer: string, reason: 'allowlist' | 'limit' | 'peer_limit'): void {
     this.#connectionsTotal.inc({ result: `refused_${reason}` });
-    const why = reason === 'allowlist' ? 'the peer is not in tcp.allow' : 'tcp.maxConnections is reached';
+    const why = {
+      allowlist: 'the peer is not in tcp.allow',
+      limit: 'tcp.maxConnections is reached',
+      peer_limit: 'this address already holds tcp.maxConnectionsPerPeer connections',
+    }[reason];
     this.#log.warn({ peer, reason }, `Connection refused: ${why}.`);
   }
 
@@ -240,5 +251,21 @@ export class Telemetry {
     const metric = await this.registry.getSingleMetric(name)?.get();
     const matches = (v: { labels: Record<string, unknown> }): boolean => Object.entries(labels).every(([k, want]) => v.labels[k] === want);
     return metric?.values.filter(matches).reduce((sum, v) => sum + v.value, 0) ?? 0;
+  }
+
+  /** A connection was closed because its line did not end within tcp.lineTimeoutMs. */
+  lineTimedOut(peer: string, lineTimeoutMs: number): void {
+    this.#lineTimeouts.inc();
+    this.#log.warn({ peer, lineTimeoutMs }, 'Connection closed: a line did not end within tcp.lineTimeoutMs; its unfinished part is dropped. The peer reconnects and sends whole lines (raise the key for a slow link).');
+  }
+
+  /** Where the SMTP in-flight gauge reads from (set when the SMTP source is built). */
+  attachSmtpInflight(bytes: () => number): void {
+    this.#smtpInflight = bytes;
+  }
+
+  /** An SMTP client bound turned a session or a mail away; the SMTP source logs the details (peer, limit). */
+  smtpRefused(reason: 'peer_limit' | 'command_timeout' | 'data_timeout' | 'inflight_bytes'): void {
+    this.#smtpRefused.inc({ reason });
   }
 }

@@ -1,16 +1,20 @@
 /**
  * The CyberTrace listener: a `net.Server` that reassembles newline-terminated lines across
  * reads with split2 and hands each to `onLine`. Everything a peer controls is bounded: line
- * length, connection count, idle time. When `onLine` returns a promise (the queue is full)
- * the connection is paused until it settles, so memory stays bounded and TCP flow control
- * pushes back on CyberTrace instead. A flooding connection also pauses for one event-loop turn
- * every {@link LINES_PER_TURN} lines, so that deliveries keep pace with it.
+ * length, connection count and one address's share of it, idle time, and the time one line may
+ * take (a peer trickling bytes without a newline cannot hold a slot for good). When `onLine`
+ * returns a promise (the queue is full) the connection is paused until it settles, so memory
+ * stays bounded and TCP flow control pushes back on CyberTrace instead. A flooding connection
+ * also pauses for one event-loop turn every {@link LINES_PER_TURN} lines, so that deliveries
+ * keep pace with it.
  */
 import net from 'node:net';
 import split2 from 'split2';
 import type { Telemetry } from '../telemetry.js';
 import { cidrMatcher } from '../net/cidr.js';
 import { listen } from '../net/listen.js';
+import { PeerSlots } from '../net/peer-slots.js';
+import { LineClock, sweepIntervalMs } from './line-clock.js';
 
 export interface TcpSourceOptions {
   readonly host: string;
@@ -22,6 +26,22 @@ export interface TcpSourceOptions {
   readonly idleTimeoutMs: number;
   /** CIDR allowlist; empty allows everyone. */
   readonly allow: readonly string[];
+  /**
+   * A line must end within this after its first byte was read, else the connection is closed
+   * and its unfinished line dropped; time tracehive spent not reading does not count. 0 = no limit.
+   * @default 30000
+   */
+  readonly lineTimeoutMs?: number;
+  /** Connections one peer address may hold at once; more are refused at accept. @default 32 */
+  readonly maxConnectionsPerPeer?: number;
+}
+
+/** An open connection, as the line-timeout sweep sees it. */
+interface Open {
+  readonly peer: string;
+  readonly clock: LineClock;
+  /** Closes the connection and drops its unfinished line. */
+  readonly cut: () => void;
 }
 
 /**
@@ -32,6 +52,10 @@ export interface TcpSourceOptions {
  * 150 MiB with 64 lines a turn (the queue stays near 1,000), at the same CPU. 64 lines are ~2 ms.
  */
 const LINES_PER_TURN = 64;
+
+/** Defaults of the bounds on slow and greedy peers, as in config/default.json (tcp.lineTimeoutMs, tcp.maxConnectionsPerPeer). */
+const DEFAULT_LINE_TIMEOUT_MS = 30_000;
+const DEFAULT_MAX_CONNECTIONS_PER_PEER = 32;
 
 /** Called once per line; returns a promise only when the caller must wait (backpressure). */
 export type LineHandler = (line: string, peer: string) => void | Promise<void>;
@@ -44,13 +68,23 @@ export class TcpSource {
   readonly #allowed: (address: string | undefined) => boolean;
   /** Open connections, each with the promise that its read lines were all handed on. */
   readonly #connections = new Map<net.Socket, Promise<void>>();
+  /** Connections whose socket is open, for the line-timeout sweep. */
+  readonly #open = new Set<Open>();
+  readonly #slots: PeerSlots;
+  readonly #lineTimeoutMs: number;
   #server: net.Server | undefined;
+  #sweep: NodeJS.Timeout | undefined;
 
   constructor(opts: TcpSourceOptions, telemetry: Telemetry, onLine: LineHandler) {
     this.#opts = opts;
     this.#telemetry = telemetry;
     this.#onLine = onLine;
     this.#allowed = cidrMatcher(opts.allow);
+    this.#lineTimeoutMs = opts.lineTimeoutMs ?? DEFAULT_LINE_TIMEOUT_MS;
+    if (!Number.isSafeInteger(this.#lineTimeoutMs) || this.#lineTimeoutMs < 0) {
+      throw new TypeError(`Expected \`lineTimeoutMs\` to be a non-negative integer, got ${JSON.stringify(opts.lineTimeoutMs)}.`);
+    }
+    this.#slots = new PeerSlots(opts.maxConnectionsPerPeer ?? DEFAULT_MAX_CONNECTIONS_PER_PEER);
   }
 
   /** Listens; resolves with the bound address (port 0 picks a free one). */
@@ -60,7 +94,23 @@ export class TcpSource {
     // Node refuses connections above maxConnections itself and reports them here.
     server.on('drop', (data) => this.#telemetry.connectionRefused(`${data?.remoteAddress}:${data?.remotePort}`, 'limit'));
     this.#server = server;
-    return listen(server, this.#opts.port, this.#opts.host);
+    const address = await listen(server, this.#opts.port, this.#opts.host);
+    const limit = this.#lineTimeoutMs;
+    if (limit > 0) {
+      this.#sweep = setInterval(() => this.#cutOverdue(limit), sweepIntervalMs(limit));
+      this.#sweep.unref();
+    }
+    return address;
+  }
+
+  /** Closes the connections whose unfinished line is older than `limitMs`. */
+  #cutOverdue(limitMs: number): void {
+    const now = Date.now();
+    for (const open of this.#open) {
+      if (!open.clock.overdue(limitMs, now)) continue;
+      this.#telemetry.lineTimedOut(open.peer, limitMs);
+      open.cut();
+    }
   }
 
   /**
@@ -73,6 +123,8 @@ export class TcpSource {
     const server = this.#server;
     if (!server) return;
     this.#server = undefined;
+    clearInterval(this.#sweep);
+    this.#sweep = undefined;
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     for (const socket of this.#connections.keys()) socket.end();
     const timer = setTimeout(() => {
@@ -87,6 +139,12 @@ export class TcpSource {
     const peer = `${socket.remoteAddress}:${socket.remotePort}`;
     if (!this.#allowed(socket.remoteAddress)) {
       this.#telemetry.connectionRefused(peer, 'allowlist');
+      socket.destroy();
+      return;
+    }
+    const address = socket.remoteAddress ?? '';
+    if (!this.#slots.take(address)) {
+      this.#telemetry.connectionRefused(peer, 'peer_limit');
       socket.destroy();
       return;
     }
@@ -116,6 +174,11 @@ export class TcpSource {
         overflowing = value;
       },
     });
+    // After a line timeout the unfinished tail is no line: the complete lines before it were
+    // handed on by transform() (flush runs after every buffered write), only the tail is dropped.
+    let cut = false;
+    const flush = lineStream._flush.bind(lineStream);
+    lineStream._flush = (done) => (cut ? done() : flush(done));
     // Settles once every line read from this connection was handed on.
     const handedOver = new Promise<void>((resolve) => {
       lineStream.once('end', resolve);
@@ -126,13 +189,28 @@ export class TcpSource {
     void handedOver.then(() => this.#connections.delete(socket));
 
     const idleMs = this.#opts.idleTimeoutMs;
+    const clock = new LineClock();
+    const open: Open = {
+      peer,
+      clock,
+      cut: () => {
+        cut = true;
+        socket.destroy();
+      },
+    };
+    this.#open.add(open);
     // Reasons the line stream is paused (a full queue, a yielded turn): it resumes when none is left.
+    // We stopped reading, not the peer: the line clock stands still meanwhile.
     let holds = 0;
     const hold = (): void => {
-      if (holds++ === 0) lineStream.pause();
+      if (holds++ !== 0) return;
+      lineStream.pause();
+      clock.pause();
     };
     const release = (): void => {
-      if (--holds === 0) lineStream.resume();
+      if (--holds !== 0) return;
+      clock.resume();
+      lineStream.resume();
     };
     let sinceTurn = 0;
     lineStream.on('data', (line: string) => {
@@ -169,7 +247,10 @@ export class TcpSource {
       });
     }
     socket.on('error', (err) => this.#telemetry.connectionError(peer, err));
+    if (this.#lineTimeoutMs > 0) socket.on('data', (chunk: Buffer) => clock.read(chunk));
     socket.on('close', () => {
+      this.#open.delete(open);
+      this.#slots.give(address);
       // A reset or a cut at shutdown does not end the pipe: end it so the buffered lines,
       // and the last unterminated one, are still handed on.
       if (!lineStream.writableEnded) lineStream.end();
