@@ -194,7 +194,8 @@ describe('issue 11: greedy SMTP clients (real sockets)', function () {
       } catch (err) {
         failure = err;
       }
-      expect(String(failure)).to.match(/Expected `maxInflightBytes` to be at least `maxBytes` \(2000000\), got 1000000\./);
+      expect((failure as { code?: string }).code).to.equal('ERR_CONFIG_INVALID');
+      expect(String(failure)).to.match(/email\.smtp\.maxInflightBytes \(1000000\) is below email\.smtp\.maxBytes \(2000000\).*TRACEHIVE_SMTP_MAX_INFLIGHT_BYTES/);
     });
   });
 

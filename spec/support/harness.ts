@@ -35,7 +35,13 @@ export async function startApp(overrides: Record<string, unknown> = {}): Promise
     'queue.authRetryMs': 200,
     'log.level': 'debug',
   };
-  const config = loadConfig({ env: {}, useDefaultFile: false, overrides: nest({ ...base, ...overrides }) });
+  let config: ReturnType<typeof loadConfig>;
+  try {
+    config = loadConfig({ env: {}, useDefaultFile: false, overrides: nest({ ...base, ...overrides }) });
+  } catch (err) {
+    await rm(dir, { recursive: true, force: true }); // a test of a config error leaves no temp dir behind
+    throw err;
+  }
   const logs: Record<string, unknown>[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, cb) {

@@ -227,6 +227,13 @@ export class TcpSource {
             release();
           },
           (err: unknown) => {
+            // The spool closed at shutdown: nothing more can be accepted; stop reading this peer
+            // (what it sent and we did not take was never accepted: TCP gave it no promise).
+            if ((err as { code?: string }).code === 'ERR_SPOOL_CLOSED') {
+              lineStream.destroy();
+              socket.destroy();
+              return;
+            }
             this.#telemetry.connectionError(peer, err instanceof Error ? err : new Error(String(err)));
             release();
           },
