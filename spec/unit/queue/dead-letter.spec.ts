@@ -19,7 +19,7 @@ describe('queue/dead-letter', () => {
     await rm(root, { recursive: true, force: true });
   });
 
-  it('creates the directory and appends {time, reason, status, body, attempts, alert} lines to dead-<date>.ndjson', async () => {
+  it('creates the directory and appends {version, time, reason, status, body, attempts, alert} lines to dead-<date>.ndjson', async () => {
     const dir = join(root, 'spool', 'dead');
     const log = createDeadLetterLog(dir, () => new Date('2024-03-05T23:59:58.000Z'));
     const body = '{"type":"NotFoundError","message":"ObservableType x not found"}';
@@ -29,8 +29,8 @@ describe('queue/dead-letter', () => {
     const text = await readFile(join(dir, 'dead-2024-03-05.ndjson'), 'utf8');
     expect(text.split('\n')).to.have.length(3);
     expect(text.trimEnd().split('\n').map((l) => JSON.parse(l) as unknown)).to.deep.equal([
-      { time: '2024-03-05T23:59:58.000Z', reason: 'ERR_SINK_REJECTED: HTTP 404', status: 404, body, attempts: 1, alert: alert('ct-1') },
-      { time: '2024-03-05T23:59:58.000Z', reason: 'ERR_SINK_ATTEMPTS: gave up', status: null, body: null, attempts: 5, alert: alert('ct-2') },
+      { version: 1, time: '2024-03-05T23:59:58.000Z', reason: 'ERR_SINK_REJECTED: HTTP 404', status: 404, body, attempts: 1, alert: alert('ct-1') },
+      { version: 1, time: '2024-03-05T23:59:58.000Z', reason: 'ERR_SINK_ATTEMPTS: gave up', status: null, body: null, attempts: 5, alert: alert('ct-2') },
     ]);
   });
 
