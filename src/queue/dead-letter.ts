@@ -43,11 +43,12 @@ export interface DeadLetterLog {
  * Opens (lazily) the dead-letter log in `dir`, creating the directory (0700) on the first write.
  * @param now - clock, injectable for tests; the file name uses its UTC date.
  * @param kept - the budget of `dir` (spool.dead): counted on each write; none = no cap.
+ * @param budgetChecked - told {@link DeadLetterLog.overBudget} after each write (telemetry logs a change).
  */
-export function createDeadLetterLog(dir: string, now: () => Date = () => new Date(), kept?: KeptFiles): DeadLetterLog {
+export function createDeadLetterLog(dir: string, now: () => Date = () => new Date(), kept?: KeptFiles, budgetChecked?: (overBudget: string | null) => void): DeadLetterLog {
   // Synced: once a dead letter is written its spool record is acknowledged and may be deleted.
   const log = createDailyNdjson(dir, 'dead', now, true, kept && { admit: () => Promise.resolve(true), added: (name, bytes) => kept.added(name, bytes) });
-  return {
+  const dead: DeadLetterLog = {
     async write(entry) {
       const time = now();
       const line = {
@@ -60,6 +61,7 @@ export function createDeadLetterLog(dir: string, now: () => Date = () => new Dat
         alert: entry.alert,
       };
       await log.append(line, time);
+      budgetChecked?.(dead.overBudget());
     },
     close: () => log.close(),
     overBudget() {
@@ -68,4 +70,5 @@ export function createDeadLetterLog(dir: string, now: () => Date = () => new Dat
       return `dead letters in ${dir} hold ${bytes} bytes, over spool.dead.maxBytes (${maxBytes}): requeue them (tracehive spool requeue-dead) or delete files there`;
     },
   };
+  return dead;
 }

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { createDeadLetterLog } from '../../../src/queue/dead-letter.js';
+import { KeptFiles } from '../../../src/io/kept-files.js';
 import type { Alert } from '../../../src/types.js';
 import { testAlert } from '../../support/alerts.js';
 
@@ -61,5 +62,20 @@ describe('queue/dead-letter', () => {
     await log.write({ alert: alert('ct-1'), reason: 'r', attempts: 1 }).catch((err: unknown) => (error = err));
     expect(error).to.be.instanceOf(Error);
     await log.close();
+  });
+
+  it('over spool.dead.maxBytes still writes every dead letter, and says why input must pause until they are requeued', async () => {
+    const kept = new KeptFiles(root, { kind: 'day', prefix: 'dead' }, { maxBytes: 1000, retentionDays: 30 });
+    await kept.scan();
+    const seen: (string | null)[] = [];
+    const log = createDeadLetterLog(root, () => new Date('2026-11-26T08:00:00.000Z'), kept, (reason) => seen.push(reason));
+    expect(log.overBudget()).to.equal(null);
+    for (let i = 0; i < 5; i++) await log.write({ alert: alert(`ct-${i}`), reason: 'ERR_SINK_REJECTED: HTTP 400', attempts: 1 });
+    await log.close();
+    const lines = (await readFile(join(root, 'dead-2026-11-26.ndjson'), 'utf8')).trimEnd().split('\n');
+    expect(lines, 'nothing is dropped').to.have.length(5);
+    expect(seen[0]).to.equal(null);
+    expect(log.overBudget()).to.match(/over spool\.dead\.maxBytes \(1000\): requeue them \(tracehive spool requeue-dead\)/);
+    expect(seen.at(-1)).to.equal(log.overBudget());
   });
 });
