@@ -8,7 +8,6 @@
  * again at the next start.
  */
 import { readFileSync } from 'node:fs';
-import { access, mkdir, constants } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
@@ -26,11 +25,16 @@ import { Grouper } from './queue/grouper.js';
 import { Spool } from './queue/spool.js';
 import { lineRecord } from './queue/spool-payload.js';
 import { REQUEUE_POLL_MS, pendingRequests, requeueDead } from './queue/requeue.js';
-import { drainIncoming } from './queue/incoming.js';
+import { drainDrops } from './queue/incoming.js';
+import { DropLedger } from './queue/drop-ledger.js';
+import { drainLegacyIncoming } from './queue/legacy-incoming.js';
 import { createDeadLetterLog } from './queue/dead-letter.js';
+import { createRejectedLog } from './queue/rejected-log.js';
+import { Janitor } from './queue/janitor.js';
+import { KeptFiles } from './io/kept-files.js';
+import { checkDropDirPlacement, dropDirWarnings, prepareSpoolDir } from './io/spool-dir.js';
 import { createTheHiveSink } from './sinks/thehive.js';
 import { createFileSink } from './sinks/file.js';
-import { createDailyNdjson } from './io/daily-ndjson.js';
 import { MailPipeline } from './mail-pipeline.js';
 import type { ImapOptions, ImapSource } from './sources/imap.js';
 import type { SmtpOptions, SmtpSource } from './sources/smtp.js';
@@ -109,8 +113,13 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
       })
     : undefined;
   const sink: Sink = theHive ?? createFileSink(config.file.path);
-  const deadLetters = createDeadLetterLog(join(config.spool.dir, 'dead'));
-  const rejectedLog = createDailyNdjson(join(config.spool.dir, 'rejected'), 'rejected');
+  // The directories beside the queue, each counted against its budget (spool.dead/rejected/quarantine).
+  const kept = {
+    dead: new KeptFiles(join(config.spool.dir, 'dead'), { kind: 'day', prefix: 'dead' }, config.spool.dead),
+    rejected: new KeptFiles(join(config.spool.dir, 'rejected'), { kind: 'day', prefix: 'rejected' }, config.spool.rejected),
+    quarantine: new KeptFiles(join(config.spool.dir, 'quarantine'), { kind: 'quarantine' }, config.spool.quarantine),
+  };
+  const deadLetters = createDeadLetterLog(kept.dead.dir, undefined, kept.dead, (overBudget) => telemetry.deadOverBudget(overBudget));
 
   // Opened in start(): it takes the lock and reads the spool back from disk.
   let spool: Spool | undefined;
@@ -121,6 +130,8 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
     (ready, reason) => telemetry.readiness(ready, reason),
   );
   telemetry.readiness(health.state.ready, health.state.reasons[0] ?? '', { quiet: true });
+  const rejectedLog = createRejectedLog(kept.rejected, telemetry);
+  const janitor = new Janitor({ ...kept, telemetry, deadOverBudget: () => deadLetters.overBudget(), failed: (err) => log.error({ err }, 'Cleaning up dead/, rejected/ or quarantine/ failed; retried at the next pass.') });
   const ack = (ticket: readonly number[]): void => {
     for (const seq of ticket) spool?.ack(seq);
   };
@@ -182,7 +193,7 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
     now,
     accept: (line, receivedAt) => append(lineRecord(line), receivedAt),
     keepRejected: (entry) => {
-      rejectedLog.append(entry).catch((err: unknown) => log.warn({ err }, 'Cannot write the rejected-line log; the line is only counted.'));
+      rejectedLog.write(entry).catch((err: unknown) => log.warn({ err }, 'Cannot write the rejected-line log; the line is only counted.'));
     },
   });
 
@@ -190,7 +201,8 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
     policy: config.alert,
     mailPolicy: mailPolicyOf(config),
     spool: () => spool,
-    quarantineDir: join(config.spool.dir, 'quarantine'),
+    quarantineDir: kept.quarantine.dir,
+    quarantine: kept.quarantine,
     telemetry,
     now,
   });
@@ -261,21 +273,55 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
   // Requeue requests of `tracehive spool requeue-dead`, and mails left by `tracehive ingest`, while serve runs.
   let requeueTimer: NodeJS.Timeout | undefined;
   let requeueing: Promise<void> = Promise.resolve();
+  let ledger: DropLedger | undefined;
+  let dropTrouble = '';
+  /** Says a drop-directory problem once, not every 2 s, and that it is over when it is. */
+  const dropState = (trouble: string, err?: unknown): void => {
+    if (trouble === dropTrouble) return;
+    dropTrouble = trouble;
+    if (trouble) log.warn({ dropDir: config.ingest.dropDir, ...(err ? { err } : {}) }, `Mails in ingest.dropDir are not taken for now: ${trouble}`);
+    else log.info({ dropDir: config.ingest.dropDir }, 'Mails in ingest.dropDir are taken again.');
+  };
+  const takeDrops = async (): Promise<void> => {
+    try {
+      ledger ??= await DropLedger.load(config.spool.dir);
+      const r = await drainDrops({ dropDir: config.ingest.dropDir, intake: mail, ledger, maxBytes: config.email.smtp.maxBytes, telemetry });
+      if (r.taken + r.invalid > 0) log.info({ taken: r.taken, invalid: r.invalid }, 'Mails from tracehive ingest taken from ingest.dropDir.');
+      dropState(r.stopped ?? '');
+    } catch (err) {
+      dropState(err instanceof Error ? err.message : String(err), err);
+    }
+  };
   const requeue = async (): Promise<void> => {
     const open = spool;
     if (!open || stopping) return;
     for (const request of await pendingRequests(config.spool.dir)) {
       const result = await requeueDead(config.spool.dir, open, { request, beforeMove: () => deadLetters.close() });
       log.info({ ...result }, 'Dead letters requeued: their alerts are in the spool and are sent again.');
+      // The files left dead/: count again, so input paused over spool.dead.maxBytes resumes.
+      await kept.dead.scan();
+      telemetry.deadOverBudget(deadLetters.overBudget());
     }
-    const dropped = await drainIncoming(config.spool.dir, open);
-    if (dropped > 0) log.info({ alerts: dropped }, 'Alerts from tracehive ingest moved into the spool.');
+    await takeDrops();
+  };
+  /** 0.1.0's spool.dir/incoming/, once per start. */
+  const legacyOnce = async (): Promise<void> => {
+    const open = spool;
+    if (!open || stopping) return;
+    const legacy = await drainLegacyIncoming(config.spool.dir, open);
+    if (legacy === null) return;
+    telemetry.legacyIncoming(legacy.dir, legacy.taken, legacy.refused.length);
+    for (const r of legacy.refused) log.error({ file: r.file, reason: r.reason }, 'Legacy drop file refused: never sent, renamed .invalid.');
   };
 
   let starting: Promise<StartedAddresses> | undefined;
   const start = async (): Promise<StartedAddresses> => {
     const addresses: { tcp?: AddressInfo; http?: AddressInfo; smtp?: AddressInfo } = {};
-    await ensureWritableDir(config.spool.dir);
+    const spoolDir = await prepareSpoolDir(config.spool.dir);
+    if (spoolDir.tightenedFrom !== null) log.warn({ dir: config.spool.dir, mode: `0${spoolDir.tightenedFrom.toString(8)}` }, 'spool.dir was readable by other users (it holds mails and alerts): made 0700.');
+    await checkDropDirPlacement(config.spool.dir, config.ingest.dropDir);
+    for (const warning of await dropDirWarnings(config.ingest.dropDir)) log.warn({ dropDir: config.ingest.dropDir }, `ingest.dropDir ${warning}.`);
+    await janitor.start();
     if (admin && !stopping) {
       addresses.http = await admin.start();
       log.info({ host: addresses.http.address, port: addresses.http.port }, 'Admin HTTP listening: /healthz /readyz /metrics.');
@@ -295,7 +341,10 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
       failed: (err) => telemetry.spoolError(err, 'read'),
     });
     feeder.start();
-    requeueing = requeue().catch((err: unknown) => log.error({ err }, 'Requeueing dead letters failed; the files stay in spool.dir/requeue/ and are retried.'));
+    requeueing = legacyOnce()
+      .catch((err: unknown) => log.error({ err }, 'Draining the legacy spool.dir/incoming/ failed; retried at the next start.'))
+      .then(requeue)
+      .catch((err: unknown) => log.error({ err }, 'Requeueing dead letters failed; the files stay in spool.dir/requeue/ and are retried.'));
     requeueTimer = setInterval(() => {
       requeueing = requeueing.then(requeue).catch((err: unknown) => log.error({ err }, 'Requeueing dead letters failed; the files stay in spool.dir/requeue/ and are retried.'));
     }, REQUEUE_POLL_MS);
@@ -347,6 +396,7 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
       stopProbes.abort();
       if (probeTimer) clearInterval(probeTimer);
       if (requeueTimer) clearInterval(requeueTimer);
+      const janitorDone = janitor.stop();
       log.info({ timeoutMs: config.shutdown.timeoutMs, inMemory: queue.pending, spooled: spool?.stats().records ?? 0 }, 'Shutting down: no new connections; delivering what is in memory, the rest stays in the spool.');
       // Sources hand what they already read to the spool while the queue keeps delivering.
       const sourcesDone = Promise.all([
@@ -372,6 +422,7 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
       await sink.close();
       await deadLetters.close();
       await rejectedLog.close();
+      await janitorDone;
       await admin?.stop();
       const count = (name: string): Promise<number> => telemetry.value(name);
       log.info(
@@ -410,16 +461,6 @@ async function openSpool(config: Config, telemetry: Telemetry): Promise<Spool> {
       throw new BridgeError('ERR_SPOOL_DIR', `spool.dir ${config.spool.dir}: the spool cannot be opened (${(err as Error).message}). Point TRACEHIVE_SPOOL_DIR at a writable directory.`, { cause: err });
     }
     throw err;
-  }
-}
-
-async function ensureWritableDir(dir: string): Promise<void> {
-  try {
-    await mkdir(dir, { recursive: true });
-    await access(dir, constants.W_OK);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? String(err);
-    throw new BridgeError('ERR_SPOOL_DIR', `spool.dir ${dir} cannot be used (${code}): dead letters and rejected lines are kept there. Point TRACEHIVE_SPOOL_DIR at a writable directory.`, { cause: err });
   }
 }
 
