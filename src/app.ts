@@ -25,9 +25,7 @@ import { Grouper } from './queue/grouper.js';
 import { Spool } from './queue/spool.js';
 import { lineRecord } from './queue/spool-payload.js';
 import { REQUEUE_POLL_MS, pendingRequests, requeueDead } from './queue/requeue.js';
-import { drainDrops } from './queue/incoming.js';
-import { DropLedger } from './queue/drop-ledger.js';
-import { drainLegacyIncoming } from './queue/legacy-incoming.js';
+import { DropPickup } from './queue/drop-pickup.js';
 import { createDeadLetterLog } from './queue/dead-letter.js';
 import { createRejectedLog } from './queue/rejected-log.js';
 import { Janitor } from './queue/janitor.js';
@@ -273,25 +271,7 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
   // Requeue requests of `tracehive spool requeue-dead`, and mails left by `tracehive ingest`, while serve runs.
   let requeueTimer: NodeJS.Timeout | undefined;
   let requeueing: Promise<void> = Promise.resolve();
-  let ledger: DropLedger | undefined;
-  let dropTrouble = '';
-  /** Says a drop-directory problem once, not every 2 s, and that it is over when it is. */
-  const dropState = (trouble: string, err?: unknown): void => {
-    if (trouble === dropTrouble) return;
-    dropTrouble = trouble;
-    if (trouble) log.warn({ dropDir: config.ingest.dropDir, ...(err ? { err } : {}) }, `Mails in ingest.dropDir are not taken for now: ${trouble}`);
-    else log.info({ dropDir: config.ingest.dropDir }, 'Mails in ingest.dropDir are taken again.');
-  };
-  const takeDrops = async (): Promise<void> => {
-    try {
-      ledger ??= await DropLedger.load(config.spool.dir);
-      const r = await drainDrops({ dropDir: config.ingest.dropDir, intake: mail, ledger, maxBytes: config.email.smtp.maxBytes, telemetry });
-      if (r.taken + r.invalid > 0) log.info({ taken: r.taken, invalid: r.invalid }, 'Mails from tracehive ingest taken from ingest.dropDir.');
-      dropState(r.stopped ?? '');
-    } catch (err) {
-      dropState(err instanceof Error ? err.message : String(err), err);
-    }
-  };
+  const drops = new DropPickup({ spoolDir: config.spool.dir, dropDir: config.ingest.dropDir, maxBytes: config.email.smtp.maxBytes, intake: mail, telemetry, log: log.child({ component: 'drop' }), stopping: () => stopping });
   const requeue = async (): Promise<void> => {
     const open = spool;
     if (!open || stopping) return;
@@ -302,16 +282,7 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
       await kept.dead.scan();
       telemetry.deadOverBudget(deadLetters.overBudget());
     }
-    await takeDrops();
-  };
-  /** 0.1.0's spool.dir/incoming/, once per start. */
-  const legacyOnce = async (): Promise<void> => {
-    const open = spool;
-    if (!open || stopping) return;
-    const legacy = await drainLegacyIncoming(config.spool.dir, open);
-    if (legacy === null) return;
-    telemetry.legacyIncoming(legacy.dir, legacy.taken, legacy.refused.length);
-    for (const r of legacy.refused) log.error({ file: r.file, reason: r.reason }, 'Legacy drop file refused: never sent, renamed .invalid.');
+    await drops.take();
   };
 
   let starting: Promise<StartedAddresses> | undefined;
@@ -341,7 +312,8 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
       failed: (err) => telemetry.spoolError(err, 'read'),
     });
     feeder.start();
-    requeueing = legacyOnce()
+    requeueing = drops
+      .legacy(opened)
       .catch((err: unknown) => log.error({ err }, 'Draining the legacy spool.dir/incoming/ failed; retried at the next start.'))
       .then(requeue)
       .catch((err: unknown) => log.error({ err }, 'Requeueing dead letters failed; the files stay in spool.dir/requeue/ and are retried.'));

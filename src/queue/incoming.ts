@@ -38,6 +38,8 @@ export interface DrainOptions {
   /** The mail size limit (email.smtp.maxBytes, what ingest enforces). */
   readonly maxBytes: number;
   readonly telemetry: Telemetry;
+  /** True once serve is stopping: the round ends after the file in hand, within shutdown.timeoutMs. */
+  readonly stopping?: () => boolean;
 }
 
 /** What one round did. */
@@ -66,6 +68,7 @@ export async function drainDrops(o: DrainOptions): Promise<DrainResult> {
     const path = join(o.dropDir, name);
     const st = await lstat(path).catch(() => null);
     if (st === null || o.ledger.has(name, st)) continue;
+    if (o.stopping?.()) return { taken, invalid, stopped: 'serve is stopping' };
     if (o.intake.full) return { taken, invalid, stopped: 'the spool is full' };
     if (o.ledger.full) return { taken, invalid, stopped: `${o.ledger.size} drop files were taken but could not be removed: give the drop directory to the user serve runs as` };
     const read = await readDrop(path, name, st, o.maxBytes);
