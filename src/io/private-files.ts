@@ -9,7 +9,7 @@
  * made a serve running as root append to a root-only file.
  */
 import { constants } from 'node:fs';
-import { chmod, chown, lstat, mkdir, open, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { lchown, lstat, mkdir, open, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { BridgeError } from '../errors.js';
 
@@ -26,7 +26,7 @@ export const PRIVATE_FILE_MODE = 0o600;
  */
 export type OpenHow = 'read' | 'append' | 'replace' | 'create';
 
-const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_APPEND, O_NOFOLLOW, O_NONBLOCK } = constants;
+const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_APPEND, O_NOFOLLOW, O_NONBLOCK, O_DIRECTORY } = constants;
 // O_NONBLOCK: opening a FIFO must fail or return at once, not wait for a writer (a hung serve).
 const FLAGS: Record<OpenHow, number> = {
   read: O_RDONLY | O_NOFOLLOW | O_NONBLOCK,
@@ -107,7 +107,7 @@ export async function makePrivateDir(dir: string, options: PrivateDirOptions = {
   if (first !== undefined) {
     // mkdir's mode went through the umask: set it exactly, on each directory made, deepest first.
     for (let d = dir; ; d = dirname(d)) {
-      await chmod(d, mode);
+      await chmodDir(d, mode);
       if (d === first || dirname(d) === d) break;
     }
   }
@@ -119,6 +119,22 @@ export async function makePrivateDir(dir: string, options: PrivateDirOptions = {
   return first;
 }
 
+/** chmod of a directory that never follows a link swapped in for it (fchmod on an O_NOFOLLOW handle). */
+async function chmodDir(dir: string, mode: number): Promise<void> {
+  let handle: FileHandle;
+  try {
+    handle = await open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ELOOP') throw unsafeFile(dir, 'is a symbolic link');
+    throw err;
+  }
+  try {
+    await handle.chmod(mode);
+  } finally {
+    await handle.close();
+  }
+}
+
 /**
  * When root runs a command on a spool that belongs to the serve user (`sudo tracehive spool
  * requeue-dead`), what it creates there is handed to that user, or serve could not read it.
@@ -127,5 +143,6 @@ export async function giveToOwnerOf(path: string, owner: string): Promise<void> 
   if (process.geteuid?.() !== 0) return;
   const want = await stat(owner);
   const have = await lstat(path);
-  if (have.uid !== want.uid || have.gid !== want.gid) await chown(path, want.uid, want.gid);
+  // lchown: a link swapped in meanwhile gets the new owner, never what it points at.
+  if (have.uid !== want.uid || have.gid !== want.gid) await lchown(path, want.uid, want.gid);
 }

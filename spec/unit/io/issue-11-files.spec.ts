@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { link, lstat, mkdir, mkdtemp, readFile, readdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { chown, link, lstat, mkdir, mkdtemp, readFile, readdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
@@ -116,6 +116,16 @@ describe('issue 11: files tracehive keeps are private and never opened through a
       expect(kept).to.match(/^unreadable-/);
       expect(await mode(join(spoolDir, 'requeue', kept as string))).to.equal(0o600);
     });
+  });
+
+  it('a requeue request root leaves on a spool of another user is handed to that user, so serve can read it (root only)', async function () {
+    if (process.geteuid?.() !== 0) this.skip(); // chown needs root; CI runs as root
+    const spoolDir = join(root, 'spool');
+    await mkdir(spoolDir, { mode: 0o700 });
+    await chown(spoolDir, 65534, 65534);
+    const request = await requestRequeue(spoolDir, []);
+    for (const path of [join(spoolDir, 'requeue'), request]) expect((await stat(path)).uid, path).to.equal(65534);
+    expect(await mode(request)).to.equal(0o600);
   });
 
   describe('links and special files planted where tracehive writes or reads', () => {
