@@ -111,7 +111,7 @@ export function ingestExitCode(results: readonly IngestResult[]): number {
   return EX_OK;
 }
 
-/** One line for the operator, e.g. `ingest: /tmp/a.eml: kept for tracehive serve as 001796…mail`. */
+/** One line for the operator, e.g. `ingest: mail/a.eml: kept for tracehive serve as 001796…mail`. */
 export function formatIngestResult(r: IngestResult): string {
   const what = r.outcome === 'kept' ? `kept for tracehive serve as ${r.file}` : r.outcome === 'not-kept' ? `not kept, try again later: ${r.reason}` : `${r.outcome}: ${r.reason}`;
   return `ingest: ${r.origin.id}: ${what}`;
