@@ -8,7 +8,6 @@
  * again at the next start.
  */
 import { readFileSync } from 'node:fs';
-import { access, mkdir, constants } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
@@ -26,11 +25,14 @@ import { Grouper } from './queue/grouper.js';
 import { Spool } from './queue/spool.js';
 import { lineRecord } from './queue/spool-payload.js';
 import { REQUEUE_POLL_MS, pendingRequests, requeueDead } from './queue/requeue.js';
-import { drainIncoming } from './queue/incoming.js';
+import { DropPickup } from './queue/drop-pickup.js';
 import { createDeadLetterLog } from './queue/dead-letter.js';
+import { createRejectedLog } from './queue/rejected-log.js';
+import { Janitor } from './queue/janitor.js';
+import { KeptFiles } from './io/kept-files.js';
+import { checkDropDirPlacement, dropDirWarnings, prepareSpoolDir } from './io/spool-dir.js';
 import { createTheHiveSink } from './sinks/thehive.js';
 import { createFileSink } from './sinks/file.js';
-import { createDailyNdjson } from './io/daily-ndjson.js';
 import { MailPipeline, type MailSpool } from './mail-pipeline.js';
 import { InputGate } from './input-gate.js';
 import type { ImapOptions, ImapSource } from './sources/imap.js';
@@ -117,8 +119,13 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
       })
     : undefined;
   const sink: Sink = theHive ?? createFileSink(config.file.path);
-  const deadLetters = createDeadLetterLog(join(config.spool.dir, 'dead'));
-  const rejectedLog = createDailyNdjson(join(config.spool.dir, 'rejected'), 'rejected');
+  // The directories beside the queue, each counted against its budget (spool.dead/rejected/quarantine).
+  const kept = {
+    dead: new KeptFiles(join(config.spool.dir, 'dead'), { kind: 'day', prefix: 'dead' }, config.spool.dead),
+    rejected: new KeptFiles(join(config.spool.dir, 'rejected'), { kind: 'day', prefix: 'rejected' }, config.spool.rejected),
+    quarantine: new KeptFiles(join(config.spool.dir, 'quarantine'), { kind: 'quarantine' }, config.spool.quarantine),
+  };
+  const deadLetters = createDeadLetterLog(kept.dead.dir, undefined, kept.dead, (overBudget) => telemetry.deadOverBudget(overBudget));
 
   // Opened in start(): it takes the lock and reads the spool back from disk.
   let spool: Spool | undefined;
@@ -130,6 +137,8 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
   );
   telemetry.readiness(health.state.ready, health.state.reasons[0] ?? '', { quiet: true });
   telemetry.attachInputReadiness(() => readiness().ready);
+  const rejectedLog = createRejectedLog(kept.rejected, telemetry);
+  const janitor = new Janitor({ ...kept, telemetry, deadOverBudget: () => deadLetters.overBudget(), failed: (err) => log.error({ err }, 'Cleaning up dead/, rejected/ or quarantine/ failed; retried at the next pass.') });
   const ack = (ticket: readonly number[]): void => {
     for (const seq of ticket) spool?.ack(seq);
   };
@@ -167,6 +176,8 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
   let feeder: Feeder | undefined;
 
   const gate = new InputGate(() => spool);
+  // Dead letters over spool.dead.maxBytes: still written (they hold accepted data), but input waits for the operator.
+  gate.addBudget(() => deadLetters.overBudget());
   let spoolFull = false;
   /**
    * Appends one accepted item; a promise when the caller must pause its input (spool full, a write
@@ -196,7 +207,7 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
     now,
     accept: (line, receivedAt) => append(lineRecord(line), receivedAt),
     keepRejected: (entry) => {
-      rejectedLog.append(entry).catch((err: unknown) => log.warn({ err }, 'Cannot write the rejected-line log; the line is only counted.'));
+      rejectedLog.write(entry).catch((err: unknown) => log.warn({ err }, 'Cannot write the rejected-line log; the line is only counted.'));
     },
   });
 
@@ -216,7 +227,8 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
     policy: config.alert,
     mailPolicy: mailPolicyOf(config),
     spool: () => (spool === undefined ? undefined : mailSpool),
-    quarantineDir: join(config.spool.dir, 'quarantine'),
+    quarantineDir: kept.quarantine.dir,
+    quarantine: kept.quarantine,
     telemetry,
     now,
   });
@@ -302,15 +314,18 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
   // Requeue requests of `tracehive spool requeue-dead`, and mails left by `tracehive ingest`, while serve runs.
   let requeueTimer: NodeJS.Timeout | undefined;
   let requeueing: Promise<void> = Promise.resolve();
+  const drops = new DropPickup({ spoolDir: config.spool.dir, dropDir: config.ingest.dropDir, maxBytes: config.email.smtp.maxBytes, intake: mail, telemetry, log: log.child({ component: 'drop' }), stopping: () => stopping });
   const requeue = async (): Promise<void> => {
     const open = spool;
     if (!open || stopping) return;
     for (const request of await pendingRequests(config.spool.dir)) {
       const result = await requeueDead(config.spool.dir, open, { request, beforeMove: () => deadLetters.close() });
       log.info({ ...result }, 'Dead letters requeued: their alerts are in the spool and are sent again.');
+      // The files left dead/: count again, so input paused over spool.dead.maxBytes resumes.
+      await kept.dead.scan();
+      telemetry.deadOverBudget(deadLetters.overBudget());
     }
-    const dropped = await drainIncoming(config.spool.dir, open);
-    if (dropped > 0) log.info({ alerts: dropped }, 'Alerts from tracehive ingest moved into the spool.');
+    await drops.take();
   };
 
   let starting: Promise<StartedAddresses> | undefined;
@@ -319,7 +334,11 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
     const addresses: { tcp?: AddressInfo; http?: AddressInfo; smtp?: AddressInfo } = {};
     // Valid but open to the network or to eavesdroppers: said once, each with what to set.
     for (const warning of startWarnings(config)) log.warn(warning);
-    await ensureWritableDir(config.spool.dir);
+    const spoolDir = await prepareSpoolDir(config.spool.dir);
+    if (spoolDir.tightenedFrom !== null) log.warn({ dir: config.spool.dir, mode: `0${spoolDir.tightenedFrom.toString(8)}` }, 'spool.dir was readable by other users (it holds mails and alerts): made 0700.');
+    await checkDropDirPlacement(config.spool.dir, config.ingest.dropDir);
+    for (const warning of await dropDirWarnings(config.ingest.dropDir)) log.warn({ dropDir: config.ingest.dropDir }, `ingest.dropDir ${warning}.`);
+    await janitor.start();
     if (admin && !stopping) {
       addresses.http = await admin.start();
       log.info({ host: addresses.http.address, port: addresses.http.port }, 'Admin HTTP listening: /healthz /readyz /metrics.');
@@ -339,7 +358,11 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
       failed: (err) => telemetry.spoolError(err, 'read'),
     });
     feeder.start();
-    requeueing = requeue().catch((err: unknown) => log.error({ err }, 'Requeueing dead letters failed; the files stay in spool.dir/requeue/ and are retried.'));
+    requeueing = drops
+      .legacy(opened)
+      .catch((err: unknown) => log.error({ err }, 'Draining the legacy spool.dir/incoming/ failed; retried at the next start.'))
+      .then(requeue)
+      .catch((err: unknown) => log.error({ err }, 'Requeueing dead letters failed; the files stay in spool.dir/requeue/ and are retried.'));
     requeueTimer = setInterval(() => {
       requeueing = requeueing.then(requeue).catch((err: unknown) => log.error({ err }, 'Requeueing dead letters failed; the files stay in spool.dir/requeue/ and are retried.'));
     }, REQUEUE_POLL_MS);
@@ -402,6 +425,7 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
     stopProbes.abort();
     if (probeTimer) clearInterval(probeTimer);
     if (requeueTimer) clearInterval(requeueTimer);
+    const janitorDone = janitor.stop();
     let records = 0;
     try {
       await bounded(starting?.catch(() => undefined)); // a signal during start-up: stop what it started
@@ -433,7 +457,7 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
       }
       await closing; // its error (records it could not write) is the caller's to report
     } finally {
-      await Promise.allSettled([bounded(sink.close()), bounded(deadLetters.close()), bounded(rejectedLog.close())]);
+      await Promise.allSettled([bounded(sink.close()), bounded(deadLetters.close()), bounded(rejectedLog.close()), bounded(janitorDone)]);
       await admin?.stop();
     }
     const count = (name: string): Promise<number> => telemetry.value(name);
@@ -476,16 +500,6 @@ async function openSpool(config: Config, telemetry: Telemetry): Promise<Spool> {
       throw new BridgeError('ERR_SPOOL_DIR', `spool.dir ${config.spool.dir}: the spool cannot be opened (${(err as Error).message}). Point TRACEHIVE_SPOOL_DIR at a writable directory.`, { cause: err });
     }
     throw err;
-  }
-}
-
-async function ensureWritableDir(dir: string): Promise<void> {
-  try {
-    await mkdir(dir, { recursive: true });
-    await access(dir, constants.W_OK);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? String(err);
-    throw new BridgeError('ERR_SPOOL_DIR', `spool.dir ${dir} cannot be used (${code}): dead letters and rejected lines are kept there. Point TRACEHIVE_SPOOL_DIR at a writable directory.`, { cause: err });
   }
 }
 

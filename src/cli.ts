@@ -30,8 +30,8 @@ Commands:
       --rate N               lines per second, 0 = as fast as possible (default 0)
       --connections C        parallel connections (default 1)
   check-config               validate the configuration and print it with secrets redacted
-  ingest [FILE.eml|DIR …]    turn mails into alerts (stdin when no FILE: an MTA pipe); exit 75 = try again later
-  spool stats [--json]       what waits in spool.dir: queue depth and age, dead letters by code, rejected lines
+  ingest [FILE.eml|DIR …]    leave mails in ingest.dropDir for serve (stdin when no FILE: an MTA pipe); exit 75 = try again later
+  spool stats [--json]       what waits in spool.dir: queue depth and age, dead letters by code, rejected lines, budgets
   spool requeue-dead [FILE…] put dead-lettered alerts back in the queue (all, or these files of dead/)
 
 Options:
@@ -192,33 +192,28 @@ async function map(config: Config, file: string | undefined): Promise<number> {
 }
 
 /**
- * `tracehive ingest`: mails from files or stdin, parsed and mapped here, kept durably in
- * spool.dir/incoming/ for `tracehive serve` (now, or at its next start) to deliver. Exit codes
- * follow sysexits so an MTA pipe retries (75) or bounces (65, 66) correctly.
+ * `tracehive ingest`: mails from files or stdin, each kept durably as one drop file in
+ * ingest.dropDir, raw, for `tracehive serve` (now, or at its next start) to parse, map and spool.
+ * ingest never opens spool.dir: it may run as the MTA's user. Exit codes follow sysexits so an MTA
+ * pipe retries (75) or bounces (65, 66) correctly.
  */
 async function ingest(config: Config, files: string[]): Promise<number> {
-  // Only the mail parts: the alert goes to spool.dir/incoming/, which tracehive serve moves into its
-  // spool (it holds the spool's lock; an MTA pipe must not wait for it, nor fight it).
-  const { IncomingDrop } = await import('./queue/incoming.js');
-  const { MailPipeline } = await import('./mail-pipeline.js');
-  const { mailPolicyOf } = await import('./app.js');
+  const { DropWriter } = await import('./queue/drop-writer.js');
+  const { checkDropDirPlacement } = await import('./io/spool-dir.js');
   const { ingestFiles, ingestStdin, ingestExitCode, formatIngestResult } = await import('./sources/mail-files.js');
-  const spool = new IncomingDrop(config.spool.dir);
-  const telemetry = new Telemetry(pino({ level: 'silent' }), () => 0);
-  const mail = new MailPipeline({ policy: config.alert, mailPolicy: mailPolicyOf(config), spool: () => spool, quarantineDir: join(config.spool.dir, 'quarantine'), telemetry, now: Date.now });
-  try {
-    const results = files.length === 0 ? [await ingestStdin(process.stdin, mail, { maxBytes: config.email.smtp.maxBytes })] : (await ingestFiles(files, mail, { maxBytes: config.email.smtp.maxBytes })).results;
-    for (const r of results) process.stderr.write(`${formatIngestResult(r)}\n`);
-    return ingestExitCode(results);
-  } finally {
-    spool.close();
-  }
+  await checkDropDirPlacement(config.spool.dir, config.ingest.dropDir);
+  const drop = new DropWriter(config.ingest.dropDir);
+  const options = { maxBytes: config.email.smtp.maxBytes };
+  const results = files.length === 0 ? [await ingestStdin(process.stdin, drop, options)] : (await ingestFiles(files, drop, options)).results;
+  for (const r of results) process.stderr.write(`${formatIngestResult(r)}\n`);
+  return ingestExitCode(results);
 }
 
 async function spoolCommand(config: Config, args: string[], json: boolean): Promise<number> {
   const [sub, ...files] = args;
   if (sub === 'stats') {
-    const report = await spoolReport(config.spool.dir);
+    const { dead, rejected, quarantine } = config.spool;
+    const report = await spoolReport(config.spool.dir, Date.now(), { budgets: { dead, rejected, quarantine }, dropDir: config.ingest.dropDir });
     process.stdout.write(json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
     return 0;
   }
@@ -236,8 +231,9 @@ async function spoolCommand(config: Config, args: string[], json: boolean): Prom
     try {
       const request = files.length > 0 ? await requestRequeue(config.spool.dir, files) : undefined;
       const result = await requeueDead(config.spool.dir, spool, request ? { request } : {});
-      const unreadable = result.unreadable > 0 ? `; ${result.unreadable} lines were no dead letters and are kept in ${join(config.spool.dir, 'requeue')}/unreadable-*` : '';
+      const unreadable = result.unreadable > 0 ? `; ${result.unreadable} lines were no dead letters this release reads and are kept in ${join(config.spool.dir, 'requeue')}/unreadable-*` : '';
       process.stdout.write(`Requeued ${result.alerts} alerts from ${result.files} files${unreadable}. tracehive serve sends them at its next start.\n`);
+      for (const p of result.problems) process.stdout.write(`  dead/${p.file}${p.line > 0 ? ` line ${p.line}` : ''}: ${p.reason}\n`);
     } finally {
       await spool.close();
     }

@@ -21,6 +21,10 @@ export const ERROR_CODES = {
   ERR_MAIL_PARSE: 'A mail could not be turned into an alert; it was kept in `spool.dir/quarantine/` with the reason.',
   ERR_MAIL_TOO_BIG: 'A mail is larger than the configured limit; it was refused (SMTP 552) or quarantined.',
   ERR_USAGE: 'The command line is wrong.',
+  ERR_FILE_UNSAFE: 'A file tracehive opens in `spool.dir` or the drop directory is a symbolic link, a hard link, not a regular file or not its own: refused, never followed.',
+  ERR_DROP_INVALID: 'A file in the ingest drop directory (`ingest.dropDir`) is not a drop file `tracehive ingest` wrote: moved aside with its reason, never sent.',
+  ERR_QUARANTINE_FULL: 'A mail that would be quarantined was refused for now: `spool.dir/quarantine/` holds `spool.quarantine.maxBytes`; the sender tries again later.',
+  ERR_FORMAT_NEWER: 'A file or record was written by a newer tracehive (a higher format version): kept as it is, not misread.',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -3,13 +3,17 @@
  * alert; the promise resolves only once the group commit has fsynced it, so a source acknowledges
  * a mail (IMAP \Seen or MOVE, SMTP 250, `ingest` exit 0) only after it is on disk. A mail that
  * cannot become an alert is quarantined — its raw bytes and a `.json` reason next to them, in
- * `spool.dir/quarantine/` — and never blocks the next one. The {@link MailIntake} of every source.
+ * `spool.dir/quarantine/` (0700, files 0600: mails hold personal data) — and never blocks the next
+ * one, unless the quarantine is at `spool.quarantine.maxBytes`: then the mail is refused for now
+ * (ERR_QUARANTINE_FULL; SMTP answers 4xx, IMAP leaves it unseen, a drop file stays), because any
+ * allowed sender could otherwise fill the disk with non-mails. The {@link MailIntake} of every source.
  */
 import { createHash } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { BridgeError } from './errors.js';
 import { syncDir, writeSynced } from './io/durable-file.js';
+import type { KeptFiles } from './io/kept-files.js';
+import { makePrivateDir } from './io/private-files.js';
 import PQueue, { TimeoutError } from 'p-queue';
 import type { MailPolicy } from './map/mail-policy.js';
 import { alertRecord, type SpoolWriter } from './queue/spool-payload.js';
@@ -28,6 +32,8 @@ export interface MailPipelineOptions {
   /** The open spool, or undefined before start and after stop. */
   readonly spool: () => MailSpool | undefined;
   readonly quarantineDir: string;
+  /** Counts and caps quarantineDir (spool.quarantine.maxBytes); none: no cap. */
+  readonly quarantine?: KeptFiles;
   readonly telemetry: Telemetry;
   readonly now: () => number;
 }
@@ -50,6 +56,18 @@ export const MAIL_PARSE_CONCURRENCY = 2;
 /** A 25 MiB mail parses in about half a second; one still parsing after a minute is stuck. */
 const MAIL_PARSE_TIMEOUT_MS = 60_000;
 
+/**
+ * The format of a quarantine `.json` record; 0.1.0 wrote the same fields without `version`.
+ * Readers take a missing version as 0.1.0's and refuse a higher one (ERR_FORMAT_NEWER).
+ */
+export const QUARANTINE_RECORD_VERSION = 1;
+
+/** What {@link MailPipeline.accept} may be told besides the mail. */
+export interface AcceptOptions {
+  /** When the mail reached tracehive (a drop file's header): the mapping clock. @default now */
+  readonly receivedAt?: number;
+}
+
 export class MailPipeline implements MailIntake {
   readonly #o: MailPipelineOptions;
   /** A parse that never settles must not hold a slot for good: after this it fails and the mail is quarantined. */
@@ -67,9 +85,9 @@ export class MailPipeline implements MailIntake {
     return this.#o.spool()?.whenSpace() ?? Promise.resolve();
   }
 
-  async accept(raw: Buffer, origin: MailOrigin): Promise<MailVerdict> {
+  async accept(raw: Buffer, origin: MailOrigin, options: AcceptOptions = {}): Promise<MailVerdict> {
     const { telemetry } = this.#o;
-    const receivedAt = this.#o.now();
+    const receivedAt = options.receivedAt ?? this.#o.now();
     const spool = this.#o.spool();
     const closed = (): BridgeError => new BridgeError('ERR_SPOOL_CLOSED', 'tracehive is not running or shutting down: the mail was not kept; the sender must try again.');
     if (spool === undefined || spool.closed) throw closed();
@@ -110,15 +128,29 @@ export class MailPipeline implements MailIntake {
     return { kind: 'accepted', sourceRef };
   }
 
-  /** Writes the raw mail and its reason, both fsynced; rejects when it cannot (the source then leaves the mail in place). */
+  /**
+   * Writes the raw mail and its reason, both fsynced; rejects when it cannot or when the quarantine
+   * is full (the source then leaves the mail in place).
+   */
   async #quarantine(raw: Buffer, origin: MailOrigin, reason: string, at: number): Promise<void> {
     const dir = this.#o.quarantineDir;
+    const record = `${JSON.stringify({ version: QUARANTINE_RECORD_VERSION, time: new Date(at).toISOString(), via: origin.via, origin: origin.id, bytes: raw.length, reason })}\n`;
+    const bytes = raw.length + Buffer.byteLength(record);
+    const budget = this.#o.quarantine;
+    if (budget && !budget.fits(bytes)) {
+      const { bytes: used, maxBytes } = budget.usage();
+      this.#o.telemetry.mailRefused(origin, 'quarantine_full');
+      throw new BridgeError(
+        'ERR_QUARANTINE_FULL',
+        `The mail could not become an alert (${reason}) and the quarantine is full (${used} of spool.quarantine.maxBytes ${maxBytes} bytes): it was not kept, the sender must try again later. Read and delete mails in ${dir}, or raise spool.quarantine.maxBytes.`,
+      );
+    }
     // A directory made here must itself survive a power cut: its parent's entry is synced too.
-    if ((await mkdir(dir, { recursive: true })) !== undefined) await syncDir(dirname(dir));
-    const stamp = new Date(at).toISOString().replace(/[:.]/g, '-');
-    const base = join(dir, `${stamp}-${createHash('sha256').update(raw).digest('hex').slice(0, 12)}`);
-    await writeSynced(`${base}.eml`, raw);
-    await writeSynced(`${base}.json`, `${JSON.stringify({ time: new Date(at).toISOString(), via: origin.via, origin: origin.id, bytes: raw.length, reason })}\n`);
+    if ((await makePrivateDir(dir, { refuseLink: true })) !== undefined) await syncDir(dirname(dir));
+    const stem = `${new Date(at).toISOString().replace(/[:.]/g, '-')}-${createHash('sha256').update(raw).digest('hex').slice(0, 12)}`;
+    await writeSynced(join(dir, `${stem}.eml`), raw);
+    await writeSynced(join(dir, `${stem}.json`), record);
+    budget?.added(stem, bytes, [`${stem}.eml`, `${stem}.json`]);
     await syncDir(dir); // the new names too: the source acknowledges the mail once this resolves
   }
 }

@@ -8,6 +8,10 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { ErrorCode } from './errors.js';
 import type { CyberTraceRecord, QueuedAlert } from './types.js';
 import type { SpoolRecovery } from './queue/spool.js';
+import type { KeptUsage, Removed } from './io/kept-files.js';
+
+/** The directories of kept files that have a budget (spool.dead, spool.rejected, spool.quarantine). */
+export type KeptDir = 'dead' | 'rejected' | 'quarantine';
 
 /** What the spool gauges show. */
 export interface SpoolGauges {
@@ -267,5 +271,86 @@ export class Telemetry {
   /** An SMTP client bound turned a session or a mail away; the SMTP source logs the details (peer, limit). */
   smtpRefused(reason: 'peer_limit' | 'command_timeout' | 'data_timeout' | 'inflight_bytes'): void {
     this.#smtpRefused.inc({ reason });
+  }
+
+  // Kept files (dead/, rejected/, quarantine/) and the ingest drop directory: issue 11's budgets.
+  // Fields, so they register after `registry` without touching the constructor.
+  readonly #kept = this.#keptGauges(new Map<KeptDir, () => KeptUsage>());
+  readonly #keptDeleted = new Counter<'dir' | 'why'>({ name: 'tracehive_kept_deleted_total', help: 'Kept files deleted, by directory and why: retention (older than retentionDays), budget (over maxBytes, oldest first).', labelNames: ['dir', 'why'], registers: [this.registry] });
+  readonly #rejectedNotKept = new Counter({ name: 'tracehive_rejected_lines_not_kept_total', help: 'Rejected lines only counted, not written to rejected/: spool.rejected.maxBytes was reached.', registers: [this.registry] });
+  readonly #drops = new Counter<'outcome'>({ name: 'tracehive_drops_total', help: 'Files of the ingest drop directory, by outcome: taken (accepted or quarantined), invalid (moved aside), unremovable (taken, recorded so it is never taken again), legacy (0.1.0 incoming/ records).', labelNames: ['outcome'], registers: [this.registry] });
+  #rejectedFull = false;
+  #deadOver = false;
+
+  /** Registers the kept-file gauges, which read from `kept`. */
+  #keptGauges(kept: Map<KeptDir, () => KeptUsage>): Map<KeptDir, () => KeptUsage> {
+    const registers = [this.registry];
+    const each = (gauge: Gauge<'dir'>, value: (u: KeptUsage) => number): void => {
+      gauge.reset();
+      for (const [dir, usage] of kept) gauge.set({ dir }, value(usage()));
+    };
+    new Gauge({ name: 'tracehive_kept_bytes', help: 'Bytes of kept files by directory (dead, rejected, quarantine).', labelNames: ['dir'], registers, collect() { each(this, (u) => u.bytes); } });
+    new Gauge({ name: 'tracehive_kept_max_bytes', help: 'The byte cap of each directory of kept files (spool.<dir>.maxBytes).', labelNames: ['dir'], registers, collect() { each(this, (u) => u.maxBytes); } });
+    new Gauge({ name: 'tracehive_kept_files', help: 'Kept files by directory (a quarantined mail and its reason count as one).', labelNames: ['dir'], registers, collect() { each(this, (u) => u.files); } });
+    new Gauge({ name: 'tracehive_kept_oldest_seconds', help: 'Age of the oldest kept file by directory (0 when none).', labelNames: ['dir'], registers, collect() { each(this, (u) => (u.oldest === null ? 0 : Math.max(0, (Date.now() - u.oldest) / 1000))); } });
+    return kept;
+  }
+
+  /** Where a directory's kept-file gauges read from. */
+  attachKept(dir: KeptDir, usage: () => KeptUsage): void {
+    this.#kept.set(dir, usage);
+  }
+
+  keptDeleted(dir: KeptDir, why: 'retention' | 'budget', removed: Removed): void {
+    if (removed.files === 0) return;
+    this.#keptDeleted.inc({ dir, why }, removed.files);
+    const what = why === 'retention' ? `older than spool.${dir}.retentionDays` : `over spool.${dir}.maxBytes, oldest first`;
+    this.#log.info({ dir, files: removed.files, bytes: removed.bytes, why }, `Kept files deleted: ${what}.`);
+  }
+
+  /** A rejected line is only counted: rejected/ is at its cap. Warns once until a line fits again. */
+  rejectedLineNotKept(usage: KeptUsage): void {
+    this.#rejectedNotKept.inc();
+    if (this.#rejectedFull) return;
+    this.#rejectedFull = true;
+    this.#log.warn({ bytes: usage.bytes, maxBytes: usage.maxBytes }, 'Rejected lines are only counted now: spool.dir/rejected/ is at spool.rejected.maxBytes (see tracehive_rejected_lines_not_kept_total). Read and delete old files, or raise the cap.');
+  }
+
+  rejectedLineKept(): void {
+    this.#rejectedFull = false;
+  }
+
+  /** Dead letters went over (or back under) spool.dead.maxBytes; the reason is what /readyz says. */
+  deadOverBudget(reason: string | null): void {
+    if ((reason !== null) === this.#deadOver) return;
+    this.#deadOver = reason !== null;
+    if (reason !== null) this.#log.error({ reason }, 'Dead letters over their budget: input pauses until an operator requeues (tracehive spool requeue-dead) or deletes files in spool.dir/dead/.');
+    else this.#log.info('Dead letters are within spool.dead.maxBytes again.');
+  }
+
+  /** A mail not kept for now (the source retries it), e.g. because the quarantine is full. */
+  mailRefused(origin: { via: string; id: string }, reason: 'quarantine_full'): void {
+    this.#mails.inc({ via: origin.via, outcome: `refused_${reason}` });
+    this.#log.warn({ via: origin.via, origin: origin.id, reason }, 'Mail not kept for now: it would be quarantined and spool.dir/quarantine/ is at spool.quarantine.maxBytes; the sender retries.');
+  }
+
+  dropTaken(file: string, outcome: 'accepted' | 'quarantined'): void {
+    this.#drops.inc({ outcome: 'taken' });
+    this.#log.debug({ file, outcome }, 'Drop file taken.');
+  }
+
+  dropInvalid(file: string, reason: string, movedTo: string | null): void {
+    this.#drops.inc({ outcome: 'invalid' });
+    this.#log.error({ file, reason, movedTo }, movedTo === null ? 'Invalid drop file: never sent; it could not be moved aside and is skipped from now on.' : 'Invalid drop file: never sent, moved aside with its reason.');
+  }
+
+  dropUnremovable(file: string, err: Error): void {
+    this.#drops.inc({ outcome: 'unremovable' });
+    this.#log.warn({ file, err: { message: err.message, code: (err as NodeJS.ErrnoException).code } }, 'Drop file taken but not removable (another user owns it or the directory): recorded in spool.dir so it is never taken again. Give the drop directory to the user tracehive serve runs as (see the README).');
+  }
+
+  legacyIncoming(dir: string, taken: number, refused: number): void {
+    this.#drops.inc({ outcome: 'legacy' }, taken);
+    this.#log.warn({ dir, taken, refused }, 'Legacy drop directory spool.dir/incoming/ (tracehive 0.1.0) drained: its alerts are in the spool. tracehive ingest now writes to ingest.dropDir.');
   }
 }

@@ -190,7 +190,7 @@ describe('mail intake end to end', function () {
       });
     }
 
-    it('while serve runs: a piped mail reaches TheHive; garbage is quarantined with its reason, exit 0 both times', async () => {
+    it('while serve runs: a piped mail reaches TheHive; garbage is kept (exit 0 both times) and serve quarantines it with its reason', async () => {
       const spool = join(dir, 'spool');
       const serve = await startServeProcess({ THEHIVE_URL: hive.url, THEHIVE_API_KEY: 'k-mail', TRACEHIVE_SPOOL_DIR: spool }, dir);
       try {
@@ -199,7 +199,9 @@ describe('mail intake end to end', function () {
         await waitFor('the piped mail in TheHive', () => hive.alerts.some((a) => a.sourceRef === 'mail-KUMA-2024-118-8b745ee8'), 15000);
         const garbage = await ingest([], Buffer.from([0, 1, 2, 3, 255, 254, 10, 10]), spool);
         expect(garbage.code).to.equal(0);
-        expect(garbage.stderr).to.match(/quarantined/i);
+        expect(garbage.stderr).to.match(/kept for tracehive serve/i);
+        // ingest only keeps the raw mail; serve parses it and quarantines what is no mail.
+        await waitFor('the garbage in quarantine', () => existsSync(join(spool, 'quarantine')) && readdirSync(join(spool, 'quarantine')).length === 2);
         const kept = readdirSync(join(spool, 'quarantine'));
         expect(kept.filter((n) => n.endsWith('.eml'))).to.have.length(1);
         const reason = JSON.parse(readFileSync(join(spool, 'quarantine', kept.find((n) => n.endsWith('.json')) as string), 'utf8')) as { reason: string; via: string };
@@ -218,11 +220,14 @@ describe('mail intake end to end', function () {
       const spool = join(dir, 'spool');
       const r = await ingest([fixturePath('mail', 'siem-en.eml')], '', spool);
       expect(r.code).to.equal(0);
-      expect(existsSync(join(spool, 'incoming')) && readdirSync(join(spool, 'incoming')).length).to.equal(1);
+      // ingest.dropDir defaults to data/incoming beside the working directory, outside spool.dir.
+      const drop = join(dir, 'data', 'incoming');
+      expect(existsSync(drop) && readdirSync(drop).length).to.equal(1);
+      expect(existsSync(spool), 'ingest does not touch spool.dir').to.equal(false);
       const serve = await startServeProcess({ THEHIVE_URL: hive.url, THEHIVE_API_KEY: 'k-mail', TRACEHIVE_SPOOL_DIR: spool }, dir);
       try {
         await waitFor('the waiting mail in TheHive', () => hive.alerts.some((a) => a.sourceRef === 'mail-INC-2024-0042'), 15000);
-        await waitFor('the drop directory emptied', () => readdirSync(join(spool, 'incoming')).length === 0);
+        await waitFor('the drop directory emptied', () => readdirSync(drop).length === 0);
       } finally {
         serve.child.kill('SIGTERM');
         await serve.exited;

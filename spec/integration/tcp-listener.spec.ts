@@ -17,8 +17,10 @@ import { Telemetry } from '../../src/telemetry.js';
 function fileAlerts(h: Harness): { sourceRef: string; title: string }[] {
   const path = h.app.config.file.path;
   if (!existsSync(path)) return [];
-  // The sink may be in the middle of appending: only lines ended by a newline are whole.
-  return readFileSync(path, 'utf8')
+  const text = readFileSync(path, 'utf8');
+  // Only whole lines: a batch bigger than one write() may be caught half-appended.
+  return text
+    .slice(0, text.lastIndexOf('\n') + 1)
     .split('\n')
     .slice(0, -1)
     .map((l) => JSON.parse(l) as { sourceRef: string; title: string });

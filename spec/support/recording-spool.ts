@@ -6,13 +6,16 @@ import type { MailSpool } from '../../src/mail-pipeline.js';
 
 export class RecordingSpool implements MailSpool {
   readonly appended: string[] = [];
+  /** The receive time each payload was appended with. */
+  readonly times: (number | undefined)[] = [];
   /** Payloads covered by the last commit(). */
   committed = 0;
   closed = false;
   readonly full = false;
 
-  append(payload: string): number {
+  append(payload: string, time?: number): number {
     this.appended.push(payload);
+    this.times.push(time);
     return this.appended.length;
   }
 

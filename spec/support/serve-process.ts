@@ -28,14 +28,17 @@ export interface ServeProcess {
 
 /**
  * Starts serve with only PATH and `env` (ports 0 unless given; `configuredPorts`: the ports of its
- * config, for the test of the embedded defaults) and resolves once the listener and admin port
- * logged their ports.
+ * config, for the test of the embedded defaults; `uid`/`gid`: run as that user, root only) and
+ * resolves once the listener and admin port logged their ports.
  */
-export async function startServeProcess(env: Record<string, string>, cwd: string, opts: { configuredPorts?: boolean } = {}): Promise<ServeProcess> {
+export async function startServeProcess(env: Record<string, string>, cwd: string, opts: { configuredPorts?: boolean; uid?: number; gid?: number } = {}): Promise<ServeProcess> {
   const ports = opts.configuredPorts ? {} : { TRACEHIVE_TCP_PORT: '0', TRACEHIVE_HTTP_PORT: '0' };
   const child = spawn(process.execPath, [...cliNodeFlags(CLI), CLI, 'serve'], {
     cwd,
     env: { PATH: process.env['PATH'] ?? '', ...ports, LOG_LEVEL: 'info', ...env },
+    // Another user than the test's (tests of file ownership, run as root).
+    ...(opts.uid !== undefined ? { uid: opts.uid } : {}),
+    ...(opts.gid !== undefined ? { gid: opts.gid } : {}),
   });
   let out = '';
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));

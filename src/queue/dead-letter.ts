@@ -1,11 +1,20 @@
 /**
  * The dead-letter log: alerts the queue gave up on, one JSON object per line, in a file per UTC day
  * (`<dir>/dead-YYYY-MM-DD.ndjson`) so old days can be archived or deleted with plain file tools.
- * Each line is `{time, reason, status, body, attempts, alert}`; `status`/`body` are null when TheHive
- * gave no answer. `tracehive spool requeue-dead` and operators read these files back.
+ * Each line is `{version, time, reason, status, body, attempts, alert}`; `status`/`body` are null
+ * when TheHive gave no answer; 0.1.0 wrote the same without `version`. `tracehive spool
+ * requeue-dead` and operators read these files back.
+ *
+ * A dead letter is always written (its spool record is acknowledged once it is): the byte cap
+ * `spool.dead.maxBytes` does not drop one, it makes {@link DeadLetterLog.overBudget} say why input
+ * must pause until an operator requeues or removes dead letters.
  */
 import { createDailyNdjson } from '../io/daily-ndjson.js';
+import type { KeptFiles } from '../io/kept-files.js';
 import type { Alert } from '../types.js';
+
+/** The format of a dead-letter line; a reader refuses a higher one (ERR_FORMAT_NEWER). */
+export const DEAD_LETTER_VERSION = 1;
 
 /** One alert given up on. */
 export interface DeadLetterEntry {
@@ -26,19 +35,24 @@ export interface DeadLetterLog {
   write(entry: DeadLetterEntry): Promise<void>;
   /** Waits for pending writes, syncs and closes the file. Later writes reopen it. */
   close(): Promise<void>;
+  /** Why input must pause (dead letters over spool.dead.maxBytes), or null while they fit. */
+  overBudget(): string | null;
 }
 
 /**
- * Opens (lazily) the dead-letter log in `dir`, creating the directory on the first write.
+ * Opens (lazily) the dead-letter log in `dir`, creating the directory (0700) on the first write.
  * @param now - clock, injectable for tests; the file name uses its UTC date.
+ * @param kept - the budget of `dir` (spool.dead): counted on each write; none = no cap.
+ * @param budgetChecked - told {@link DeadLetterLog.overBudget} after each write (telemetry logs a change).
  */
-export function createDeadLetterLog(dir: string, now: () => Date = () => new Date()): DeadLetterLog {
+export function createDeadLetterLog(dir: string, now: () => Date = () => new Date(), kept?: KeptFiles, budgetChecked?: (overBudget: string | null) => void): DeadLetterLog {
   // Synced: once a dead letter is written its spool record is acknowledged and may be deleted.
-  const log = createDailyNdjson(dir, 'dead', now, true);
-  return {
-    write(entry) {
+  const log = createDailyNdjson(dir, 'dead', now, true, kept && { admit: () => Promise.resolve(true), added: (name, bytes) => kept.added(name, bytes) });
+  const dead: DeadLetterLog = {
+    async write(entry) {
       const time = now();
       const line = {
+        version: DEAD_LETTER_VERSION,
         time: time.toISOString(),
         reason: entry.reason,
         status: entry.status ?? null,
@@ -46,8 +60,15 @@ export function createDeadLetterLog(dir: string, now: () => Date = () => new Dat
         attempts: entry.attempts,
         alert: entry.alert,
       };
-      return log.append(line, time);
+      await log.append(line, time);
+      budgetChecked?.(dead.overBudget());
     },
     close: () => log.close(),
+    overBudget() {
+      if (!kept || kept.overBy() === 0) return null;
+      const { bytes, maxBytes } = kept.usage();
+      return `dead letters in ${dir} hold ${bytes} bytes, over spool.dead.maxBytes (${maxBytes}): requeue them (tracehive spool requeue-dead) or delete files there`;
+    },
   };
+  return dead;
 }

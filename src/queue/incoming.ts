@@ -1,82 +1,150 @@
 /**
- * A drop directory for short-lived writers that must not wait for, or fight over, the spool that a
- * running `tracehive serve` holds: `tracehive ingest` in an MTA pipe. The writer puts each record
- * in its own file in `spool.dir/incoming/` (written, fdatasynced, renamed into place, the directory
- * fsynced: once its commit resolves the mail is on disk), and serve moves the files into its spool
- * at start and every few seconds (Postfix's maildrop + pickup, qmail's queue/todo). A crash between
- * serve's spool commit and its unlink appends a record twice; TheHive answers "already exists".
+ * serve's side of the ingest drop directory (`ingest.dropDir`): at start and every few seconds it
+ * takes the mails `tracehive ingest` left there (Postfix's maildrop + pickup, qmail's queue/todo),
+ * oldest first, and hands each to the same {@link MailIntake} as IMAP and SMTP: parsed, mapped,
+ * spooled or quarantined. Only then is the file removed, so a crash takes a mail twice at worst
+ * (TheHive answers "already exists"); a mail the intake refuses for now (spool closed, quarantine
+ * full, disk error) stays for the next round.
+ *
+ * The directory is writable by the MTA's group, so nothing in it is trusted: a file that is no drop
+ * file (see drop-file.ts: header, version, bounds, byte count; a plain file, not a link) is moved
+ * into `rejected/` beside a `.reason` file and never sent. A file serve cannot remove or move is
+ * recorded in the {@link DropLedger} and never taken twice.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, readdir, unlink } from 'node:fs/promises';
+import { lstat, readdir, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { SpoolWriter } from './spool-payload.js';
-import { replaceFile, syncDir } from '../io/durable-file.js';
+import type { Stats } from 'node:fs';
+import { writeSynced } from '../io/durable-file.js';
+import { makePrivateDir, openPrivate } from '../io/private-files.js';
+import type { AcceptOptions } from '../mail-pipeline.js';
+import type { MailOrigin, MailVerdict } from '../sources/mail-intake.js';
+import type { Telemetry } from '../telemetry.js';
+import { decodeDrop, dropFileMax, isDropName } from './drop-file.js';
+import type { DropLedger } from './drop-ledger.js';
 
-const SUFFIX = '.rec';
+/** Where invalid drop files go, inside the drop directory (serve's own, 0700). */
+export const DROP_REJECTED_DIR = 'rejected';
 
-export function incomingDir(spoolDir: string): string {
-  return join(spoolDir, 'incoming');
+/** What serve hands a drop's mail to: the MailPipeline. */
+export interface DropIntake {
+  accept(raw: Buffer, origin: MailOrigin, options?: AcceptOptions): Promise<MailVerdict>;
+  readonly full: boolean;
 }
 
-/** The writer side: the {@link SpoolWriter} calls over a drop directory. */
-export class IncomingDrop implements SpoolWriter {
-  readonly #dir: string;
-  #pending: { payload: string; time: number }[] = [];
-  #closed = false;
+export interface DrainOptions {
+  readonly dropDir: string;
+  readonly intake: DropIntake;
+  readonly ledger: DropLedger;
+  /** The mail size limit (email.smtp.maxBytes, what ingest enforces). */
+  readonly maxBytes: number;
+  readonly telemetry: Telemetry;
+  /** True once serve is stopping: the round ends after the file in hand, within shutdown.timeoutMs. */
+  readonly stopping?: () => boolean;
+}
 
-  constructor(spoolDir: string) {
-    this.#dir = incomingDir(spoolDir);
+/** What one round did. */
+export interface DrainResult {
+  readonly taken: number;
+  readonly invalid: number;
+  /** Why the round stopped before the end (spool full, ledger full), or null. */
+  readonly stopped: string | null;
+}
+
+/** Takes every drop file waiting in the directory; rejects when the intake refused one (it stays for the next round). */
+export async function drainDrops(o: DrainOptions): Promise<DrainResult> {
+  let names: string[];
+  try {
+    names = await readdir(o.dropDir);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return { taken: 0, invalid: 0, stopped: null };
+    throw Object.assign(new Error(`Cannot read the drop directory ${o.dropDir} (${code}): create it for serve's user and the MTA's group as the README says (install -d -m 3770 -o <serve user> -g <MTA group> ${o.dropDir}).`), { code, cause: err });
   }
-
-  readonly full = false;
-
-  get closed(): boolean {
-    return this.#closed;
-  }
-
-  whenSpace(): Promise<void> {
-    return Promise.resolve();
-  }
-
-  append(payload: string, time: number = Date.now()): number {
-    this.#pending.push({ payload, time });
-    return this.#pending.length;
-  }
-
-  /** Writes every pending record to its own file, durably. */
-  async commit(): Promise<void> {
-    const batch = this.#pending;
-    this.#pending = [];
-    if (batch.length === 0) return;
-    await mkdir(this.#dir, { recursive: true });
-    for (const { payload, time } of batch) {
-      const name = `${String(time).padStart(15, '0')}-${process.pid}-${randomBytes(6).toString('hex')}`;
-      await replaceFile(join(this.#dir, `${name}${SUFFIX}`), `${time}\n${payload}`, { tmp: join(this.#dir, `.${name}.tmp`) });
+  await o.ledger.prune(new Set(names));
+  let taken = 0;
+  let invalid = 0;
+  // Temporary files of an ingest still writing start with '.'; rejected/ is ours.
+  for (const name of names.filter((n) => !n.startsWith('.') && n !== DROP_REJECTED_DIR).sort()) {
+    const path = join(o.dropDir, name);
+    const st = await lstat(path).catch(() => null);
+    if (st === null || o.ledger.has(name, st)) continue;
+    if (o.stopping?.()) return { taken, invalid, stopped: 'serve is stopping' };
+    if (o.intake.full) return { taken, invalid, stopped: 'the spool is full' };
+    if (o.ledger.full) return { taken, invalid, stopped: `${o.ledger.size} drop files were taken but could not be removed: give the drop directory to the user serve runs as` };
+    const read = await readDrop(path, name, st, o.maxBytes);
+    if (!read.ok) {
+      await moveAside(o, name, st, read.reason);
+      invalid += 1;
+      continue;
     }
-    await syncDir(this.#dir);
+    const verdict = await o.intake.accept(read.mail, { via: read.via, id: read.origin }, { receivedAt: read.receivedAt });
+    o.telemetry.dropTaken(path, verdict.kind);
+    await remove(o, name, st, verdict.kind);
+    taken += 1;
   }
+  return { taken, invalid, stopped: null };
+}
 
-  close(): void {
-    this.#closed = true;
+type DropRead = { ok: true; mail: Buffer; via: 'stdin' | 'file'; origin: string; receivedAt: number } | { ok: false; reason: string };
+
+/** Opens (never through a link), bounds, reads and decodes one drop file. */
+async function readDrop(path: string, name: string, st: Stats, maxBytes: number): Promise<DropRead> {
+  if (!isDropName(name)) return { ok: false, reason: `ERR_DROP_INVALID: ${JSON.stringify(name)} is not the name of a drop file (tracehive ingest writes <time>-<pid>-<random>.mail)` };
+  if (st.isSymbolicLink()) return { ok: false, reason: `ERR_FILE_UNSAFE: ${path} is a symbolic link: never followed` };
+  if (st.size > dropFileMax(maxBytes)) return { ok: false, reason: `ERR_DROP_INVALID: ${st.size} bytes, more than a drop of a mail within the size limit (${maxBytes}) can be` };
+  let data: Buffer;
+  try {
+    const handle = await openPrivate(path, 'read');
+    try {
+      const { size } = await handle.stat();
+      if (size > dropFileMax(maxBytes)) return { ok: false, reason: `ERR_DROP_INVALID: ${size} bytes, more than a drop of a mail within the size limit (${maxBytes}) can be` };
+      data = await handle.readFile();
+    } finally {
+      await handle.close();
+    }
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code === 'ERR_FILE_UNSAFE') return { ok: false, reason: `${code}: ${(err as Error).message}` };
+    throw err; // EACCES, EIO…: the round stops and is retried, the file stays
+  }
+  const decoded = decodeDrop(data, maxBytes);
+  if (!decoded.ok) return decoded;
+  return { ok: true, mail: decoded.mail, via: decoded.header.via, origin: decoded.header.origin, receivedAt: decoded.header.receivedAt };
+}
+
+/** Removes a taken file, or records it when it cannot be removed. */
+async function remove(o: DrainOptions, name: string, st: Stats, outcome: string): Promise<void> {
+  try {
+    await unlink(join(o.dropDir, name));
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return;
+    if (code !== 'EACCES' && code !== 'EPERM' && code !== 'EROFS') throw err;
+    await o.ledger.add(name, st, outcome);
+    o.telemetry.dropUnremovable(join(o.dropDir, name), err as Error);
   }
 }
 
-
-/** Moves every dropped record into the spool (oldest first) and deletes the files once committed; returns how many. */
-export async function drainIncoming(spoolDir: string, target: SpoolWriter): Promise<number> {
-  const dir = incomingDir(spoolDir);
-  const names = (await readdir(dir).catch(() => [] as string[])).filter((n) => n.endsWith(SUFFIX)).sort();
-  if (names.length === 0) return 0;
-  const taken: string[] = [];
-  for (const name of names) {
-    const text = await readFile(join(dir, name), 'utf8');
-    const newline = text.indexOf('\n');
-    const time = Number(text.slice(0, newline));
-    if (target.full) await target.whenSpace();
-    target.append(text.slice(newline + 1), Number.isFinite(time) ? time : Date.now());
-    taken.push(name);
+/** Moves an invalid file (the entry itself: a link stays a link) into rejected/, its reason beside it. */
+async function moveAside(o: DrainOptions, name: string, st: Stats, reason: string): Promise<void> {
+  const aside = join(o.dropDir, DROP_REJECTED_DIR);
+  try {
+    await makePrivateDir(aside, { refuseLink: true });
+    await rename(join(o.dropDir, name), join(aside, name));
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' && !(await exists(join(o.dropDir, name)))) return;
+    await o.ledger.add(name, st, reason);
+    o.telemetry.dropInvalid(join(o.dropDir, name), reason, null);
+    return;
   }
-  await target.commit();
-  for (const name of taken) await unlink(join(dir, name)).catch(() => undefined);
-  return taken.length;
+  await writeSynced(join(aside, `${name}.reason`), `${reason}\n`);
+  o.telemetry.dropInvalid(join(o.dropDir, name), reason, join(aside, name));
+}
+
+async function exists(path: string): Promise<boolean> {
+  return lstat(path).then(
+    () => true,
+    () => false,
+  );
 }

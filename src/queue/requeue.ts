@@ -8,26 +8,44 @@
  * A file being requeued is first renamed into `requeue/` (atomic, same directory tree), then its
  * alerts are appended to the spool, committed, and only then is the file deleted. A crash in
  * between requeues the file again at the next start: TheHive answers "already exists" to alerts it
- * got the first time.
+ * got the first time. A line that is no dead letter this release can read — damaged, hand-edited,
+ * or written by a newer release (ERR_FORMAT_NEWER) — is kept aside in `requeue/unreadable-*`, and
+ * the result says why.
  */
-import { createReadStream } from 'node:fs';
-import { mkdir, readFile, readdir, rename, unlink, writeFile } from 'node:fs/promises';
+import { lstat, readdir, rename, unlink } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { basename, join } from 'node:path';
 import split2 from 'split2';
-import { writeSynced } from '../io/durable-file.js';
+import { replaceFile, writeSynced } from '../io/durable-file.js';
+import { checkVersion } from '../io/format-version.js';
+import { giveToOwnerOf, makePrivateDir, openPrivate } from '../io/private-files.js';
+import { DEAD_LETTER_VERSION } from './dead-letter.js';
 import { alertRecord, type SpoolWriter } from './spool-payload.js';
 import type { Alert } from '../types.js';
+
+/** Why one line (or file) was not requeued. */
+export interface RequeueProblem {
+  /** The dead-letter file's name in dead/. */
+  readonly file: string;
+  /** Its line number (from 1); 0 for the whole file. */
+  readonly line: number;
+  readonly reason: string;
+}
 
 export interface RequeueResult {
   readonly files: number;
   readonly alerts: number;
-  /** Lines that are not dead letters (damaged, hand-edited): left in `requeue/unreadable-*.ndjson`. */
+  /** Lines that are not dead letters (damaged, hand-edited, newer): left in `requeue/unreadable-*.ndjson`. */
   readonly unreadable: number;
+  /** Why, for the first {@link MAX_PROBLEMS} of them. */
+  readonly problems: readonly RequeueProblem[];
 }
 
 /** How often a running serve looks for requests. */
 export const REQUEUE_POLL_MS = 2000;
+
+/** Reasons reported at most per requeue: enough to see the pattern, not a second copy of a damaged file. */
+const MAX_PROBLEMS = 20;
 
 const REQUEST_PREFIX = 'request-';
 const WORK_PREFIX = 'work-';
@@ -39,10 +57,11 @@ export function requeueDir(spoolDir: string): string {
 /** Leaves a request for a running serve: requeue these dead-letter files (names in dead/), or all. */
 export async function requestRequeue(spoolDir: string, files: readonly string[]): Promise<string> {
   const dir = requeueDir(spoolDir);
-  await mkdir(dir, { recursive: true });
+  await makePrivateDir(dir, { refuseLink: true });
+  await giveToOwnerOf(dir, spoolDir);
   const name = join(dir, `${REQUEST_PREFIX}${Date.now()}-${process.pid}.json`);
-  await writeFile(`${name}.tmp`, JSON.stringify({ files }));
-  await rename(`${name}.tmp`, name);
+  await replaceFile(name, JSON.stringify({ files }));
+  await giveToOwnerOf(name, spoolDir);
   return name;
 }
 
@@ -52,12 +71,13 @@ export async function pendingRequests(spoolDir: string): Promise<string[]> {
   return names.filter((n) => n.startsWith(REQUEST_PREFIX) && n.endsWith('.json')).sort().map((n) => join(requeueDir(spoolDir), n));
 }
 
-/** The files a request names (every dead-letter file when it names none). */
-async function requestedFiles(spoolDir: string, request: string | undefined): Promise<string[]> {
+/** The files a request names (every dead-letter file when it names none), and the entries of dead/ that are no plain files. */
+async function requestedFiles(spoolDir: string, request: string | undefined): Promise<{ files: string[]; problems: RequeueProblem[] }> {
   let wanted: string[] = [];
   if (request) {
     try {
-      const parsed = JSON.parse(await readFile(request, 'utf8')) as { files?: unknown };
+      const handle = await openPrivate(request, 'read');
+      const parsed = JSON.parse(await handle.readFile('utf8').finally(() => handle.close())) as { files?: unknown };
       if (Array.isArray(parsed.files)) wanted = parsed.files.filter((f): f is string => typeof f === 'string').map((f) => basename(f));
     } catch {
       wanted = [];
@@ -65,7 +85,14 @@ async function requestedFiles(spoolDir: string, request: string | undefined): Pr
   }
   const dead = join(spoolDir, 'dead');
   const all = (await readdir(dead).catch(() => [] as string[])).filter((n) => n.endsWith('.ndjson')).sort();
-  return (wanted.length > 0 ? all.filter((n) => wanted.includes(n)) : all).map((n) => join(dead, n));
+  const files: string[] = [];
+  const problems: RequeueProblem[] = [];
+  for (const name of wanted.length > 0 ? all.filter((n) => wanted.includes(n)) : all) {
+    // A link or anything else planted in dead/ is never moved, let alone read.
+    if ((await lstat(join(dead, name))).isFile()) files.push(join(dead, name));
+    else problems.push({ file: name, line: 0, reason: 'ERR_FILE_UNSAFE: not a regular file (a symbolic link?): left in dead/' });
+  }
+  return { files, problems };
 }
 
 /**
@@ -76,10 +103,12 @@ async function requestedFiles(spoolDir: string, request: string | undefined): Pr
  */
 export async function requeueDead(spoolDir: string, target: SpoolWriter, options: { request?: string; beforeMove?: () => Promise<void> } = {}): Promise<RequeueResult> {
   const dir = requeueDir(spoolDir);
-  await mkdir(dir, { recursive: true });
+  await makePrivateDir(dir, { refuseLink: true });
   await options.beforeMove?.();
   const stamp = `${Date.now()}-${process.pid}`;
-  for (const file of await requestedFiles(spoolDir, options.request)) {
+  const requested = await requestedFiles(spoolDir, options.request);
+  const problems: RequeueProblem[] = requested.problems.slice(0, MAX_PROBLEMS);
+  for (const file of requested.files) {
     await rename(file, join(dir, `${WORK_PREFIX}${stamp}-${basename(file)}`));
   }
   if (options.request) await unlink(options.request).catch(() => undefined);
@@ -89,19 +118,24 @@ export async function requeueDead(spoolDir: string, target: SpoolWriter, options
   const work = (await readdir(dir)).filter((n) => n.startsWith(WORK_PREFIX)).sort();
   for (const name of work) {
     const path = join(dir, name);
+    const original = name.slice(WORK_PREFIX.length).replace(/^\d+-\d+-/, '');
     const bad: string[] = [];
+    let lineNo = 0;
+    const handle = await openPrivate(path, 'read');
     // Line by line: a day of dead letters can be hundreds of MB, more than serve's heap. pipeline()
     // hands a read error to the caller (which logs it and retries) and closes the file either way.
-    await pipeline(createReadStream(path, 'utf8'), split2(), async (lines: AsyncIterable<string>) => {
+    await pipeline(handle.createReadStream({ encoding: 'utf8' }), split2(), async (lines: AsyncIterable<string>) => {
       for await (const line of lines) {
+        lineNo += 1;
         if (line.trim() === '') continue;
-        const alert = alertOf(line);
-        if (alert === null) {
+        const read = readDeadLetter(line);
+        if (!read.ok) {
           bad.push(line);
+          if (problems.length < MAX_PROBLEMS) problems.push({ file: original, line: lineNo, reason: read.reason });
           continue;
         }
         if (target.full) await target.whenSpace();
-        target.append(alertRecord(alert));
+        target.append(alertRecord(read.alert));
         alerts += 1;
       }
     });
@@ -114,17 +148,21 @@ export async function requeueDead(spoolDir: string, target: SpoolWriter, options
     await unlink(path);
     files += 1;
   }
-  return { files, alerts, unreadable };
+  return { files, alerts, unreadable, problems };
 }
 
-/** The alert of one dead-letter line, or null when the line is not one. */
-function alertOf(line: string): Alert | null {
+/** The alert of one dead-letter line (this release's or 0.1.0's), or why it is none. Pure. */
+export function readDeadLetter(line: string): { ok: true; alert: Alert } | { ok: false; reason: string } {
+  let entry: { version?: unknown; alert?: Alert };
   try {
-    const entry = JSON.parse(line) as { alert?: Alert };
-    const alert = entry.alert;
-    if (alert && typeof alert === 'object' && typeof alert.sourceRef === 'string' && typeof alert.title === 'string') return alert;
+    entry = JSON.parse(line) as typeof entry;
   } catch {
-    // not JSON: reported as unreadable
+    return { ok: false, reason: 'not JSON: a damaged or hand-edited line' };
   }
-  return null;
+  if (entry === null || typeof entry !== 'object') return { ok: false, reason: 'not a JSON object' };
+  const version = checkVersion(entry.version, DEAD_LETTER_VERSION, 'a dead letter');
+  if (!version.ok) return { ok: false, reason: `${version.reason}: upgrade tracehive to requeue it` };
+  const alert = entry.alert;
+  if (alert && typeof alert === 'object' && typeof alert.sourceRef === 'string' && typeof alert.title === 'string') return { ok: true, alert };
+  return { ok: false, reason: 'no alert with a sourceRef and a title in it' };
 }

@@ -8,8 +8,9 @@
  * the kernel before `send` resolves (a killed process loses nothing); only `close()` fsyncs, so a
  * power cut may lose the last lines the OS had not flushed.
  */
-import { mkdir, open, type FileHandle } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { makePrivateDir, PRIVATE_FILE_MODE } from '../io/private-files.js';
 import type { Alert, Outcome, QueuedAlert, Sink } from '../types.js';
 
 /**
@@ -18,7 +19,11 @@ import type { Alert, Outcome, QueuedAlert, Sink } from '../types.js';
  */
 export const FILE_MAX_BATCH = 1024;
 
-/** Creates the file sink; the parent directory and the file are created on the first send. */
+/**
+ * Creates the file sink; the parent directories (0700) and the file (0600: alerts name hosts,
+ * users and mail senders) are created on the first send. An existing file keeps its mode, and the
+ * path may be a link: it is the operator's own choice of output, not a name in spool.dir.
+ */
 export function createFileSink(path: string): Sink {
   let handle: FileHandle | null = null;
   // Appends run one after another: a line is never split by another batch's write.
@@ -30,8 +35,8 @@ export function createFileSink(path: string): Sink {
   async function write(batch: readonly QueuedAlert[]): Promise<Outcome> {
     try {
       if (!handle) {
-        await mkdir(dirname(path), { recursive: true });
-        handle = await open(path, 'a');
+        await makePrivateDir(dirname(path));
+        handle = await openOutput(path);
       }
       await handle.appendFile(lines(needsNewline, batch));
       needsNewline = false;
@@ -67,6 +72,18 @@ export function createFileSink(path: string): Sink {
       await h.close();
     },
   };
+}
+
+/** Opens the output for appending; a file made here is 0600 whatever the umask. */
+async function openOutput(path: string): Promise<FileHandle> {
+  try {
+    const created = await open(path, 'ax', PRIVATE_FILE_MODE);
+    await created.chmod(PRIVATE_FILE_MODE);
+    return created;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    return open(path, 'a');
+  }
 }
 
 /**

@@ -3,9 +3,9 @@
  * highest UID whose mail is safely in the spool. A restart fetches only above it; a changed
  * UIDVALIDITY (the mailbox was recreated) starts over from the unseen mails.
  */
-import { mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { replaceFile } from '../io/durable-file.js';
+import { makePrivateDir, openPrivate } from '../io/private-files.js';
 
 /** What the state file holds for one mailbox. */
 export interface MailboxState {
@@ -19,13 +19,18 @@ const STATE_VERSION = 1;
 /**
  * The mailboxes of `file`; empty when it does not exist. A file that cannot be understood gives
  * empty state and its `problem` (the caller warns and starts from the unseen mails); a file that
- * cannot be read at all (EACCES…) throws.
+ * cannot be read at all (EACCES…), or is a link, a FIFO or another odd file (ERR_FILE_UNSAFE), throws.
  */
 export async function loadImapState(file: string): Promise<{ mailboxes: Map<string, MailboxState>; problem?: Error }> {
   const mailboxes = new Map<string, MailboxState>();
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    const handle = await openPrivate(file, 'read');
+    try {
+      text = await handle.readFile('utf8');
+    } finally {
+      await handle.close();
+    }
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { mailboxes };
     throw err;
@@ -42,9 +47,9 @@ export async function loadImapState(file: string): Promise<{ mailboxes: Map<stri
   }
 }
 
-/** Replaces `file` atomically (mode 0600: it names mailboxes); rejects on I/O errors. */
+/** Replaces `file` atomically (mode 0600: it names mailboxes; its directory, when made here, 0700); rejects on I/O errors. */
 export async function saveImapState(file: string, mailboxes: ReadonlyMap<string, MailboxState>): Promise<void> {
   const body = `${JSON.stringify({ version: STATE_VERSION, mailboxes: Object.fromEntries(mailboxes) }, null, 2)}\n`;
-  await mkdir(dirname(file), { recursive: true });
-  await replaceFile(file, body, { tmp: `${file}.${process.pid}.tmp`, mode: 0o600 });
+  await makePrivateDir(dirname(file));
+  await replaceFile(file, body, { tmp: `${file}.${process.pid}.tmp` });
 }

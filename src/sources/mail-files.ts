@@ -1,43 +1,47 @@
 /**
  * `tracehive ingest`: mails from `.eml` files and directories, or one mail from stdin (an MTA
- * pipe: Postfix `pipe`, an aliases entry `|tracehive ingest`). Each mail is handed whole to the
- * {@link MailIntake}; the outcome of every input is reported, and {@link ingestExitCode}
- * turns them into the sysexits code an MTA understands: 75 makes it keep the mail and retry,
- * 65/66 make it bounce, 0 means kept.
+ * pipe: Postfix `pipe`, an aliases entry `|tracehive ingest`). Each mail is handed whole to an
+ * {@link IngestTarget} (the drop directory, where serve parses and maps it); the outcome of every
+ * input is reported, and {@link ingestExitCode} turns them into the sysexits code an MTA
+ * understands: 75 makes it keep the mail and retry, 65/66 make it bounce, 0 means kept.
  *
  * A leading mbox `From ` line (what an MTA pipe or an mbox export puts before the headers) is
- * an envelope line, not part of the RFC 5322 message: it is dropped before the intake sees the
- * bytes. Everything else goes through unchanged.
+ * an envelope line, not part of the RFC 5322 message: it is dropped before the mail is kept.
+ * Everything else goes through unchanged.
  */
 import { open, readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
-import type { MailIntake, MailOrigin } from './mail-intake.js';
+import type { MailOrigin } from './mail-intake.js';
 
-/** sysexits.h: everything was kept (accepted or quarantined). */
+/** Where ingest keeps mails for serve: the drop directory (queue/drop-writer.ts). */
+export interface IngestTarget {
+  /** Keeps one mail durably; resolves with the name it is kept under; rejects when it cannot now (ENOSPC…). */
+  keep(raw: Buffer, origin: MailOrigin): Promise<string>;
+}
+
+/** sysexits.h: every mail was kept for serve. */
 export const EX_OK = 0;
 /** sysexits.h: the input is not acceptable (a mail larger than `maxBytes`): the MTA bounces it. */
 export const EX_DATAERR = 65;
 /** sysexits.h: an input file could not be read (or a directory held no `.eml`). */
 export const EX_NOINPUT = 66;
-/** sysexits.h: a mail could not be kept now (spool full, I/O error, shutting down): the MTA retries. */
+/** sysexits.h: a mail could not be kept now (disk full, I/O error): the MTA retries. */
 export const EX_TEMPFAIL = 75;
 
 /** How to read the inputs. */
 export interface IngestOptions {
   /** Larger mails are not handed on (outcome `too-large`). @default 26214400 */
   readonly maxBytes?: number;
-  /** Receives one line per input (debug when accepted, info when quarantined, warn otherwise). */
+  /** Receives one line per input (debug when kept, warn otherwise). */
   readonly log?: Logger;
 }
 
 /** What became of one input. */
 export type IngestResult =
-  /** In the spool. */
-  | { readonly origin: MailOrigin; readonly outcome: 'accepted'; readonly sourceRef: string }
-  /** Kept in quarantine: could not be parsed or mapped. */
-  | { readonly origin: MailOrigin; readonly outcome: 'quarantined'; readonly reason: string }
+  /** In the drop directory under the name `file`: serve parses, maps and spools (or quarantines) it. */
+  | { readonly origin: MailOrigin; readonly outcome: 'kept'; readonly file: string }
   /** Not kept, for now: try again later (EX_TEMPFAIL). */
   | { readonly origin: MailOrigin; readonly outcome: 'not-kept'; readonly reason: string }
   /** Missing, unreadable, a directory without `.eml`, or empty stdin (EX_NOINPUT). */
@@ -48,8 +52,7 @@ export type IngestResult =
 /** Every input's result, in order, and the counts a summary line needs. */
 export interface IngestSummary {
   readonly results: readonly IngestResult[];
-  readonly accepted: number;
-  readonly quarantined: number;
+  readonly kept: number;
   /** Inputs that were not kept, whatever the reason. */
   readonly failed: number;
 }
@@ -60,7 +63,7 @@ const DEFAULT_MAX_BYTES = 25 * 1024 * 1024;
  * Ingests files one after the other; a directory stands for the `*.eml` files directly in it
  * (not its subdirectories), in name order. Never throws for a bad input: it is a result.
  */
-export async function ingestFiles(paths: readonly string[], intake: MailIntake, opts: IngestOptions = {}): Promise<IngestSummary> {
+export async function ingestFiles(paths: readonly string[], target: IngestTarget, opts: IngestOptions = {}): Promise<IngestSummary> {
   const results: IngestResult[] = [];
   for (const path of paths) {
     const files = await expand(path);
@@ -68,13 +71,13 @@ export async function ingestFiles(paths: readonly string[], intake: MailIntake, 
       results.push(report(files, opts.log));
       continue;
     }
-    for (const file of files) results.push(report(await ingestFile(file, intake, opts.maxBytes ?? DEFAULT_MAX_BYTES), opts.log));
+    for (const file of files) results.push(report(await ingestFile(file, target, opts.maxBytes ?? DEFAULT_MAX_BYTES), opts.log));
   }
   return summarize(results);
 }
 
 /** Ingests the one mail on `stream` (the MTA pipe), read to its end with a bounded buffer. */
-export async function ingestStdin(stream: Readable, intake: MailIntake, opts: IngestOptions = {}): Promise<IngestResult> {
+export async function ingestStdin(stream: Readable, target: IngestTarget, opts: IngestOptions = {}): Promise<IngestResult> {
   const origin: MailOrigin = { via: 'stdin', id: 'stdin' };
   const max = opts.maxBytes ?? DEFAULT_MAX_BYTES;
   const chunks: Buffer[] = [];
@@ -92,7 +95,7 @@ export async function ingestStdin(stream: Readable, intake: MailIntake, opts: In
   }
   if (bytes > max) return report(tooLarge(origin, bytes, max), opts.log);
   if (bytes === 0) return report({ origin, outcome: 'unreadable', reason: 'no mail on stdin' }, opts.log);
-  return report(await hand(Buffer.concat(chunks, bytes), origin, intake), opts.log);
+  return report(await hand(Buffer.concat(chunks, bytes), origin, target), opts.log);
 }
 
 /**
@@ -108,9 +111,9 @@ export function ingestExitCode(results: readonly IngestResult[]): number {
   return EX_OK;
 }
 
-/** One line for the operator, e.g. `ingest: /tmp/a.eml: accepted as mail-1f2e…`. */
+/** One line for the operator, e.g. `ingest: mail/a.eml: kept for tracehive serve as 001796…mail`. */
 export function formatIngestResult(r: IngestResult): string {
-  const what = r.outcome === 'accepted' ? `accepted as ${r.sourceRef}` : r.outcome === 'quarantined' ? `quarantined: ${r.reason}` : r.outcome === 'not-kept' ? `not kept, try again later: ${r.reason}` : `${r.outcome}: ${r.reason}`;
+  const what = r.outcome === 'kept' ? `kept for tracehive serve as ${r.file}` : r.outcome === 'not-kept' ? `not kept, try again later: ${r.reason}` : `${r.outcome}: ${r.reason}`;
   return `ingest: ${r.origin.id}: ${what}`;
 }
 
@@ -127,7 +130,7 @@ async function expand(path: string): Promise<string[] | IngestResult> {
   }
 }
 
-async function ingestFile(file: string, intake: MailIntake, max: number): Promise<IngestResult> {
+async function ingestFile(file: string, target: IngestTarget, max: number): Promise<IngestResult> {
   const origin: MailOrigin = { via: 'file', id: file };
   let raw: Buffer;
   try {
@@ -144,16 +147,13 @@ async function ingestFile(file: string, intake: MailIntake, max: number): Promis
   }
   // The file grew between stat and read.
   if (raw.length > max) return tooLarge(origin, raw.length, max);
-  return hand(raw, origin, intake);
+  return hand(raw, origin, target);
 }
 
-/** Hands one mail to the intake and turns its verdict (or rejection) into a result. */
-async function hand(raw: Buffer, origin: MailOrigin, intake: MailIntake): Promise<IngestResult> {
-  // A full spool refuses at once rather than waiting: an MTA retries a 75, and `ingest` may run while nothing drains the spool.
-  if (intake.full) return { origin, outcome: 'not-kept', reason: 'the spool is full' };
+/** Hands one mail to the target and turns its answer (or rejection) into a result. */
+async function hand(raw: Buffer, origin: MailOrigin, target: IngestTarget): Promise<IngestResult> {
   try {
-    const verdict = await intake.accept(stripMboxFromLine(raw), origin);
-    return verdict.kind === 'accepted' ? { origin, outcome: 'accepted', sourceRef: verdict.sourceRef } : { origin, outcome: 'quarantined', reason: verdict.reason };
+    return { origin, outcome: 'kept', file: await target.keep(stripMboxFromLine(raw), origin) };
   } catch (err) {
     return { origin, outcome: 'not-kept', reason: err instanceof Error ? err.message : String(err) };
   }
@@ -172,16 +172,14 @@ function tooLarge(origin: MailOrigin, bytes: number, max: number): IngestResult 
 
 function report(result: IngestResult, log: Logger | undefined): IngestResult {
   if (log) {
-    const fields = { origin: result.origin, outcome: result.outcome, ...('reason' in result ? { reason: result.reason } : { sourceRef: result.sourceRef }) };
-    if (result.outcome === 'accepted') log.debug(fields, 'Mail ingested.');
-    else if (result.outcome === 'quarantined') log.info(fields, 'Mail ingested into quarantine.');
+    const fields = { origin: result.origin, outcome: result.outcome, ...('reason' in result ? { reason: result.reason } : { file: result.file }) };
+    if (result.outcome === 'kept') log.debug(fields, 'Mail kept for tracehive serve.');
     else log.warn(fields, 'Mail not ingested.');
   }
   return result;
 }
 
 function summarize(results: IngestResult[]): IngestSummary {
-  const accepted = results.filter((r) => r.outcome === 'accepted').length;
-  const quarantined = results.filter((r) => r.outcome === 'quarantined').length;
-  return { results, accepted, quarantined, failed: results.length - accepted - quarantined };
+  const kept = results.filter((r) => r.outcome === 'kept').length;
+  return { results, kept, failed: results.length - kept };
 }

@@ -1,32 +1,71 @@
 /**
  * `tracehive spool stats`: what waits in spool.dir, read from the files alone (safe while serve
- * runs: it never writes and takes no lock). Depth and age of the queue, dead letters by code
- * and day, rejected lines, quarantined mails, requeue requests waiting for serve.
+ * runs: it never writes and takes no lock). Depth and age of the queue; dead letters by code and
+ * day, rejected lines and quarantined mails, each with its bytes against its cap, its oldest file
+ * and its retention; requeue requests waiting for serve; mails waiting in the ingest drop
+ * directory (and 0.1.0's legacy incoming/).
  */
-import { createReadStream } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import split2 from 'split2';
+import type { FileBudget } from '../config.js';
+import { openPrivate } from '../io/private-files.js';
+import { KeptFiles, type KeptNaming, type KeptUsage } from '../io/kept-files.js';
 import { inspectSpool } from '../queue/spool.js';
+import { isDropName } from '../queue/drop-file.js';
+import { DROP_REJECTED_DIR } from '../queue/incoming.js';
+
+/** Bytes, files, age and limits of one directory of kept files. */
+export interface KeptReport {
+  readonly bytes: number;
+  /** The cap (spool.<dir>.maxBytes); null when the report was made without the configuration. */
+  readonly maxBytes: number | null;
+  readonly retentionDays: number | null;
+  readonly oldestTime: string | null;
+}
 
 export interface SpoolReport {
   readonly dir: string;
   readonly queue: { readonly records: number; readonly bytes: number; readonly segments: number; readonly oldestTime: string | null; readonly oldestAgeSeconds: number | null; readonly corrupt: number; readonly torn: number };
-  readonly dead: { readonly total: number; readonly byCode: Record<string, number>; readonly files: { readonly name: string; readonly alerts: number }[] };
-  readonly rejected: { readonly total: number; readonly files: number };
-  readonly quarantine: { readonly mails: number };
+  readonly dead: KeptReport & { readonly total: number; readonly byCode: Record<string, number>; readonly files: { readonly name: string; readonly alerts: number }[] };
+  readonly rejected: KeptReport & { readonly total: number; readonly files: number };
+  readonly quarantine: KeptReport & { readonly mails: number };
   readonly requeue: { readonly requests: number; readonly inProgress: number };
-  /** Mails left by `tracehive ingest` that serve has not moved into the queue yet. */
+  /** Alerts 0.1.0's `tracehive ingest` left in spool.dir/incoming/, for serve's next start. */
   readonly incoming: { readonly alerts: number };
+  /** Mails in ingest.dropDir waiting for serve, and files it moved aside; null without the configuration. */
+  readonly drop: { readonly dir: string; readonly waiting: number; readonly rejected: number } | null;
 }
 
-export async function spoolReport(spoolDir: string, now: number = Date.now()): Promise<SpoolReport> {
+export interface ReportOptions {
+  readonly budgets?: { readonly dead: FileBudget; readonly rejected: FileBudget; readonly quarantine: FileBudget };
+  readonly dropDir?: string;
+}
+
+export async function spoolReport(spoolDir: string, now: number = Date.now(), options: ReportOptions = {}): Promise<SpoolReport> {
   const q = await inspectSpool(join(spoolDir, 'queue'));
-  const dead = await countNdjson(join(spoolDir, 'dead'), (entry) => /^(ERR_[A-Z_]+)/.exec(String((entry as { reason?: unknown }).reason ?? ''))?.[1] ?? 'unknown');
+  const kept = async (dir: 'dead' | 'rejected' | 'quarantine', naming: KeptNaming): Promise<KeptReport & { files: number }> => {
+    const budget = options.budgets?.[dir];
+    const files = new KeptFiles(join(spoolDir, dir), naming, budget ?? { maxBytes: 0, retentionDays: 0 }, () => now);
+    await files.scan();
+    const u: KeptUsage = files.usage();
+    return { bytes: u.bytes, files: u.files, maxBytes: budget?.maxBytes ?? null, retentionDays: budget?.retentionDays ?? null, oldestTime: u.oldest === null ? null : new Date(u.oldest).toISOString() };
+  };
+  const deadUsage = await kept('dead', { kind: 'day', prefix: 'dead' });
+  const rejectedUsage = await kept('rejected', { kind: 'day', prefix: 'rejected' });
+  const quarantineUsage = await kept('quarantine', { kind: 'quarantine' });
+  const dead = await countNdjson(join(spoolDir, 'dead'), (entry) => {
+    const e = entry as { reason?: unknown; version?: unknown };
+    if (typeof e.version === 'number' && e.version > 1) return 'newer-format';
+    return /^(ERR_[A-Z_]+)/.exec(String(e.reason ?? ''))?.[1] ?? 'unknown';
+  });
   const rejected = await countNdjson(join(spoolDir, 'rejected'));
-  const quarantined = (await list(join(spoolDir, 'quarantine'))).filter((n) => n.endsWith('.eml')).length;
   const requeue = await list(join(spoolDir, 'requeue'));
   const incoming = (await list(join(spoolDir, 'incoming'))).filter((n) => n.endsWith('.rec')).length;
+  const drop = options.dropDir === undefined ? null : { dir: options.dropDir, waiting: (await list(options.dropDir)).filter(isDropName).length, rejected: (await list(join(options.dropDir, DROP_REJECTED_DIR))).filter((n) => !n.endsWith('.reason')).length };
+  const { files: _deadFiles, ...deadKept } = deadUsage;
+  const { files: _rejectedFiles, ...rejectedKept } = rejectedUsage;
+  const { files: _quarantineFiles, ...quarantineKept } = quarantineUsage;
   return {
     dir: spoolDir,
     queue: {
@@ -38,11 +77,12 @@ export async function spoolReport(spoolDir: string, now: number = Date.now()): P
       corrupt: q.corrupt,
       torn: q.torn,
     },
-    dead: { total: dead.total, byCode: dead.byKey, files: dead.files },
-    rejected: { total: rejected.total, files: rejected.files.length },
-    quarantine: { mails: quarantined },
+    dead: { ...deadKept, total: dead.total, byCode: dead.byKey, files: dead.files },
+    rejected: { ...rejectedKept, total: rejected.total, files: rejected.files.length },
+    quarantine: { ...quarantineKept, mails: quarantineUsage.files },
     requeue: { requests: requeue.filter((n) => n.startsWith('request-')).length, inProgress: requeue.filter((n) => n.startsWith('work-')).length },
     incoming: { alerts: incoming },
+    drop,
   };
 }
 
@@ -55,14 +95,23 @@ export function formatReport(r: SpoolReport): string {
   ];
   if (r.queue.corrupt + r.queue.torn > 0) lines.push(`              ${r.queue.corrupt} corrupt and ${r.queue.torn} torn records skipped (a crash cut a write short, or the disk is failing)`);
   const codes = Object.entries(r.dead.byCode).map(([code, n]) => `${n} ${code}`).join(', ');
-  lines.push(`  dead:       ${r.dead.total} alerts in ${r.dead.files.length} files${codes ? ` (${codes})` : ''}`);
+  lines.push(`  dead:       ${r.dead.total} alerts in ${r.dead.files.length} files${codes ? ` (${codes})` : ''}`, budget(r.dead, 'dead'));
   for (const f of r.dead.files) lines.push(`              dead/${f.name}: ${f.alerts}`);
-  lines.push(`  rejected:   ${r.rejected.total} lines in ${r.rejected.files} files`);
-  lines.push(`  quarantine: ${r.quarantine.mails} mails`);
-  if (r.incoming.alerts > 0) lines.push(`  incoming:   ${r.incoming.alerts} mails from tracehive ingest, waiting for tracehive serve to take them`);
+  lines.push(`  rejected:   ${r.rejected.total} lines in ${r.rejected.files} files`, budget(r.rejected, 'rejected'));
+  lines.push(`  quarantine: ${r.quarantine.mails} mails`, budget(r.quarantine, 'quarantine'));
+  if (r.drop && r.drop.waiting + r.drop.rejected > 0) lines.push(`  drop:       ${r.drop.waiting} mails in ${r.drop.dir} waiting for tracehive serve${r.drop.rejected > 0 ? `, ${r.drop.rejected} invalid files moved aside to ${join(r.drop.dir, DROP_REJECTED_DIR)}/ (see their .reason)` : ''}`);
+  if (r.incoming.alerts > 0) lines.push(`  incoming:   ${r.incoming.alerts} mails left by tracehive 0.1.0 in spool.dir/incoming/, taken at serve's next start`);
   if (r.requeue.requests + r.requeue.inProgress > 0) lines.push(`  requeue:    ${r.requeue.requests} requests waiting for tracehive serve, ${r.requeue.inProgress} files being requeued`);
   if (r.dead.total > 0) lines.push('', 'Read a dead letter\'s reason, status and body, fix the cause (TheHive field, permission, dataType), then: tracehive spool requeue-dead');
   return `${lines.join('\n')}\n`;
+}
+
+/** `              3.2 MiB of 256.0 MiB (spool.dead.maxBytes), oldest 2026-12-01T…, kept 30 days`. */
+function budget(k: KeptReport, dir: string): string {
+  const cap = k.maxBytes === null ? '' : ` of ${mib(k.maxBytes)} (spool.${dir}.maxBytes)${k.maxBytes > 0 && k.bytes > k.maxBytes ? ' — OVER' : ''}`;
+  const oldest = k.oldestTime === null ? '' : `, oldest ${k.oldestTime}`;
+  const kept = k.retentionDays === null ? '' : k.retentionDays === 0 ? ', kept forever' : `, kept ${k.retentionDays} days`;
+  return `              ${mib(k.bytes)}${cap}${oldest}${kept}`;
 }
 
 async function list(dir: string): Promise<string[]> {
@@ -75,7 +124,10 @@ async function countNdjson(dir: string, keyOf?: (entry: unknown) => string): Pro
   let total = 0;
   for (const name of (await list(dir)).filter((n) => n.endsWith('.ndjson'))) {
     let alerts = 0;
-    for await (const line of createReadStream(join(dir, name)).pipe(split2())) {
+    // Never through a link planted there: skipped (the operator runs this, possibly as root).
+    const handle = await openPrivate(join(dir, name), 'read').catch(() => null);
+    if (handle === null) continue;
+    for await (const line of handle.createReadStream().pipe(split2())) {
       if ((line as string).trim() === '') continue;
       alerts += 1;
       if (keyOf) {

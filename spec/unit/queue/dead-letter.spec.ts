@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { createDeadLetterLog } from '../../../src/queue/dead-letter.js';
+import { KeptFiles } from '../../../src/io/kept-files.js';
 import type { Alert } from '../../../src/types.js';
 import { testAlert } from '../../support/alerts.js';
 
@@ -19,7 +20,7 @@ describe('queue/dead-letter', () => {
     await rm(root, { recursive: true, force: true });
   });
 
-  it('creates the directory and appends {time, reason, status, body, attempts, alert} lines to dead-<date>.ndjson', async () => {
+  it('creates the directory and appends {version, time, reason, status, body, attempts, alert} lines to dead-<date>.ndjson', async () => {
     const dir = join(root, 'spool', 'dead');
     const log = createDeadLetterLog(dir, () => new Date('2024-03-05T23:59:58.000Z'));
     const body = '{"type":"NotFoundError","message":"ObservableType x not found"}';
@@ -29,8 +30,8 @@ describe('queue/dead-letter', () => {
     const text = await readFile(join(dir, 'dead-2024-03-05.ndjson'), 'utf8');
     expect(text.split('\n')).to.have.length(3);
     expect(text.trimEnd().split('\n').map((l) => JSON.parse(l) as unknown)).to.deep.equal([
-      { time: '2024-03-05T23:59:58.000Z', reason: 'ERR_SINK_REJECTED: HTTP 404', status: 404, body, attempts: 1, alert: alert('ct-1') },
-      { time: '2024-03-05T23:59:58.000Z', reason: 'ERR_SINK_ATTEMPTS: gave up', status: null, body: null, attempts: 5, alert: alert('ct-2') },
+      { version: 1, time: '2024-03-05T23:59:58.000Z', reason: 'ERR_SINK_REJECTED: HTTP 404', status: 404, body, attempts: 1, alert: alert('ct-1') },
+      { version: 1, time: '2024-03-05T23:59:58.000Z', reason: 'ERR_SINK_ATTEMPTS: gave up', status: null, body: null, attempts: 5, alert: alert('ct-2') },
     ]);
   });
 
@@ -61,5 +62,20 @@ describe('queue/dead-letter', () => {
     await log.write({ alert: alert('ct-1'), reason: 'r', attempts: 1 }).catch((err: unknown) => (error = err));
     expect(error).to.be.instanceOf(Error);
     await log.close();
+  });
+
+  it('over spool.dead.maxBytes still writes every dead letter, and says why input must pause until they are requeued', async () => {
+    const kept = new KeptFiles(root, { kind: 'day', prefix: 'dead' }, { maxBytes: 1000, retentionDays: 30 });
+    await kept.scan();
+    const seen: (string | null)[] = [];
+    const log = createDeadLetterLog(root, () => new Date('2026-11-26T08:00:00.000Z'), kept, (reason) => seen.push(reason));
+    expect(log.overBudget()).to.equal(null);
+    for (let i = 0; i < 5; i++) await log.write({ alert: alert(`ct-${i}`), reason: 'ERR_SINK_REJECTED: HTTP 400', attempts: 1 });
+    await log.close();
+    const lines = (await readFile(join(root, 'dead-2026-11-26.ndjson'), 'utf8')).trimEnd().split('\n');
+    expect(lines, 'nothing is dropped').to.have.length(5);
+    expect(seen[0]).to.equal(null);
+    expect(log.overBudget()).to.match(/over spool\.dead\.maxBytes \(1000\): requeue them \(tracehive spool requeue-dead\)/);
+    expect(seen.at(-1)).to.equal(log.overBudget());
   });
 });

@@ -7,8 +7,24 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { expect } from 'chai';
-import { EX_DATAERR, EX_NOINPUT, EX_OK, EX_TEMPFAIL, formatIngestResult, ingestExitCode, ingestFiles, ingestStdin, stripMboxFromLine, type IngestResult } from '../../../src/sources/mail-files.js';
-import { RecordingIntake } from '../../support/recording-intake.js';
+import { EX_DATAERR, EX_NOINPUT, EX_OK, EX_TEMPFAIL, formatIngestResult, ingestExitCode, ingestFiles, ingestStdin, stripMboxFromLine, type IngestResult, type IngestTarget } from '../../../src/sources/mail-files.js';
+import type { MailOrigin } from '../../../src/sources/mail-intake.js';
+
+/** Keeps what it is handed (or fails as a full disk would, when told), naming each kept mail drop-N. */
+class RecordingIntake implements IngestTarget {
+  readonly kept: Array<{ raw: Buffer; origin: MailOrigin }> = [];
+  readonly calls: MailOrigin[] = [];
+  /** What the keep() calls do, in order; the last one repeats. */
+  modes: Array<'keep' | 'reject'> = ['keep'];
+
+  async keep(raw: Buffer, origin: MailOrigin): Promise<string> {
+    const mode = this.modes[Math.min(this.calls.length, this.modes.length - 1)];
+    this.calls.push(origin);
+    if (mode === 'reject') throw new Error('ENOSPC: no space left on device (test)');
+    this.kept.push({ raw, origin });
+    return `drop-${this.kept.length}`;
+  }
+}
 
 const mail = (subject: string): Buffer => Buffer.from(`From: a@corp.example\r\nSubject: ${subject}\r\n\r\nbody ü\r\n`, 'utf8');
 
@@ -24,19 +40,20 @@ describe('mail-files: tracehive ingest', () => {
   });
 
   describe('ingestFiles', () => {
-    it('hands each file on as it is, in argument order, and reports the sourceRefs', async () => {
+    it('hands each file on as it is, in argument order, and reports where each is kept', async () => {
       const a = mail('a');
       await writeFile(join(dir, 'a.eml'), a);
       await writeFile(join(dir, 'b.eml'), mail('b'));
       const intake = new RecordingIntake();
       const summary = await ingestFiles([join(dir, 'b.eml'), join(dir, 'a.eml')], intake);
-      expect(summary.results.map((r) => r.outcome)).to.deep.equal(['accepted', 'accepted']);
+      expect(summary.results.map((r) => r.outcome)).to.deep.equal(['kept', 'kept']);
+      expect(summary.results.map((r) => (r.outcome === 'kept' ? r.file : ''))).to.deep.equal(['drop-1', 'drop-2']);
       expect(summary.results.map((r) => r.origin)).to.deep.equal([
         { via: 'file', id: join(dir, 'b.eml') },
         { via: 'file', id: join(dir, 'a.eml') },
       ]);
       expect(intake.kept[1]?.raw.equals(a)).to.equal(true);
-      expect(summary).to.include({ accepted: 2, quarantined: 0, failed: 0 });
+      expect(summary).to.include({ kept: 2, failed: 0 });
       expect(ingestExitCode(summary.results)).to.equal(EX_OK);
     });
 
@@ -57,40 +74,22 @@ describe('mail-files: tracehive ingest', () => {
       await mkdir(join(dir, 'empty'));
       const intake = new RecordingIntake();
       const summary = await ingestFiles([join(dir, 'missing.eml'), join(dir, 'empty'), join(dir, 'ok.eml')], intake);
-      expect(summary.results.map((r) => r.outcome)).to.deep.equal(['unreadable', 'unreadable', 'accepted']);
+      expect(summary.results.map((r) => r.outcome)).to.deep.equal(['unreadable', 'unreadable', 'kept']);
       expect((summary.results[0] as { reason: string }).reason).to.match(/ENOENT/);
       expect((summary.results[1] as { reason: string }).reason).to.match(/no \.eml/);
-      expect(summary).to.include({ accepted: 1, failed: 2 });
+      expect(summary).to.include({ kept: 1, failed: 2 });
       expect(ingestExitCode(summary.results)).to.equal(EX_NOINPUT);
-    });
-
-    it('counts a quarantined mail as kept (0)', async () => {
-      await writeFile(join(dir, 'q.eml'), mail('q'));
-      const intake = new RecordingIntake();
-      intake.modes = ['quarantine'];
-      const summary = await ingestFiles([join(dir, 'q.eml')], intake);
-      expect(summary.results[0]).to.deep.include({ outcome: 'quarantined', reason: 'ERR_MAIL_PARSE: no parser (test)' });
-      expect(ingestExitCode(summary.results)).to.equal(EX_OK);
     });
 
     it('reports a mail the intake could not keep as not-kept (75), which wins over 66', async () => {
       await writeFile(join(dir, '1.eml'), mail('1'));
       await writeFile(join(dir, '2.eml'), mail('2'));
       const intake = new RecordingIntake();
-      intake.modes = ['reject', 'accept'];
+      intake.modes = ['reject', 'keep'];
       const summary = await ingestFiles([dir, join(dir, 'missing.eml')], intake);
-      expect(summary.results.map((r) => r.outcome)).to.deep.equal(['not-kept', 'accepted', 'unreadable']);
+      expect(summary.results.map((r) => r.outcome)).to.deep.equal(['not-kept', 'kept', 'unreadable']);
       expect((summary.results[0] as { reason: string }).reason).to.match(/ENOSPC/);
       expect(ingestExitCode(summary.results)).to.equal(EX_TEMPFAIL);
-    });
-
-    it('does not call the intake while it is full: not-kept (75)', async () => {
-      await writeFile(join(dir, 'f.eml'), mail('f'));
-      const intake = new RecordingIntake();
-      intake.full = true;
-      const summary = await ingestFiles([join(dir, 'f.eml')], intake);
-      expect(summary.results[0]).to.deep.include({ outcome: 'not-kept', reason: 'the spool is full' });
-      expect(intake.calls).to.have.length(0);
     });
 
     it('refuses a file larger than maxBytes without reading it (65)', async () => {
@@ -108,7 +107,7 @@ describe('mail-files: tracehive ingest', () => {
       const raw = mail('piped');
       const intake = new RecordingIntake();
       const result = await ingestStdin(Readable.from([raw.subarray(0, 7), raw.subarray(7, 30), raw.subarray(30)]), intake);
-      expect(result).to.deep.equal({ origin: { via: 'stdin', id: 'stdin' }, outcome: 'accepted', sourceRef: 'mail-test-1' });
+      expect(result).to.deep.equal({ origin: { via: 'stdin', id: 'stdin' }, outcome: 'kept', file: 'drop-1' });
       expect(intake.kept[0]?.raw.equals(raw)).to.equal(true);
     });
 
@@ -155,15 +154,13 @@ describe('mail-files: tracehive ingest', () => {
 
   it('formats one line per result for the operator', () => {
     const results: IngestResult[] = [
-      { origin: { via: 'file', id: '/m/a.eml' }, outcome: 'accepted', sourceRef: 'mail-1' },
-      { origin: { via: 'file', id: '/m/b.eml' }, outcome: 'quarantined', reason: 'no body' },
-      { origin: { via: 'stdin', id: 'stdin' }, outcome: 'not-kept', reason: 'the spool is full' },
+      { origin: { via: 'file', id: '/m/a.eml' }, outcome: 'kept', file: '001764144000000-42-0123456789ab.mail' },
+      { origin: { via: 'stdin', id: 'stdin' }, outcome: 'not-kept', reason: 'ENOSPC: no space left on device' },
       { origin: { via: 'file', id: '/m/c.eml' }, outcome: 'unreadable', reason: 'ENOENT' },
     ];
     expect(results.map(formatIngestResult)).to.deep.equal([
-      'ingest: /m/a.eml: accepted as mail-1',
-      'ingest: /m/b.eml: quarantined: no body',
-      'ingest: stdin: not kept, try again later: the spool is full',
+      'ingest: /m/a.eml: kept for tracehive serve as 001764144000000-42-0123456789ab.mail',
+      'ingest: stdin: not kept, try again later: ENOSPC: no space left on device',
       'ingest: /m/c.eml: unreadable: ENOENT',
     ]);
     expect(ingestExitCode([])).to.equal(EX_OK);
