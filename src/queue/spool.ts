@@ -136,7 +136,7 @@ export interface SpoolOptions {
   /**
    * Also `full` while this many bytes are appended but not yet durable (a slow or failing disk); a
    * commit starts early once half of it waits. Bounds what is read and not yet accepted for good.
-   * @default 1048576 (1 MiB)
+   * @default 4194304 (4 MiB)
    */
   readonly commitBatchBytes?: number;
   readonly hooks?: SpoolHooks;
@@ -153,7 +153,7 @@ export const ERROR_RETRY_MS = 500;
  */
 export const RETRY_CHUNK_BYTES = 64 * 1024;
 const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024;
-const DEFAULT_COMMIT_BATCH_BYTES = 1024 * 1024;
+const DEFAULT_COMMIT_BATCH_BYTES = 4 * 1024 * 1024;
 /** Files of the spool hold detections and mails: only its own user reads them. */
 const FILE_MODE = 0o600;
 const DIR_MODE = 0o700;
@@ -199,6 +199,8 @@ export class Spool {
   readonly #dead = new Set<Segment>();
 
   #timer: (() => void) | null = null;
+  /** The armed timer fires on the next turn (setImmediate): a batch that became due needs no rearming. */
+  #timerImmediate = false;
   #ticking: Promise<void> | null = null;
   #retryAt = 0;
   #commitWaiters: { target: number; resolve: () => void; reject: (err: Error) => void }[] = [];
@@ -322,7 +324,7 @@ export class Spool {
     this.#bufferedBytes += HEADER_BYTES + bytes;
     this.#unacked++;
     this.#appended++;
-    if (this.#ticking === null && (this.#timer === null || this.#batchDue())) this.#schedule(true);
+    if (this.#ticking === null && (this.#timer === null || (!this.#timerImmediate && this.#retryAt === 0 && this.#batchDue()))) this.#schedule(true);
     return seq;
   }
 
@@ -453,6 +455,7 @@ export class Spool {
     const delay = Math.max(due, this.#retryAt) - now;
     const run = (): void => {
       this.#timer = null;
+      this.#timerImmediate = false;
       this.#ticking = this.#tick(false).then(() => {
         this.#ticking = null;
         this.#schedule();
@@ -461,9 +464,11 @@ export class Spool {
     if (delay <= 0 && (this.#intervalMs === 0 || this.#batchDue())) {
       const immediate = setImmediate(run);
       this.#timer = () => clearImmediate(immediate);
+      this.#timerImmediate = true;
     } else {
       const timeout = setTimeout(run, Math.max(0, delay));
       this.#timer = () => clearTimeout(timeout);
+      this.#timerImmediate = false;
     }
   }
 
@@ -488,7 +493,7 @@ export class Spool {
       failed = true;
       safeHook(() => this.#hooks.error?.(asError(err), 'write'));
     }
-    if (failed) this.#retryAt = performance.now() + Math.max(this.#intervalMs, ERROR_RETRY_MS);
+    this.#retryAt = failed ? performance.now() + Math.max(this.#intervalMs, ERROR_RETRY_MS) : 0;
     return commitError;
   }
 
