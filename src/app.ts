@@ -7,7 +7,6 @@
  * or written to the dead-letter log, so after a crash everything accepted and unconfirmed is sent
  * again at the next start.
  */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
@@ -22,7 +21,9 @@ import { SinkHealth } from './sink-health.js';
 import { Delivery } from './queue/delivery.js';
 import { Feeder } from './queue/feeder.js';
 import { Grouper } from './queue/grouper.js';
-import { Spool } from './queue/spool.js';
+import type { Spool } from './queue/spool.js';
+import { openSpool } from './open-spool.js';
+import { SinkProbe } from './sink-probe.js';
 import { lineRecord } from './queue/spool-payload.js';
 import { REQUEUE_POLL_MS, pendingRequests, requeueDead } from './queue/requeue.js';
 import { DropPickup } from './queue/drop-pickup.js';
@@ -35,9 +36,9 @@ import { createTheHiveSink } from './sinks/thehive.js';
 import { createFileSink } from './sinks/file.js';
 import { MailPipeline, type MailSpool } from './mail-pipeline.js';
 import { InputGate } from './input-gate.js';
-import type { ImapOptions, ImapSource } from './sources/imap.js';
-import type { SmtpOptions, SmtpSource } from './sources/smtp.js';
-import { DEFAULT_MAIL_POLICY, type MailPolicy } from './map/mail-policy.js';
+import type { ImapSource } from './sources/imap.js';
+import type { SmtpSource } from './sources/smtp.js';
+import { imapOptionsOf, mailPolicyOf, smtpOptionsOf, theHiveOptionsOf } from './app-options.js';
 import type { Sink } from './types.js';
 
 /**
@@ -46,9 +47,6 @@ import type { Sink } from './types.js';
  * queue.concurrency is TheHive's limit.
  */
 const FILE_SINK_CONCURRENCY = 1;
-
-/** While the sink is not ready, how often its key and reachability are checked again. */
-const PROBE_INTERVAL_MS = 5000;
 
 /**
  * At shutdown, how long peers may take to finish the line they are writing after we
@@ -87,37 +85,11 @@ export interface App {
   readonly mail: MailPipeline;
 }
 
-/** The `email.*` keys as the mail mapper takes them. */
-export function mailPolicyOf(config: Config): MailPolicy {
-  const e = config.email;
-  return {
-    fieldNames: e.fieldNames,
-    incidentIdNames: DEFAULT_MAIL_POLICY.incidentIdNames,
-    rawEventsMarkers: DEFAULT_MAIL_POLICY.rawEventsMarkers,
-    ignore: e.ignore,
-    maxDepth: e.maxDepth,
-    privateIps: e.privateIps,
-    type: e.type,
-    notificationType: e.notificationType,
-    source: e.source,
-  };
-}
-
 export function buildApp(config: Config, deps: AppDeps = {}): App {
   const log = deps.logger ?? createLogger(config.log.level);
   const now = deps.now ?? Date.now;
   const usesTheHive = config.thehive.url !== '';
-  const theHive = usesTheHive
-    ? createTheHiveSink({
-        url: config.thehive.url,
-        apiKey: config.thehive.apiKey,
-        organisation: config.thehive.organisation,
-        api: config.thehive.api,
-        tlsVerify: config.thehive.tlsVerify,
-        ...(config.thehive.caFile ? { ca: readFileSync(config.thehive.caFile, 'utf8') } : {}),
-        timeoutMs: config.thehive.timeoutMs,
-      })
-    : undefined;
+  const theHive = usesTheHive ? createTheHiveSink(theHiveOptionsOf(config)) : undefined;
   const sink: Sink = theHive ?? createFileSink(config.file.path);
   // The directories beside the queue, each counted against its budget (spool.dead/rejected/quarantine).
   const kept = {
@@ -233,40 +205,8 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
     now,
   });
   // The IMAP and SMTP libraries are loaded in start(), only when enabled (memory of a serve without mail).
-  const imapOptions: ImapOptions | undefined = config.email.imap.enabled
-    ? {
-        host: config.email.imap.host,
-        port: config.email.imap.port,
-        secure: config.email.imap.secure,
-        starttls: config.email.imap.starttls,
-        tlsVerify: config.email.imap.tlsVerify,
-        ...(config.email.imap.caFile ? { ca: readFileSync(config.email.imap.caFile, 'utf8') } : {}),
-        user: config.email.imap.user,
-        password: config.email.imap.password,
-        mailbox: config.email.imap.mailbox,
-        doneMailbox: config.email.imap.doneMailbox,
-        pollIntervalMs: config.email.imap.pollIntervalMs,
-        maxBytes: config.email.imap.maxBytes,
-        stateFile: join(config.spool.dir, 'imap-state.json'),
-        retryMaxMs: config.queue.retryMaxMs,
-      }
-    : undefined;
-  const smtpOptions: SmtpOptions | undefined = config.email.smtp.enabled
-    ? {
-        host: config.email.smtp.host,
-        port: config.email.smtp.port,
-        maxBytes: config.email.smtp.maxBytes,
-        allowFrom: config.email.smtp.allowFrom,
-        allowPeers: config.email.smtp.allowPeers,
-        tlsKeyFile: config.email.smtp.tlsKeyFile,
-        tlsCertFile: config.email.smtp.tlsCertFile,
-        maxClients: config.email.smtp.maxClients,
-        maxClientsPerPeer: config.email.smtp.maxClientsPerPeer,
-        maxInflightBytes: config.email.smtp.maxInflightBytes,
-        commandTimeoutMs: config.email.smtp.commandTimeoutMs,
-        dataTimeoutMs: config.email.smtp.dataTimeoutMs,
-      }
-    : undefined;
+  const imapOptions = imapOptionsOf(config);
+  const smtpOptions = smtpOptionsOf(config);
   let imap: ImapSource | undefined;
   let smtp: SmtpSource | undefined;
 
@@ -293,23 +233,7 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
     ? new AdminServer({ host: config.http.host, port: config.http.port, registry: telemetry.registry, readiness, deliveryReadiness })
     : undefined;
 
-  const stopProbes = new AbortController();
-  let probeTimer: NodeJS.Timeout | undefined;
-  const probe = async (): Promise<void> => {
-    if (!theHive || stopping) return;
-    // Not AbortSignal.any: on Node 20 it leaves an entry on the long-lived stop signal per call.
-    const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError')), config.thehive.timeoutMs);
-    const onStop = (): void => controller.abort();
-    stopProbes.signal.addEventListener('abort', onStop, { once: true });
-    try {
-      const outcome = await theHive.checkAuth(controller.signal);
-      if (!stopping) health.checked(outcome);
-    } finally {
-      clearTimeout(timer);
-      stopProbes.signal.removeEventListener('abort', onStop);
-    }
-  };
+  const probe = theHive ? new SinkProbe(theHive, health, config.thehive.timeoutMs) : undefined;
 
   // Requeue requests of `tracehive spool requeue-dead`, and mails left by `tracehive ingest`, while serve runs.
   let requeueTimer: NodeJS.Timeout | undefined;
@@ -385,11 +309,7 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
     if (theHive) {
       log.info({ url: redactUrl(config.thehive.url), api: config.thehive.api }, 'Delivering alerts to TheHive; checking the API key.');
       // Not awaited: a slow TheHive must not delay accepting CyberTrace's connections.
-      void probe();
-      probeTimer = setInterval(() => {
-        if (!health.state.ready) void probe();
-      }, PROBE_INTERVAL_MS);
-      probeTimer.unref();
+      probe?.start();
     } else {
       log.info({ path: config.file.path }, 'No thehive.url configured: alerts go to the file sink.');
     }
@@ -422,8 +342,7 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
     const remaining = (): number => Math.max(0, deadline - Date.now());
     const bounded = <T>(p: Promise<T> | undefined): Promise<T | undefined> => Promise.race([p, sleep(remaining()).then(() => undefined)]);
     stopping = true;
-    stopProbes.abort();
-    if (probeTimer) clearInterval(probeTimer);
+    probe?.stop();
     if (requeueTimer) clearInterval(requeueTimer);
     const janitorDone = janitor.stop();
     let records = 0;
@@ -473,33 +392,6 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
       'Stopped: every accepted alert is delivered, in the dead-letter log, or in the spool for the next start.',
     );
     return { undelivered: records };
-  }
-}
-
-/** Opens the spool in `spool.dir/queue`, naming the key to fix when it cannot be used. */
-async function openSpool(config: Config, telemetry: Telemetry): Promise<Spool> {
-  try {
-    return await Spool.open({
-      dir: join(config.spool.dir, 'queue'),
-      maxBytes: config.spool.maxBytes,
-      fsyncIntervalMs: config.spool.fsyncIntervalMs,
-      segmentBytes: config.spool.segmentBytes,
-      commitBatchBytes: config.spool.commitBatchBytes,
-      hooks: {
-        committed: (records, _bytes, ms) => telemetry.spoolCommitted(records, ms),
-        error: (err, during) => telemetry.spoolError(err, during),
-        blocked: (reason) => telemetry.spoolBlocked(reason),
-        unblocked: () => telemetry.spoolUnblocked(),
-      },
-    });
-  } catch (err) {
-    const code = (err as { code?: string }).code;
-    if (code === 'ERR_SPOOL_LOCKED') throw new BridgeError('ERR_SPOOL_LOCKED', `${(err as Error).message} Stop the other instance, or give this one its own spool.dir (TRACEHIVE_SPOOL_DIR).`, { cause: err });
-    if (code === 'ERR_SPOOL_FORMAT') throw new BridgeError('ERR_SPOOL_FORMAT', `ERR_SPOOL_FORMAT: ${(err as Error).message}`, { cause: err });
-    if (code === 'ERR_SPOOL_DIR' || (err as NodeJS.ErrnoException).syscall !== undefined) {
-      throw new BridgeError('ERR_SPOOL_DIR', `spool.dir ${config.spool.dir}: the spool cannot be opened (${(err as Error).message}). Point TRACEHIVE_SPOOL_DIR at a writable directory.`, { cause: err });
-    }
-    throw err;
   }
 }
 

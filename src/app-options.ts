@@ -1,0 +1,85 @@
+/**
+ * The configuration as each component takes it: pure translations of `Config` into the option
+ * objects of the TheHive sink, the IMAP and SMTP sources and the mail mapper. app.ts wires the
+ * components; what each key becomes is here, in one place a reader can check against the README.
+ * The only I/O is reading the CA files that config.ts has already checked.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Config } from './config.js';
+import { DEFAULT_MAIL_POLICY, type MailPolicy } from './map/mail-policy.js';
+import type { TheHiveSinkOptions } from './sinks/thehive.js';
+import type { ImapOptions } from './sources/imap.js';
+import type { SmtpOptions } from './sources/smtp.js';
+
+/** The `email.*` keys as the mail mapper takes them. */
+export function mailPolicyOf(config: Config): MailPolicy {
+  const e = config.email;
+  return {
+    fieldNames: e.fieldNames,
+    incidentIdNames: DEFAULT_MAIL_POLICY.incidentIdNames,
+    rawEventsMarkers: DEFAULT_MAIL_POLICY.rawEventsMarkers,
+    ignore: e.ignore,
+    maxDepth: e.maxDepth,
+    privateIps: e.privateIps,
+    type: e.type,
+    notificationType: e.notificationType,
+    source: e.source,
+  };
+}
+
+/** The `thehive.*` keys as the TheHive sink takes them (its CA file read, as PEM text). */
+export function theHiveOptionsOf(config: Config): TheHiveSinkOptions {
+  const t = config.thehive;
+  return {
+    url: t.url,
+    apiKey: t.apiKey,
+    organisation: t.organisation,
+    api: t.api,
+    tlsVerify: t.tlsVerify,
+    ...(t.caFile ? { ca: readFileSync(t.caFile, 'utf8') } : {}),
+    timeoutMs: t.timeoutMs,
+  };
+}
+
+/** The `email.imap.*` keys as the IMAP source takes them; undefined when IMAP is off. */
+export function imapOptionsOf(config: Config): ImapOptions | undefined {
+  const i = config.email.imap;
+  if (!i.enabled) return undefined;
+  return {
+    host: i.host,
+    port: i.port,
+    secure: i.secure,
+    starttls: i.starttls,
+    tlsVerify: i.tlsVerify,
+    ...(i.caFile ? { ca: readFileSync(i.caFile, 'utf8') } : {}),
+    user: i.user,
+    password: i.password,
+    mailbox: i.mailbox,
+    doneMailbox: i.doneMailbox,
+    pollIntervalMs: i.pollIntervalMs,
+    maxBytes: i.maxBytes,
+    stateFile: join(config.spool.dir, 'imap-state.json'),
+    retryMaxMs: config.queue.retryMaxMs,
+  };
+}
+
+/** The `email.smtp.*` keys as the SMTP source takes them; undefined when SMTP is off. */
+export function smtpOptionsOf(config: Config): SmtpOptions | undefined {
+  const m = config.email.smtp;
+  if (!m.enabled) return undefined;
+  return {
+    host: m.host,
+    port: m.port,
+    maxBytes: m.maxBytes,
+    allowFrom: m.allowFrom,
+    allowPeers: m.allowPeers,
+    tlsKeyFile: m.tlsKeyFile,
+    tlsCertFile: m.tlsCertFile,
+    maxClients: m.maxClients,
+    maxClientsPerPeer: m.maxClientsPerPeer,
+    maxInflightBytes: m.maxInflightBytes,
+    commandTimeoutMs: m.commandTimeoutMs,
+    dataTimeoutMs: m.dataTimeoutMs,
+  };
+}
