@@ -54,6 +54,13 @@ const FILE_SINK_CONCURRENCY = 1;
  */
 const SHUTDOWN_GRACE_MS = 1000;
 
+/**
+ * The spool's close (one last write and fsync, then the lock) may take this long even after
+ * shutdown.timeoutMs is spent: waiting for sources on a full spool can use the whole deadline, and
+ * the close is what says how many records were lost. A disk that hangs longer is reported as such.
+ */
+const SPOOL_CLOSE_GRACE_MS = 1000;
+
 export interface AppDeps {
   readonly logger?: Logger;
   /** Clock for alert dates; tests pin it. */
@@ -361,20 +368,27 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
       await bounded(feeder?.stop());
       await bounded(requeueing);
       await queue.drain(remaining());
-      const left = await queue.close();
+      // Sends still in flight end within thehive.timeoutMs; a file sink on a hung disk must not hold the exit.
+      const left = (await bounded(queue.close())) ?? queue.pending;
       records = spool?.stats().records ?? 0;
       // Closing the spool wakes sources still waiting for room (a full or failing spool): their
       // appends are refused from now on, so they finish. A disk that hangs cannot hold the exit.
-      const closing = spool?.close();
-      closing?.catch(() => undefined);
-      await bounded(closing);
+      let closed = false;
+      const closing = spool
+        ?.close()
+        .then(() => null, (err: unknown) => err as Error)
+        .finally(() => (closed = true));
+      // Its last write is quick or fails quick: it gets a moment even when the deadline is spent.
+      const closeError = await Promise.race([closing, sleep(Math.max(remaining(), SPOOL_CLOSE_GRACE_MS)).then(() => undefined)]);
       await bounded(sourcesDone);
       if (records > 0) {
         log.info({ inFlightAtDeadline: left, records }, 'Undelivered alerts stay in the spool and are sent at the next start.');
       } else {
         log.info('All accepted alerts delivered.');
       }
-      await closing; // its error (records it could not write) is the caller's to report
+      // Its error (records it could not write) is the caller's to report, and so is a close that hung.
+      if (closeError) throw closeError;
+      if (closing && !closed) throw new BridgeError('ERR_SPOOL_DIR', `The spool did not close within shutdown.timeoutMs (${config.shutdown.timeoutMs} ms): the disk of ${config.spool.dir} hangs. What was committed is on disk; records appended in the last moment may be lost.`);
     } finally {
       await Promise.allSettled([bounded(sink.close()), bounded(deadLetters.close()), bounded(rejectedLog.close()), bounded(janitorDone)]);
       await admin?.stop();

@@ -21,12 +21,17 @@ export const SECRET_KEYS = ['thehive.apiKey', 'email.imap.password'] as const;
 /** The keys holding a URL that may carry a `user:password@` part. */
 export const URL_KEYS = ['thehive.url'] as const;
 
-/** A URL without the password of its `user:password@` part, for logs and output; an unparsable one loses its whole user part. */
+/**
+ * A URL without its `user:password@` part's secrets, for logs and output: the password, and the
+ * user too (some deployments put a token there: `https://TOKEN@thehive`); an unparsable one loses
+ * its whole user part.
+ */
 export function redactUrl(text: string): string {
   if (!text.includes('@')) return text;
   try {
     const url = new URL(text);
     if (url.password !== '') url.password = 'redacted';
+    if (url.username !== '') url.username = 'redacted';
     return url.toString();
   } catch {
     const scheme = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.exec(text)?.[0] ?? '';

@@ -96,7 +96,7 @@ export class MailPipeline implements MailIntake {
     let payload = '';
     try {
       if (!startsLikeMail(raw)) {
-        reason = 'ERR_MAIL_PARSE: the input does not start with a mail header line (From:, Subject:, Received: …) or holds binary data: is it an RFC 5322 mail?';
+        reason = NOT_A_MAIL;
       } else {
         const [{ parseMail }, { alertFromMail }] = await loadMailModules();
         const parsed = await this.#parsing.add(async () => {
@@ -129,6 +129,16 @@ export class MailPipeline implements MailIntake {
   }
 
   /**
+   * Keeps input that is no mail to map (a file in the drop directory that is no drop file) in the
+   * quarantine with its reason, under the quarantine's cap; never parses nor maps it. Rejects with
+   * ERR_QUARANTINE_FULL when it does not fit, and on I/O errors.
+   */
+  async keepAside(raw: Buffer, origin: MailOrigin, reason: string): Promise<void> {
+    await this.#quarantine(raw, origin, reason, this.#o.now());
+    this.#o.telemetry.mailQuarantined(origin, reason);
+  }
+
+  /**
    * Writes the raw mail and its reason, both fsynced; rejects when it cannot or when the quarantine
    * is full (the source then leaves the mail in place).
    */
@@ -147,12 +157,24 @@ export class MailPipeline implements MailIntake {
     }
     // A directory made here must itself survive a power cut: its parent's entry is synced too.
     if ((await makePrivateDir(dir, { refuseLink: true })) !== undefined) await syncDir(dirname(dir));
-    const stem = `${new Date(at).toISOString().replace(/[:.]/g, '-')}-${createHash('sha256').update(raw).digest('hex').slice(0, 12)}`;
+    const stem = quarantineStem(raw, origin, reason, at);
     await writeSynced(join(dir, `${stem}.eml`), raw);
     await writeSynced(join(dir, `${stem}.json`), record);
     budget?.added(stem, bytes, [`${stem}.eml`, `${stem}.json`]);
     await syncDir(dir); // the new names too: the source acknowledges the mail once this resolves
   }
+}
+
+/** Why input that is no mail at all is quarantined. */
+export const NOT_A_MAIL = 'ERR_MAIL_PARSE: the input does not start with a mail header line (From:, Subject:, Received: …) or holds binary data: is it an RFC 5322 mail?';
+
+/**
+ * The name (without `.eml`/`.json`) a quarantined input gets: its time, then a hash of its content
+ * and origin, so that two inputs kept in one millisecond (empty planted files, say) never share it.
+ */
+export function quarantineStem(raw: Buffer, origin: MailOrigin, reason: string, at: number): string {
+  const digest = createHash('sha256').update(raw).update('\0').update(`${origin.via}\0${origin.id}\0${reason}`).digest('hex');
+  return `${new Date(at).toISOString().replace(/[:.]/g, '-')}-${digest.slice(0, 12)}`;
 }
 
 /**

@@ -339,9 +339,9 @@ export class Telemetry {
     this.#log.debug({ file, outcome }, 'Drop file taken.');
   }
 
-  dropInvalid(file: string, reason: string, movedTo: string | null): void {
+  dropInvalid(file: string, reason: string): void {
     this.#drops.inc({ outcome: 'invalid' });
-    this.#log.error({ file, reason, movedTo }, movedTo === null ? 'Invalid drop file: never sent; it could not be moved aside and is skipped from now on.' : 'Invalid drop file: never sent, moved aside with its reason.');
+    this.#log.error({ file: clip(file), reason: clip(reason) }, 'Invalid drop file: never sent; kept in spool.dir/quarantine/ with its reason (its bytes when it was a plain file within the size limit).');
   }
 
   dropUnremovable(file: string, err: Error): void {

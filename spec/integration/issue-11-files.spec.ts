@@ -12,7 +12,8 @@ import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { chmod, chown, copyFile, mkdir, mkdtemp, readFile, readdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { sendChunked, startApp, waitFor, sleep } from '../support/harness.js';
+import { connect, sendChunked, startApp, waitFor, sleep } from '../support/harness.js';
+import { detectionLine } from '../support/lines.js';
 import { startServeProcess, type ServeProcess } from '../support/serve-process.js';
 import { fixturePath } from '../support/fixtures.js';
 
@@ -104,6 +105,22 @@ describe('issue 11: files and privileges', function () {
       expect(r.stderr).to.include(`owned by uid ${OTHER_UID}`).and.include(`chown ${process.geteuid?.()} ${spool}`);
     });
 
+    it('serve refuses a link or a writable directory in place of a directory it keeps in spool.dir (exit 2)', async () => {
+      await mkdir(spool, { mode: 0o700 });
+      const elsewhere = join(dir, 'elsewhere');
+      await mkdir(elsewhere, { mode: 0o700 });
+      await symlink(elsewhere, join(spool, 'dead'));
+      let r = await runCli(['serve'], dir, env);
+      expect(r.code).to.equal(2);
+      expect(r.stderr).to.include('dead/ is a symbolic link').and.include(`rm ${join(spool, 'dead')}`);
+      await rm(join(spool, 'dead'));
+      await mkdir(join(spool, 'quarantine'), { mode: 0o700 });
+      await chmod(join(spool, 'quarantine'), 0o777);
+      r = await runCli(['serve'], dir, env);
+      expect(r.code).to.equal(2);
+      expect(r.stderr).to.include('quarantine/ is group- or world-writable').and.include(`chmod 700 ${join(spool, 'quarantine')}`);
+    });
+
     it('serve creates a missing spool.dir 0700 whatever the umask, and tightens a readable one of its own', async () => {
       const umask = process.umask(0); // inherited by the child
       try {
@@ -173,7 +190,7 @@ describe('issue 11: files and privileges', function () {
       await stop(s);
     });
 
-    it('a hand-written drop never becomes an alert: alerts, bad headers, wrong sizes, newer versions and links are moved aside with their reason', async () => {
+    it('a hand-written drop never becomes an alert: alerts, bad headers, wrong sizes, newer versions and links are kept in serve\'s quarantine with their reason, never in the drop directory', async () => {
       await mkdir(drop, { mode: 0o700 });
       const forged = readFileSync(fixturePath('spool-0.1.0', 'incoming', '001796402432429-6411-e2143a5c7ecc.rec'), 'utf8').replace('"severity":2', '"severity":4,"caseTemplate":"Exfil","customFields":{"x":{"string":"y"}}');
       const raw = mail('siem-en.eml');
@@ -191,9 +208,11 @@ describe('issue 11: files and privileges', function () {
       await writeFile(elsewhere, Buffer.concat([Buffer.from(header({})), raw]));
       await symlink(elsewhere, join(drop, '001796402432434-6411-000000000005.mail'));
       const s = await serve();
-      await waitFor('every planted file moved aside', () => readdirSync(drop).filter((n) => n !== 'rejected').length === 0);
-      const aside = readdirSync(join(drop, 'rejected')).sort();
-      const reasons = Object.fromEntries(aside.filter((n) => n.endsWith('.reason')).map((n) => [n.slice(0, -'.reason'.length), readFileSync(join(drop, 'rejected', n), 'utf8')]));
+      await waitFor('every planted file taken out of the drop directory', () => readdirSync(drop).length === 0);
+      const q = join(spool, 'quarantine');
+      const records = readdirSync(q).filter((n) => n.endsWith('.json')).map((n) => JSON.parse(readFileSync(join(q, n), 'utf8')) as { via: string; origin: string; reason: string });
+      expect(records.every((r) => r.via === 'drop')).to.equal(true);
+      const reasons = Object.fromEntries(records.map((r) => [r.origin.slice(r.origin.lastIndexOf('/') + 1), r.reason]));
       expect(Object.keys(reasons).sort()).to.deep.equal([...Object.keys(planted), '001796402432434-6411-000000000005.mail'].sort());
       expect(reasons['001796402432429-6411-e2143a5c7ecc.rec']).to.match(/^ERR_DROP_INVALID: /);
       expect(reasons['001796402432430-6411-000000000001.mail']).to.match(/^ERR_DROP_INVALID: .*header/);
@@ -302,6 +321,18 @@ describe('issue 11: files and privileges', function () {
       await waitFor('the budget logged', () => s.logs().some((l) => String(l['msg']).startsWith('Dead letters over their budget')));
       const line = s.logs().find((l) => String(l['msg']).startsWith('Dead letters over their budget'));
       expect(String(line?.['reason'])).to.match(/over spool\.dead\.maxBytes \(100\): requeue them/);
+      // Input is paused: /readyz says why, and a line sent now is not read (TCP holds it).
+      const ready = await fetch(`http://127.0.0.1:${s.httpPort}/readyz`);
+      expect(ready.status).to.equal(503);
+      expect(await ready.text()).to.include('over spool.dead.maxBytes');
+      const socket = await connect(s.tcpPort);
+      socket.write(`${detectionLine(1)}\n`);
+      await sleep(1500);
+      expect(await s.metric('tracehive_lines_received_total'), 'the first line is read, then input waits').to.be.at.most(1);
+      socket.write(`${detectionLine(2)}\n`);
+      await sleep(1500);
+      expect(await s.metric('tracehive_lines_received_total'), 'no further line is read while over budget').to.be.at.most(1);
+      socket.destroy();
       const text = (await runCli(['spool', 'stats'], dir, env)).stdout;
       expect(text).to.match(/of 0\.0 MiB \(spool\.dead\.maxBytes\) — OVER/);
       await stop(s);

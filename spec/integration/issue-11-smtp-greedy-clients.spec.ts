@@ -267,6 +267,23 @@ describe('issue 11: greedy SMTP clients (real sockets)', function () {
       expect(intake.subjects()).to.deep.equal(['Mail after']);
     });
 
+    it('three sessions declaring a big SIZE and trickling DATA hold only what they sent: a real mail still gets in', async () => {
+      const intake = new RecordingIntake();
+      const port = await start(intake, { maxBytes: 60_000, maxInflightBytes: 100_000, maxClientsPerPeer: 10 });
+      const tricklers: RawClient[] = [];
+      for (let i = 0; i < 3; i++) {
+        const c = await open(port, `127.0.0.${10 + i}`);
+        await c.reply();
+        for (const cmd of ['EHLO slow.test', 'MAIL FROM:<slow@corp.example> SIZE=59000', 'RCPT TO:<trap@tracehive.test>', 'DATA']) expect(await c.command(cmd)).to.match(/^(250|354)/);
+        c.socket.write('Subject: slow\r\n');
+        tricklers.push(c);
+      }
+      // 3 × 59 kB declared against a 100 kB budget: had the SIZEs been reserved, this mail would get 452.
+      expect((await send(port, mailOf('real', 30_000))).response).to.match(/^250 /);
+      expect(intake.subjects()).to.deep.equal(['Mail real']);
+      for (const c of tricklers) c.socket.destroy();
+    });
+
     it('hands the intake the envelope: sender, recipients, client address and HELO name', async () => {
       const intake = new RecordingIntake();
       const port = await start(intake);

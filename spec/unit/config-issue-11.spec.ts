@@ -7,7 +7,7 @@ import { expect } from 'chai';
 import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig, redactedConfig, envNameOf } from '../../src/config.js';
+import { loadConfig, redactedConfig, redactUrl, envNameOf } from '../../src/config.js';
 import { nest } from '../support/harness.js';
 
 const TLS = 'spec/fixtures/tls';
@@ -220,5 +220,13 @@ describe('configuration under hostile input (issue 11)', () => {
       const text = JSON.stringify(redactedConfig(c));
       for (const secret of ['s3cr3t-pw', 'K3Y-S3CRET', 'IMAP-S3CRET']) expect(text).to.not.include(secret);
     });
+  });
+});
+
+describe('redactUrl: a token in the user part is a secret too (issue 11)', () => {
+  it('hides the user and the password of a URL, and keeps the rest to point at the host', () => {
+    expect(redactUrl('https://SECRETTOKEN@thehive.example.org:9000/')).to.equal('https://redacted@thehive.example.org:9000/');
+    expect(redactUrl('https://api:s3cr3t@thehive.example.org/')).to.equal('https://redacted:redacted@thehive.example.org/');
+    expect(redactUrl('https://thehive.example.org/')).to.equal('https://thehive.example.org/');
   });
 });

@@ -6,7 +6,7 @@
  * chmod or chown fixes it; it makes a missing one 0700 and tightens a readable one of its own. The
  * ingest drop directory is the MTA's door in: it must lie outside spool.dir.
  */
-import { chmod, realpath, stat, access, constants } from 'node:fs/promises';
+import { chmod, lstat, realpath, stat, access, constants } from 'node:fs/promises';
 import { dirname, join, relative, resolve, isAbsolute, basename } from 'node:path';
 import { BridgeError } from '../errors.js';
 import { makePrivateDir, PRIVATE_DIR_MODE } from './private-files.js';
@@ -19,6 +19,13 @@ export interface SpoolDirState {
 }
 
 const octal = (mode: number): string => `0${(mode & 0o7777).toString(8)}`;
+
+/**
+ * The directories tracehive keeps in spool.dir. 0.1.0 let an MTA user write to spool.dir, so one
+ * may have made them, or left a link in their place: a check of spool.dir alone would let serve
+ * write through such a link (O_NOFOLLOW covers only a path's last part) or delete in its target.
+ */
+export const SPOOL_SUBDIRS = ['queue', 'dead', 'rejected', 'quarantine', 'requeue', 'incoming'] as const;
 
 /** Creates spool.dir (0700) or checks that it is safe; throws ERR_SPOOL_DIR saying what to run. */
 export async function prepareSpoolDir(dir: string): Promise<SpoolDirState> {
@@ -36,6 +43,17 @@ export async function prepareSpoolDir(dir: string): Promise<SpoolDirState> {
   if (euid !== undefined && st.uid !== euid) problems.push(`is owned by uid ${st.uid}, not by the user tracehive runs as (uid ${euid}): run \`chown ${euid} ${dir}\` (or run tracehive as its owner)`);
   if ((st.mode & 0o022) !== 0) problems.push(`is group- or world-writable (mode ${octal(st.mode)}): another user could plant files or links in it. Run \`chmod 700 ${dir}\``);
   if (problems.length > 0) throw fail(`${problems.join('; it ')}. tracehive ingest no longer writes there (see ingest.dropDir).`);
+  const inside: string[] = [];
+  for (const sub of SPOOL_SUBDIRS) {
+    const path = join(dir, sub);
+    const s = await lstat(path).catch(() => null);
+    if (s === null) continue;
+    if (s.isSymbolicLink()) inside.push(`${sub}/ is a symbolic link: remove it (\`rm ${path}\`); tracehive makes the directory again`);
+    else if (!s.isDirectory()) inside.push(`${sub} is not a directory: move it away (\`mv ${path} ${path}.bad\`)`);
+    else if (euid !== undefined && s.uid !== euid) inside.push(`${sub}/ is owned by uid ${s.uid}, not by the user tracehive runs as (uid ${euid}): run \`chown -R ${euid} ${path}\``);
+    else if ((s.mode & 0o022) !== 0) inside.push(`${sub}/ is group- or world-writable (mode ${octal(s.mode)}): run \`chmod 700 ${path}\``);
+  }
+  if (inside.length > 0) throw fail(`holds what another user may have put there: ${inside.join('; ')}.`);
   let tightenedFrom: number | null = null;
   if (euid !== undefined && (st.mode & 0o077) !== 0) {
     // Readable by others (0.1.0 made it 0755): it holds mails and alerts; it is ours to close.

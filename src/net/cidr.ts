@@ -33,9 +33,17 @@ export function parseCidr(text: string): Range | null {
   return [addr, bits];
 }
 
-/** A predicate telling whether a peer address is allowed; an empty list allows everyone. */
+/**
+ * A predicate telling whether a peer address is allowed; an empty list allows everyone. Throws a
+ * TypeError for an entry that is no address or range: an allowlist whose entries were all dropped
+ * would otherwise allow everyone, the opposite of what was written (config.ts checks them first).
+ */
 export function cidrMatcher(list: readonly string[]): (address: string | undefined) => boolean {
-  const ranges = list.map((c) => parseCidr(c)).filter((r): r is Range => r !== null);
+  const ranges = list.map((c) => {
+    const range = parseCidr(c);
+    if (range === null) throw new TypeError(`Expected an allowlist entry to be a strict dotted quad or IPv6 address, optionally with /bits, got ${JSON.stringify(c)}.`);
+    return range;
+  });
   if (ranges.length === 0) return () => true;
   return (address) => {
     if (address === undefined || !ipaddr.isValid(address)) return false;

@@ -28,12 +28,16 @@
  * Decisions:
  * - Recovery marks every seq below the next seq that is on no disk record (cut short, corrupt, or in
  *   a deleted segment) as acked, so a lost record never holds the ack cursor back and an ack for it
- *   is recognised as unknown. Seqs are never reused: the next seq is above every seq on disk and in
- *   the ack state. A record seen twice (a write retried after a failure) is read once.
+ *   is recognised as unknown. The next seq is above every seq on disk and in the ack state, so an
+ *   acked seq is never given to a new record. A seq can be given again after a crash that deleted
+ *   the newest segment before ack.json caught up: nothing refers to it any more then (records are
+ *   identified by their content, not their seq, everywhere past the spool). A record seen twice (a
+ *   write retried after a failure) is read once.
  * - A segment whose every record is acked is deleted at the next tick, without waiting for
- *   ack.json: recovery counts a seq found on no disk record as acked anyway, and seqs are never
- *   reused below what is on disk or in ack.json. So reclaiming a delivered segment never needs new
- *   space, which matters most when the disk is full.
+ *   ack.json: recovery counts a seq found on no disk record as acked anyway. So reclaiming a
+ *   delivered segment never needs new space, which matters most when the disk is full. The
+ *   directory is fsynced after the unlinks (no space needed either), so a power cut does not bring
+ *   a delivered segment back to be sent again.
  * - A failed write or fdatasync keeps the batch in memory and rewrites it at the same file offset
  *   at the next try (after `fsyncIntervalMs`, at least {@link ERROR_RETRY_MS}): after a failed
  *   fsync the page cache cannot be trusted (PostgreSQL's "fsyncgate"), so the bytes are written again.
@@ -668,7 +672,15 @@ export class Spool {
       this.#diskBytes -= segment.size;
       freed = true;
     }
-    if (freed && !this.full) this.#wake(this.#spaceWaiters);
+    if (freed) {
+      if (!this.full) this.#wake(this.#spaceWaiters);
+      try {
+        await syncDir(this.#dir);
+      } catch (err) {
+        // The unlinks stand; a power cut may only bring a delivered segment back (sent again, never lost).
+        safeHook(() => this.#hooks.error?.(asError(err), 'delete'));
+      }
+    }
     return ok;
   }
 

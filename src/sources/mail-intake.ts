@@ -19,10 +19,10 @@ export interface MailEnvelope {
 
 /** Where a mail came from, for logs, quarantine records and the `sourceRef` fallback. */
 export interface MailOrigin {
-  readonly via: 'imap' | 'smtp' | 'file' | 'stdin';
+  readonly via: 'imap' | 'smtp' | 'file' | 'stdin' | 'drop';
   /**
    * IMAP: `mailbox:uidvalidity:uid`; SMTP: `session-id peer-address`; file: the absolute path;
-   * stdin: `stdin`.
+   * stdin: `stdin`; drop: the path of a file in the drop directory that was no drop file.
    */
   readonly id: string;
   /** SMTP only: the envelope and client, recorded in the alert (never part of its `sourceRef`). */

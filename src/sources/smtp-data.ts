@@ -1,10 +1,12 @@
 /**
  * One mail's DATA, collected within two bounds: email.smtp.maxBytes for the mail, and the
- * byte budget of every mail in flight (email.smtp.maxInflightBytes). A SIZE the client
- * declared at MAIL FROM is taken from the budget at once, so a declared mail that got in is
- * not cut halfway for another; an undeclared one takes its bytes as they come. Past either
- * bound the rest of the mail is read and dropped, never buffered: smtp-server must see the
- * stream end to answer, and the client learns the verdict only then (552 or 452).
+ * byte budget of every mail in flight (email.smtp.maxInflightBytes). Bytes are taken from the
+ * budget as they arrive, never ahead: a client that declares SIZE=26000000 and then trickles
+ * DATA holds only what it really sent, so three such sessions cannot lock every other mail out
+ * (they could when the declared size was reserved up front). A declared SIZE that would not fit
+ * now is refused at once. Past either bound the rest of the mail is read and dropped, never
+ * buffered: smtp-server must see the stream end to answer, and the client learns the verdict
+ * only then (552 or 452); a declared mail that met a full budget halfway is retried by its MTA.
  */
 import type { Readable } from 'node:stream';
 import type { ByteBudget } from '../net/byte-budget.js';
@@ -28,8 +30,7 @@ export function receiveMail(stream: Readable & { readonly sizeExceeded?: boolean
     let bytes = 0;
     let reserved = 0;
     let tooBig = false;
-    let over = declared > 0 && !(declared <= maxBytes && budget.take(declared));
-    if (!over) reserved = declared;
+    let over = declared > 0 && (declared > maxBytes || !budget.fits(declared));
     let settled = false;
     const drop = (): void => {
       chunks.length = 0;
@@ -61,9 +62,7 @@ export function receiveMail(stream: Readable & { readonly sizeExceeded?: boolean
       if (over) return resolve({ kind: 'over-budget', bytes });
       const raw = Buffer.concat(chunks, bytes);
       chunks.length = 0;
-      // A declared SIZE larger than the mail: keep only what the mail holds.
-      budget.give(reserved - bytes);
-      resolve({ kind: 'mail', raw, reserved: bytes });
+      resolve({ kind: 'mail', raw, reserved });
     });
     const broken = (err?: Error): void => {
       if (settled) return;

@@ -13,7 +13,6 @@ import { openPrivate } from '../io/private-files.js';
 import { KeptFiles, type KeptNaming, type KeptUsage } from '../io/kept-files.js';
 import { inspectSpool } from '../queue/spool.js';
 import { isDropName } from '../queue/drop-file.js';
-import { DROP_REJECTED_DIR } from '../queue/incoming.js';
 
 /** Bytes, files, age and limits of one directory of kept files. */
 export interface KeptReport {
@@ -34,7 +33,7 @@ export interface SpoolReport {
   /** Alerts 0.1.0's `tracehive ingest` left in spool.dir/incoming/, for serve's next start. */
   readonly incoming: { readonly alerts: number };
   /** Mails in ingest.dropDir waiting for serve, and files it moved aside; null without the configuration. */
-  readonly drop: { readonly dir: string; readonly waiting: number; readonly rejected: number } | null;
+  readonly drop: { readonly dir: string; readonly waiting: number } | null;
 }
 
 export interface ReportOptions {
@@ -62,7 +61,7 @@ export async function spoolReport(spoolDir: string, now: number = Date.now(), op
   const rejected = await countNdjson(join(spoolDir, 'rejected'));
   const requeue = await list(join(spoolDir, 'requeue'));
   const incoming = (await list(join(spoolDir, 'incoming'))).filter((n) => n.endsWith('.rec')).length;
-  const drop = options.dropDir === undefined ? null : { dir: options.dropDir, waiting: (await list(options.dropDir)).filter(isDropName).length, rejected: (await list(join(options.dropDir, DROP_REJECTED_DIR))).filter((n) => !n.endsWith('.reason')).length };
+  const drop = options.dropDir === undefined ? null : { dir: options.dropDir, waiting: (await list(options.dropDir)).filter(isDropName).length };
   const { files: _deadFiles, ...deadKept } = deadUsage;
   const { files: _rejectedFiles, ...rejectedKept } = rejectedUsage;
   const { files: _quarantineFiles, ...quarantineKept } = quarantineUsage;
@@ -99,7 +98,7 @@ export function formatReport(r: SpoolReport): string {
   for (const f of r.dead.files) lines.push(`              dead/${f.name}: ${f.alerts}`);
   lines.push(`  rejected:   ${r.rejected.total} lines in ${r.rejected.files} files`, budget(r.rejected, 'rejected'));
   lines.push(`  quarantine: ${r.quarantine.mails} mails`, budget(r.quarantine, 'quarantine'));
-  if (r.drop && r.drop.waiting + r.drop.rejected > 0) lines.push(`  drop:       ${r.drop.waiting} mails in ${r.drop.dir} waiting for tracehive serve${r.drop.rejected > 0 ? `, ${r.drop.rejected} invalid files moved aside to ${join(r.drop.dir, DROP_REJECTED_DIR)}/ (see their .reason)` : ''}`);
+  if (r.drop && r.drop.waiting > 0) lines.push(`  drop:       ${r.drop.waiting} mails in ${r.drop.dir} waiting for tracehive serve`);
   if (r.incoming.alerts > 0) lines.push(`  incoming:   ${r.incoming.alerts} mails left by tracehive 0.1.0 in spool.dir/incoming/, taken at serve's next start`);
   if (r.requeue.requests + r.requeue.inProgress > 0) lines.push(`  requeue:    ${r.requeue.requests} requests waiting for tracehive serve, ${r.requeue.inProgress} files being requeued`);
   if (r.dead.total > 0) lines.push('', 'Read a dead letter\'s reason, status and body, fix the cause (TheHive field, permission, dataType), then: tracehive spool requeue-dead');

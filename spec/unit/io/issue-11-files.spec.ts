@@ -3,7 +3,6 @@
  * umask (directories 0700, files 0600), and a symbolic link, a hard link or a FIFO planted at a
  * name tracehive opens is refused, never followed. Real files, real modes, real links.
  */
-import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { chown, link, lstat, mkdir, mkdtemp, readFile, readdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -11,7 +10,7 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import { createDeadLetterLog } from '../../../src/queue/dead-letter.js';
 import { createDailyNdjson } from '../../../src/io/daily-ndjson.js';
-import { MailPipeline } from '../../../src/mail-pipeline.js';
+import { MailPipeline, NOT_A_MAIL, quarantineStem } from '../../../src/mail-pipeline.js';
 import { DEFAULT_POLICY } from '../../../src/map/alert.js';
 import { DEFAULT_MAIL_POLICY } from '../../../src/map/mail-policy.js';
 import { createLogger } from '../../../src/log.js';
@@ -161,8 +160,7 @@ describe('issue 11: files tracehive keeps are private and never opened through a
 
     it('a symlink planted at the name a quarantined mail gets makes the mail not kept (the source retries), never written through', async () => {
       const raw = Buffer.from('not a mail at all\n');
-      const stamp = new Date(NOW).toISOString().replace(/[:.]/g, '-');
-      const name = `${stamp}-${createHash('sha256').update(raw).digest('hex').slice(0, 12)}.eml`;
+      const name = `${quarantineStem(raw, { via: 'stdin', id: 'stdin' }, NOT_A_MAIL, NOW)}.eml`;
       await mkdir(join(root, 'quarantine'));
       await symlink(victim, join(root, 'quarantine', name));
       const why = await failure(quarantineOf(join(root, 'quarantine')).accept(raw, { via: 'stdin', id: 'stdin' }));

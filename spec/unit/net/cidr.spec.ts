@@ -76,4 +76,9 @@ describe('net/cidr', () => {
     expect(cidrMatcher([])('203.0.113.9')).to.equal(true);
     expect(cidrMatcher(['10.0.0.0/8'])(undefined)).to.equal(false);
   });
+
+  it('refuses an allowlist with an entry that is no address, rather than dropping it (all dropped would allow everyone)', () => {
+    expect(() => cidrMatcher(['010.020.000.005/32'])).to.throw(TypeError, /"010\.020\.000\.005\/32"/);
+    expect(() => cidrMatcher(['10.0.0.0/8', 'not an address'])).to.throw(TypeError);
+  });
 });

@@ -19,6 +19,7 @@ import { decodeRecord } from '../../../src/queue/spool-payload.js';
 import { createLogger } from '../../../src/log.js';
 import { Telemetry } from '../../../src/telemetry.js';
 import { RecordingSpool } from '../../support/recording-spool.js';
+import { KeptFiles } from '../../../src/io/kept-files.js';
 import { fixturePath } from '../../support/fixtures.js';
 
 const MAX = 26_214_400;
@@ -51,13 +52,13 @@ describe('queue/incoming: the ingest drop directory', () => {
     const first = await writer.keep(mail('siem-en.eml'), { via: 'file', id: '/in/siem-en.eml' });
     await writer.keep(mail('fwd-inline.eml'), { via: 'stdin', id: 'stdin' });
     expect((await stat(join(drop, first))).mode & 0o777).to.equal(0o644);
-    expect(await drain()).to.deep.equal({ taken: 2, invalid: 0, stopped: null });
+    expect(await drain()).to.deep.equal({ taken: 2, invalid: 0, deferred: 0, stopped: null });
     expect(refs()[0]).to.equal('mail-INC-2024-0042');
     expect(refs()).to.have.length(2);
     expect(spool.times, 'the time ingest received them, not the time serve took them').to.deep.equal([RECEIVED, RECEIVED + 1]);
     expect(spool.committed).to.equal(2);
     expect(await readdir(drop)).to.deep.equal([]);
-    expect(await drain()).to.deep.equal({ taken: 0, invalid: 0, stopped: null });
+    expect(await drain()).to.deep.equal({ taken: 0, invalid: 0, deferred: 0, stopped: null });
   });
 
   it('leaves a drop in place when the intake refuses it for now, and takes it at the next round', async () => {
@@ -71,7 +72,7 @@ describe('queue/incoming: the ingest drop directory', () => {
     expect((await drain()).taken).to.equal(1);
   });
 
-  it('moves aside, never reads through, and never blocks on what is planted: links, FIFOs, directories, strangers', async () => {
+  it('never sends, never reads through, never blocks on, and never keeps in the drop directory what is planted', async () => {
     await mkdir(drop);
     const target = join(root, 'secret.mail');
     await writeFile(target, 'root-only\n');
@@ -81,18 +82,24 @@ describe('queue/incoming: the ingest drop directory', () => {
     await writeFile(join(drop, 'notes.txt'), 'hello');
     await writeFile(join(drop, '.001796402432437-6411-000000000008.mail.tmp'), 'an ingest still writing');
     const result = await drain();
-    expect(result).to.deep.equal({ taken: 0, invalid: 4, stopped: null });
-    expect(await readdir(drop)).to.deep.equal(['.001796402432437-6411-000000000008.mail.tmp', 'rejected']);
-    const aside = join(drop, 'rejected');
-    expect((await stat(aside)).mode & 0o777).to.equal(0o700);
-    const reason = (name: string): Promise<string> => readFile(join(aside, `${name}.reason`), 'utf8');
-    expect(await reason('001796402432434-6411-000000000005.mail')).to.match(/^ERR_FILE_UNSAFE: .*symbolic link/);
-    expect(await reason('001796402432435-6411-000000000006.mail')).to.match(/^ERR_FILE_UNSAFE: .*not a regular file/);
-    expect(await reason('001796402432436-6411-000000000007.mail')).to.match(/^ERR_FILE_UNSAFE: .*not a regular file/);
-    expect(await reason('notes.txt')).to.match(/^ERR_DROP_INVALID: "notes.txt" is not the name of a drop file/);
+    expect(result).to.deep.equal({ taken: 0, invalid: 4, deferred: 0, stopped: null });
+    // The link, the FIFO and the stray file are gone; the planted directory cannot be unlinked: it is in the ledger.
+    expect(await readdir(drop)).to.deep.equal(['.001796402432437-6411-000000000008.mail.tmp', '001796402432436-6411-000000000007.mail']);
     expect(await readFile(target, 'utf8')).to.equal('root-only\n');
+    // What was planted is kept in serve's quarantine (under its budget), each with its reason; a stray file's bytes too.
+    const q = join(root, 'spool', 'quarantine');
+    const records = await Promise.all((await readdir(q)).filter((n) => n.endsWith('.json')).map(async (n) => ({ n, r: JSON.parse(await readFile(join(q, n), 'utf8')) as { via: string; origin: string; reason: string } })));
+    const byOrigin = new Map(records.map(({ n, r }) => [r.origin.slice(drop.length + 1), { ...r, eml: join(q, n.replace(/\.json$/, '.eml')) }]));
+    expect(byOrigin.get('001796402432434-6411-000000000005.mail')?.reason).to.match(/^ERR_FILE_UNSAFE: .*symbolic link/);
+    expect(byOrigin.get('001796402432435-6411-000000000006.mail')?.reason).to.match(/^ERR_FILE_UNSAFE: .*not a regular file/);
+    expect(byOrigin.get('001796402432436-6411-000000000007.mail')?.reason).to.match(/^ERR_FILE_UNSAFE: .*not a regular file/);
+    expect(byOrigin.get('notes.txt')?.reason).to.match(/^ERR_DROP_INVALID: "notes.txt" is not the name of a drop file/);
+    expect(await readFile(byOrigin.get('notes.txt')?.eml as string, 'utf8')).to.equal('hello');
+    expect(records.every(({ r }) => r.via === 'drop')).to.equal(true);
     expect(spool.appended).to.deep.equal([]);
     expect(await telemetry.value('tracehive_drops_total', { outcome: 'invalid' })).to.equal(4);
+    // Next round: nothing is taken twice.
+    expect(await drain()).to.deep.equal({ taken: 0, invalid: 0, deferred: 0, stopped: null });
   });
 
   it('refuses a drop larger than the size limit allows without reading it', async () => {
@@ -100,7 +107,26 @@ describe('queue/incoming: the ingest drop directory', () => {
     await writeFile(join(drop, '001796402432438-6411-000000000009.mail'), Buffer.alloc(70_000, 'x'));
     const result = await drainDrops({ dropDir: drop, intake: pipeline, ledger, maxBytes: 1024, telemetry });
     expect(result.invalid).to.equal(1);
-    expect(await readFile(join(drop, 'rejected', '001796402432438-6411-000000000009.mail.reason'), 'utf8')).to.match(/^ERR_DROP_INVALID: 70000 bytes, more than a drop of a mail within the size limit \(1024\)/);
+    const q = join(root, 'spool', 'quarantine');
+    const names = await readdir(q);
+    const record = JSON.parse(await readFile(join(q, names.find((n) => n.endsWith('.json')) as string), 'utf8')) as { reason: string };
+    expect(record.reason).to.match(/^ERR_DROP_INVALID: 70000 bytes, more than a drop of a mail within the size limit \(1024\)/);
+    expect((await stat(join(q, names.find((n) => n.endsWith('.eml')) as string))).size, 'not read').to.equal(0);
+    expect(await readdir(drop)).to.deep.equal([]);
+  });
+
+  it('with the quarantine full, leaves an invalid drop for later and still takes the good mails behind it', async () => {
+    const quarantine = new KeptFiles(join(root, 'spool', 'quarantine'), { kind: 'quarantine' }, { maxBytes: 0, retentionDays: 0 });
+    pipeline = new MailPipeline({ policy: DEFAULT_POLICY, mailPolicy: DEFAULT_MAIL_POLICY, spool: () => spool, quarantineDir: quarantine.dir, quarantine, telemetry, now: () => RECEIVED });
+    await mkdir(drop);
+    await writeFile(join(drop, '000000000000001-1-000000000001.mail'), 'planted, sorted first');
+    const writer = new DropWriter(drop, () => RECEIVED);
+    await writer.keep(mail('siem-en.eml'), { via: 'stdin', id: 'stdin' });
+    const result = await drain();
+    expect(result).to.include({ taken: 1, invalid: 0, deferred: 1 });
+    expect(result.stopped).to.match(/1 files wait for room in the quarantine/);
+    expect(refs()).to.deep.equal(['mail-INC-2024-0042']);
+    expect(await readdir(drop)).to.deep.equal(['000000000000001-1-000000000001.mail']);
   });
 
   it('quarantines a drop whose mail is no mail (serve decides, not ingest), with where it came from', async () => {

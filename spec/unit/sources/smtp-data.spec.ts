@@ -36,12 +36,19 @@ describe('sources/smtp-data', () => {
     expect(budget.used).to.equal(60);
   });
 
-  it('takes a declared SIZE at once, and keeps only what the mail held', async () => {
+  it('takes a declared mail\'s bytes as they arrive, not its declared SIZE: a trickling client holds only what it sent', async () => {
     const budget = new ByteBudget(100);
     const stream = new PassThrough();
     const got = receiveMail(stream, 80, budget, 70);
-    expect(budget.used).to.equal(70);
-    feed(stream, [40]);
+    expect(budget.used, 'nothing reserved for a SIZE alone').to.equal(0);
+    stream.write(Buffer.alloc(5, 97));
+    await new Promise((r) => setImmediate(r));
+    expect(budget.used).to.equal(5);
+    // Another mail can still come in meanwhile.
+    expect(budget.take(90)).to.equal(true);
+    budget.give(90);
+    stream.write(Buffer.alloc(35, 98));
+    stream.end();
     const r = await got;
     expect(r.kind === 'mail' && r.reserved).to.equal(40);
     expect(budget.used).to.equal(40);

@@ -21,23 +21,20 @@ describe('tools/spool-stats', () => {
   afterEach(() => rm(root, { recursive: true, force: true }));
 
   it('reports each kept directory against its budget, the legacy incoming/ and the drop directory', async () => {
-    await mkdir(join(root, 'drop', 'rejected'), { recursive: true });
+    await mkdir(join(root, 'drop'), { recursive: true });
     await writeFile(join(root, 'drop', '001796402432429-6411-e2143a5c7ecc.mail'), 'x');
-    await writeFile(join(root, 'drop', 'rejected', 'notes.txt'), 'x');
-    await writeFile(join(root, 'drop', 'rejected', 'notes.txt.reason'), 'ERR_DROP_INVALID: …\n');
     const r = await spoolReport(join(root, 'spool'), Date.parse('2026-12-05T00:00:00Z'), { budgets: BUDGETS, dropDir: join(root, 'drop') });
     expect(r.dead).to.deep.include({ total: 1, byCode: { ERR_SINK_REJECTED: 1 }, maxBytes: 256, retentionDays: 30, oldestTime: '2026-11-30T00:00:00.000Z' });
     expect(r.dead.bytes).to.be.above(256);
     expect(r.rejected).to.deep.include({ total: 1, files: 1, maxBytes: 16_777_216, retentionDays: 7, oldestTime: '2026-12-04T00:00:00.000Z' });
     expect(r.quarantine).to.deep.include({ mails: 1, retentionDays: 0, oldestTime: '2026-12-04T16:40:33.012Z' });
     expect(r.incoming).to.deep.equal({ alerts: 1 });
-    expect(r.drop).to.deep.equal({ dir: join(root, 'drop'), waiting: 1, rejected: 1 });
+    expect(r.drop).to.deep.equal({ dir: join(root, 'drop'), waiting: 1 });
     const text = formatReport(r);
     expect(text).to.match(/dead: +1 alerts in 1 files \(1 ERR_SINK_REJECTED\)\n +0\.0 MiB of 0\.0 MiB \(spool\.dead\.maxBytes\) — OVER, oldest 2026-11-30T00:00:00\.000Z, kept 30 days/);
     expect(text).to.include('(spool.rejected.maxBytes), oldest 2026-12-04T00:00:00.000Z, kept 7 days');
     expect(text).to.include('(spool.quarantine.maxBytes), oldest 2026-12-04T16:40:33.012Z, kept forever');
     expect(text).to.include('1 mails in');
-    expect(text).to.include('1 invalid files moved aside');
   });
 
   it('counts a dead letter of a newer format as such, not as its code', async () => {
