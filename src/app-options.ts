@@ -35,7 +35,8 @@ export function theHiveOptionsOf(config: Config): TheHiveSinkOptions {
     url: t.url,
     apiKey: t.apiKey,
     organisation: t.organisation,
-    api: t.api,
+    // `auto` is resolved by the sink at start (GET /api/status); until then TheHive 5's API.
+    api: t.api === 'auto' ? 'v1' : t.api,
     tlsVerify: t.tlsVerify,
     ...(t.caFile ? { ca: readFileSync(t.caFile, 'utf8') } : {}),
     timeoutMs: t.timeoutMs,

@@ -57,6 +57,10 @@ const SESSION_MS = intIn(1, HOUR, '1 ms to an hour');
 const SHUTDOWN_MS = intIn(0, HOUR, 'at most an hour');
 /** Groups are held in memory for their window. */
 const GROUP_MS = intIn(0, DAY, 'at most a day; 0 = off');
+/** An alert taking sightings for more than a year is no longer "this incident". */
+const UPDATE_WINDOW_MS = intIn(0, 365 * DAY, 'at most 365 days; 0 = off (every detection its own alert)');
+/** Sightings of one key wait this long in memory before their update is sent. */
+const FLUSH_MS = intIn(100, 10 * MINUTE, 'from 100 ms (a request per key per 100 ms) to 10 minutes');
 
 export const schema = {
   tcp: {
@@ -74,7 +78,7 @@ export const schema = {
     url: { doc: 'TheHive base URL; empty uses the file sink. A user:password@ part is never printed.', format: 'http-url-or-empty', default: '', env: 'THEHIVE_URL', sensitive: true },
     apiKey: { doc: 'TheHive API key (sent as a Bearer token, never logged).', format: String, default: '', env: 'THEHIVE_API_KEY', sensitive: true },
     organisation: { doc: 'Sent as X-Organisation when set.', format: String, default: '', env: 'THEHIVE_ORG' },
-    api: { doc: 'v1 = TheHive 5 /api/v1/alert with observables; v0 = TheHive 4 /api/alert with artifacts.', format: ['v1', 'v0'], default: 'v1', env: 'THEHIVE_API' },
+    api: { doc: 'auto = read GET /api/status at start (TheHive 4 → v0, else v1); v1 = TheHive 5 /api/v1 with observables; v0 = TheHive 4 /api/alert with artifacts.', format: ['auto', 'v1', 'v0'], default: 'auto', env: 'THEHIVE_API' },
     tlsVerify: { doc: 'Verify TheHive’s TLS certificate.', format: 'switch', default: true, env: 'THEHIVE_TLS_VERIFY' },
     caFile: { doc: 'Extra CA certificate(s) (PEM file) for a private TheHive, trusted beside the system roots; checked at start.', format: String, default: '', env: 'THEHIVE_CA_FILE' },
     timeoutMs: { doc: 'Per-request timeout.', format: REQUEST_MS, default: 10000, env: 'THEHIVE_TIMEOUT_MS' },
@@ -157,6 +161,24 @@ export const schema = {
     notificationType: { doc: 'Alert `type` of a SIEM notification mail (≤ 32 chars).', format: 'thehive-name', default: 'siem-mail', env: 'TRACEHIVE_EMAIL_NOTIFICATION_TYPE' },
     source: { doc: 'Alert `source` of mail alerts (≤ 32 chars).', format: 'thehive-name', default: 'mail', env: 'TRACEHIVE_EMAIL_SOURCE' },
   },
+  notify: {
+    minSeverity: { doc: 'Alerts created or updated to this severity or above are notified, once per alert and severity.', format: [1, 2, 3, 4], default: 4, env: 'TRACEHIVE_NOTIFY_MIN_SEVERITY' },
+    smtp: {
+      host: { doc: 'SMTP relay for notification mails; empty: no mail notifications.', format: String, default: '', env: 'TRACEHIVE_NOTIFY_SMTP_HOST' },
+      port: { doc: 'SMTP relay port.', format: 'port', default: 25, env: 'TRACEHIVE_NOTIFY_SMTP_PORT' },
+      secure: { doc: 'Implicit TLS (port 465); false = plain, protected as notify.smtp.starttls says.', format: 'switch', default: false, env: 'TRACEHIVE_NOTIFY_SMTP_SECURE' },
+      starttls: { doc: 'With secure=false: required, when-offered, or off.', format: ['required', 'when-offered', 'off'], default: 'when-offered', env: 'TRACEHIVE_NOTIFY_SMTP_STARTTLS' },
+      user: { doc: 'SMTP login; empty: no AUTH.', format: String, default: '', env: 'TRACEHIVE_NOTIFY_SMTP_USER' },
+      password: { doc: 'SMTP password (never logged).', format: String, default: '', env: 'TRACEHIVE_NOTIFY_SMTP_PASSWORD', sensitive: true },
+    },
+    from: { doc: 'Sender of notification mails.', format: String, default: 'tracehive@localhost', env: 'TRACEHIVE_NOTIFY_FROM' },
+    to: { doc: 'Recipients of notification mails.', format: 'string-list', default: [] as string[], env: 'TRACEHIVE_NOTIFY_TO' },
+    webhook: {
+      url: { doc: 'JSON POST per notification; empty: none.', format: 'http-url-or-empty', default: '', env: 'TRACEHIVE_NOTIFY_WEBHOOK_URL', sensitive: true },
+      token: { doc: 'Bearer token sent to the webhook (never logged).', format: String, default: '', env: 'TRACEHIVE_NOTIFY_WEBHOOK_TOKEN', sensitive: true },
+    },
+    linkBaseUrl: { doc: 'Base of the alert link in notifications; empty: thehive.url.', format: 'http-url-or-empty', default: '', env: 'TRACEHIVE_NOTIFY_LINK_BASE_URL' },
+  },
   shutdown: {
     timeoutMs: { doc: 'On SIGTERM/SIGINT, time allowed to deliver in-flight alerts before exiting.', format: SHUTDOWN_MS, default: 10000, env: 'TRACEHIVE_SHUTDOWN_TIMEOUT_MS' },
   },
@@ -164,6 +186,7 @@ export const schema = {
     enabled: { doc: 'Serve /healthz, /readyz and /metrics.', format: 'switch', default: true, env: 'TRACEHIVE_HTTP_ENABLED' },
     host: { doc: 'Admin HTTP listen address.', format: 'host', default: '127.0.0.1', env: 'TRACEHIVE_HTTP_HOST' },
     port: { doc: 'Admin HTTP port; 0 picks a free one.', format: 'port', default: 9999, env: 'TRACEHIVE_HTTP_PORT' },
+    thehiveWebhookToken: { doc: 'Shared token of POST /webhooks/thehive, where TheHive’s own webhooks (notification.webhook.endpoints) are received; empty: the route is off.', format: String, default: '', env: 'TRACEHIVE_HTTP_THEHIVE_WEBHOOK_TOKEN', sensitive: true },
   },
   log: {
     level: { doc: 'pino level: fatal, error, warn, info, debug, trace or silent.', format: LOG_LEVELS, default: 'info', env: 'LOG_LEVEL' },
@@ -178,6 +201,10 @@ export const schema = {
     severity: { doc: 'Severity policy: rules tried in order, the first whose glob matches the category wins.', format: 'severity-rules', default: DEFAULT_SEVERITY_RULES as unknown as SeverityRule[], env: 'TRACEHIVE_ALERT_SEVERITY' },
     defaultSeverity: { doc: 'Severity when no rule matches.', format: [1, 2, 3, 4], default: 2, env: 'TRACEHIVE_ALERT_DEFAULT_SEVERITY' },
     serviceAlerts: { doc: 'CyberTrace service alerts: `log` (log and count) or `alert` (also create alerts).', format: ['log', 'alert'], default: 'log', env: 'TRACEHIVE_SERVICE_ALERTS' },
+    updateWindowMs: { doc: 'A key’s open alert takes further sightings (updates) until this long after its last one; 0 = off: every detection its own alert.', format: UPDATE_WINDOW_MS, default: 86400000, env: 'TRACEHIVE_ALERT_UPDATE_WINDOW_MS' },
+    updateKey: { doc: 'The detection fields whose values form its key (the TheHive target and organisation always belong to it).', format: 'string-list', default: ['category', 'matchedIndicator'], env: 'TRACEHIVE_ALERT_UPDATE_KEY' },
+    updateFlushMs: { doc: 'Sightings of one key are sent as one update per interval.', format: FLUSH_MS, default: 5000, env: 'TRACEHIVE_ALERT_UPDATE_FLUSH_MS' },
+    updateMaxKeys: { doc: 'Keys whose alert tracehive remembers at most (the least recently seen are forgotten first; a forgotten key is found again in TheHive by its key tag).', format: POSITIVE, default: 100000, env: 'TRACEHIVE_ALERT_UPDATE_MAX_KEYS' },
     groupWindowMs: { doc: 'Aggregation: detections with the same category and matchedIndicator received within this window become one alert listing the sightings (0 = off).', format: GROUP_MS, default: 0, env: 'TRACEHIVE_ALERT_GROUP_WINDOW_MS' },
     groupMaxSightings: { doc: 'Aggregation: a group is sent once it holds this many sightings, even inside its window.', format: POSITIVE, default: 1000, env: 'TRACEHIVE_ALERT_GROUP_MAX_SIGHTINGS' },
   },
@@ -192,7 +219,7 @@ export interface FileBudget {
 /** The validated, frozen configuration. */
 export interface Config {
   readonly tcp: { readonly enabled: boolean; readonly host: string; readonly port: number; readonly maxLineBytes: number; readonly maxConnections: number; readonly idleTimeoutMs: number; readonly allow: readonly string[]; readonly lineTimeoutMs: number; readonly maxConnectionsPerPeer: number };
-  readonly thehive: { readonly url: string; readonly apiKey: string; readonly organisation: string; readonly api: 'v1' | 'v0'; readonly tlsVerify: boolean; readonly caFile: string; readonly timeoutMs: number };
+  readonly thehive: { readonly url: string; readonly apiKey: string; readonly organisation: string; readonly api: 'auto' | 'v1' | 'v0'; readonly tlsVerify: boolean; readonly caFile: string; readonly timeoutMs: number };
   readonly file: { readonly path: string };
   readonly queue: { readonly ratePerSec: number; readonly concurrency: number; readonly maxAttempts: number; readonly maxPending: number; readonly retryBaseMs: number; readonly retryMaxMs: number; readonly authRetryMs: number };
   readonly spool: {
@@ -217,8 +244,16 @@ export interface Config {
     readonly notificationType: string;
     readonly source: string;
   };
+  readonly notify: {
+    readonly minSeverity: 1 | 2 | 3 | 4;
+    readonly smtp: { readonly host: string; readonly port: number; readonly secure: boolean; readonly starttls: 'required' | 'when-offered' | 'off'; readonly user: string; readonly password: string };
+    readonly from: string;
+    readonly to: readonly string[];
+    readonly webhook: { readonly url: string; readonly token: string };
+    readonly linkBaseUrl: string;
+  };
   readonly shutdown: { readonly timeoutMs: number };
-  readonly http: { readonly enabled: boolean; readonly host: string; readonly port: number };
+  readonly http: { readonly enabled: boolean; readonly host: string; readonly port: number; readonly thehiveWebhookToken: string };
   readonly log: { readonly level: string };
-  readonly alert: Omit<AlertPolicy, 'severity' | 'tags'> & { readonly severity: readonly SeverityRule[]; readonly tags: readonly string[]; readonly groupWindowMs: number; readonly groupMaxSightings: number };
+  readonly alert: Omit<AlertPolicy, 'severity' | 'tags'> & { readonly severity: readonly SeverityRule[]; readonly tags: readonly string[]; readonly groupWindowMs: number; readonly groupMaxSightings: number; readonly updateWindowMs: number; readonly updateKey: readonly string[]; readonly updateFlushMs: number; readonly updateMaxKeys: number };
 }

@@ -19,7 +19,7 @@ describe('configuration', () => {
   it('defaults to the contract: listener 127.0.0.1:9998, file sink data/alerts.ndjson, 20 alerts/s', () => {
     const c = load();
     expect(c.tcp).to.include({ host: '127.0.0.1', port: 9998, maxLineBytes: 65536, maxConnections: 256, idleTimeoutMs: 300000 });
-    expect(c.thehive).to.include({ url: '', api: 'v1', tlsVerify: true, timeoutMs: 10000 });
+    expect(c.thehive).to.include({ url: '', api: 'auto', tlsVerify: true, timeoutMs: 10000 });
     expect(c.file.path).to.equal('data/alerts.ndjson');
     expect(c.queue).to.include({ ratePerSec: 20, concurrency: 4, maxAttempts: 0 });
     expect(c.http).to.include({ host: '127.0.0.1', port: 9999 });
