@@ -168,5 +168,7 @@ export interface Sink {
   decode(body: string): Alert;
   /** Delivers 1 to `maxBatch` alerts; the outcome holds for each of them. */
   send(batch: readonly QueuedAlert[], signal: AbortSignal): Promise<Outcome>;
+  /** The requests of the alert lifecycle (lifecycle/types.ts), when this sink can update alerts. */
+  readonly ops?: import('./lifecycle/types.js').AlertOps;
   close(): Promise<void>;
 }

@@ -19,15 +19,21 @@
  *   spool records it came from (its `ticket`), which the hooks hand back when it is delivered or
  *   dead-lettered. What the queue still holds at close() is simply forgotten: it is still in the
  *   spool, unacknowledged, and is sent again at the next start.
+ * - Besides alerts it runs jobs (lifecycle/lifecycle.ts: the flush of one key's sightings, a
+ *   create or an update), with the same rate, concurrency, retries, circuit and dead letters; a
+ *   job runs alone, never batched with alerts, and fills its ticket when it runs.
  */
 import PQueue from 'p-queue';
 import type { Alert, Outcome, QueuedAlert, Sink } from '../types.js';
 import { fullJitter } from './backoff.js';
 import type { DeadLetterLog } from './dead-letter.js';
+import type { LifecycleJob } from '../lifecycle/lifecycle.js';
 
 /** An alert the queue holds, with the spool records it stands for (several when sightings are grouped). */
 export interface TrackedAlert extends QueuedAlert {
   readonly ticket: readonly number[];
+  /** Set for a lifecycle job: the runtime calls its `settled()` once the ticket is acknowledged. */
+  readonly job?: LifecycleJob;
 }
 
 /** What the queue reports; the runtime logs, counts (telemetry) and acknowledges spool records. Hooks must not throw. */
@@ -82,15 +88,17 @@ class Held implements TrackedAlert {
   readonly sourceRef: string;
   readonly body: string;
   readonly ticket: readonly number[];
+  readonly job: LifecycleJob | undefined;
   /** Sends made. */
   attempts = 0;
   /** Retry outcomes that count toward `maxAttempts` (auth failures do not: a wrong key loses nothing). */
   failures = 0;
 
-  constructor(sourceRef: string, body: string, ticket: readonly number[]) {
+  constructor(sourceRef: string, body: string, ticket: readonly number[], job?: LifecycleJob) {
     this.sourceRef = sourceRef;
     this.body = body;
     this.ticket = ticket;
+    this.job = job;
   }
 }
 
@@ -192,6 +200,17 @@ export class Delivery {
     return true;
   }
 
+  /** Takes a lifecycle job when there is room (it counts as one alert held); false when the caller must wait or the queue stops. */
+  offerJob(job: LifecycleJob): boolean {
+    if (!this.#accepting || this.#full()) return false;
+    this.#pending++;
+    const held = new Held(job.sourceRef, '', job.ticket, job);
+    this.#held.add(held);
+    this.#waiting.push(held);
+    this.#schedule();
+    return true;
+  }
+
   /** No room: `maxPending` alerts held, or `maxPendingChars` (while at least one is held). */
   #full(): boolean {
     return this.#pending >= this.#opts.maxPending || this.#fullOfChars();
@@ -282,7 +301,13 @@ export class Delivery {
   #nextBatch(): Held[] {
     const retries = this.#retrying.length > 0;
     const from = retries ? this.#retrying : this.#waiting;
-    const max = this.#maxBatch;
+    // A job runs alone; alerts batch up to the first job.
+    if (from[0]?.job !== undefined) return [from.shift() as Held];
+    let max = this.#maxBatch;
+    if (max > 1) {
+      const firstJob = from.findIndex((h) => h.job !== undefined);
+      if (firstJob > 0) max = Math.min(max, firstJob);
+    }
     if (from.length <= max) {
       if (retries) this.#retrying = [];
       else this.#waiting = [];
@@ -296,7 +321,8 @@ export class Delivery {
     for (const held of batch) held.attempts++;
     let outcome: Outcome;
     try {
-      outcome = await this.#opts.sink.send(batch, this.#abort.signal);
+      const job = batch[0]?.job;
+      outcome = job !== undefined ? await job.run(this.#abort.signal) : await this.#opts.sink.send(batch, this.#abort.signal);
     } catch (err) {
       // A sink should classify, not throw; if it does, keep the alerts.
       outcome = { kind: 'retry', reason: `sink ${this.#opts.sink.name} threw: ${err instanceof Error ? err.message : String(err)}` };
@@ -355,7 +381,7 @@ export class Delivery {
 
   async #deadLetter(held: Held, reason: string, status?: number, body?: string): Promise<void> {
     try {
-      const alert = this.#opts.sink.decode(held.body);
+      const alert = held.job !== undefined ? held.job.deadAlert() : this.#opts.sink.decode(held.body);
       await this.#opts.deadLetters.write({ alert, reason, status, body, attempts: held.attempts });
     } catch (err) {
       // Never lose an alert: keep it and retry the write (not the send) after the longest backoff.

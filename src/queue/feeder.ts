@@ -1,22 +1,26 @@
 /**
  * The feeder moves alerts from the disk spool into the delivery queue's in-memory window: it reads
- * records in order while the queue has room, turns each into an alert (or a sighting for the
- * grouper), and hands it over with its spool sequence numbers. Acknowledging is not its job: the
+ * records in order while the queue has room, turns each into an alert (or a sighting for the alert
+ * lifecycle), and hands it over with its spool sequence numbers. Acknowledging is not its job: the
  * delivery hooks ack a record once its alert is delivered or dead-lettered (app.ts).
  *
- * Only a window of the spool is ever in memory (`queue.maxPending` alerts plus the open groups),
- * whatever the backlog on disk: a day of TheHive outage costs disk, not RAM.
+ * Only a window of the spool is ever in memory (`queue.maxPending` alerts plus the sightings the
+ * lifecycle holds), whatever the backlog on disk: a day of TheHive outage costs disk, not RAM.
  */
-import type { Alert } from '../types.js';
+import type { Alert, DetectionRecord } from '../types.js';
 import type { SpoolEntry } from './spool.js';
-import type { Grouper, ClosedGroup } from './grouper.js';
-import type { Sighting } from '../map/group.js';
+
+/** A detection for the alert lifecycle, with the time it was received (the mapping clock). */
+export interface SpooledSighting {
+  readonly record: DetectionRecord;
+  readonly receivedAt: number;
+}
 
 /** What one spool record becomes. */
 export type Mapped =
   | { readonly kind: 'alert'; readonly alert: Alert }
-  /** A detection for the grouper (only produced when grouping is on). */
-  | { readonly kind: 'sighting'; readonly sighting: Sighting }
+  /** A detection for the lifecycle (only produced when it is on). */
+  | { readonly kind: 'sighting'; readonly sighting: SpooledSighting }
   /** Nothing to send (a record the current policy makes no alert of, or one that cannot be read): acked at once. */
   | { readonly kind: 'skip'; readonly reason: string; readonly invalid: boolean };
 
@@ -25,6 +29,13 @@ export interface FeedSource {
   read(max: number, maxChars?: number): Promise<SpoolEntry[]>;
   whenReadable(): Promise<void>;
   ack(seq: number): void;
+}
+
+/** Where sightings go: the alert lifecycle (lifecycle/lifecycle.ts). */
+export interface SightingTarget {
+  readonly room: number;
+  whenRoom(): Promise<void>;
+  add(seq: number, record: DetectionRecord, receivedAt: number): void;
 }
 
 /** The parts of the delivery queue the feeder fills. */
@@ -40,8 +51,7 @@ export interface FeederOptions {
   readonly spool: FeedSource;
   readonly delivery: FeedTarget;
   readonly map: (entry: SpoolEntry) => Mapped;
-  readonly grouper?: Grouper;
-  readonly now?: () => number;
+  readonly lifecycle?: SightingTarget;
   /** A record that became no alert; `invalid` when it could not be read at all. Must not throw. */
   readonly skipped?: (entry: SpoolEntry, reason: string, invalid: boolean) => void;
   /** The loop failed (a spool read error): it waits and tries again. Must not throw. */
@@ -57,14 +67,12 @@ const READ_RETRY_MS = 1000;
 
 export class Feeder {
   readonly #o: FeederOptions;
-  readonly #now: () => number;
   #running = false;
   #loop: Promise<void> | undefined;
   #wake: (() => void) | undefined;
 
   constructor(options: FeederOptions) {
     this.#o = options;
-    this.#now = options.now ?? Date.now;
   }
 
   start(): void {
@@ -73,7 +81,7 @@ export class Feeder {
     this.#loop = this.#run();
   }
 
-  /** Stops reading; alerts already handed over stay with the queue, open groups stay in the spool. */
+  /** Stops reading; alerts already handed over stay with the queue, sightings with the lifecycle (and the spool). */
   async stop(): Promise<void> {
     this.#running = false;
     this.#wake?.();
@@ -81,7 +89,7 @@ export class Feeder {
   }
 
   async #run(): Promise<void> {
-    const { spool, delivery, grouper } = this.#o;
+    const { spool, delivery, lifecycle } = this.#o;
     while (this.#running) {
       if (delivery.room === 0) {
         if (!delivery.accepting) return;
@@ -97,11 +105,7 @@ export class Feeder {
         continue;
       }
       if (entries.length === 0) {
-        // Caught up: groups whose window has passed by the wall clock can go now.
-        if (grouper && !(await this.#hand(grouper.expire(this.#now())))) return;
-        const next = grouper?.nextClose;
-        const timer = next === null || next === undefined ? undefined : sleep(Math.max(50, next - this.#now()));
-        await this.#until(timer ? Promise.race([spool.whenReadable(), timer]) : spool.whenReadable());
+        await this.#until(spool.whenReadable());
         continue;
       }
       for (const entry of entries) {
@@ -110,9 +114,13 @@ export class Feeder {
           spool.ack(entry.seq);
           this.#o.skipped?.(entry, mapped.reason, mapped.invalid);
         } else if (mapped.kind === 'alert') {
-          if (!(await this.#hand([{ alert: mapped.alert, ticket: [entry.seq] }]))) return;
-        } else if (grouper) {
-          if (!(await this.#hand(grouper.add(entry.seq, mapped.sighting)))) return;
+          if (!(await this.#hand(mapped.alert, [entry.seq]))) return;
+        } else if (lifecycle) {
+          while (lifecycle.room === 0) {
+            if (!this.#running) return;
+            await this.#until(lifecycle.whenRoom());
+          }
+          lifecycle.add(entry.seq, mapped.sighting.record, mapped.sighting.receivedAt);
         }
       }
     }
@@ -127,14 +135,12 @@ export class Feeder {
     }
   }
 
-  /** Hands alerts to the queue, waiting for room; false when the queue stopped taking them. */
-  async #hand(groups: readonly ClosedGroup[]): Promise<boolean> {
-    for (const { alert, ticket } of groups) {
-      while (!this.#o.delivery.offer(alert, ticket)) {
-        // Not taken: the queue is full (wait for room) or stopping (the spool keeps the records).
-        if (!this.#running || !this.#o.delivery.accepting) return false;
-        await this.#until(this.#o.delivery.whenRoom());
-      }
+  /** Hands an alert to the queue, waiting for room; false when the queue stopped taking them. */
+  async #hand(alert: Alert, ticket: readonly number[]): Promise<boolean> {
+    while (!this.#o.delivery.offer(alert, ticket)) {
+      // Not taken: the queue is full (wait for room) or stopping (the spool keeps the records).
+      if (!this.#running || !this.#o.delivery.accepting) return false;
+      await this.#until(this.#o.delivery.whenRoom());
     }
     return true;
   }

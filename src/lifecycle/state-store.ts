@@ -1,0 +1,191 @@
+/**
+ * The lifecycle's memory of which TheHive alert each key has (issue 12 point 3), kept durably in
+ * `spool.dir/alerts/state.ndjson` and bounded (`alert.updateMaxKeys`, the least recently seen
+ * forgotten first). An append-only log: each change is one line with the key's whole state
+ * (`{"v":1,"state":{…}}`) or its removal (`{"v":1,"forget":"<key>"}`), written and fdatasynced in
+ * one batch per call; the last line of a key wins at load. When the log outgrows twice what is
+ * live, it is rewritten (a new file, fdatasynced, renamed, the directory fsynced). A torn last line
+ * (a crash mid-write) is skipped; a line of a newer format stops the load (ERR_FORMAT_NEWER): a
+ * state misread could send an update to the wrong alert.
+ *
+ * Forgetting a key is harmless: its alert is found again (its sourceRef is made from the key), only
+ * its exact sighting count restarts.
+ */
+import { rename } from 'node:fs/promises';
+import { join } from 'node:path';
+import { BridgeError } from '../errors.js';
+import { syncDir } from '../io/durable-file.js';
+import { createFresh, makePrivateDir, openPrivate } from '../io/private-files.js';
+import { STATE_VERSION, type KeyState } from './state.js';
+
+const FILE = 'state.ndjson';
+/** The log is rewritten only past this size, so a small store is never rewritten at every write. */
+const COMPACT_MIN_BYTES = 4 * 1024 * 1024;
+
+export interface StateStoreOptions {
+  /** The store's directory (`spool.dir/alerts`), created 0700. */
+  readonly dir: string;
+  /** Keys kept at most; beyond, the least recently seen are forgotten. */
+  readonly maxKeys: number;
+  /** A line that could not be read (a torn tail), reported and skipped. */
+  readonly report?: (err: Error) => void;
+}
+
+export class StateStore {
+  readonly #dir: string;
+  readonly #maxKeys: number;
+  /** Insertion order = least recently put first (a put moves a key to the end). */
+  readonly #states = new Map<string, KeyState>();
+  readonly #bySourceRef = new Map<string, string>();
+  #fileBytes = 0;
+  #liveBytes = 0;
+  readonly #lineBytes = new Map<string, number>();
+  #chain: Promise<unknown> = Promise.resolve();
+
+  private constructor(o: StateStoreOptions) {
+    this.#dir = o.dir;
+    this.#maxKeys = o.maxKeys;
+  }
+
+  /** Loads the log (creating the directory); throws ERR_FORMAT_NEWER for a newer format. */
+  static async open(o: StateStoreOptions): Promise<StateStore> {
+    const store = new StateStore(o);
+    await makePrivateDir(o.dir, { refuseLink: true });
+    let text = '';
+    try {
+      const handle = await openPrivate(join(o.dir, FILE), 'read');
+      try {
+        text = await handle.readFile('utf8');
+      } finally {
+        await handle.close();
+      }
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+    store.#fileBytes = Buffer.byteLength(text);
+    const lines = text.split('\n');
+    for (const [i, line] of lines.entries()) {
+      if (line === '') continue;
+      let entry: { v?: unknown; state?: KeyState; forget?: unknown };
+      try {
+        entry = JSON.parse(line) as typeof entry;
+      } catch {
+        o.report?.(new Error(`Line ${i + 1} of ${join(o.dir, FILE)} is not JSON (a write cut short by a crash?): skipped; the keys it held are found again in TheHive.`));
+        continue;
+      }
+      if (typeof entry.v !== 'number' || entry.v > STATE_VERSION) {
+        throw new BridgeError('ERR_FORMAT_NEWER', `ERR_FORMAT_NEWER: line ${i + 1} of ${join(o.dir, FILE)} has format ${JSON.stringify(entry.v)}, newer than this tracehive reads (${STATE_VERSION}): run that release or newer on this spool.dir.`);
+      }
+      if (typeof entry.forget === 'string') store.#drop(entry.forget);
+      else if (entry.state && typeof entry.state.key === 'string') store.#set(entry.state, Buffer.byteLength(line) + 1);
+    }
+    return store;
+  }
+
+  get size(): number {
+    return this.#states.size;
+  }
+
+  get(key: string): KeyState | undefined {
+    return this.#states.get(key);
+  }
+
+  /** The key whose alert has this sourceRef, if known. */
+  keyOfSourceRef(sourceRef: string): string | undefined {
+    return this.#bySourceRef.get(sourceRef);
+  }
+
+  /** Every state, least recently seen first. */
+  list(): KeyState[] {
+    return [...this.#states.values()];
+  }
+
+  /** Keeps `states` durably (one write and fdatasync for all); resolves once on disk. Calls run one after another. */
+  put(states: readonly KeyState[]): Promise<void> {
+    if (states.length === 0) return Promise.resolve();
+    const run = this.#chain.then(() => this.#append(states.map((state) => ({ state, line: `${JSON.stringify({ v: STATE_VERSION, state })}\n` }))));
+    this.#chain = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Forgets a key durably (`tracehive alerts forget`, or eviction); false when unknown. */
+  async forget(key: string): Promise<boolean> {
+    if (!this.#states.has(key)) return false;
+    const run = this.#chain.then(() => this.#appendForget([key]));
+    this.#chain = run.catch(() => undefined);
+    await run;
+    return true;
+  }
+
+  /** Waits for writes in flight. */
+  async close(): Promise<void> {
+    await this.#chain;
+  }
+
+  async #append(entries: readonly { state: KeyState; line: string }[]): Promise<void> {
+    const text = entries.map((e) => e.line).join('');
+    await this.#write(text);
+    for (const { state, line } of entries) {
+      this.#states.delete(state.key); // moves it to the end: most recently seen
+      this.#set(state, Buffer.byteLength(line));
+    }
+    const over = this.#states.size - this.#maxKeys;
+    if (over > 0) await this.#appendForget([...this.#states.keys()].slice(0, over));
+    if (this.#fileBytes > COMPACT_MIN_BYTES && this.#fileBytes > 2 * this.#liveBytes) await this.#compact();
+  }
+
+  async #appendForget(keys: readonly string[]): Promise<void> {
+    await this.#write(keys.map((key) => `${JSON.stringify({ v: STATE_VERSION, forget: key })}\n`).join(''));
+    for (const key of keys) this.#drop(key);
+  }
+
+  async #write(text: string): Promise<void> {
+    const handle = await openPrivate(join(this.#dir, FILE), 'append');
+    try {
+      await handle.appendFile(text, 'utf8');
+      await handle.datasync();
+    } finally {
+      await handle.close();
+    }
+    this.#fileBytes += Buffer.byteLength(text);
+  }
+
+  /** Rewrites the log with only what is live. */
+  async #compact(): Promise<void> {
+    const path = join(this.#dir, FILE);
+    const tmp = `${path}.tmp`;
+    const handle = await createFresh(tmp);
+    let bytes = 0;
+    try {
+      const lines = [...this.#states.values()].map((state) => `${JSON.stringify({ v: STATE_VERSION, state })}\n`);
+      const text = lines.join('');
+      bytes = Buffer.byteLength(text);
+      await handle.writeFile(text, 'utf8');
+      await handle.datasync();
+    } finally {
+      await handle.close();
+    }
+    await rename(tmp, path);
+    await syncDir(this.#dir);
+    this.#fileBytes = bytes;
+    this.#liveBytes = bytes;
+  }
+
+  #set(state: KeyState, bytes: number): void {
+    const before = this.#states.get(state.key);
+    if (before) this.#bySourceRef.delete(before.sourceRef);
+    this.#liveBytes += bytes - (this.#lineBytes.get(state.key) ?? 0);
+    this.#lineBytes.set(state.key, bytes);
+    this.#states.set(state.key, state);
+    this.#bySourceRef.set(state.sourceRef, state.key);
+  }
+
+  #drop(key: string): void {
+    const before = this.#states.get(key);
+    if (!before) return;
+    this.#states.delete(key);
+    this.#bySourceRef.delete(before.sourceRef);
+    this.#liveBytes -= this.#lineBytes.get(key) ?? 0;
+    this.#lineBytes.delete(key);
+  }
+}

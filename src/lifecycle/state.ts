@@ -1,0 +1,175 @@
+/**
+ * What tracehive remembers of a key's alert, and how sightings change it. Pure: the store
+ * (state-store.ts) keeps it on disk, the lifecycle (lifecycle.ts) decides when to send what.
+ *
+ * A state holds absolute values (the sighting count, first and last seen, the newest rows, the
+ * ids of the sightings counted), so an update built from it is the same whenever it is sent: a
+ * resend after a crash sets what was set, and a replayed line is recognised by its id, never
+ * counted twice. Everything in it is bounded ({@link ROWS_MAX}, {@link IDS_MAX},
+ * {@link OBSERVABLES_MAX}), so a key seen a million times costs what a key seen a thousand does.
+ */
+import type { Observable, Severity } from '../types.js';
+import { cleanTags } from '../map/limits.js';
+import { keyTag } from './key.js';
+import type { Sighting, SightingRow } from './sighting.js';
+
+/** The format of a persisted state; a newer one is refused, not misread. */
+export const STATE_VERSION = 1;
+/** Rows of the sightings table kept (the newest): enough to triage, small enough to PATCH often. */
+export const ROWS_MAX = 100;
+/**
+ * Sighting ids remembered per alert (the newest): a line replayed after this many newer sightings
+ * of its key could be counted again. 10,000 ids are 250 KB of memory for the busiest key.
+ */
+export const IDS_MAX = 10_000;
+/** Observables per alert, as for one detection (map/alert.ts) and for mails (map/ioc.ts). */
+export const OBSERVABLES_MAX = 1000;
+
+/** The first sighting's alert, less its observables: the alert's title and its "first sighting" section. */
+export interface BaseAlert {
+  readonly type: string;
+  readonly source: string;
+  readonly title: string;
+  readonly description: string;
+  readonly tlp: number;
+  readonly pap: number;
+  readonly indicator: string | null;
+  readonly category: string;
+}
+
+/** The alert of a key before this one, which the description links. */
+export interface PreviousAlert {
+  readonly id: string;
+  readonly sourceRef: string;
+  /** `closed`, `imported`, `deleted` or `expired`. */
+  readonly why: string;
+}
+
+/** One key's alert as tracehive last sent it (or is about to). */
+export interface KeyState {
+  readonly v: number;
+  readonly key: string;
+  readonly generation: number;
+  readonly sourceRef: string;
+  /** TheHive's `_id` once created (the file sink: the sourceRef). */
+  readonly alertId: string | null;
+  readonly count: number;
+  /** Event times of the first and last sightings (ms). */
+  readonly first: number;
+  readonly last: number;
+  /** When the newest sighting was received: the window's clock. */
+  readonly lastReceived: number;
+  readonly severity: Severity;
+  readonly tags: readonly string[];
+  /** `dataType \0 data` of the observables sent. */
+  readonly observables: readonly string[];
+  /** Observables not added over {@link OBSERVABLES_MAX}. */
+  readonly observablesLeftOut: number;
+  /** The newest rows, newest last. */
+  readonly rows: readonly SightingRow[];
+  /** Ids of the sightings counted, newest last. */
+  readonly ids: readonly string[];
+  readonly base: BaseAlert;
+  readonly previous: PreviousAlert | null;
+}
+
+/** What {@link applySightings} made of new sightings. */
+export interface Applied {
+  readonly state: KeyState;
+  /** Observables not sent before, to add to the alert. */
+  readonly observables: Observable[];
+  /** Tags not sent before. */
+  readonly addTags: string[];
+  /** Sightings counted (the others were known ids). */
+  readonly counted: number;
+}
+
+/** A new generation's state, before any sighting: its base is the first sighting's alert. */
+export function newGeneration(key: string, generation: number, sourceRef: string, first: Sighting, previous: PreviousAlert | null): KeyState {
+  const a = first.alert;
+  return {
+    v: STATE_VERSION,
+    key,
+    generation,
+    sourceRef,
+    alertId: null,
+    count: 0,
+    first: Number.POSITIVE_INFINITY,
+    last: Number.NEGATIVE_INFINITY,
+    lastReceived: first.receivedAt,
+    severity: a.severity,
+    tags: [],
+    observables: [],
+    observablesLeftOut: 0,
+    rows: [],
+    ids: [],
+    base: { type: a.type, source: a.source, title: a.title, description: a.description, tlp: a.tlp, pap: a.pap, indicator: first.indicator, category: first.category },
+    previous,
+  };
+}
+
+/**
+ * `state` with `sightings` counted (those whose id it knows are skipped): count, first and last
+ * seen, severity raised to the worst, tags and observables merged (each sent once), newest rows
+ * and ids kept. The tag `key:<hash>` is always among the tags.
+ */
+export function applySightings(state: KeyState, sightings: readonly Sighting[]): Applied {
+  const known = new Set(state.ids);
+  const sent = new Set(state.observables);
+  const sentTags = new Set(state.tags);
+  const observables: Observable[] = [];
+  const tags = [...state.tags];
+  if (!sentTags.has(keyTag(state.key))) tags.push(keyTag(state.key));
+  const ids = [...state.ids];
+  const rows = [...state.rows];
+  let { count, first, last, lastReceived, severity, observablesLeftOut } = state;
+  let counted = 0;
+  for (const s of sightings) {
+    if (known.has(s.id)) continue;
+    known.add(s.id);
+    counted++;
+    count++;
+    ids.push(s.id);
+    rows.push(s.row);
+    first = Math.min(first, s.row.at);
+    last = Math.max(last, s.row.at);
+    lastReceived = Math.max(lastReceived, s.receivedAt);
+    if (s.alert.severity > severity) severity = s.alert.severity;
+    for (const t of s.alert.tags) tags.push(t);
+    for (const o of s.alert.observables) {
+      const id = `${o.dataType}\u0000${o.data}`;
+      if (sent.has(id)) continue;
+      if (sent.size >= OBSERVABLES_MAX) {
+        observablesLeftOut++;
+        continue;
+      }
+      sent.add(id);
+      observables.push(o);
+    }
+  }
+  const allTags = cleanTags(tags);
+  const addTags = allTags.filter((t) => !sentTags.has(t));
+  return {
+    state: {
+      ...state,
+      count,
+      first,
+      last,
+      lastReceived,
+      severity,
+      tags: allTags,
+      observables: [...sent],
+      observablesLeftOut,
+      rows: rows.slice(-ROWS_MAX),
+      ids: ids.slice(-IDS_MAX),
+    },
+    observables,
+    addTags,
+    counted,
+  };
+}
+
+/** Whether `sighting` opens a new alert: received more than `windowMs` after the last one. */
+export function pastWindow(state: KeyState, receivedAt: number, windowMs: number): boolean {
+  return receivedAt - state.lastReceived > windowMs;
+}
