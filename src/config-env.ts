@@ -17,6 +17,12 @@ export interface EnvKey {
 /** The prefixes tracehive owns: any variable with one must be a known one. */
 const OWNED = /^(TRACEHIVE|THEHIVE)_/;
 
+/** Keys of earlier releases that a newer mechanism replaced: what to set instead. */
+export const REPLACED_KEYS: Readonly<Record<string, { readonly env: string; readonly instead: string }>> = {
+  'alert.groupWindowMs': { env: 'TRACEHIVE_ALERT_GROUP_WINDOW_MS', instead: 'replaced by the alert lifecycle (0.3.0): detections of one key update one open alert; set alert.updateWindowMs (TRACEHIVE_ALERT_UPDATE_WINDOW_MS) and alert.updateFlushMs instead' },
+  'alert.groupMaxSightings': { env: 'TRACEHIVE_ALERT_GROUP_MAX_SIGHTINGS', instead: 'replaced by the alert lifecycle (0.3.0): an alert now counts every sighting and lists the newest 100; remove it' },
+};
+
 /** Variables read outside the schema. */
 export const EXTRA_ENV = ['TRACEHIVE_CONFIG'] as const;
 
@@ -35,6 +41,11 @@ export function environmentProblems(env: NodeJS.ProcessEnv, keys: readonly EnvKe
   const problems: string[] = [];
   for (const name of Object.keys(env).sort()) {
     if (!OWNED.test(name) || known.has(name) || (EXTRA_ENV as readonly string[]).includes(name)) continue;
+    const replaced = Object.values(REPLACED_KEYS).find((r) => r.env === name);
+    if (replaced) {
+      problems.push(`${name}: ${replaced.instead}.`);
+      continue;
+    }
     // The value is not shown: a misspelt THEHIVE_APIKEY holds a secret.
     problems.push(`${name}: unknown environment variable; did you mean ${closest(name, names)}? Rename or unset it (every variable is in the README's configuration table).`);
   }

@@ -55,8 +55,6 @@ const POLL_MS = intIn(1, DAY, '1 ms to a day');
 const SESSION_MS = intIn(1, HOUR, '1 ms to an hour');
 /** Beyond an hour a supervisor (systemd's default is 90 s) has long killed the process. */
 const SHUTDOWN_MS = intIn(0, HOUR, 'at most an hour');
-/** Groups are held in memory for their window. */
-const GROUP_MS = intIn(0, DAY, 'at most a day; 0 = off');
 /** An alert taking sightings for more than a year is no longer "this incident". */
 const UPDATE_WINDOW_MS = intIn(0, 365 * DAY, 'at most 365 days; 0 = off (every detection its own alert)');
 /** Sightings of one key wait this long in memory before their update is sent. */
@@ -204,9 +202,7 @@ export const schema = {
     updateWindowMs: { doc: 'A key’s open alert takes further sightings (updates) until this long after its last one; 0 = off: every detection its own alert.', format: UPDATE_WINDOW_MS, default: 86400000, env: 'TRACEHIVE_ALERT_UPDATE_WINDOW_MS' },
     updateKey: { doc: 'The detection fields whose values form its key (the TheHive target and organisation always belong to it).', format: 'string-list', default: ['category', 'matchedIndicator'], env: 'TRACEHIVE_ALERT_UPDATE_KEY' },
     updateFlushMs: { doc: 'Sightings of one key are sent as one update per interval.', format: FLUSH_MS, default: 5000, env: 'TRACEHIVE_ALERT_UPDATE_FLUSH_MS' },
-    updateMaxKeys: { doc: 'Keys whose alert tracehive remembers at most (the least recently seen are forgotten first; a forgotten key is found again in TheHive by its key tag).', format: POSITIVE, default: 100000, env: 'TRACEHIVE_ALERT_UPDATE_MAX_KEYS' },
-    groupWindowMs: { doc: 'Aggregation: detections with the same category and matchedIndicator received within this window become one alert listing the sightings (0 = off).', format: GROUP_MS, default: 0, env: 'TRACEHIVE_ALERT_GROUP_WINDOW_MS' },
-    groupMaxSightings: { doc: 'Aggregation: a group is sent once it holds this many sightings, even inside its window.', format: POSITIVE, default: 1000, env: 'TRACEHIVE_ALERT_GROUP_MAX_SIGHTINGS' },
+    updateMaxKeys: { doc: 'Keys whose alert tracehive remembers at most (the least recently seen are forgotten first; a forgotten key is found again in TheHive by its key tag).', format: POSITIVE, default: 10000, env: 'TRACEHIVE_ALERT_UPDATE_MAX_KEYS' },
   },
 };
 
@@ -255,5 +251,5 @@ export interface Config {
   readonly shutdown: { readonly timeoutMs: number };
   readonly http: { readonly enabled: boolean; readonly host: string; readonly port: number; readonly thehiveWebhookToken: string };
   readonly log: { readonly level: string };
-  readonly alert: Omit<AlertPolicy, 'severity' | 'tags'> & { readonly severity: readonly SeverityRule[]; readonly tags: readonly string[]; readonly groupWindowMs: number; readonly groupMaxSightings: number; readonly updateWindowMs: number; readonly updateKey: readonly string[]; readonly updateFlushMs: number; readonly updateMaxKeys: number };
+  readonly alert: Omit<AlertPolicy, 'severity' | 'tags'> & { readonly severity: readonly SeverityRule[]; readonly tags: readonly string[]; readonly updateWindowMs: number; readonly updateKey: readonly string[]; readonly updateFlushMs: number; readonly updateMaxKeys: number };
 }

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import convict from 'convict';
 import { BridgeError } from './errors.js';
 import { schema, type Config } from './config-schema.js';
-import { environmentProblems, type EnvKey } from './config-env.js';
+import { environmentProblems, REPLACED_KEYS, type EnvKey } from './config-env.js';
 import { keyMatches, readCertificates, readPrivateKey } from './config-files.js';
 import { SECRET_KEYS, URL_KEYS, scrub, urlSecrets } from './config-secrets.js';
 
@@ -171,6 +171,8 @@ function explain(message: string, files: readonly string[]): string[] {
     // Our formats already say what they got; convict would repeat it.
     const line = raw.includes(', got ') ? raw.replace(/: value was [\s\S]*$/, '') : raw;
     const undeclared = /^configuration param '([^']+)' not declared/.exec(line);
+    const replaced = undeclared ? REPLACED_KEYS[undeclared[1] as string] : undefined;
+    if (undeclared && replaced) return `${undeclared[1]}: ${replaced.instead}.`;
     if (undeclared) return `${undeclared[1]}: unknown key (check its spelling against config/example.json).`;
     const key = /^([\w.]+): /.exec(line)?.[1];
     const envName = key ? envNameOf(key) : undefined;
