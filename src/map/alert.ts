@@ -109,11 +109,13 @@ export function alertFromRecord(rec: CyberTraceRecord, policy: AlertPolicy, rece
 
 /**
  * `<category without KL_, underscores as spaces>: <indicator>`, at most 512 chars, control
- * characters made visible ({@link cleanTitle}); the category alone without an indicator.
+ * characters made visible ({@link cleanTitle}); the category alone without an indicator;
+ * `CyberTrace detection` when both are blank.
  */
 export function titleFor(category: string, indicator: string | null): string {
   const label = category.replace(/^KL_/, '').replace(/_/g, ' ').trim() || category;
-  return cleanTitle(indicator === null ? label : `${label}: ${indicator}`);
+  // A blank category and indicator would leave an empty title, which TheHive refuses (1..512).
+  return cleanTitle(indicator === null ? label : `${label}: ${indicator}`) || 'CyberTrace detection';
 }
 
 /** What the value of a key becomes: `ip` carries the tags of its observable, `urls` is a `;` list. */

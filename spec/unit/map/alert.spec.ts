@@ -241,6 +241,9 @@ describe('map/alert', () => {
       ['Custom_Feed', 'x', 'Custom Feed: x'],
       ['KL_APT_IP', null, 'APT IP'],
       ['KL_', null, 'KL_'],
+      [' ', null, 'CyberTrace detection'],
+      [' \t ', null, 'CyberTrace detection'],
+      [' ', ' ', ':'],
     ];
     for (const [category, indicator, title] of table) {
       it(`${category} + ${String(indicator)} → ${title}`, () => expect(titleFor(category, indicator)).to.equal(title));
