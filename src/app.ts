@@ -20,8 +20,7 @@ import { LinePipeline, mapSpooled } from './pipeline.js';
 import { SinkHealth } from './sink-health.js';
 import { Delivery } from './queue/delivery.js';
 import { Feeder } from './queue/feeder.js';
-import { Lifecycle } from './lifecycle/lifecycle.js';
-import { StateStore } from './lifecycle/state-store.js';
+import { startLifecycle, type LifecycleRuntime } from './lifecycle/runtime.js';
 import type { Spool } from './queue/spool.js';
 import { openSpool } from './open-spool.js';
 import { SinkProbe } from './sink-probe.js';
@@ -157,8 +156,7 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
   // One open alert per key (issue 12): on when the window is set and the sink can update alerts.
   const ops = sink.ops;
   const lifecycleOn = config.alert.updateWindowMs > 0 && ops !== undefined;
-  let lifecycle: Lifecycle | undefined;
-  let alertStates: StateStore | undefined;
+  let lifecycle: LifecycleRuntime | undefined;
   let feeder: Feeder | undefined;
 
   const gate = new InputGate(() => spool);
@@ -287,27 +285,13 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
     telemetry.attachSpool(() => ({ ...opened.stats(), maxBytes: config.spool.maxBytes, full: opened.atMaxBytes, blocked: opened.blocked !== null }));
     telemetry.spoolRecovered(opened.recovery);
     if (lifecycleOn && ops !== undefined) {
-      alertStates = await StateStore.open({ dir: join(config.spool.dir, 'alerts'), maxKeys: config.alert.updateMaxKeys, report: (err) => log.warn({ err }, 'Alert state file damaged: the line is skipped.') });
-      lifecycle = new Lifecycle({
-        store: alertStates,
-        ops,
-        queue,
-        policy: config.alert,
-        keyFields: config.alert.updateKey,
-        target: { url: config.thehive.url || `file:${config.file.path}`, organisation: config.thehive.organisation },
-        windowMs: config.alert.updateWindowMs,
-        flushMs: config.alert.updateFlushMs,
-        maxHeld: config.queue.maxPending,
-        ack: (seq) => opened.ack(seq),
-        notifyMinSeverity: config.notify.minSeverity,
-        now,
-      });
+      lifecycle = await startLifecycle({ config, ops, queue, ack: (seq) => opened.ack(seq), log: log.child({ component: 'lifecycle' }), registry: telemetry.registry, now });
     }
     feeder = new Feeder({
       spool: opened,
       delivery: queue,
       map: (entry) => mapSpooled(entry, config.alert, lifecycle !== undefined),
-      ...(lifecycle ? { lifecycle } : {}),
+      ...(lifecycle ? { lifecycle: lifecycle.lifecycle } : {}),
       skipped: (entry, reason, invalid) => telemetry.spoolSkipped(reason, invalid, entry.seq),
       failed: (err) => telemetry.spoolError(err, 'read'),
     });
@@ -391,12 +375,11 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
       await bounded(feeder?.stop());
       await bounded(requeueing);
       // Sightings waiting for their interval get their flush within the deadline too.
-      lifecycle?.flushAll();
+      lifecycle?.lifecycle.flushAll();
       await queue.drain(remaining());
       // Sends still in flight end within thehive.timeoutMs; a file sink on a hung disk must not hold the exit.
       const left = (await bounded(queue.close())) ?? queue.pending;
-      lifecycle?.stop();
-      await bounded(alertStates?.close());
+      await bounded(lifecycle?.close());
       records = spool?.stats().records ?? 0;
       // Closing the spool wakes sources still waiting for room (a full or failing spool): their
       // appends are refused from now on, so they finish. A disk that hangs cannot hold the exit.

@@ -33,6 +33,9 @@ Commands:
   ingest [FILE.eml|DIR …]    leave mails in ingest.dropDir for serve (stdin when no FILE: an MTA pipe); exit 75 = try again later
   spool stats [--json]       what waits in spool.dir: queue depth and age, dead letters by code, rejected lines, budgets
   spool requeue-dead [FILE…] put dead-lettered alerts back in the queue (all, or these files of dead/)
+  alerts list [--json]       the alert each key has in TheHive: sightings, severity, last seen
+  alerts show KEY [--json]   one key's alert (KEY: a key, a sourceRef or TheHive's alert id)
+  alerts forget KEY          reset a key: its next sighting finds its alert again in TheHive
 
 Options:
   --config FILE              a JSON config file (also TRACEHIVE_CONFIG); environment variables win
@@ -101,6 +104,8 @@ async function main(argv: string[]): Promise<number> {
       return ingest(configFrom(), rest);
     case 'spool':
       return spoolCommand(configFrom(), rest, values.json === true);
+    case 'alerts':
+      return alertsCommand(configFrom(), rest, values.json === true);
     default:
       throw new BridgeError('ERR_USAGE', `Unknown command ${JSON.stringify(command)}; run tracehive --help.`);
   }
@@ -240,6 +245,30 @@ async function spoolCommand(config: Config, args: string[], json: boolean): Prom
     return 0;
   }
   throw new BridgeError('ERR_USAGE', `Unknown spool command ${JSON.stringify(sub ?? '')}; use: tracehive spool stats | tracehive spool requeue-dead [FILE…].`);
+}
+
+async function alertsCommand(config: Config, args: string[], json: boolean): Promise<number> {
+  const { findState, forgetKey, formatList, formatShow, loadStates, summary } = await import('./tools/alerts.js');
+  const [sub, wanted] = args;
+  if (sub === 'list') {
+    const states = await loadStates(config.spool.dir);
+    process.stdout.write(json ? states.map((s) => `${JSON.stringify(summary(s))}\n`).join('') : formatList(states));
+    return 0;
+  }
+  if ((sub === 'show' || sub === 'forget') && wanted === undefined) throw new BridgeError('ERR_USAGE', `tracehive alerts ${sub} needs a KEY: a key, a sourceRef or an alert id that tracehive alerts list shows.`);
+  if (sub === 'show') {
+    const state = findState(await loadStates(config.spool.dir), wanted as string);
+    if (state === undefined) throw new BridgeError('ERR_USAGE', `No alert state matches ${JSON.stringify(wanted)}: give a key, a sourceRef or an alert id that tracehive alerts list shows.`);
+    process.stdout.write(json ? `${JSON.stringify(state, null, 2)}\n` : formatShow(state));
+    return 0;
+  }
+  if (sub === 'forget') {
+    const { state, how } = await forgetKey(config.spool.dir, wanted as string);
+    const what = `key ${state.key} (${state.sourceRef}, ${state.count} sightings)`;
+    process.stdout.write(how === 'now' ? `Forgot ${what}. Its next sighting finds its alert in TheHive again and counts from there.\n` : `tracehive serve is running on this spool: it forgets ${what} within seconds (its log says "Alert state forgotten").\n`);
+    return 0;
+  }
+  throw new BridgeError('ERR_USAGE', `Unknown alerts command ${JSON.stringify(sub ?? '')}; use: tracehive alerts list | show KEY | forget KEY.`);
 }
 
 /** A usage error (exit 2) naming the file when an input file cannot be read. */

@@ -169,6 +169,17 @@ export class Lifecycle {
     }
   }
 
+  /**
+   * Forgets what tracehive remembers of a key (`tracehive alerts forget`): its next sighting finds
+   * its alert again in TheHive by its sourceRef. A flush in flight may write the key again; the
+   * command then says so through `alerts list`.
+   */
+  async forget(key: string): Promise<boolean> {
+    const e = this.#entries.get(key);
+    if (e !== undefined) e.known = null;
+    return this.#o.store.forget(key);
+  }
+
   /** No more timers; what is held stays in the spool, unacknowledged, for the next start. */
   stop(): void {
     this.#stopped = true;

@@ -1,0 +1,124 @@
+/**
+ * `tracehive alerts list|show|forget` (issue 12 point 3): what an operator sees of the state file
+ * and how forgetting a key works with and without a running serve (the spool's lock).
+ */
+import { expect } from 'chai';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { StateStore } from '../../../src/lifecycle/state-store.js';
+import { STATE_VERSION, type KeyState } from '../../../src/lifecycle/state.js';
+import { forgetRequestDir, pendingForgets, readForget, requestForget } from '../../../src/lifecycle/forget-requests.js';
+import { findState, forgetKey, formatList, formatShow, loadStates, summary } from '../../../src/tools/alerts.js';
+import { releaseLock, takeLock } from '../../../src/queue/spool-lock.js';
+
+const T0 = Date.parse('2026-11-20T10:00:00Z');
+
+function state(key: string, count: number, alertId: string | null = `~${key.slice(0, 6)}`): KeyState {
+  return {
+    v: STATE_VERSION,
+    key,
+    generation: 1,
+    sourceRef: `ct-k${key}`,
+    alertId,
+    count,
+    first: T0,
+    last: T0 + count * 1000,
+    lastReceived: T0 + count * 1000,
+    severity: 3,
+    tags: [`key:${key}`, 'Malicious URL'],
+    observables: ['url\u0000http://bad.example/x'],
+    observablesLeftOut: 0,
+    rows: [],
+    ids: [],
+    base: { type: 'cybertrace', source: 'kaspersky-cybertrace', title: 'Malicious URL: bad.example', description: 'x', tlp: 2, pap: 2, indicator: 'bad.example', category: 'KL_Malicious_URL' },
+    previous: null,
+  };
+}
+const K1 = 'a'.repeat(20);
+const K2 = 'b'.repeat(20);
+
+describe('tracehive alerts: the lifecycle state as an operator sees it', () => {
+  let spoolDir: string;
+  beforeEach(async () => {
+    spoolDir = await mkdtemp(join(tmpdir(), 'tracehive-alerts-'));
+    const store = await StateStore.open({ dir: join(spoolDir, 'alerts'), maxKeys: 100 });
+    await store.put([state(K1, 7), state(K2, 1, null)]);
+    await store.close();
+  });
+  afterEach(() => rm(spoolDir, { recursive: true, force: true }));
+
+  it('lists nothing, and creates nothing, on a spool the lifecycle never used', async () => {
+    const empty = await mkdtemp(join(tmpdir(), 'tracehive-alerts-empty-'));
+    try {
+      expect(await loadStates(empty)).to.deep.equal([]);
+      expect(await readdir(empty)).to.deep.equal([]);
+      expect(formatList([])).to.match(/^No alert is known yet/);
+    } finally {
+      await rm(empty, { recursive: true, force: true });
+    }
+  });
+
+  it('lists each key with its sightings, severity, sourceRef and alert id', async () => {
+    const states = await loadStates(spoolDir);
+    expect(states.map((s) => s.key)).to.deep.equal([K1, K2]);
+    const text = formatList(states);
+    expect(text).to.contain('2 keys');
+    expect(text).to.match(new RegExp(`${K1} +7 +3 2026-11-20T10:00:07.000Z +ct-k${K1} ~aaaaaa`));
+    expect(text).to.contain('(not created)');
+    expect(summary(states[0] as KeyState)).to.include({ key: K1, sightings: 7, alertId: '~aaaaaa', firstSeen: '2026-11-20T10:00:00.000Z' });
+  });
+
+  it('finds a key by itself, its sourceRef, its alert id or its tag', async () => {
+    const states = await loadStates(spoolDir);
+    for (const wanted of [K1, `ct-k${K1}`, '~aaaaaa', `key:${K1}`, ` ${K1}\n`]) expect(findState(states, wanted)?.key, wanted).to.equal(K1);
+    expect(findState(states, 'ct-knothing')).to.equal(undefined);
+    expect(formatShow(findState(states, K1) as KeyState)).to.contain('sightings  7, first seen 2026-11-20T10:00:00.000Z');
+  });
+
+  it('forgets a key at once when no serve runs, durably', async () => {
+    const done = await forgetKey(spoolDir, `ct-k${K1}`);
+    expect(done.how).to.equal('now');
+    expect((await loadStates(spoolDir)).map((s) => s.key)).to.deep.equal([K2]);
+    expect(await pendingForgets(spoolDir)).to.deep.equal([]);
+  });
+
+  it('leaves a request for a running serve (the spool is locked) and changes nothing itself', async () => {
+    const queueDir = join(spoolDir, 'queue');
+    await mkdir(queueDir);
+    // Another process holds the lock: our own pid is treated as held only when this process took it.
+    await takeLock(queueDir);
+    try {
+      // takeLock in forgetKey sees our own lock as held: the request path.
+      const done = await forgetKey(spoolDir, K1);
+      expect(done.how).to.equal('requested');
+      expect((await loadStates(spoolDir)).map((s) => s.key)).to.deep.equal([K1, K2]);
+      const requests = await pendingForgets(spoolDir);
+      expect(requests).to.have.length(1);
+      expect(await readForget(requests[0] as string)).to.deep.equal([K1]);
+    } finally {
+      await releaseLock(queueDir);
+    }
+  });
+
+  it('refuses an unknown key with what to give instead (ERR_USAGE)', async () => {
+    const err = await forgetKey(spoolDir, 'nope').then(() => null, (e: unknown) => e as { code?: string; message: string });
+    expect(err?.code).to.equal('ERR_USAGE');
+    expect(err?.message).to.contain('tracehive alerts list');
+  });
+
+  it('leaves a request of a newer format in place (ERR_FORMAT_NEWER), reads none from a damaged one', async () => {
+    await requestForget(spoolDir, [K1]);
+    const dir = forgetRequestDir(spoolDir);
+    await writeFile(join(dir, 'forget-1-1.json'), JSON.stringify({ v: 99, forget: [K2] }), { mode: 0o600 });
+    await writeFile(join(dir, 'forget-2-1.json'), '{"v":1,"forg', { mode: 0o600 });
+    const pending = await pendingForgets(spoolDir);
+    const newer = pending.find((p) => p.endsWith('forget-1-1.json'));
+    const damaged = pending.find((p) => p.endsWith('forget-2-1.json'));
+    const ours = pending.find((p) => p !== newer && p !== damaged);
+    const err = await readForget(newer as string).then(() => null, (e: unknown) => e as { code?: string });
+    expect(err?.code).to.equal('ERR_FORMAT_NEWER');
+    expect(await readForget(damaged as string)).to.deep.equal([]);
+    expect(await readForget(ours as string)).to.deep.equal([K1]);
+  });
+});

@@ -1,0 +1,96 @@
+/**
+ * The lifecycle as serve runs it: its state store opened in `spool.dir/alerts`, its metrics and log
+ * lines, and the poll that carries out `tracehive alerts forget` requests. app.ts builds one when
+ * `alert.updateWindowMs` is above 0 and the sink can update alerts.
+ */
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import type { Config } from '../config.js';
+import { Lifecycle, type JobQueue } from './lifecycle.js';
+import { StateStore } from './state-store.js';
+import { FORGET_POLL_MS, doneForget, pendingForgets, readForget } from './forget-requests.js';
+import type { AlertOps, Notifier } from './types.js';
+
+export interface LifecycleRuntimeOptions {
+  readonly config: Config;
+  readonly ops: AlertOps;
+  readonly queue: JobQueue;
+  readonly ack: (seq: number) => void;
+  readonly log: Logger;
+  readonly registry: Registry;
+  readonly notifier?: Notifier;
+  readonly now: () => number;
+}
+
+export interface LifecycleRuntime {
+  readonly lifecycle: Lifecycle;
+  readonly store: StateStore;
+  /** Stops the poll and the lifecycle's timers, then waits for state writes in flight. */
+  close(): Promise<void>;
+}
+
+/** Where the file sink's alerts "go" for the key's target: its path stands for TheHive's URL. */
+export function lifecycleTarget(config: Config): { url: string; organisation: string } {
+  return { url: config.thehive.url || `file:${config.file.path}`, organisation: config.thehive.organisation };
+}
+
+export async function startLifecycle(o: LifecycleRuntimeOptions): Promise<LifecycleRuntime> {
+  const { config, log } = o;
+  const registers = [o.registry];
+  const store = await StateStore.open({ dir: join(config.spool.dir, 'alerts'), maxKeys: config.alert.updateMaxKeys, report: (err) => log.warn({ err }, 'Alert state file damaged: the line is skipped.') });
+  const flushes = new Counter({ name: 'tracehive_alert_flushes_total', help: 'Alerts created or updated by the lifecycle (how="created" or "updated"): one per key per alert.updateFlushMs at most.', labelNames: ['how'], registers });
+  const sightings = new Counter({ name: 'tracehive_sightings_total', help: 'Detections counted as sightings of an open alert (a line seen again is not counted twice).', registers });
+  const generations = new Counter({ name: 'tracehive_alert_generations_total', help: 'Keys whose alert ended and whose next sighting opens a new alert, by why: closed, deleted, expired.', labelNames: ['why'], registers });
+  new Gauge({ name: 'tracehive_alert_states', help: 'Keys whose alert tracehive remembers (bounded by alert.updateMaxKeys).', registers, collect() { this.set(store.size); } });
+  const lifecycle = new Lifecycle({
+    store,
+    ops: o.ops,
+    queue: o.queue,
+    policy: config.alert,
+    keyFields: config.alert.updateKey,
+    target: lifecycleTarget(config),
+    windowMs: config.alert.updateWindowMs,
+    flushMs: config.alert.updateFlushMs,
+    maxHeld: config.queue.maxPending,
+    ack: o.ack,
+    ...(o.notifier ? { notifier: o.notifier } : {}),
+    notifyMinSeverity: config.notify.minSeverity,
+    now: o.now,
+    hooks: {
+      flushed: (state, how, counted) => {
+        flushes.inc({ how });
+        sightings.inc(counted);
+        log.debug({ key: state.key, sourceRef: state.sourceRef, alertId: state.alertId, how, counted, sightings: state.count }, how === 'created' ? 'Alert created.' : 'Alert updated.');
+      },
+      nextGeneration: (previous, key) => {
+        generations.inc({ why: previous.why.split(' ')[0] ?? 'closed' });
+        log.info({ key, previous: previous.sourceRef, alertId: previous.id, why: previous.why }, 'Alert no longer takes sightings: the next one opens a new alert that links it.');
+      },
+    },
+  });
+  let polling = Promise.resolve();
+  const poll = async (): Promise<void> => {
+    for (const path of await pendingForgets(config.spool.dir)) {
+      for (const key of await readForget(path)) {
+        const known = await lifecycle.forget(key);
+        log.info({ key, known }, 'Alert state forgotten.');
+      }
+      await doneForget(path);
+    }
+  };
+  const timer = setInterval(() => {
+    polling = polling.then(poll).catch((err: unknown) => log.error({ err }, 'A tracehive alerts forget request could not be carried out; it stays and is retried.'));
+  }, FORGET_POLL_MS);
+  timer.unref();
+  return {
+    lifecycle,
+    store,
+    close: async () => {
+      clearInterval(timer);
+      lifecycle.stop();
+      await polling;
+      await store.close();
+    },
+  };
+}
