@@ -8,6 +8,10 @@
  * (a crash mid-write) is skipped; a line of a newer format stops the load (ERR_FORMAT_NEWER): a
  * state misread could send an update to the wrong alert.
  *
+ * Memory is bounded twice: keys by `alert.updateMaxKeys`, and the sighting ids of all keys together by
+ * {@link IDS_TOTAL_MAX}: past it, the least recently seen keys drop their ids (a replay of their
+ * old lines could then be counted again; their counts, alerts and rows stay).
+ *
  * Forgetting a key is harmless: its alert is found again (its sourceRef is made from the key), only
  * its exact sighting count restarts.
  */
@@ -19,6 +23,11 @@ import { createFresh, makePrivateDir, openPrivate } from '../io/private-files.js
 import { STATE_VERSION, type KeyState } from './state.js';
 
 const FILE = 'state.ndjson';
+/**
+ * Sighting ids kept for all keys together: about 50 bytes each in memory, so 500,000 are 25 MB
+ * whatever `alert.updateMaxKeys` is (10,000 busy keys of 2,000 ids each would be a gigabyte).
+ */
+export const IDS_TOTAL_MAX = 500_000;
 /** The log is rewritten only past this size, so a small store is never rewritten at every write. */
 const COMPACT_MIN_BYTES = 4 * 1024 * 1024;
 
@@ -27,6 +36,8 @@ export interface StateStoreOptions {
   readonly dir: string;
   /** Keys kept at most; beyond, the least recently seen are forgotten. */
   readonly maxKeys: number;
+  /** Sighting ids kept for all keys together. @default IDS_TOTAL_MAX */
+  readonly idsMax?: number;
   /** A line that could not be read (a torn tail), reported and skipped. */
   readonly report?: (err: Error) => void;
 }
@@ -40,11 +51,14 @@ export class StateStore {
   #fileBytes = 0;
   #liveBytes = 0;
   readonly #lineBytes = new Map<string, number>();
+  #ids = 0;
+  readonly #idsMax: number;
   #chain: Promise<unknown> = Promise.resolve();
 
   private constructor(o: StateStoreOptions) {
     this.#dir = o.dir;
     this.#maxKeys = o.maxKeys;
+    this.#idsMax = o.idsMax ?? IDS_TOTAL_MAX;
   }
 
   /** Loads the log (creating the directory); throws ERR_FORMAT_NEWER for a newer format. */
@@ -77,13 +91,24 @@ export class StateStore {
         throw new BridgeError('ERR_FORMAT_NEWER', `ERR_FORMAT_NEWER: line ${i + 1} of ${join(o.dir, FILE)} has format ${JSON.stringify(entry.v)}, newer than this tracehive reads (${STATE_VERSION}): run that release or newer on this spool.dir.`);
       }
       if (typeof entry.forget === 'string') store.#drop(entry.forget);
-      else if (entry.state && typeof entry.state.key === 'string') store.#set(entry.state, Buffer.byteLength(line) + 1);
+      else if (entry.state && typeof entry.state.key === 'string') store.#set(entry.state, Buffer.byteLength(line) + 1, true);
     }
+    store.#trimIds();
     return store;
   }
 
   get size(): number {
     return this.#states.size;
+  }
+
+  /** Sighting ids held for all keys (bounded by `idsMax`). */
+  get ids(): number {
+    return this.#ids;
+  }
+
+  /** Bytes of the state file. */
+  get fileBytes(): number {
+    return this.#fileBytes;
   }
 
   get(key: string): KeyState | undefined {
@@ -126,11 +151,11 @@ export class StateStore {
     const text = entries.map((e) => e.line).join('');
     await this.#write(text);
     for (const { state, line } of entries) {
-      this.#states.delete(state.key); // moves it to the end: most recently seen
-      this.#set(state, Buffer.byteLength(line));
+      this.#set(state, Buffer.byteLength(line), true);
     }
     const over = this.#states.size - this.#maxKeys;
     if (over > 0) await this.#appendForget([...this.#states.keys()].slice(0, over));
+    this.#trimIds();
     if (this.#fileBytes > COMPACT_MIN_BYTES && this.#fileBytes > 2 * this.#liveBytes) await this.#compact();
   }
 
@@ -171,9 +196,26 @@ export class StateStore {
     this.#liveBytes = bytes;
   }
 
-  #set(state: KeyState, bytes: number): void {
+  /** The least recently seen keys drop their ids until all keys hold at most `idsMax` (in memory; on disk at their next write or the compaction). */
+  #trimIds(): void {
+    if (this.#ids <= this.#idsMax) return;
+    for (const [key, state] of this.#states) {
+      if (this.#ids <= this.#idsMax) break;
+      if (state.ids.length === 0) continue;
+      this.#ids -= state.ids.length;
+      this.#states.set(key, { ...state, ids: [] });
+    }
+  }
+
+  /** Keeps `state` (its line `bytes` long); `touch` moves it to the end: most recently seen. */
+  #set(state: KeyState, bytes: number, touch = false): void {
     const before = this.#states.get(state.key);
-    if (before) this.#bySourceRef.delete(before.sourceRef);
+    if (before) {
+      this.#bySourceRef.delete(before.sourceRef);
+      this.#ids -= before.ids.length;
+      if (touch) this.#states.delete(state.key);
+    }
+    this.#ids += state.ids.length;
     this.#liveBytes += bytes - (this.#lineBytes.get(state.key) ?? 0);
     this.#lineBytes.set(state.key, bytes);
     this.#states.set(state.key, state);
@@ -185,6 +227,7 @@ export class StateStore {
     if (!before) return;
     this.#states.delete(key);
     this.#bySourceRef.delete(before.sourceRef);
+    this.#ids -= before.ids.length;
     this.#liveBytes -= this.#lineBytes.get(key) ?? 0;
     this.#lineBytes.delete(key);
   }

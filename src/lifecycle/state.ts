@@ -19,9 +19,11 @@ export const STATE_VERSION = 1;
 export const ROWS_MAX = 100;
 /**
  * Sighting ids remembered per alert (the newest): a line replayed after this many newer sightings
- * of its key could be counted again. 10,000 ids are 250 KB of memory for the busiest key.
+ * of its key could be counted again. A crash replays at most one flush's sightings and CyberTrace
+ * resends its last lines, both far fewer; 2,000 ids are a 50 KB state line for the busiest key.
+ * The store also caps the ids of all keys together (state-store.ts).
  */
-export const IDS_MAX = 10_000;
+export const IDS_MAX = 2000;
 /** Observables per alert, as for one detection (map/alert.ts) and for mails (map/ioc.ts). */
 export const OBSERVABLES_MAX = 1000;
 

@@ -7,34 +7,13 @@ import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StateStore } from '../../../src/lifecycle/state-store.js';
-import { STATE_VERSION, type KeyState } from '../../../src/lifecycle/state.js';
+import type { KeyState } from '../../../src/lifecycle/state.js';
+import { keyState } from '../../support/key-states.js';
 import { forgetRequestDir, pendingForgets, readForget, requestForget } from '../../../src/lifecycle/forget-requests.js';
 import { findState, forgetKey, formatList, formatShow, loadStates, summary } from '../../../src/tools/alerts.js';
 import { releaseLock, takeLock } from '../../../src/queue/spool-lock.js';
 
-const T0 = Date.parse('2026-11-20T10:00:00Z');
-
-function state(key: string, count: number, alertId: string | null = `~${key.slice(0, 6)}`): KeyState {
-  return {
-    v: STATE_VERSION,
-    key,
-    generation: 1,
-    sourceRef: `ct-k${key}`,
-    alertId,
-    count,
-    first: T0,
-    last: T0 + count * 1000,
-    lastReceived: T0 + count * 1000,
-    severity: 3,
-    tags: [`key:${key}`, 'Malicious URL'],
-    observables: ['url\u0000http://bad.example/x'],
-    observablesLeftOut: 0,
-    rows: [],
-    ids: [],
-    base: { type: 'cybertrace', source: 'kaspersky-cybertrace', title: 'Malicious URL: bad.example', description: 'x', tlp: 2, pap: 2, indicator: 'bad.example', category: 'KL_Malicious_URL' },
-    previous: null,
-  };
-}
+const state = keyState;
 const K1 = 'a'.repeat(20);
 const K2 = 'b'.repeat(20);
 
