@@ -3,9 +3,9 @@
  * runs: it never writes and takes no lock). Depth and age of the queue; dead letters by code and
  * day, rejected lines and quarantined mails, each with its bytes against its cap, its oldest file
  * and its retention; requeue requests waiting for serve; mails waiting in the ingest drop
- * directory (and 0.1.0's legacy incoming/).
+ * directory (and 0.1.0's legacy incoming/); keys the alert lifecycle remembers.
  */
-import { readdir } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import split2 from 'split2';
 import type { FileBudget } from '../config.js';
@@ -13,6 +13,7 @@ import { openPrivate } from '../io/private-files.js';
 import { KeptFiles, type KeptNaming, type KeptUsage } from '../io/kept-files.js';
 import { inspectSpool } from '../queue/spool.js';
 import { isDropName } from '../queue/drop-file.js';
+import { alertsDir, loadStates } from './alerts.js';
 
 /** Bytes, files, age and limits of one directory of kept files. */
 export interface KeptReport {
@@ -32,6 +33,8 @@ export interface SpoolReport {
   readonly requeue: { readonly requests: number; readonly inProgress: number };
   /** Alerts 0.1.0's `tracehive ingest` left in spool.dir/incoming/, for serve's next start. */
   readonly incoming: { readonly alerts: number };
+  /** What the alert lifecycle remembers (`tracehive alerts list`): keys and the state file's bytes. */
+  readonly alerts: { readonly keys: number; readonly bytes: number };
   /** Mails in ingest.dropDir waiting for serve, and files it moved aside; null without the configuration. */
   readonly drop: { readonly dir: string; readonly waiting: number } | null;
 }
@@ -61,6 +64,8 @@ export async function spoolReport(spoolDir: string, now: number = Date.now(), op
   const rejected = await countNdjson(join(spoolDir, 'rejected'));
   const requeue = await list(join(spoolDir, 'requeue'));
   const incoming = (await list(join(spoolDir, 'incoming'))).filter((n) => n.endsWith('.rec')).length;
+  const states = await loadStates(spoolDir);
+  const stateBytes = (await stat(join(alertsDir(spoolDir), 'state.ndjson')).catch(() => null))?.size ?? 0;
   const drop = options.dropDir === undefined ? null : { dir: options.dropDir, waiting: (await list(options.dropDir)).filter(isDropName).length };
   const { files: _deadFiles, ...deadKept } = deadUsage;
   const { files: _rejectedFiles, ...rejectedKept } = rejectedUsage;
@@ -81,6 +86,7 @@ export async function spoolReport(spoolDir: string, now: number = Date.now(), op
     quarantine: { ...quarantineKept, mails: quarantineUsage.files },
     requeue: { requests: requeue.filter((n) => n.startsWith('request-')).length, inProgress: requeue.filter((n) => n.startsWith('work-')).length },
     incoming: { alerts: incoming },
+    alerts: { keys: states.length, bytes: stateBytes },
     drop,
   };
 }
@@ -98,6 +104,7 @@ export function formatReport(r: SpoolReport): string {
   for (const f of r.dead.files) lines.push(`              dead/${f.name}: ${f.alerts}`);
   lines.push(`  rejected:   ${r.rejected.total} lines in ${r.rejected.files} files`, budget(r.rejected, 'rejected'));
   lines.push(`  quarantine: ${r.quarantine.mails} mails`, budget(r.quarantine, 'quarantine'));
+  lines.push(`  alerts:     ${r.alerts.keys} keys whose alert tracehive updates (tracehive alerts list), ${mib(r.alerts.bytes)} in alerts/state.ndjson`);
   if (r.drop && r.drop.waiting > 0) lines.push(`  drop:       ${r.drop.waiting} mails in ${r.drop.dir} waiting for tracehive serve`);
   if (r.incoming.alerts > 0) lines.push(`  incoming:   ${r.incoming.alerts} mails left by tracehive 0.1.0 in spool.dir/incoming/, taken at serve's next start`);
   if (r.requeue.requests + r.requeue.inProgress > 0) lines.push(`  requeue:    ${r.requeue.requests} requests waiting for tracehive serve, ${r.requeue.inProgress} files being requeued`);

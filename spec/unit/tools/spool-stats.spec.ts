@@ -9,6 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { formatReport, spoolReport } from '../../../src/tools/spool-stats.js';
 import { fixturePath } from '../../support/fixtures.js';
+import { keyState } from '../../support/key-states.js';
+import { StateStore } from '../../../src/lifecycle/state-store.js';
 
 const BUDGETS = { dead: { maxBytes: 256, retentionDays: 30 }, rejected: { maxBytes: 16_777_216, retentionDays: 7 }, quarantine: { maxBytes: 268_435_456, retentionDays: 0 } };
 
@@ -35,6 +37,17 @@ describe('tools/spool-stats', () => {
     expect(text).to.include('(spool.rejected.maxBytes), oldest 2026-12-04T00:00:00.000Z, kept 7 days');
     expect(text).to.include('(spool.quarantine.maxBytes), oldest 2026-12-04T16:40:33.012Z, kept forever');
     expect(text).to.include('1 mails in');
+  });
+
+  it('reports the keys the alert lifecycle remembers and the bytes of its state file', async () => {
+    const before = await spoolReport(join(root, 'spool'));
+    expect(before.alerts).to.deep.equal({ keys: 0, bytes: 0 });
+    const store = await StateStore.open({ dir: join(root, 'spool', 'alerts'), maxKeys: 10 });
+    await store.put([keyState('a'.repeat(20), 3), keyState('b'.repeat(20), 1)]);
+    const r = await spoolReport(join(root, 'spool'));
+    expect(r.alerts.keys).to.equal(2);
+    expect(r.alerts.bytes).to.equal(store.fileBytes).and.to.be.above(0);
+    expect(formatReport(r)).to.match(/alerts: +2 keys whose alert tracehive updates \(tracehive alerts list\)/);
   });
 
   it('counts a dead letter of a newer format as such, not as its code', async () => {
