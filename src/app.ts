@@ -291,7 +291,7 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
       spool: opened,
       delivery: queue,
       map: (entry) => mapSpooled(entry, config.alert, lifecycle !== undefined),
-      ...(lifecycle ? { lifecycle: lifecycle.lifecycle } : {}),
+      ...(lifecycle ? { lifecycle: lifecycle.target } : {}),
       skipped: (entry, reason, invalid) => telemetry.spoolSkipped(reason, invalid, entry.seq),
       failed: (err) => telemetry.spoolError(err, 'read'),
     });

@@ -8,6 +8,7 @@
  */
 import { parseLine } from './parse/kv.js';
 import { alertFromRecord } from './map/alert.js';
+import { MAIL_PREFIX } from './map/mail-alert.js';
 import { decodeRecord } from './queue/spool-payload.js';
 import type { Mapped } from './queue/feeder.js';
 import type { SpoolEntry } from './queue/spool.js';
@@ -96,7 +97,8 @@ function becomesAlert(record: CyberTraceRecord, policy: AlertPolicy): boolean {
 export function mapSpooled(entry: SpoolEntry, policy: AlertPolicy, grouping: boolean): Mapped {
   const item = decodeRecord(entry.payload);
   if (item.kind === 'invalid') return { kind: 'skip', reason: `ERR_SPOOL_RECORD: ${item.reason}`, invalid: true };
-  if (item.kind === 'alert') return { kind: 'alert', alert: item.alert };
+  // A mail's alert (sourceRef mail-…): the lifecycle updates the alert of an incident notified again.
+  if (item.kind === 'alert') return grouping && item.alert.sourceRef.startsWith(MAIL_PREFIX) ? { kind: 'mail', alert: item.alert, receivedAt: entry.time } : { kind: 'alert', alert: item.alert };
   const parsed = parseLine(item.line);
   if (!parsed.ok) return { kind: 'skip', reason: `ERR_SPOOL_RECORD: ${parsed.code}: ${parsed.detail}`, invalid: true };
   const record = parsed.value;

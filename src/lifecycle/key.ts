@@ -54,5 +54,11 @@ export function detectionSourceRef(key: string, generation: number): string {
 
 /** The sourceRef of the `generation`-th alert of a mail's sourceRef (the first keeps the mail's own). */
 export function mailGenerationSourceRef(sourceRef: string, generation: number): string {
-  return generation <= 1 ? sourceRef : `${sourceRef}-${generation}`;
+  if (generation <= 1) return sourceRef;
+  const suffix = `-${generation}`;
+  // TheHive takes a sourceRef of 128 characters at most: a long incident ID gives way to the suffix.
+  return `${sourceRef.slice(0, SOURCE_REF_MAX - suffix.length)}${suffix}`;
 }
+
+/** TheHive's limit on sourceRef (thehive-api.md §3). */
+const SOURCE_REF_MAX = 128;

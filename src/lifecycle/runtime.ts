@@ -9,6 +9,8 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Config } from '../config.js';
 import { Lifecycle, type JobQueue } from './lifecycle.js';
 import { StateStore } from './state-store.js';
+import { MAIL_STATE_FILE, MailLifecycle, type MailKeyState } from './mail-lifecycle.js';
+import type { SightingTarget } from '../queue/feeder.js';
 import { FORGET_POLL_MS, doneForget, pendingForgets, readForget } from './forget-requests.js';
 import type { AlertOps, Notifier } from './types.js';
 
@@ -25,6 +27,9 @@ export interface LifecycleRuntimeOptions {
 
 export interface LifecycleRuntime {
   readonly lifecycle: Lifecycle;
+  readonly mails: MailLifecycle;
+  /** What the feeder hands detections and mail alerts to. */
+  readonly target: SightingTarget;
   readonly store: StateStore;
   /** Stops the poll and the lifecycle's timers, then waits for state writes in flight. */
   close(): Promise<void>;
@@ -39,10 +44,26 @@ export async function startLifecycle(o: LifecycleRuntimeOptions): Promise<Lifecy
   const { config, log } = o;
   const registers = [o.registry];
   const store = await StateStore.open({ dir: join(config.spool.dir, 'alerts'), maxKeys: config.alert.updateMaxKeys, report: (err) => log.warn({ err }, 'Alert state file damaged: the line is skipped.') });
+  const mailStore = await StateStore.open<MailKeyState>({ dir: join(config.spool.dir, 'alerts'), file: MAIL_STATE_FILE, maxKeys: config.alert.updateMaxKeys, report: (err) => log.warn({ err }, 'Mail alert state file damaged: the line is skipped.') });
   const flushes = new Counter({ name: 'tracehive_alert_flushes_total', help: 'Alerts created or updated by the lifecycle (how="created" or "updated"): one per key per alert.updateFlushMs at most.', labelNames: ['how'], registers });
   const sightings = new Counter({ name: 'tracehive_sightings_total', help: 'Detections counted as sightings of an open alert (a line seen again is not counted twice).', registers });
   const generations = new Counter({ name: 'tracehive_alert_generations_total', help: 'Keys whose alert ended and whose next sighting opens a new alert, by why: closed, deleted, expired.', labelNames: ['why'], registers });
-  new Gauge({ name: 'tracehive_alert_states', help: 'Keys whose alert tracehive remembers (bounded by alert.updateMaxKeys).', registers, collect() { this.set(store.size); } });
+  new Gauge({ name: 'tracehive_alert_states', help: 'Keys whose alert tracehive remembers, by kind: detection, mail (each bounded by alert.updateMaxKeys).', labelNames: ['kind'], registers, collect() { this.set({ kind: 'detection' }, store.size); this.set({ kind: 'mail' }, mailStore.size); } });
+  const mailUpdates = new Counter({ name: 'tracehive_mail_alert_updates_total', help: 'Mail alerts by what a mail did: created, updated (a SIEM re-notification), unchanged (a resend, an older notification, an ordinary mail again).', labelNames: ['how'], registers });
+  const mails = new MailLifecycle({
+    store: mailStore,
+    ops: o.ops,
+    queue: o.queue,
+    target: lifecycleTarget(config),
+    ack: o.ack,
+    ...(o.notifier ? { notifier: o.notifier } : {}),
+    notifyMinSeverity: config.notify.minSeverity,
+    flushed: (state, how, changes) => {
+      mailUpdates.inc({ how });
+      if (how === 'updated') log.info({ sourceRef: state.sourceRef, alertId: state.alertId, changes }, 'Mail alert updated.');
+      else log.debug({ sourceRef: state.sourceRef, alertId: state.alertId, how, changes }, how === 'created' ? 'Mail alert created.' : 'Mail changes nothing: alert left as it is.');
+    },
+  });
   const lifecycle = new Lifecycle({
     store,
     ops: o.ops,
@@ -73,7 +94,7 @@ export async function startLifecycle(o: LifecycleRuntimeOptions): Promise<Lifecy
   const poll = async (): Promise<void> => {
     for (const path of await pendingForgets(config.spool.dir)) {
       for (const key of await readForget(path)) {
-        const known = await lifecycle.forget(key);
+        const known = (await lifecycle.forget(key)) || (await mails.forget(key));
         log.info({ key, known }, 'Alert state forgotten.');
       }
       await doneForget(path);
@@ -83,14 +104,25 @@ export async function startLifecycle(o: LifecycleRuntimeOptions): Promise<Lifecy
     polling = polling.then(poll).catch((err: unknown) => log.error({ err }, 'A tracehive alerts forget request could not be carried out; it stays and is retried.'));
   }, FORGET_POLL_MS);
   timer.unref();
+  const target: SightingTarget = {
+    get room() {
+      return Math.min(lifecycle.room, mails.room);
+    },
+    whenRoom: () => Promise.all([lifecycle.whenRoom(), mails.whenRoom()]).then(() => undefined),
+    add: (seq, record, receivedAt) => lifecycle.add(seq, record, receivedAt),
+    addMail: (seq, alert, receivedAt) => mails.add(seq, alert, receivedAt),
+  };
   return {
     lifecycle,
+    mails,
+    target,
     store,
     close: async () => {
       clearInterval(timer);
       lifecycle.stop();
+      mails.stop();
       await polling;
-      await store.close();
+      await Promise.all([store.close(), mailStore.close()]);
     },
   };
 }

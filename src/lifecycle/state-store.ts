@@ -22,6 +22,14 @@ import { syncDir } from '../io/durable-file.js';
 import { createFresh, makePrivateDir, openPrivate } from '../io/private-files.js';
 import { STATE_VERSION, type KeyState } from './state.js';
 
+/** What the store keeps: one state per key, found by its alert's sourceRef; ids are capped. */
+export interface StoredState {
+  readonly key: string;
+  readonly sourceRef: string;
+  readonly ids?: readonly string[];
+}
+
+/** The detections' states; mail alerts keep theirs in `mail-state.ndjson` (lifecycle/mail-lifecycle.ts). */
 const FILE = 'state.ndjson';
 /**
  * Sighting ids kept for all keys together: about 50 bytes each in memory, so 500,000 are 25 MB
@@ -34,6 +42,8 @@ const COMPACT_MIN_BYTES = 4 * 1024 * 1024;
 export interface StateStoreOptions {
   /** The store's directory (`spool.dir/alerts`), created 0700. */
   readonly dir: string;
+  /** The log's file name in `dir`. @default state.ndjson */
+  readonly file?: string;
   /** Keys kept at most; beyond, the least recently seen are forgotten. */
   readonly maxKeys: number;
   /** Sighting ids kept for all keys together. @default IDS_TOTAL_MAX */
@@ -42,11 +52,12 @@ export interface StateStoreOptions {
   readonly report?: (err: Error) => void;
 }
 
-export class StateStore {
+export class StateStore<S extends StoredState = KeyState> {
   readonly #dir: string;
+  readonly #file: string;
   readonly #maxKeys: number;
   /** Insertion order = least recently put first (a put moves a key to the end). */
-  readonly #states = new Map<string, KeyState>();
+  readonly #states = new Map<string, S>();
   readonly #bySourceRef = new Map<string, string>();
   #fileBytes = 0;
   #liveBytes = 0;
@@ -57,17 +68,18 @@ export class StateStore {
 
   private constructor(o: StateStoreOptions) {
     this.#dir = o.dir;
+    this.#file = join(o.dir, o.file ?? FILE);
     this.#maxKeys = o.maxKeys;
     this.#idsMax = o.idsMax ?? IDS_TOTAL_MAX;
   }
 
   /** Loads the log (creating the directory); throws ERR_FORMAT_NEWER for a newer format. */
-  static async open(o: StateStoreOptions): Promise<StateStore> {
-    const store = new StateStore(o);
+  static async open<T extends StoredState = KeyState>(o: StateStoreOptions): Promise<StateStore<T>> {
+    const store = new StateStore<T>(o);
     await makePrivateDir(o.dir, { refuseLink: true });
     let text = '';
     try {
-      const handle = await openPrivate(join(o.dir, FILE), 'read');
+      const handle = await openPrivate(store.#file, 'read');
       try {
         text = await handle.readFile('utf8');
       } finally {
@@ -80,15 +92,15 @@ export class StateStore {
     const lines = text.split('\n');
     for (const [i, line] of lines.entries()) {
       if (line === '') continue;
-      let entry: { v?: unknown; state?: KeyState; forget?: unknown };
+      let entry: { v?: unknown; state?: T; forget?: unknown };
       try {
         entry = JSON.parse(line) as typeof entry;
       } catch {
-        o.report?.(new Error(`Line ${i + 1} of ${join(o.dir, FILE)} is not JSON (a write cut short by a crash?): skipped; the keys it held are found again in TheHive.`));
+        o.report?.(new Error(`Line ${i + 1} of ${store.#file} is not JSON (a write cut short by a crash?): skipped; the keys it held are found again in TheHive.`));
         continue;
       }
       if (typeof entry.v !== 'number' || entry.v > STATE_VERSION) {
-        throw new BridgeError('ERR_FORMAT_NEWER', `ERR_FORMAT_NEWER: line ${i + 1} of ${join(o.dir, FILE)} has format ${JSON.stringify(entry.v)}, newer than this tracehive reads (${STATE_VERSION}): run that release or newer on this spool.dir.`);
+        throw new BridgeError('ERR_FORMAT_NEWER', `ERR_FORMAT_NEWER: line ${i + 1} of ${store.#file} has format ${JSON.stringify(entry.v)}, newer than this tracehive reads (${STATE_VERSION}): run that release or newer on this spool.dir.`);
       }
       if (typeof entry.forget === 'string') store.#drop(entry.forget);
       else if (entry.state && typeof entry.state.key === 'string') store.#set(entry.state, Buffer.byteLength(line) + 1, true);
@@ -111,7 +123,7 @@ export class StateStore {
     return this.#fileBytes;
   }
 
-  get(key: string): KeyState | undefined {
+  get(key: string): S | undefined {
     return this.#states.get(key);
   }
 
@@ -121,12 +133,12 @@ export class StateStore {
   }
 
   /** Every state, least recently seen first. */
-  list(): KeyState[] {
+  list(): S[] {
     return [...this.#states.values()];
   }
 
   /** Keeps `states` durably (one write and fdatasync for all); resolves once on disk. Calls run one after another. */
-  put(states: readonly KeyState[]): Promise<void> {
+  put(states: readonly S[]): Promise<void> {
     if (states.length === 0) return Promise.resolve();
     const run = this.#chain.then(() => this.#append(states.map((state) => ({ state, line: `${JSON.stringify({ v: STATE_VERSION, state })}\n` }))));
     this.#chain = run.catch(() => undefined);
@@ -147,7 +159,7 @@ export class StateStore {
     await this.#chain;
   }
 
-  async #append(entries: readonly { state: KeyState; line: string }[]): Promise<void> {
+  async #append(entries: readonly { state: S; line: string }[]): Promise<void> {
     const text = entries.map((e) => e.line).join('');
     await this.#write(text);
     for (const { state, line } of entries) {
@@ -165,7 +177,7 @@ export class StateStore {
   }
 
   async #write(text: string): Promise<void> {
-    const handle = await openPrivate(join(this.#dir, FILE), 'append');
+    const handle = await openPrivate(this.#file, 'append');
     try {
       await handle.appendFile(text, 'utf8');
       await handle.datasync();
@@ -177,7 +189,7 @@ export class StateStore {
 
   /** Rewrites the log with only what is live. */
   async #compact(): Promise<void> {
-    const path = join(this.#dir, FILE);
+    const path = this.#file;
     const tmp = `${path}.tmp`;
     const handle = await createFresh(tmp);
     let bytes = 0;
@@ -201,21 +213,21 @@ export class StateStore {
     if (this.#ids <= this.#idsMax) return;
     for (const [key, state] of this.#states) {
       if (this.#ids <= this.#idsMax) break;
-      if (state.ids.length === 0) continue;
+      if (state.ids === undefined || state.ids.length === 0) continue;
       this.#ids -= state.ids.length;
       this.#states.set(key, { ...state, ids: [] });
     }
   }
 
   /** Keeps `state` (its line `bytes` long); `touch` moves it to the end: most recently seen. */
-  #set(state: KeyState, bytes: number, touch = false): void {
+  #set(state: S, bytes: number, touch = false): void {
     const before = this.#states.get(state.key);
     if (before) {
       this.#bySourceRef.delete(before.sourceRef);
-      this.#ids -= before.ids.length;
+      this.#ids -= before.ids?.length ?? 0;
       if (touch) this.#states.delete(state.key);
     }
-    this.#ids += state.ids.length;
+    this.#ids += state.ids?.length ?? 0;
     this.#liveBytes += bytes - (this.#lineBytes.get(state.key) ?? 0);
     this.#lineBytes.set(state.key, bytes);
     this.#states.set(state.key, state);
@@ -227,7 +239,7 @@ export class StateStore {
     if (!before) return;
     this.#states.delete(key);
     this.#bySourceRef.delete(before.sourceRef);
-    this.#ids -= before.ids.length;
+    this.#ids -= before.ids?.length ?? 0;
     this.#liveBytes -= this.#lineBytes.get(key) ?? 0;
     this.#lineBytes.delete(key);
   }

@@ -20,7 +20,9 @@ import { DEFAULT_MAIL_POLICY, ignoreMatcher, normaliseKey, severityFromText, typ
 import { envelopePairs, mailPairs, who } from './mail-table.js';
 import { ObservableSet } from './observables.js';
 
-const PREFIX = 'mail-';
+/** Every mail alert's sourceRef starts so: how the lifecycle tells a mail's alert from others. */
+export const MAIL_PREFIX = 'mail-';
+const PREFIX = MAIL_PREFIX;
 /** 20 hex chars = 80 bits, as for `ct-` refs: collisions stay negligible, the ref short. */
 const HEX_CHARS = 20;
 /** The text excerpt of an ordinary mail's description: enough to triage, short enough to read. */

@@ -21,6 +21,8 @@ export type Mapped =
   | { readonly kind: 'alert'; readonly alert: Alert }
   /** A detection for the lifecycle (only produced when it is on). */
   | { readonly kind: 'sighting'; readonly sighting: SpooledSighting }
+  /** A mail's alert for the lifecycle, which updates the alert of an incident notified again (only when it is on). */
+  | { readonly kind: 'mail'; readonly alert: Alert; readonly receivedAt: number }
   /** Nothing to send (a record the current policy makes no alert of, or one that cannot be read): acked at once. */
   | { readonly kind: 'skip'; readonly reason: string; readonly invalid: boolean };
 
@@ -36,6 +38,7 @@ export interface SightingTarget {
   readonly room: number;
   whenRoom(): Promise<void>;
   add(seq: number, record: DetectionRecord, receivedAt: number): void;
+  addMail(seq: number, alert: Alert, receivedAt: number): void;
 }
 
 /** The parts of the delivery queue the feeder fills. */
@@ -120,7 +123,8 @@ export class Feeder {
             if (!this.#running) return;
             await this.#until(lifecycle.whenRoom());
           }
-          lifecycle.add(entry.seq, mapped.sighting.record, mapped.sighting.receivedAt);
+          if (mapped.kind === 'mail') lifecycle.addMail(entry.seq, mapped.alert, mapped.receivedAt);
+          else lifecycle.add(entry.seq, mapped.sighting.record, mapped.sighting.receivedAt);
         }
       }
     }
