@@ -35,12 +35,15 @@ class FakeTheHiveServer implements FakeTheHive {
   readonly #server: Server;
   readonly #store: AlertStore;
   readonly #faults = new FaultPlan();
+  /** Faults for the next requests of any route (GET, PATCH, observables, query…). */
+  readonly #anyFaults = new FaultPlan();
   readonly #sockets = new Set<Socket>();
   /** Cancels of in-flight `slow` delays: down()/close() end them without an answer. */
   readonly #pending = new Set<() => void>();
   readonly #organisation: string;
   readonly #strict: boolean;
   readonly #maxBodyBytes: number;
+  readonly #version: 4 | 5;
   #apiKey: string;
   #port: number;
   #listening = false;
@@ -52,6 +55,7 @@ class FakeTheHiveServer implements FakeTheHive {
     // 4.x reads a body without a JSON content type as empty rather than refusing it (§2).
     this.#strict = opts.strictContentType ?? opts.version !== 4;
     this.#port = opts.port ?? 0;
+    this.#version = opts.version ?? 5;
     this.#maxBodyBytes = opts.maxBodyBytes ?? (opts.version === 4 ? V4_MAX_BODY_BYTES : DEFAULT_MAX_BODY_BYTES);
     this.#store = new AlertStore(this.#organisation, `api@${this.#organisation}`);
     this.#server = createServer((req, res) => {
@@ -89,6 +93,37 @@ class FakeTheHiveServer implements FakeTheHive {
 
   fault(f: Fault, times = 1): void {
     this.#faults.push(f, times);
+  }
+
+  faultAny(f: Fault, times = 1): void {
+    this.#anyFaults.push(f, times);
+  }
+
+  importIntoCase(sourceRef: string): string {
+    return this.#store.importIntoCase(this.#bySourceRef(sourceRef), Date.now());
+  }
+
+  closeAlert(sourceRef: string, status = 'FalsePositive'): void {
+    if (status === 'New' || status === 'InProgress' || status === 'Imported') throw new TypeError(`Expected a closing status, got ${status}`);
+    this.#store.setStatus(this.#bySourceRef(sourceRef), status, Date.now());
+  }
+
+  setStatus(sourceRef: string, status: string): void {
+    this.#store.setStatus(this.#bySourceRef(sourceRef), status, Date.now());
+  }
+
+  deleteAlert(sourceRef: string): void {
+    this.#store.delete(this.#bySourceRef(sourceRef));
+  }
+
+  alert(sourceRef: string): StoredAlert | undefined {
+    return this.#store.alerts.find((a) => a.sourceRef === sourceRef);
+  }
+
+  #bySourceRef(sourceRef: string): StoredAlert {
+    const found = this.alert(sourceRef);
+    if (found === undefined) throw new Error(`The stand-in TheHive has no alert with sourceRef ${sourceRef}.`);
+    return found;
   }
 
   failRate(rate: number, f: Fault, seed = 1): void {
@@ -142,8 +177,8 @@ class FakeTheHiveServer implements FakeTheHive {
 
   async #serve(req: IncomingMessage, res: ServerResponse, record: RequestRecord): Promise<void> {
     const { path } = record;
-    const route = matchRoute(record.method, path);
-    const fault = route.name === 'createV1' || route.name === 'createV0' ? this.#faults.next() : undefined;
+    const route = matchRoute(record.method, path, this.#version);
+    const fault = this.#anyFaults.next() ?? (route.name === 'createV1' || route.name === 'createV0' ? this.#faults.next() : undefined);
     if (fault !== undefined) record.fault = fault.kind;
     const read = await readBody(req, this.#maxBodyBytes);
     if (read === undefined) return; // the client went away mid-body
@@ -154,9 +189,9 @@ class FakeTheHiveServer implements FakeTheHive {
     if (fault?.kind === 'throttle') return this.#send(res, record, throttleReply(fault.retryAfterSec));
     if (fault?.kind === 'slow' && !(await this.#delay(fault.ms))) return void req.socket.destroy();
     const ctx = { path, headers: req.headers, body: read.body, tooLarge: read.tooLarge, now: Date.now() };
-    const state = { store: this.#store, apiKey: this.#apiKey, organisation: this.#organisation, strictContentType: this.#strict };
+    const state = { store: this.#store, apiKey: this.#apiKey, organisation: this.#organisation, strictContentType: this.#strict, version: this.#version };
     let reply = handle(route, ctx, state);
-    if (fault?.kind === 'accept-then-fail' && reply.status === 201) reply = statusReply(fault.status);
+    if (fault?.kind === 'accept-then-fail' && reply.status >= 200 && reply.status < 300) reply = statusReply(fault.status);
     if (fault?.kind === 'reset-mid-body') return this.#sendHalf(req, res, record, reply);
     this.#send(res, record, reply);
   }
@@ -227,6 +262,7 @@ function peekSourceRef(body: Buffer): string | undefined {
 }
 
 function encode(reply: Reply): { payload: Buffer; headers: Record<string, string | number> } {
+  if (reply.status === 204) return { payload: Buffer.alloc(0), headers: { ...reply.headers } }; // No Content: no body, no type
   const payload = Buffer.from(reply.text ?? JSON.stringify(reply.body ?? null), 'utf8');
   return {
     payload,

@@ -118,6 +118,13 @@ export function parseObservableV1(body: unknown): Parsed<ObservableInput> {
   return r.errors.length > 0 ? { ok: false, errors: r.errors } : { ok: true, value };
 }
 
+/** Body of `POST /api/alert/{id}/artifact` (TheHive 4 v0): one InputObservable, no 5.x limits. */
+export function parseObservableV0(body: unknown): Parsed<ObservableInput> {
+  const r = new FieldReader(false);
+  const value = readObservable(r, asObject(body), '');
+  return r.errors.length > 0 ? { ok: false, errors: r.errors } : { ok: true, value };
+}
+
 /**
  * One observable. A non-object item reads every key as absent, so it reports `dataType` missing [src4 macro
  * parser: `field.get(name)` on a non-object is FUndefined]. v1 adds 5.x `pap`/`sightedAt` and the limits.

@@ -9,9 +9,10 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Reply } from './faults.js';
 import { attributeCheckingError } from './fields.js';
-import { parseAlertV0, parseAlertV1, parseObservableV1 } from './input.js';
+import { parseAlertV0, parseAlertV1, parseObservableV0, parseObservableV1 } from './input.js';
 import { runQuery } from './query.js';
 import { renderAlert, renderAlertV0, type AlertStore } from './store.js';
+import { parseUpdate } from './update.js';
 
 /** The routes the stand-in serves; anything else is a 404 with the path as message. */
 export type RouteName =
@@ -20,6 +21,9 @@ export type RouteName =
   | 'getV1'
   | 'getV0'
   | 'addObservable'
+  | 'addArtifactV0'
+  | 'updateV1'
+  | 'updateV0'
   | 'query'
   | 'status'
   | 'statusPublic'
@@ -49,12 +53,16 @@ export interface ServerState {
   readonly apiKey: string;
   readonly organisation: string;
   readonly strictContentType: boolean;
+  /** The TheHive major version played: 4 has no `/api/v1/alert/{id}/observable` route (§1.2). */
+  readonly version: 4 | 5;
 }
 
 /** Version the stand-in claims (the TheHive 5 image TheHive4py's own tests run against) [infer]. */
 export const THEHIVE_VERSION = '5.5.13-1';
+/** Version it claims when playing TheHive 4 (the last 4.1 release). */
+export const THEHIVE_4_VERSION = '4.1.24-1';
 
-const JSON_POSTS: ReadonlySet<RouteName> = new Set(['createV1', 'createV0', 'addObservable', 'query']);
+const JSON_BODIES: ReadonlySet<RouteName> = new Set(['createV1', 'createV0', 'addObservable', 'addArtifactV0', 'query', 'updateV1', 'updateV0']);
 
 function decode(segment: string): string {
   try {
@@ -64,16 +72,23 @@ function decode(segment: string): string {
   }
 }
 
-/** Maps method + path (no query string) to a route. */
-export function matchRoute(method: string, path: string): Route {
+/** Maps method + path (no query string) to a route; `version` 4 lacks the 5-only routes. */
+export function matchRoute(method: string, path: string, version: 4 | 5 = 5): Route {
   const s = path.split('/');
   const id = s[4] !== undefined && s[4] !== '' ? decode(s[4]) : undefined;
+  const v0id = s[3] !== undefined && s[3] !== '' ? decode(s[3]) : undefined;
   const v1Alert = s[1] === 'api' && s[2] === 'v1' && s[3] === 'alert';
+  const v0Alert = s[1] === 'api' && s[2] === 'alert';
   if (method === 'POST') {
     if (path === '/api/v1/alert') return { name: 'createV1' };
     if (path === '/api/alert') return { name: 'createV0' };
     if (path === '/api/v1/query') return { name: 'query' };
-    if (v1Alert && s.length === 6 && id !== undefined && s[5] === 'observable') return { name: 'addObservable', id };
+    if (version === 5 && v1Alert && s.length === 6 && id !== undefined && s[5] === 'observable') return { name: 'addObservable', id };
+    if (v0Alert && s.length === 5 && v0id !== undefined && s[4] === 'artifact') return { name: 'addArtifactV0', id: v0id };
+  }
+  if (method === 'PATCH') {
+    if (v1Alert && s.length === 5 && id !== undefined) return { name: 'updateV1', id };
+    if (v0Alert && s.length === 4 && v0id !== undefined) return { name: 'updateV0', id: v0id };
   }
   if (method === 'GET') {
     if (path === '/api/status') return { name: 'status' };
@@ -82,8 +97,7 @@ export function matchRoute(method: string, path: string): Route {
     // The key's own user, on 4.x (v0 and v1) and 5.x: how clients check a key [oas5 /api/v1/user/current].
     if (path === '/api/v1/user/current' || path === '/api/user/current') return { name: 'userCurrent' };
     if (v1Alert && s.length === 5 && id !== undefined) return { name: 'getV1', id };
-    const v0id = s[3] !== undefined && s[3] !== '' ? decode(s[3]) : undefined;
-    if (s[1] === 'api' && s[2] === 'alert' && s.length === 4 && v0id !== undefined) return { name: 'getV0', id: v0id };
+    if (v0Alert && s.length === 4 && v0id !== undefined) return { name: 'getV0', id: v0id };
   }
   return { name: 'notFound' };
 }
@@ -94,12 +108,12 @@ const fail = (status: number, type: string, message: string): Reply => json(stat
 /** Runs the pipeline for one request. */
 export function handle(route: Route, ctx: RequestContext, state: ServerState): Reply {
   if (route.name === 'notFound') return fail(404, 'NotFoundError', ctx.path); // ScalligraphRouter, auth or not
-  if (route.name === 'status') return json(200, liveStatus());
+  if (route.name === 'status') return json(200, liveStatus(state.version === 4 ? THEHIVE_4_VERSION : THEHIVE_VERSION));
   if (route.name === 'statusPublic') {
     return json(200, { sso: false, ssoProviders: [], version: THEHIVE_VERSION, imports: { mitreCatalog: 'Done' } });
   }
   let body: unknown;
-  if (JSON_POSTS.has(route.name)) {
+  if (JSON_BODIES.has(route.name)) {
     const read = readJson(ctx, state.strictContentType);
     if ('status' in read) return read;
     body = read.value;
@@ -126,8 +140,20 @@ export function handle(route: Route, ctx: RequestContext, state: ServerState): R
       if (alert === undefined) return fail(404, 'NotFoundError', 'Alert not found');
       return json(200, route.name === 'getV1' ? renderAlert(alert) : renderAlertV0(alert, alert.observables));
     }
-    case 'addObservable': {
-      const parsed = parseObservableV1(body);
+    case 'updateV1':
+    case 'updateV0': {
+      const v1 = route.name === 'updateV1';
+      const parsed = parseUpdate(body, v1 ? 'v1' : 'v0');
+      if (!parsed.ok) return json(400, attributeCheckingError(parsed.errors));
+      const alert = orgOk ? store.get(route.id ?? '') : undefined;
+      if (alert === undefined) return fail(404, 'NotFoundError', 'Alert not found');
+      store.update(alert, parsed.value, ctx.now);
+      // 5.x answers 204 with no body (thehive4go integration test, §1.1); 4.x v0 the updated alert.
+      return v1 ? { status: 204 } : json(200, renderAlertV0(alert, alert.observables));
+    }
+    case 'addObservable':
+    case 'addArtifactV0': {
+      const parsed = route.name === 'addObservable' ? parseObservableV1(body) : parseObservableV0(body);
       if (!parsed.ok) return json(400, attributeCheckingError(parsed.errors));
       const alert = orgOk ? store.get(route.id ?? '') : undefined;
       // Missing or foreign alert: 403, not 404 [src4 v1 ObservableCtrl.createInAlert, §4.5].
@@ -160,9 +186,9 @@ export function handle(route: Route, ctx: RequestContext, state: ServerState): R
 }
 
 /** `GET /api/status`, no auth: the 4.x `StatusCtrl.get` shape [src4], 5.x version strings [infer]. */
-function liveStatus(): unknown {
+function liveStatus(version: string): unknown {
   return {
-    versions: { Scalligraph: THEHIVE_VERSION, TheHive: THEHIVE_VERSION, Play: '2.8.19' },
+    versions: { Scalligraph: version, TheHive: version, Play: '2.8.19' },
     connectors: {},
     config: {
       ...{ protectDownloadsWith: 'malware', authType: ['session', 'local', 'key'], ssoAutoLogin: false },

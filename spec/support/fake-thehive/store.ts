@@ -4,6 +4,7 @@
  */
 import type { JsonObject } from './fields.js';
 import type { AlertInput, ObservableInput } from './input.js';
+import type { AlertUpdate } from './update.js';
 import type { OutputObservable, StoredAlert } from './types.js';
 
 /** Built-in observable types → isAttachment [src4 `models/ObservableType.scala`, §3.5]. No other type exists. */
@@ -24,7 +25,7 @@ const label = (labels: readonly string[], n: number): string => labels[n] || 'UN
 const ALERT_KEYS = [
   ...['_id', '_type', '_createdBy', '_updatedBy', '_createdAt', '_updatedAt', 'type', 'source', 'sourceRef'],
   ...['externalLink', 'title', 'description', 'severity', 'severityLabel', 'date', 'tags', 'tlp', 'tlpLabel'],
-  ...['pap', 'papLabel', 'follow', 'customFields', 'observableCount', 'status', 'stage', 'assignee', 'summary'],
+  ...['pap', 'papLabel', 'follow', 'customFields', 'observableCount', 'caseId', 'status', 'stage', 'assignee', 'summary'],
   ...['extraData', 'newDate', 'timeToDetect'],
 ] as const;
 const OBSERVABLE_KEYS = [
@@ -51,14 +52,24 @@ export function renderObservable(o: OutputObservable): JsonObject {
   return pick(o, OBSERVABLE_KEYS);
 }
 
+/**
+ * TheHive 4's alert status, derived from `read` and the case link [src4 v0 `Conversion.scala`]: Imported
+ * (in a case), Ignored (read without a case: closed), Updated (changed by its source since), else New.
+ */
+export function statusV0(a: StoredAlert): 'New' | 'Updated' | 'Ignored' | 'Imported' {
+  if (a.stage === 'Imported') return 'Imported';
+  if (a.stage === 'Closed') return 'Ignored';
+  return a._updatedAt !== undefined && a._updatedAt > a._createdAt ? 'Updated' : 'New';
+}
+
 /** v0 OutputAlert [src4 `dto/v0/Alert.scala` writes: Options as null, `_type` "alert", status from read/case]. */
 export function renderAlertV0(a: StoredAlert, artifacts: readonly OutputObservable[], fresh = false): JsonObject {
   return {
     ...{ _id: a._id, id: a._id, createdBy: a._createdBy, updatedBy: (!fresh && a._updatedBy) || null },
     ...{ createdAt: a._createdAt, updatedAt: (!fresh && a._updatedAt) || null, _type: 'alert' },
-    ...{ type: a.type, source: a.source, sourceRef: a.sourceRef, externalLink: a.externalLink ?? null, case: null },
+    ...{ type: a.type, source: a.source, sourceRef: a.sourceRef, externalLink: a.externalLink ?? null, case: a.caseId ?? null },
     ...{ title: a.title, description: a.description, severity: a.severity, date: a.date, tags: [...a.tags] },
-    ...{ tlp: a.tlp, pap: a.pap, status: 'New', follow: true, customFields: {}, caseTemplate: null },
+    ...{ tlp: a.tlp, pap: a.pap, status: fresh ? 'New' : statusV0(a), follow: a.follow, customFields: {}, caseTemplate: null },
     ...{ artifacts: artifacts.map(renderObservableV0), similarCases: [] },
   };
 }
@@ -194,6 +205,46 @@ export class AlertStore {
     }
     if (success.length > 0) Object.assign(alert, { observableCount: alert.observables.length, _updatedBy: this.login, _updatedAt: now });
     return failure.length === 0 ? { status: 201, body: success } : { status: 207, body: { success, failure } };
+  }
+
+  /** Applies a validated PATCH (absolute values; `addTags`/`removeTags` on top of `tags`). */
+  update(alert: StoredAlert, upd: AlertUpdate, now: number): void {
+    const { addTags, removeTags, tags, status, ...plain } = upd;
+    Object.assign(alert, plain);
+    if (upd.severity !== undefined) alert.severityLabel = label(SEVERITY_LABELS, upd.severity);
+    if (upd.tlp !== undefined) alert.tlpLabel = label(TLP_LABELS, upd.tlp);
+    if (upd.pap !== undefined) alert.papLabel = label(PAP_LABELS, upd.pap);
+    let next = tags !== undefined ? [...tags] : alert.tags;
+    if (removeTags !== undefined) next = next.filter((t) => !removeTags.includes(t));
+    for (const t of addTags ?? []) if (!next.includes(t)) next = [...next, t];
+    alert.tags = next;
+    if (status !== undefined) this.setStatus(alert, status, now);
+    Object.assign(alert, { _updatedBy: this.login, _updatedAt: Math.max(now, alert._createdAt + 1) });
+  }
+
+  /**
+   * Sets the status and the stage it belongs to (TheHive 5: New/InProgress/Imported are their own stage,
+   * every other status, FalsePositive, TruePositive, Ignored, Duplicated, Other, closes the alert).
+   */
+  setStatus(alert: StoredAlert, status: string, now: number, caseId?: string): void {
+    alert.status = status;
+    alert.stage = status === 'New' || status === 'InProgress' || status === 'Imported' ? status : 'Closed';
+    if (caseId !== undefined) alert.caseId = caseId;
+    Object.assign(alert, { _updatedBy: this.login, _updatedAt: Math.max(now, alert._createdAt + 1) });
+  }
+
+  /** `POST /api/v1/alert/{id}/case`: the alert becomes part of a new case. */
+  importIntoCase(alert: StoredAlert, now: number): string {
+    const caseId = this.#nextId();
+    this.setStatus(alert, 'Imported', now, caseId);
+    return caseId;
+  }
+
+  /** `DELETE /api/v1/alert/{id}`: gone, its name free again. */
+  delete(alert: StoredAlert): void {
+    const i = this.alerts.indexOf(alert);
+    if (i >= 0) this.alerts.splice(i, 1);
+    this.#byName.delete(`${alert.type}\u0000${alert.source}\u0000${alert.sourceRef}`);
   }
 
   #observable(obs: ObservableInput, now: number, data?: string, attachment?: OutputObservable['attachment']): OutputObservable {

@@ -122,6 +122,8 @@ export interface OutputAlert {
   follow: boolean;
   customFields: unknown[];
   observableCount: number;
+  /** Set when the alert was imported into a case. */
+  caseId?: string;
   status: string;
   stage: string;
   assignee?: string;
@@ -149,6 +151,18 @@ export interface FakeTheHive {
   setApiKey(key: string): void;
   /** Queue `f` for the next `times` alert-create requests (default 1); queued faults come before failRate. */
   fault(f: Fault, times?: number): void;
+  /** Queue `f` for the next `times` requests of any route (GET, PATCH, observables, query, status…). */
+  faultAny(f: Fault, times?: number): void;
+  /** The analyst imports the alert into a new case (status and stage `Imported`, `caseId` set); returns the case id. */
+  importIntoCase(sourceRef: string): string;
+  /** The analyst closes the alert (stage `Closed`; status `FalsePositive` unless given, e.g. `Ignored`). */
+  closeAlert(sourceRef: string, status?: string): void;
+  /** Sets any status (`InProgress` keeps the alert open; the stage follows the status). */
+  setStatus(sourceRef: string, status: string): void;
+  /** The analyst deletes the alert: later requests for its id answer 404. */
+  deleteAlert(sourceRef: string): void;
+  /** The alert with this sourceRef, if any. */
+  alert(sourceRef: string): StoredAlert | undefined;
   /** Apply `f` to each alert-create request with probability `rate` (seeded, deterministic); rate 0 turns it off. */
   failRate(rate: number, f: Fault, seed?: number): void;
   /** Stop listening and destroy every open socket (clients see ECONNREFUSED / resets); state is kept. */
