@@ -35,11 +35,13 @@ export function theHiveOptionsOf(config: Config): TheHiveSinkOptions {
     url: t.url,
     apiKey: t.apiKey,
     organisation: t.organisation,
-    // `auto` is resolved by the sink at start (GET /api/status); until then TheHive 5's API.
-    api: t.api === 'auto' ? 'v1' : t.api,
+    // `auto` is resolved by the sink before its first request (GET /api/status).
+    api: t.api,
     tlsVerify: t.tlsVerify,
     ...(t.caFile ? { ca: readFileSync(t.caFile, 'utf8') } : {}),
     timeoutMs: t.timeoutMs,
+    // Every request counts, not only creates: the sink's client limits them all (the delivery queue does not).
+    ratePerSec: config.queue.ratePerSec,
   };
 }
 

@@ -124,8 +124,9 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
   delivery = new Delivery({
     sink,
     deadLetters,
-    // The rate protects TheHive; a local file takes alerts as fast as the disk does.
-    ratePerSec: usesTheHive ? config.queue.ratePerSec : 0,
+    // queue.ratePerSec protects TheHive and counts every request to it: the TheHive sink's client
+    // applies it (thehive-client.ts). A local file takes alerts as fast as the disk does.
+    ratePerSec: 0,
     concurrency: usesTheHive ? config.queue.concurrency : FILE_SINK_CONCURRENCY,
     maxAttempts: config.queue.maxAttempts,
     maxPending: config.queue.maxPending,

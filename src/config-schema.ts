@@ -85,7 +85,7 @@ export const schema = {
     path: { doc: 'The file sink: one alert (the exact request body) per line.', format: String, default: 'data/alerts.ndjson', env: 'TRACEHIVE_FILE_PATH' },
   },
   queue: {
-    ratePerSec: { doc: 'Alerts sent per second at most (0 = unlimited).', format: COUNT, default: 20, env: 'TRACEHIVE_RATE_PER_SEC' },
+    ratePerSec: { doc: 'Requests to TheHive started per second at most, of any kind: creates, updates, observables, lookups (0 = unlimited).', format: COUNT, default: 20, env: 'TRACEHIVE_RATE_PER_SEC' },
     concurrency: { doc: 'Requests in flight at most.', format: POSITIVE, default: 4, env: 'TRACEHIVE_CONCURRENCY' },
     maxAttempts: { doc: 'Retriable failures before dead-lettering (0 = retry forever).', format: COUNT, default: 0, env: 'TRACEHIVE_MAX_ATTEMPTS' },
     maxPending: { doc: 'Alerts read from the spool and held in memory for delivery at most (the window); the backlog waits on disk.', format: POSITIVE, default: 1000, env: 'TRACEHIVE_MAX_PENDING' },

@@ -95,4 +95,24 @@ describe('sinks/file', () => {
     expect((await sink.send(queued(sink, alert('ct-1')), live())).kind).to.equal('retry');
     expect(existsSync(path)).to.equal(false);
   });
+
+  it('shows the lifecycle: the alert, then one line per update and per batch of observables added, in order', async () => {
+    const path = join(dir, 'alerts.ndjson');
+    const sink = createFileSink(path);
+    const ops = sink.ops;
+    if (!ops) throw new Error('the file sink has no lifecycle requests');
+    const created = await ops.create(alert('ct-k1-1'), live());
+    expect(created).to.deep.equal({ kind: 'ok', value: { id: 'ct-k1-1', duplicate: false } });
+    expect(await ops.get('ct-k1-1', live())).to.deep.include({ kind: 'ok' });
+    await ops.update('ct-k1-1', { title: 'Malicious URL: ct-k1 (2 sightings)', description: 'table', severity: 3, addTags: ['x'] }, live());
+    await ops.addObservables('ct-k1-1', [{ dataType: 'ip', data: '203.0.113.7', ioc: true }], live());
+    await sink.close();
+    const lines = (await readFile(path, 'utf8')).trimEnd().split('\n').map((l) => JSON.parse(l) as unknown);
+    expect(lines).to.deep.equal([
+      alert('ct-k1-1'),
+      { update: { sourceRef: 'ct-k1-1', set: { title: 'Malicious URL: ct-k1 (2 sightings)', description: 'table', severity: 3, addTags: ['x'] } } },
+      { observables: { sourceRef: 'ct-k1-1', add: [{ dataType: 'ip', data: '203.0.113.7', ioc: true }] } },
+    ]);
+    expect(await ops.find({ sourceRef: 'ct-k1-1' }, live())).to.deep.equal({ kind: 'ok', value: null });
+  });
 });

@@ -1,0 +1,103 @@
+/**
+ * The one HTTP client every request to TheHive goes through: a keep-alive agent pair, the API key in
+ * the `Authorization` header only, a hard deadline per exchange, `queue.ratePerSec` counted per
+ * request ({@link RequestRate}), and every failure turned into a scrubbed retry outcome. What an
+ * answer means is decided by the caller's `classify`.
+ *
+ * Axios errors carry their config (headers included), so they are never passed on: every reason is
+ * built here or in thehive-answers.ts and scrubbed of the key.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import { rootCertificates } from 'node:tls';
+import axios, { type AxiosRequestConfig, type AxiosResponse } from 'axios';
+import { nodeHttpAdapter } from './http-adapter.js';
+import { MAX_RESPONSE_BYTES, networkOutcome, scrub } from './thehive-answers.js';
+import { RequestRate } from './request-rate.js';
+import type { Outcome } from '../types.js';
+
+/** What the client needs from the `thehive.*` and `queue.ratePerSec` keys. */
+export interface TheHiveClientOptions {
+  readonly url: string;
+  readonly apiKey: string;
+  readonly organisation: string;
+  readonly tlsVerify: boolean;
+  readonly ca?: string;
+  readonly timeoutMs: number;
+  /** Requests started per second at most (0 = unlimited). */
+  readonly ratePerSec?: number;
+}
+
+/** A failure of the exchange itself: no answer, a timeout, an abort. */
+export type Failure = Extract<Outcome, { readonly kind: 'retry' }>;
+
+export interface TheHiveClient {
+  /** One exchange; `classify` reads the answer. Never throws for network or HTTP trouble. */
+  request<R extends { readonly kind: string }>(config: AxiosRequestConfig, signal: AbortSignal, classify: (res: AxiosResponse) => R): Promise<R | Failure>;
+  close(): void;
+}
+
+export function createTheHiveClient(opts: TheHiveClientOptions): TheHiveClient {
+  const base = opts.url.replace(/\/+$/, '');
+  const httpAgent = new http.Agent({ keepAlive: true });
+  const httpsAgent = new https.Agent({
+    keepAlive: true,
+    rejectUnauthorized: opts.tlsVerify,
+    ...(opts.ca ? { ca: [...rootCertificates, opts.ca] } : {}),
+  });
+  const headers: Record<string, string> = {
+    'Content-Type': 'application/json',
+    Accept: 'application/json',
+    Authorization: `Bearer ${opts.apiKey}`,
+    // Some proxies and WAFs in front of TheHive refuse requests without one.
+    'User-Agent': 'tracehive',
+  };
+  if (opts.organisation) headers['X-Organisation'] = opts.organisation;
+  const client = axios.create({
+    baseURL: base,
+    headers,
+    httpAgent,
+    httpsAgent,
+    adapter: nodeHttpAdapter, // axios' own http adapter cost 3.6× a bare request (http-adapter.ts)
+    validateStatus: () => true, // every status is classified by the caller, none throws
+    maxRedirects: 0, // a redirect is a wrong thehive.url; following it could replay the key elsewhere
+    proxy: false, // no silent HTTP(S)_PROXY detour: TheHive is reached directly
+    responseType: 'text',
+    transformResponse: [(data: unknown) => data], // keep the raw text: it goes to the dead-letter log
+    // Bodies are JSON already: axios would otherwise JSON.parse each one again to check it.
+    transformRequest: [(data: unknown) => data],
+    maxContentLength: MAX_RESPONSE_BYTES,
+  });
+  const redact = (text: string): string => (opts.apiKey ? text.split(opts.apiKey).join('[REDACTED]') : text);
+  const rate = new RequestRate(opts.ratePerSec ?? 0);
+
+  return {
+    async request<R extends { readonly kind: string }>(config: AxiosRequestConfig, signal: AbortSignal, classify: (res: AxiosResponse) => R): Promise<R | Failure> {
+      if (signal.aborted || !(await rate.take(signal))) return { kind: 'retry', reason: 'aborted before sending' };
+      // One controller for both the caller's signal and the deadline. Not AbortSignal.any: on Node 20
+      // each call leaves an entry on the caller's signal, the queue's, which lives as long as the
+      // process: one per request, never freed (nodejs/node#55351). This listener is removed below.
+      const request = new AbortController();
+      const abort = (): void => request.abort();
+      const timer = setTimeout(abort, opts.timeoutMs);
+      signal.addEventListener('abort', abort, { once: true });
+      let outcome: R | Failure;
+      try {
+        const res = await client.request({ ...config, signal: request.signal });
+        outcome = classify(res);
+      } catch (err) {
+        if (signal.aborted) outcome = { kind: 'retry', reason: 'aborted' };
+        else if (request.signal.aborted) outcome = { kind: 'retry', reason: `timeout after ${opts.timeoutMs} ms` };
+        else outcome = networkOutcome(err) as Failure;
+      } finally {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', abort);
+      }
+      return scrub(outcome, redact);
+    },
+    close(): void {
+      httpAgent.destroy();
+      httpsAgent.destroy();
+    },
+  };
+}

@@ -1,0 +1,200 @@
+/**
+ * The alert lifecycle's requests to TheHive ({@link AlertOps}), on TheHive 5 (`/api/v1`) and 4 (v0
+ * `/api`), each answer read as TheHive gives it (thehive-api.md §1, §4.4–§4.6):
+ *
+ * - create: `POST …/alert`; 201 → the new `_id`; "already exists" → the existing alert's `_id`,
+ *   fetched by its name `type;source;sourceRef`, else found with the query API.
+ * - get: `GET …/alert/{id}`; 404 → gone. Open = stage New/InProgress (5), status New/Updated (4).
+ * - update: v1 `PATCH` with `addTags`/`removeTags` (204); v0 has neither, so the alert's tags are read
+ *   first and the whole list sent (never dropping an analyst's tag).
+ * - addObservables: v1 `POST …/observable`, v0 `POST …/artifact`, one request per group of
+ *   observables that share everything but `data`; 201 or 207 (some already there) are both fine.
+ * - find: `POST /api/v1/query` (4.1 serves it too), newest first.
+ */
+import type { AxiosResponse } from 'axios';
+import { commonOutcome, httpReason, parseError, truncate } from './thehive-answers.js';
+import type { TheHiveClient } from './thehive-client.js';
+import { encodeV0 } from './thehive-v0.js';
+import type { AlertOps, AlertPatch, AlertStatus, FoundAlert, OpResult } from '../lifecycle/types.js';
+import type { Alert, Observable, Severity } from '../types.js';
+
+type Api = 'v1' | 'v0';
+type Fail = Exclude<OpResult<never>, { readonly kind: 'ok' }>;
+
+/** The lifecycle's requests over `client`; `api` resolves which API TheHive speaks (auto-detection). */
+export function createTheHiveOps(client: TheHiveClient, api: (signal: AbortSignal) => Promise<Api | Fail>): AlertOps {
+  const prefix = (a: Api): string => (a === 'v1' ? '/api/v1' : '/api');
+  const alertPath = (a: Api, id: string): string => `${prefix(a)}/alert/${encodeURIComponent(id)}`;
+
+  async function get(a: Api, id: string, signal: AbortSignal): Promise<OpResult<FoundAlert | { readonly id: string; readonly status: 'gone' }>> {
+    return client.request({ method: 'GET', url: alertPath(a, id) }, signal, (res) => {
+      if (res.status === 404) return ok({ id, status: 'gone' as const });
+      return readJson(res, 'GET alert', (body) => foundAlert(body, id));
+    });
+  }
+
+  async function find(by: { readonly sourceRef: string } | { readonly tag: string }, signal: AbortSignal): Promise<OpResult<FoundAlert | null>> {
+    const filter = 'sourceRef' in by ? { _eq: { _field: 'sourceRef', _value: by.sourceRef } } : { _eq: { _field: 'tags', _value: by.tag } };
+    const query = { query: [{ _name: 'listAlert' }, { _name: 'filter', ...filter }, { _name: 'sort', _fields: [{ _createdAt: 'desc' }] }, { _name: 'page', from: 0, to: 1 }] };
+    return client.request({ method: 'POST', url: '/api/v1/query', data: JSON.stringify(query) }, signal, (res) =>
+      readJson(res, 'query', (body) => {
+        if (!Array.isArray(body)) return null;
+        return body.length === 0 ? null : foundAlert(body[0], '');
+      }),
+    );
+  }
+
+  return {
+    async create(alert: Alert, signal: AbortSignal) {
+      const a = await api(signal);
+      if (typeof a !== 'string') return a;
+      const body = a === 'v1' ? JSON.stringify(alert) : encodeV0(alert);
+      const created = await client.request({ method: 'POST', url: `${prefix(a)}/alert`, data: body }, signal, (res) => classifyCreate(res, Buffer.byteLength(body)));
+      if (created.kind !== 'exists') return created;
+      // Ours from before (a crash, a forgotten state): its id by name, else by the query API.
+      const name = `${alert.type};${alert.source};${alert.sourceRef}`;
+      const byName = await get(a, name, signal);
+      if (byName.kind !== 'ok') return byName;
+      if (byName.value.status !== 'gone') return ok({ id: byName.value.id, duplicate: true });
+      const found = await find({ sourceRef: alert.sourceRef }, signal);
+      if (found.kind !== 'ok') return found;
+      if (found.value === null) return { kind: 'retry', reason: `TheHive says ${alert.sourceRef} already exists but neither GET by name nor the query API finds it` };
+      return ok({ id: found.value.id, duplicate: true });
+    },
+    async get(id: string, signal: AbortSignal) {
+      const a = await api(signal);
+      return typeof a === 'string' ? get(a, id, signal) : a;
+    },
+    async update(id: string, patch: AlertPatch, signal: AbortSignal) {
+      const a = await api(signal);
+      if (typeof a !== 'string') return a;
+      const { addTags = [], removeTags = [], ...fields } = patch;
+      let body: Record<string, unknown> = { ...fields };
+      if (a === 'v1') {
+        if (addTags.length > 0) body['addTags'] = addTags;
+        if (removeTags.length > 0) body['removeTags'] = removeTags;
+      } else if (addTags.length > 0 || removeTags.length > 0) {
+        const current = await get(a, id, signal);
+        if (current.kind !== 'ok') return current;
+        if (current.value.status === 'gone') return gone(id);
+        const tags = current.value.tags.filter((t) => !removeTags.includes(t));
+        for (const t of addTags) if (!tags.includes(t)) tags.push(t);
+        body = { ...body, tags };
+      }
+      return client.request({ method: 'PATCH', url: alertPath(a, id), data: JSON.stringify(body) }, signal, (res) => {
+        if (res.status >= 200 && res.status < 300) return ok(undefined);
+        if (res.status === 404) return gone(id);
+        return failure(res, 'PATCH alert');
+      });
+    },
+    async addObservables(id: string, observables: readonly Observable[], signal: AbortSignal) {
+      const a = await api(signal);
+      if (typeof a !== 'string') return a;
+      let added = 0;
+      let existed = 0;
+      for (const group of groups(observables)) {
+        const url = `${alertPath(a, id)}/${a === 'v1' ? 'observable' : 'artifact'}`;
+        const r = await client.request({ method: 'POST', url, data: JSON.stringify(group) }, signal, (res) => {
+          if (res.status === 201) return readJson(res, 'add observables', (b) => ({ added: Array.isArray(b) ? b.length : 0, existed: 0 }));
+          if (res.status === 207) return readJson(res, 'add observables', multiStatus);
+          return failure(res, 'add observables');
+        });
+        if (r.kind !== 'ok') return r;
+        added += r.value.added;
+        existed += r.value.existed;
+      }
+      return ok({ added, existed });
+    },
+    async find(by, signal) {
+      const a = await api(signal);
+      return typeof a === 'string' ? find(by, signal) : a;
+    },
+  };
+}
+
+/** Where an alert stands, from whichever shape TheHive sent: 5 (`stage`), 4 v0 (`status`), 4.1 v1 (`read`, `caseId`). */
+export function alertStatusOf(body: Record<string, unknown>): Exclude<AlertStatus, 'gone'> {
+  const { stage, status, read, caseId } = body;
+  if (typeof stage === 'string') return stage === 'New' || stage === 'InProgress' ? 'open' : 'closed';
+  if (typeof status === 'string' && ['New', 'Updated', 'Ignored', 'Imported'].includes(status)) return status === 'New' || status === 'Updated' ? 'open' : 'closed';
+  if (typeof caseId === 'string' || read === true) return 'closed';
+  return 'open';
+}
+
+function foundAlert(value: unknown, fallbackId: string): FoundAlert {
+  const body = (value && typeof value === 'object' ? value : {}) as Record<string, unknown>;
+  const id = typeof body['_id'] === 'string' ? body['_id'] : fallbackId;
+  const severity = typeof body['severity'] === 'number' && body['severity'] >= 1 && body['severity'] <= 4 ? (body['severity'] as Severity) : 2;
+  const tags = Array.isArray(body['tags']) ? body['tags'].filter((t): t is string => typeof t === 'string') : [];
+  const sourceRef = typeof body['sourceRef'] === 'string' ? body['sourceRef'] : '';
+  return { id, sourceRef, status: alertStatusOf(body), severity, tags };
+}
+
+/** `POST …/alert`: created (its id), exists (ours: look it up) or why not. */
+function classifyCreate(res: AxiosResponse, requestBytes: number): OpResult<{ readonly id: string; readonly duplicate: boolean }> | { readonly kind: 'exists' } {
+  const text = typeof res.data === 'string' ? res.data : '';
+  if (res.status >= 200 && res.status < 300) {
+    return readJson(res, 'create alert', (b) => {
+      const id = b && typeof b === 'object' ? (b as Record<string, unknown>)['_id'] : undefined;
+      if (typeof id !== 'string') throw new Error('no _id in the answer');
+      return { id, duplicate: false };
+    });
+  }
+  const error = parseError(text);
+  if (res.status === 409 || (res.status === 400 && error.type === 'CreateError' && /already exist/i.test(error.message))) return { kind: 'exists' };
+  if (res.status === 413) {
+    return { kind: 'drop', reason: `${httpReason(res.status, error)}: the request of ${requestBytes} bytes is over the server's (or a proxy's) body limit`, status: 413, body: truncate(text) };
+  }
+  return failure(res, 'create alert');
+}
+
+/** A 2xx answer's JSON read by `pick`; a body that is not what TheHive sends is retried, never trusted. */
+function readJson<T>(res: AxiosResponse, what: string, pick: (body: unknown) => T): OpResult<T> {
+  if (res.status < 200 || res.status >= 300) return failure(res, what);
+  try {
+    return ok(pick(JSON.parse(typeof res.data === 'string' ? res.data : '') as unknown));
+  } catch (err) {
+    return { kind: 'retry', reason: `${what}: HTTP ${res.status} with an answer that is not TheHive's (${(err as Error).message}): is thehive.url TheHive?` };
+  }
+}
+
+/** A non-2xx answer: auth, redirects and 5xx as for a create; other 4xx are TheHive refusing for good. */
+function failure(res: AxiosResponse, what: string): Fail {
+  const text = typeof res.data === 'string' ? res.data : '';
+  const error = parseError(text);
+  const common = commonOutcome(res, error);
+  if (common) return common as Fail;
+  const reason = `${what}: ${httpReason(res.status, error)}`;
+  if (res.status >= 400 && res.status < 500) return { kind: 'drop', reason, status: res.status, body: truncate(text) };
+  return { kind: 'retry', reason };
+}
+
+/** The alert went away between two requests: retried, so the next flush's GET sees it gone and opens a new one. */
+function gone(id: string): Fail {
+  return { kind: 'retry', reason: `alert ${id} was deleted in TheHive meanwhile (HTTP 404): the next attempt opens a new alert` };
+}
+
+/** 207 `{success, failure}`: failures that say "already exists" are no failure for us. */
+function multiStatus(body: unknown): { added: number; existed: number } {
+  const b = (body && typeof body === 'object' ? body : {}) as Record<string, unknown>;
+  const success = Array.isArray(b['success']) ? b['success'].length : 0;
+  const failures = Array.isArray(b['failure']) ? b['failure'] : [];
+  return { added: success, existed: failures.length };
+}
+
+/** Observables that share dataType, ioc, tags and message go in one request (`data` as a list). */
+function groups(observables: readonly Observable[]): Record<string, unknown>[] {
+  const byShape = new Map<string, Record<string, unknown> & { data: string[] }>();
+  for (const o of observables) {
+    const { data, ...shape } = o;
+    const key = JSON.stringify(shape);
+    const group = byShape.get(key);
+    if (group) group.data.push(data);
+    else byShape.set(key, { ...shape, data: [data] });
+  }
+  return [...byShape.values()];
+}
+
+function ok<T>(value: T): { readonly kind: 'ok'; readonly value: T } {
+  return { kind: 'ok', value };
+}
