@@ -33,6 +33,9 @@ export async function startApp(overrides: Record<string, unknown> = {}): Promise
     'queue.retryBaseMs': 20,
     'queue.retryMaxMs': 200,
     'queue.authRetryMs': 200,
+    // One alert per detection, as before the lifecycle: the specs of other features count alerts per
+    // line. spec/integration/lifecycle.spec.ts and the lifecycle's own specs turn it on.
+    'alert.updateWindowMs': 0,
     'log.level': 'debug',
   };
   let config: ReturnType<typeof loadConfig>;

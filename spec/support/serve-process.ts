@@ -35,7 +35,8 @@ export async function startServeProcess(env: Record<string, string>, cwd: string
   const ports = opts.configuredPorts ? {} : { TRACEHIVE_TCP_PORT: '0', TRACEHIVE_HTTP_PORT: '0' };
   const child = spawn(process.execPath, [...cliNodeFlags(CLI), CLI, 'serve'], {
     cwd,
-    env: { PATH: process.env['PATH'] ?? '', ...ports, LOG_LEVEL: 'info', ...env },
+    // One alert per detection unless the test asks for the lifecycle (it counts alerts per line otherwise).
+    env: { PATH: process.env['PATH'] ?? '', ...ports, LOG_LEVEL: 'info', TRACEHIVE_ALERT_UPDATE_WINDOW_MS: '0', ...env },
     // Another user than the test's (tests of file ownership, run as root).
     ...(opts.uid !== undefined ? { uid: opts.uid } : {}),
     ...(opts.gid !== undefined ? { gid: opts.gid } : {}),
