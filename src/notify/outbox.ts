@@ -20,6 +20,11 @@ export const MARKER_DAYS = 7;
 /** …and this many at most. */
 export const MAX_MARKERS = 100_000;
 
+/** The outbox of a spool: `spool.dir/notify`. */
+export function notifyDir(spoolDir: string): string {
+  return join(spoolDir, 'notify');
+}
+
 const KEY_FILE = /^[0-9a-f]{64}\.json$/;
 
 export interface OutboxOptions {

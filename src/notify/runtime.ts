@@ -4,14 +4,13 @@
  * and the metrics. app.ts builds it before the lifecycle and hands `notifier` to it; undefined
  * when no channel is configured.
  */
-import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Config } from '../config.js';
 import type { Notifier } from '../lifecycle/types.js';
 import { createNotifyDeadLetters } from './dead-letters.js';
 import { createMailChannel } from './mail-channel.js';
-import { Outbox } from './outbox.js';
+import { notifyDir, Outbox } from './outbox.js';
 import { notificationKey, type Channel, type ChannelName } from './record.js';
 import type { Notification } from './render.js';
 import { Sender } from './sender.js';
@@ -57,7 +56,7 @@ export async function startNotifier(o: NotifierRuntimeOptions): Promise<Notifier
   const names = channels.map((c) => c.name);
   const registers = [o.registry];
   const total = new Counter({ name: 'tracehive_notifications_total', help: 'Notification attempts per channel (mail, webhook) by outcome: sent, retried, dead.', labelNames: ['channel', 'outcome'], registers });
-  const outbox = await Outbox.open({ dir: join(config.spool.dir, 'notify'), now: o.now, report: (err) => log.warn({ err }, 'A notification record cannot be read: kept as it is, not sent.') });
+  const outbox = await Outbox.open({ dir: notifyDir(config.spool.dir), now: o.now, report: (err) => log.warn({ err }, 'A notification record cannot be read: kept as it is, not sent.') });
   new Gauge({ name: 'tracehive_notifications_pending', help: 'Notifications recorded and not yet sent or dead-lettered on every channel.', registers, collect() { this.set(outbox.pending); } });
   const dead = createNotifyDeadLetters(config.spool.dir, () => new Date(o.now()));
   const sender = new Sender({
