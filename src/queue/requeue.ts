@@ -10,7 +10,8 @@
  * between requeues the file again at the next start: TheHive answers "already exists" to alerts it
  * got the first time. A line that is no dead letter this release can read — damaged, hand-edited,
  * or written by a newer release (ERR_FORMAT_NEWER) — is kept aside in `requeue/unreadable-*`, and
- * the result says why.
+ * the result says why. Notification dead letters (`dead/notify-*.ndjson`) go back into the
+ * notification outbox when the caller gives one (`notifications`); without, they stay in dead/.
  */
 import { lstat, readdir, rename, unlink } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
