@@ -21,6 +21,8 @@ import { SinkHealth } from './sink-health.js';
 import { Delivery } from './queue/delivery.js';
 import { Feeder } from './queue/feeder.js';
 import { startLifecycle, type LifecycleRuntime } from './lifecycle/runtime.js';
+import { startNotifier, type NotifierRuntime } from './notify/runtime.js';
+import { THEHIVE_WEBHOOK_PATH, theHiveWebhookHandler } from './http/thehive-webhook.js';
 import type { Spool } from './queue/spool.js';
 import { openSpool } from './open-spool.js';
 import { SinkProbe } from './sink-probe.js';
@@ -158,6 +160,7 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
   const ops = sink.ops;
   const lifecycleOn = config.alert.updateWindowMs > 0 && ops !== undefined;
   let lifecycle: LifecycleRuntime | undefined;
+  let notify: NotifierRuntime | undefined;
   let feeder: Feeder | undefined;
 
   const gate = new InputGate(() => spool);
@@ -245,6 +248,7 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
   const admin = config.http.enabled
     ? new AdminServer({ host: config.http.host, port: config.http.port, registry: telemetry.registry, readiness, deliveryReadiness })
     : undefined;
+  admin?.route('POST', THEHIVE_WEBHOOK_PATH, theHiveWebhookHandler({ token: config.http.thehiveWebhookToken, minSeverity: config.notify.minSeverity, notifier: () => notify?.notifier, failed: (err) => log.error({ err }, 'A notification from TheHive’s webhook cannot be recorded.') }));
 
   const probe = theHive ? new SinkProbe(theHive, health, config.thehive.timeoutMs) : undefined;
 
@@ -256,7 +260,7 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
     const open = spool;
     if (!open || stopping) return;
     for (const request of await pendingRequests(config.spool.dir)) {
-      const result = await requeueDead(config.spool.dir, open, { request, beforeMove: () => deadLetters.close() });
+      const result = await requeueDead(config.spool.dir, open, { request, beforeMove: () => deadLetters.close(), ...(notify ? { notifications: notify.requeue } : {}) });
       log.info({ ...result }, 'Dead letters requeued: their alerts are in the spool and are sent again.');
       // The files left dead/: count again, so input paused over spool.dead.maxBytes resumes.
       await kept.dead.scan();
@@ -285,8 +289,9 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
     spool = opened;
     telemetry.attachSpool(() => ({ ...opened.stats(), maxBytes: config.spool.maxBytes, full: opened.atMaxBytes, blocked: opened.blocked !== null }));
     telemetry.spoolRecovered(opened.recovery);
+    notify = await startNotifier({ config, log: log.child({ component: 'notify' }), registry: telemetry.registry, now });
     if (lifecycleOn && ops !== undefined) {
-      lifecycle = await startLifecycle({ config, ops, queue, ack: (seq) => opened.ack(seq), log: log.child({ component: 'lifecycle' }), registry: telemetry.registry, now });
+      lifecycle = await startLifecycle({ config, ops, queue, ack: (seq) => opened.ack(seq), log: log.child({ component: 'lifecycle' }), registry: telemetry.registry, now, ...(notify ? { notifier: notify.notifier } : {}) });
     }
     feeder = new Feeder({
       spool: opened,
@@ -381,6 +386,7 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
       // Sends still in flight end within thehive.timeoutMs; a file sink on a hung disk must not hold the exit.
       const left = (await bounded(queue.close())) ?? queue.pending;
       await bounded(lifecycle?.close());
+      await bounded(notify?.close());
       records = spool?.stats().records ?? 0;
       // Closing the spool wakes sources still waiting for room (a full or failing spool): their
       // appends are refused from now on, so they finish. A disk that hangs cannot hold the exit.

@@ -17,6 +17,7 @@ import { replay, formatSummary } from './tools/replay.js';
 import { formatReport, spoolReport } from './tools/spool-stats.js';
 import { Spool } from './queue/spool.js';
 import { requestRequeue, requeueDead } from './queue/requeue.js';
+import { notifyDir, Outbox } from './notify/outbox.js';
 import { join } from 'node:path';
 
 const USAGE = `Usage: tracehive <command> [options]
@@ -233,13 +234,16 @@ async function spoolCommand(config: Config, args: string[], json: boolean): Prom
       process.stdout.write(`tracehive serve is running on this spool: it requeues ${files.length > 0 ? files.join(', ') : 'every dead-letter file'} within seconds (its log says "Dead letters requeued").\n`);
       return 0;
     }
+    // Notification dead letters go back into the outbox; serve sends them at its next start.
+    const outbox = await Outbox.open({ dir: notifyDir(config.spool.dir), now: Date.now, report: () => undefined });
     try {
       const request = files.length > 0 ? await requestRequeue(config.spool.dir, files) : undefined;
-      const result = await requeueDead(config.spool.dir, spool, request ? { request } : {});
+      const result = await requeueDead(config.spool.dir, spool, { ...(request ? { request } : {}), notifications: (event, channel) => outbox.reopen(event, channel) });
       const unreadable = result.unreadable > 0 ? `; ${result.unreadable} lines were no dead letters this release reads and are kept in ${join(config.spool.dir, 'requeue')}/unreadable-*` : '';
-      process.stdout.write(`Requeued ${result.alerts} alerts from ${result.files} files${unreadable}. tracehive serve sends them at its next start.\n`);
+      process.stdout.write(`Requeued ${result.alerts} alerts and ${result.notifications ?? 0} notifications from ${result.files} files${unreadable}. tracehive serve sends them at its next start.\n`);
       for (const p of result.problems) process.stdout.write(`  dead/${p.file}${p.line > 0 ? ` line ${p.line}` : ''}: ${p.reason}\n`);
     } finally {
+      await outbox.close();
       await spool.close();
     }
     return 0;

@@ -94,6 +94,9 @@ function validated(conf: Conf, env: NodeJS.ProcessEnv, files: readonly string[])
   if (conf.get('email.smtp.enabled') && Number(conf.get('email.smtp.maxInflightBytes')) < Number(conf.get('email.smtp.maxBytes'))) {
     throw new BridgeError('ERR_CONFIG_INVALID', `email.smtp.maxInflightBytes (${conf.get('email.smtp.maxInflightBytes')}) is below email.smtp.maxBytes (${conf.get('email.smtp.maxBytes')}): a mail between the two could never be taken and its MTA would retry it forever. Set TRACEHIVE_SMTP_MAX_INFLIGHT_BYTES to at least TRACEHIVE_SMTP_MAX_BYTES.`);
   }
+  if (conf.get('notify.smtp.host') !== '' && (conf.get('notify.to') as readonly string[]).length === 0) {
+    throw new BridgeError('ERR_CONFIG_INVALID', 'notify.to: notification mails go through notify.smtp.host but to nobody. Set TRACEHIVE_NOTIFY_TO (comma-separated addresses), or leave TRACEHIVE_NOTIFY_SMTP_HOST empty.');
+  }
   if (conf.get('thehive.url') !== '' && conf.get('thehive.apiKey') === '') {
     throw new BridgeError('ERR_CONFIG_INVALID', 'thehive.apiKey: TheHive needs an API key when thehive.url is set. Set THEHIVE_API_KEY (a TheHive user with the manageAlert/create permission).');
   }

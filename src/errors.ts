@@ -25,6 +25,9 @@ export const ERROR_CODES = {
   ERR_DROP_INVALID: 'A file in the ingest drop directory (`ingest.dropDir`) is not a drop file `tracehive ingest` wrote: moved aside with its reason, never sent.',
   ERR_QUARANTINE_FULL: 'A mail that would be quarantined was refused for now: `spool.dir/quarantine/` holds `spool.quarantine.maxBytes`; the sender tries again later.',
   ERR_FORMAT_NEWER: 'A file or record was written by a newer tracehive (a higher format version): kept as it is, not misread.',
+  ERR_NOTIFY_REJECTED: 'The SMTP relay (a 5xx answer) or the notification webhook (a 4xx other than 408/429) refused a notification for good; it went to `spool.dir/dead/notify-*.ndjson`.',
+  ERR_NOTIFY_ATTEMPTS: 'A notification failed 16 times or for 24 hours on one channel; it went to `spool.dir/dead/notify-*.ndjson`.',
+  ERR_NOTIFY_BACKLOG: 'A notification came while 10,000 were waiting (the relay or webhook has been failing): it went straight to `spool.dir/dead/notify-*.ndjson`.',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -5,7 +5,7 @@
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import net from 'node:net';
@@ -212,9 +212,13 @@ describe('tracehive command', function () {
       const alert = (ref: string): object => ({ type: 'cybertrace', source: 'CyberTrace', sourceRef: ref, title: `t ${ref}`, description: 'd', severity: 2, date: 1, tags: [], tlp: 2, pap: 2, observables: [] });
       const entry = (ref: string): string => JSON.stringify({ time: '2026-11-20T10:00:00.000Z', reason: 'ERR_SINK_REJECTED: HTTP 400', status: 400, body: '{}', attempts: 1, alert: alert(ref) });
       await writeFile(join(spool, 'dead', 'dead-2026-11-20.ndjson'), `${entry('ct-aaa')}\n${entry('ct-bbb')}\nnot a dead letter\n`);
+      const event = { sourceRef: 'ct-ccc', title: 'critical', severity: 4, previousSeverity: null, sightings: 1, firstSeen: 1, lastSeen: 1, organisation: '', iocs: [] };
+      await writeFile(join(spool, 'dead', 'notify-2026-11-20.ndjson'), `${JSON.stringify({ version: 1, time: '2026-11-20T10:00:00.000Z', kind: 'notification', key: 'k', channel: 'mail', reason: 'ERR_NOTIFY_ATTEMPTS: down', status: null, attempts: 16, event })}\n`);
       const r = await runCli(['spool', 'requeue-dead'], { cwd: dir, env: { TRACEHIVE_SPOOL_DIR: spool } });
       expect(r.code).to.equal(0);
-      expect(r.stdout).to.match(/^Requeued 2 alerts from 1 files; 1 lines were no dead letters/);
+      expect(r.stdout).to.match(/^Requeued 2 alerts and 1 notifications from 2 files; 1 lines were no dead letters/);
+      // The notification waits in the outbox for serve's next start.
+      expect(await readdir(join(spool, 'notify'))).to.have.length(1);
       const stats = JSON.parse((await runCli(['spool', 'stats', '--json'], { cwd: dir, env: { TRACEHIVE_SPOOL_DIR: spool } })).stdout) as { queue: { records: number }; dead: { total: number } };
       expect(stats.queue.records).to.equal(2);
       expect(stats.dead.total).to.equal(0);

@@ -2,7 +2,7 @@
  * The admin port: `/healthz` (the process is alive), `/readyz` (input is accepted: what a load
  * balancer asks; a TheHive outage does not take the listener out, the spool absorbs it),
  * `/readyz/delivery` (the sink takes alerts: TheHive accepts our key and answers) and `/metrics`
- * (Prometheus text).
+ * (Prometheus text). Other routes (`POST /webhooks/thehive`) are added with {@link AdminServer.route}.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -25,12 +25,21 @@ export interface AdminServerOptions {
   readonly deliveryReadiness: () => ReadyState;
 }
 
+/** A route added to the admin port: it answers the request itself. */
+export type AdminRoute = (req: http.IncomingMessage, res: http.ServerResponse) => Promise<void>;
+
 export class AdminServer {
   readonly #opts: AdminServerOptions;
+  readonly #routes = new Map<string, AdminRoute>();
   #server: http.Server | undefined;
 
   constructor(opts: AdminServerOptions) {
     this.#opts = opts;
+  }
+
+  /** Serves `method path` with `handler` (one route each; the GET ones above stay as they are). */
+  route(method: 'POST', path: string, handler: AdminRoute): void {
+    this.#routes.set(`${method} ${path}`, handler);
   }
 
   async start(): Promise<AddressInfo> {
@@ -51,6 +60,16 @@ export class AdminServer {
 
   async #handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?')[0];
+    const route = this.#routes.get(`${req.method ?? ''} ${path}`);
+    if (route) {
+      try {
+        await route(req, res);
+      } catch (err) {
+        if (!res.headersSent) send(res, 500, { error: (err as Error).message });
+        else res.destroy();
+      }
+      return;
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, { error: 'Only GET is served here.' });
     if (path === '/healthz') return send(res, 200, { status: 'ok' });
     if (path === '/readyz' || path === '/readyz/delivery') {

@@ -10,7 +10,8 @@
  * between requeues the file again at the next start: TheHive answers "already exists" to alerts it
  * got the first time. A line that is no dead letter this release can read — damaged, hand-edited,
  * or written by a newer release (ERR_FORMAT_NEWER) — is kept aside in `requeue/unreadable-*`, and
- * the result says why.
+ * the result says why. Notification dead letters (`dead/notify-*.ndjson`) go back into the
+ * notification outbox when the caller gives one (`notifications`); without, they stay in dead/.
  */
 import { lstat, readdir, rename, unlink } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
@@ -22,6 +23,12 @@ import { giveToOwnerOf, makePrivateDir, openPrivate } from '../io/private-files.
 import { DEAD_LETTER_VERSION } from './dead-letter.js';
 import { alertRecord, type SpoolWriter } from './spool-payload.js';
 import type { Alert } from '../types.js';
+import { isNotifyDeadFile, readNotifyDeadLetter } from '../notify/dead-letters.js';
+import type { ChannelName } from '../notify/record.js';
+import type { Notification } from '../notify/render.js';
+
+/** Where notification dead letters (dead/notify-*.ndjson) go back to: the notification outbox. */
+export type NotificationTarget = (event: Notification, channel: ChannelName) => Promise<void>;
 
 /** Why one line (or file) was not requeued. */
 export interface RequeueProblem {
@@ -35,6 +42,8 @@ export interface RequeueProblem {
 export interface RequeueResult {
   readonly files: number;
   readonly alerts: number;
+  /** Notification dead letters put back into the outbox (only with a notification target). */
+  readonly notifications?: number;
   /** Lines that are not dead letters (damaged, hand-edited, newer): left in `requeue/unreadable-*.ndjson`. */
   readonly unreadable: number;
   /** Why, for the first {@link MAX_PROBLEMS} of them. */
@@ -72,7 +81,7 @@ export async function pendingRequests(spoolDir: string): Promise<string[]> {
 }
 
 /** The files a request names (every dead-letter file when it names none), and the entries of dead/ that are no plain files. */
-async function requestedFiles(spoolDir: string, request: string | undefined): Promise<{ files: string[]; problems: RequeueProblem[] }> {
+async function requestedFiles(spoolDir: string, request: string | undefined, withNotifications: boolean): Promise<{ files: string[]; problems: RequeueProblem[] }> {
   let wanted: string[] = [];
   if (request) {
     try {
@@ -84,7 +93,8 @@ async function requestedFiles(spoolDir: string, request: string | undefined): Pr
     }
   }
   const dead = join(spoolDir, 'dead');
-  const all = (await readdir(dead).catch(() => [] as string[])).filter((n) => n.endsWith('.ndjson')).sort();
+  // Notification dead letters stay in dead/ unless there is an outbox to put them back into.
+  const all = (await readdir(dead).catch(() => [] as string[])).filter((n) => n.endsWith('.ndjson') && (withNotifications || !isNotifyDeadFile(n))).sort();
   const files: string[] = [];
   const problems: RequeueProblem[] = [];
   for (const name of wanted.length > 0 ? all.filter((n) => wanted.includes(n)) : all) {
@@ -101,12 +111,13 @@ async function requestedFiles(spoolDir: string, request: string | undefined): Pr
  * spool. `beforeMove` lets serve close its dead-letter log first, so no later dead letter lands in
  * a file being requeued.
  */
-export async function requeueDead(spoolDir: string, target: SpoolWriter, options: { request?: string; beforeMove?: () => Promise<void> } = {}): Promise<RequeueResult> {
+export async function requeueDead(spoolDir: string, target: SpoolWriter, options: { request?: string; beforeMove?: () => Promise<void>; notifications?: NotificationTarget } = {}): Promise<RequeueResult> {
   const dir = requeueDir(spoolDir);
   await makePrivateDir(dir, { refuseLink: true });
   await options.beforeMove?.();
   const stamp = `${Date.now()}-${process.pid}`;
-  const requested = await requestedFiles(spoolDir, options.request);
+  const notifications = options.notifications;
+  const requested = await requestedFiles(spoolDir, options.request, notifications !== undefined);
   const problems: RequeueProblem[] = requested.problems.slice(0, MAX_PROBLEMS);
   for (const file of requested.files) {
     await rename(file, join(dir, `${WORK_PREFIX}${stamp}-${basename(file)}`));
@@ -115,10 +126,13 @@ export async function requeueDead(spoolDir: string, target: SpoolWriter, options
   let files = 0;
   let alerts = 0;
   let unreadable = 0;
+  let notified = 0;
   const work = (await readdir(dir)).filter((n) => n.startsWith(WORK_PREFIX)).sort();
   for (const name of work) {
     const path = join(dir, name);
     const original = name.slice(WORK_PREFIX.length).replace(/^\d+-\d+-/, '');
+    const ofNotifications = isNotifyDeadFile(original);
+    if (ofNotifications && !notifications) continue; // a crash left it: the next requeue with an outbox takes it
     const bad: string[] = [];
     let lineNo = 0;
     const handle = await openPrivate(path, 'read');
@@ -128,6 +142,17 @@ export async function requeueDead(spoolDir: string, target: SpoolWriter, options
       for await (const line of lines) {
         lineNo += 1;
         if (line.trim() === '') continue;
+        if (ofNotifications && notifications) {
+          const n = readNotifyDeadLetter(line);
+          if (n.ok) {
+            await notifications(n.event, n.channel);
+            notified += 1;
+            continue;
+          }
+          bad.push(line);
+          if (problems.length < MAX_PROBLEMS) problems.push({ file: original, line: lineNo, reason: n.reason });
+          continue;
+        }
         const read = readDeadLetter(line);
         if (!read.ok) {
           bad.push(line);
@@ -148,7 +173,7 @@ export async function requeueDead(spoolDir: string, target: SpoolWriter, options
     await unlink(path);
     files += 1;
   }
-  return { files, alerts, unreadable, problems };
+  return { files, alerts, unreadable, problems, ...(notifications ? { notifications: notified } : {}) };
 }
 
 /** The alert of one dead-letter line (this release's or 0.1.0's), or why it is none. Pure. */
