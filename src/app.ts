@@ -248,7 +248,7 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
   const admin = config.http.enabled
     ? new AdminServer({ host: config.http.host, port: config.http.port, registry: telemetry.registry, readiness, deliveryReadiness })
     : undefined;
-  admin?.route('POST', THEHIVE_WEBHOOK_PATH, theHiveWebhookHandler({ token: config.http.thehiveWebhookToken, minSeverity: config.notify.minSeverity, notifier: () => notify?.notifier, failed: (err) => log.error({ err }, 'A notification from TheHive’s webhook cannot be recorded.') }));
+  admin?.route('POST', THEHIVE_WEBHOOK_PATH, theHiveWebhookHandler({ token: config.http.thehiveWebhookToken, minSeverity: config.notify.minSeverity, notifier: () => notify?.notifier, onAlertEvent: (event) => lifecycle?.alertEvent(event), failed: (err) => log.error({ err }, 'A notification from TheHive’s webhook cannot be recorded.') }));
 
   const probe = theHive ? new SinkProbe(theHive, health, config.thehive.timeoutMs) : undefined;
 

@@ -171,6 +171,25 @@ describe('alert lifecycle end to end (issue 12)', function () {
     expect(hive.requests.filter((r) => r.status === 403).length).to.equal(4);
   });
 
+  it('with TheHive’s webhooks configured: no GET per flush, and a close event makes the next sighting a new alert', async () => {
+    await setUp();
+    const s = await serve({ TRACEHIVE_HTTP_THEHIVE_WEBHOOK_TOKEN: 'hook-token' });
+    await send(s.tcpPort, stream(1, 2));
+    await settled(s, 1, 2);
+    await send(s.tcpPort, stream(1, 2, 2));
+    await settled(s, 1, 4);
+    expect(hive.requests.filter((r) => r.method === 'GET' && r.path.startsWith('/api/v1/alert/')).length).to.equal(0);
+    const alert = hive.alerts[0] as StoredAlert;
+    hive.closeAlert(alert.sourceRef);
+    const event = { operation: 'update', objectType: 'Alert', objectId: alert._id, object: { _id: alert._id, sourceRef: alert.sourceRef, title: alert.title, severity: alert.severity, status: 'FalsePositive', stage: 'Closed' } };
+    const posted = await fetch(`http://127.0.0.1:${s.httpPort}/webhooks/thehive`, { method: 'POST', headers: { 'Content-Type': 'application/json', Authorization: 'Bearer hook-token' }, body: JSON.stringify(event) });
+    expect(posted.status).to.equal(200);
+    await send(s.tcpPort, stream(1, 1, 4));
+    await waitFor('the next alert', () => hive.alert(`${alert.sourceRef}-2`) !== undefined, 20_000);
+    expect(hive.requests.filter((r) => r.method === 'GET' && r.path.startsWith('/api/v1/alert/')).length).to.equal(0);
+    expect(sightingsOf(hive.alert(alert.sourceRef) as StoredAlert)).to.equal(4);
+  });
+
   it('TheHive 4 (thehive.api auto): the same updates through the v0 API', async () => {
     await setUp(4);
     const s = await serve();

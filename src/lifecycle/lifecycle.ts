@@ -27,6 +27,7 @@ import type { StateStore } from './state-store.js';
 import { detectionKey, detectionSourceRef, type Target } from './key.js';
 import { sightingOf, type Sighting } from './sighting.js';
 import type { AlertOps, NotificationEvent, Notifier, OpResult } from './types.js';
+import { AlertStatusCache } from './status-cache.js';
 
 /** A unit of work for the delivery queue: one flush of one key. */
 export interface LifecycleJob {
@@ -73,6 +74,8 @@ export interface LifecycleOptions {
   readonly ack: (seq: number) => void;
   readonly notifier?: Notifier;
   readonly notifyMinSeverity?: Severity;
+  /** Where alerts stand, as TheHive's webhooks and earlier GETs said: saves a GET per flush. */
+  readonly statuses?: AlertStatusCache;
   readonly hooks?: LifecycleHooks;
   readonly now?: () => number;
 }
@@ -105,6 +108,7 @@ class Entry {
 export class Lifecycle {
   readonly #o: LifecycleOptions;
   readonly #now: () => number;
+  readonly #statuses: AlertStatusCache;
   readonly #entries = new Map<string, Entry>();
   /** Keys whose job the queue did not take yet (full): offered again when it has room. */
   readonly #waiting = new Set<string>();
@@ -117,6 +121,7 @@ export class Lifecycle {
   constructor(options: LifecycleOptions) {
     this.#o = options;
     this.#now = options.now ?? Date.now;
+    this.#statuses = options.statuses ?? new AlertStatusCache(0);
   }
 
   /** Sightings held in memory (pending, in flight, repeats waiting for their flush). */
@@ -300,9 +305,9 @@ export class Lifecycle {
       if (first.receivedAt - state.lastReceived > this.#o.windowMs) {
         state = this.#next(state, first, 'expired (no sighting within alert.updateWindowMs)');
       } else {
-        const found = await ops.get(state.alertId, signal);
+        const found = await this.#statuses.statusOf(ops, state.alertId, signal);
         if (found.kind !== 'ok') return failed(found);
-        if (found.value.status !== 'open') state = this.#next(state, first, found.value.status === 'gone' ? 'deleted' : 'closed or imported into a case');
+        if (found.value !== 'open') state = this.#next(state, first, found.value === 'gone' ? 'deleted' : 'closed or imported into a case');
       }
     }
     state ??= newGeneration(key, 1, detectionSourceRef(key, 1), first, null);
@@ -315,6 +320,8 @@ export class Lifecycle {
         const created = await ops.create(body, signal);
         if (created.kind !== 'ok') return failed(created);
         const next: KeyState = { ...applied.state, alertId: created.value.id };
+        // Just created: open (with webhooks, no GET before its first update).
+        if (!created.value.duplicate) this.#statuses.learn(created.value.id, 'open', false);
         if (created.value.duplicate) {
           // Ours from before a crash, or from a state since forgotten: is it still open?
           const found = await ops.get(created.value.id, signal);

@@ -20,9 +20,13 @@ import { mailGenerationSourceRef, mailKey, type Target } from './key.js';
 import { initialMailState, mailUpdate, type MailAlertState } from './mail-update.js';
 import type { PreviousAlert } from './state.js';
 import type { StateStore } from './state-store.js';
+import { AlertStatusCache } from './status-cache.js';
 import type { AlertOps, FoundAlert, NotificationEvent, Notifier } from './types.js';
 
 /** The format of a persisted mail state; a newer one is refused by the store. */
+/** Without a cache: every update asks TheHive first. */
+const NO_CACHE = new AlertStatusCache(0);
+
 export const MAIL_STATE_VERSION = 1;
 /** The state file of mail alerts, beside the detections' state.ndjson. */
 export const MAIL_STATE_FILE = 'mail-state.ndjson';
@@ -56,6 +60,8 @@ export interface MailLifecycleOptions {
   readonly ack: (seq: number) => void;
   readonly notifier?: Notifier;
   readonly notifyMinSeverity?: Severity;
+  /** Where alerts stand, as TheHive's webhooks and earlier GETs said: saves a GET per update. */
+  readonly statuses?: AlertStatusCache;
   /** A mail's alert was created, updated, or left as it is (`skipped`: why). Must not throw. */
   readonly flushed?: (state: MailKeyState, how: 'created' | 'updated' | 'unchanged', changes: readonly string[]) => void;
 }
@@ -157,9 +163,9 @@ export class MailLifecycle {
         this.#o.flushed?.(state, 'unchanged', [update.skipped ?? 'unchanged']);
         return { kind: 'delivered', duplicate: true };
       }
-      const found = await ops.get(state.alertId, signal);
+      const found = await (this.#o.statuses ?? NO_CACHE).statusOf(ops, state.alertId, signal);
       if (found.kind !== 'ok') return found;
-      if (found.value.status === 'open') {
+      if (found.value === 'open') {
         const updated = await ops.update(state.alertId, update.patch, signal);
         if (updated.kind !== 'ok') return updated;
         if (update.observables.length > 0) {
@@ -172,7 +178,7 @@ export class MailLifecycle {
         this.#o.flushed?.(next, 'updated', update.changes);
         return { kind: 'delivered' };
       }
-      return this.#create(key, mail, nextGeneration(mail, found.value.status === 'gone' ? 'deleted' : 'closed or imported into a case', state), signal, deadAlert);
+      return this.#create(key, mail, nextGeneration(mail, found.value === 'gone' ? 'deleted' : 'closed or imported into a case', state), signal, deadAlert);
     }
     return this.#create(key, mail, { generation: 1, sourceRef: mail.alert.sourceRef, previous: null }, signal, deadAlert);
   }
@@ -189,6 +195,7 @@ export class MailLifecycle {
       let how: 'created' | 'updated' = 'created';
       let changes: readonly string[] = [];
       let previousSeverity: Severity | null = null;
+      if (!created.value.duplicate) this.#o.statuses?.learn(created.value.id, 'open', false);
       if (created.value.duplicate) {
         // Ours from before a crash, or from a state since lost: where does it stand?
         const found = await ops.get(created.value.id, signal);

@@ -12,7 +12,8 @@ import { StateStore } from './state-store.js';
 import { MAIL_STATE_FILE, MailLifecycle, type MailKeyState } from './mail-lifecycle.js';
 import type { SightingTarget } from '../queue/feeder.js';
 import { FORGET_POLL_MS, doneForget, pendingForgets, readForget } from './forget-requests.js';
-import type { AlertOps, Notifier } from './types.js';
+import type { AlertOps, AlertStatus, Notifier } from './types.js';
+import { AlertStatusCache, WEBHOOK_FRESH_MS } from './status-cache.js';
 
 export interface LifecycleRuntimeOptions {
   readonly config: Config;
@@ -31,6 +32,8 @@ export interface LifecycleRuntime {
   /** What the feeder hands detections and mail alerts to. */
   readonly target: SightingTarget;
   readonly store: StateStore;
+  /** What TheHive's webhook said of an alert (POST /webhooks/thehive). */
+  alertEvent(event: { readonly id: string; readonly status: AlertStatus }): void;
   /** Stops the poll and the lifecycle's timers, then waits for state writes in flight. */
   close(): Promise<void>;
 }
@@ -50,7 +53,10 @@ export async function startLifecycle(o: LifecycleRuntimeOptions): Promise<Lifecy
   const generations = new Counter({ name: 'tracehive_alert_generations_total', help: 'Keys whose alert ended and whose next sighting opens a new alert, by why: closed, deleted, expired.', labelNames: ['why'], registers });
   new Gauge({ name: 'tracehive_alert_states', help: 'Keys whose alert tracehive remembers, by kind: detection, mail (each bounded by alert.updateMaxKeys).', labelNames: ['kind'], registers, collect() { this.set({ kind: 'detection' }, store.size); this.set({ kind: 'mail' }, mailStore.size); } });
   const mailUpdates = new Counter({ name: 'tracehive_mail_alert_updates_total', help: 'Mail alerts by what a mail did: created, updated (a SIEM re-notification), unchanged (a resend, an older notification, an ordinary mail again).', labelNames: ['how'], registers });
+  // With TheHive's webhooks configured, an alert's status comes from its events: no GET per flush.
+  const statuses = new AlertStatusCache(config.http.thehiveWebhookToken ? WEBHOOK_FRESH_MS : 0, o.now);
   const mails = new MailLifecycle({
+    statuses,
     store: mailStore,
     ops: o.ops,
     queue: o.queue,
@@ -65,6 +71,7 @@ export async function startLifecycle(o: LifecycleRuntimeOptions): Promise<Lifecy
     },
   });
   const lifecycle = new Lifecycle({
+    statuses,
     store,
     ops: o.ops,
     queue: o.queue,
@@ -117,6 +124,7 @@ export async function startLifecycle(o: LifecycleRuntimeOptions): Promise<Lifecy
     mails,
     target,
     store,
+    alertEvent: (event) => statuses.learn(event.id, event.status, true),
     close: async () => {
       clearInterval(timer);
       lifecycle.stop();
