@@ -12,8 +12,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
-import { SMTPServer } from 'smtp-server';
-import { simpleParser } from 'mailparser';
 import { loadConfig, type Config } from '../../src/config.js';
 import { AdminServer } from '../../src/http/admin.js';
 import { THEHIVE_WEBHOOK_PATH, theHiveWebhookHandler } from '../../src/http/thehive-webhook.js';
@@ -22,48 +20,7 @@ import { notificationKey } from '../../src/notify/record.js';
 import type { AlertEvent } from '../../src/notify/thehive-event.js';
 import type { NotificationEvent } from '../../src/lifecycle/types.js';
 import { requeueDead } from '../../src/queue/requeue.js';
-
-interface Received {
-  messageId: string;
-  subject: string;
-  text: string;
-  to: string;
-}
-
-/** A real SMTP relay on 127.0.0.1; `refuse` makes it answer 550 to DATA. */
-class Relay {
-  readonly mails: Received[] = [];
-  refuse = false;
-  #server: SMTPServer | undefined;
-
-  async start(port = 0): Promise<number> {
-    const server = new SMTPServer({
-      authOptional: true,
-      disabledCommands: ['STARTTLS', 'AUTH'],
-      logger: false,
-      onData: (stream, _session, callback) => {
-        const chunks: Buffer[] = [];
-        stream.on('data', (c: Buffer) => chunks.push(c));
-        stream.on('end', () => {
-          if (this.refuse) return callback(Object.assign(new Error('5.7.1 Relaying denied'), { responseCode: 550 }));
-          void simpleParser(Buffer.concat(chunks)).then((m) => {
-            this.mails.push({ messageId: m.messageId ?? '', subject: m.subject ?? '', text: m.text ?? '', to: Array.isArray(m.to) ? '' : (m.to?.text ?? '') });
-            callback();
-          }, callback);
-        });
-      },
-    });
-    this.#server = server;
-    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', () => resolve()));
-    return ((server as unknown as { server: http.Server }).server.address() as AddressInfo).port;
-  }
-
-  stop(): Promise<void> {
-    const server = this.#server;
-    this.#server = undefined;
-    return new Promise((resolve) => (server ? server.close(() => resolve()) : resolve()));
-  }
-}
+import { Relay } from '../support/smtp-relay.js';
 
 /** A real webhook receiver answering from `answers` in turn (the last one repeats). */
 class Hook {
