@@ -65,6 +65,9 @@ export class StateStore<S extends StoredState = KeyState> {
   #ids = 0;
   readonly #idsMax: number;
   #chain: Promise<unknown> = Promise.resolve();
+  /** States waiting for the next write, and that write (null when none waits). */
+  #batch: { state: S; line: string }[] = [];
+  #batchRun: Promise<void> | null = null;
 
   private constructor(o: StateStoreOptions) {
     this.#dir = o.dir;
@@ -140,9 +143,19 @@ export class StateStore<S extends StoredState = KeyState> {
   /** Keeps `states` durably (one write and fdatasync for all); resolves once on disk. Calls run one after another. */
   put(states: readonly S[]): Promise<void> {
     if (states.length === 0) return Promise.resolve();
-    const run = this.#chain.then(() => this.#append(states.map((state) => ({ state, line: `${JSON.stringify({ v: STATE_VERSION, state })}\n` }))));
-    this.#chain = run.catch(() => undefined);
-    return run;
+    for (const state of states) this.#batch.push({ state, line: `${JSON.stringify({ v: STATE_VERSION, state })}\n` });
+    // Group commit: puts that arrive while a write is on its way share the next write and fdatasync.
+    if (this.#batchRun === null) {
+      const run = this.#chain.then(() => {
+        const batch = this.#batch;
+        this.#batch = [];
+        this.#batchRun = null;
+        return this.#append(batch);
+      });
+      this.#batchRun = run;
+      this.#chain = run.catch(() => undefined);
+    }
+    return this.#batchRun;
   }
 
   /** Forgets a key durably (`tracehive alerts forget`, or eviction); false when unknown. */
@@ -166,7 +179,7 @@ export class StateStore<S extends StoredState = KeyState> {
       this.#set(state, Buffer.byteLength(line), true);
     }
     const over = this.#states.size - this.#maxKeys;
-    if (over > 0) await this.#appendForget([...this.#states.keys()].slice(0, over));
+    if (over > 0) await this.#appendForget(firstKeys(this.#states, over));
     this.#trimIds();
     if (this.#fileBytes > COMPACT_MIN_BYTES && this.#fileBytes > 2 * this.#liveBytes) await this.#compact();
   }
@@ -243,4 +256,14 @@ export class StateStore<S extends StoredState = KeyState> {
     this.#liveBytes -= this.#lineBytes.get(key) ?? 0;
     this.#lineBytes.delete(key);
   }
+}
+
+/** The first `n` keys of `map` (its least recently put), without copying all of them. */
+function firstKeys(map: Map<string, unknown>, n: number): string[] {
+  const out: string[] = [];
+  for (const key of map.keys()) {
+    if (out.length >= n) break;
+    out.push(key);
+  }
+  return out;
 }
