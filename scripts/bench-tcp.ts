@@ -21,6 +21,13 @@ const STOP_TIMEOUT_MS = 15_000;
 const KEEP_OUTPUT_CHARS = 8_000;
 
 /** Memory and CPU of one process (all its threads), from /proc. */
+/**
+ * One alert per line, as syslog-ng writes one record per line: the lifecycle (on by default) would
+ * fold repeated indicators into updates and the rows would no longer compare like with like. The
+ * bench's TheHive endpoints are not TheHive, so the API is named rather than asked of /api/status.
+ */
+const BENCH_DEFAULTS = { TRACEHIVE_ALERT_UPDATE_WINDOW_MS: '0', THEHIVE_API: 'v1' };
+
 export interface ProcStats {
   /** VmRSS now. */
   rssMiB: number;
@@ -60,7 +67,7 @@ export interface Tracehive {
  */
 export async function startTracehive(env: Record<string, string>, nodeArgs: readonly string[] = []): Promise<Tracehive> {
   const child = spawn(process.execPath, [...cliNodeFlags(CLI), ...nodeArgs, CLI, 'serve'], {
-    env: { PATH: process.env['PATH'] ?? '', TRACEHIVE_TCP_PORT: '0', TRACEHIVE_HTTP_PORT: '0', TRACEHIVE_SHUTDOWN_TIMEOUT_MS: '500', LOG_LEVEL: 'info', ...env },
+    env: { PATH: process.env['PATH'] ?? '', TRACEHIVE_TCP_PORT: '0', TRACEHIVE_HTTP_PORT: '0', TRACEHIVE_SHUTDOWN_TIMEOUT_MS: '500', LOG_LEVEL: 'info', ...BENCH_DEFAULTS, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
