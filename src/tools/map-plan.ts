@@ -47,7 +47,10 @@ interface RunKey {
   readonly sourceRef: string;
   readonly generation: number;
   lastReceived: number;
+  /** Lines of this run. */
   readonly ids: Set<string>;
+  /** Lines the state file counted already. */
+  readonly counted: ReadonlySet<string>;
 }
 
 /** One mail key as this run has seen it so far. */
@@ -55,6 +58,9 @@ interface RunMail {
   readonly sourceRef: string;
   mail: MailAlertState;
 }
+
+/** Why a line the state file holds changes nothing. */
+const COUNTED = 'this line is counted already';
 
 /** Why a mail changes nothing, as the plan says it. */
 const SKIP_REASONS: Readonly<Record<MailUpdateSkip, string>> = {
@@ -87,6 +93,7 @@ export class MapPlanner {
     const id = sourceRefFor(record.line);
     const seen = this.#keys.get(key);
     if (seen !== undefined) {
+      if (seen.counted.has(id)) return { action: 'unchanged', sourceRef: seen.sourceRef, reason: COUNTED };
       if (seen.ids.has(id)) return { action: 'unchanged', sourceRef: seen.sourceRef, reason: 'the same line again: one sighting' };
       if (receivedAt - seen.lastReceived > windowMs) return this.#open(key, seen.generation + 1, id, receivedAt, seen.sourceRef);
       seen.ids.add(id);
@@ -95,12 +102,13 @@ export class MapPlanner {
     }
     const state = this.#o.known.detection(key);
     if (state === undefined || state.alertId === null) return this.#open(key, 1, id, receivedAt);
-    if (state.ids.includes(id)) {
-      this.#keys.set(key, { sourceRef: state.sourceRef, generation: state.generation, lastReceived: state.lastReceived, ids: new Set(state.ids) });
-      return { action: 'unchanged', sourceRef: state.sourceRef, reason: 'this line is counted already' };
+    const counted = new Set(state.ids);
+    if (counted.has(id)) {
+      this.#keys.set(key, { sourceRef: state.sourceRef, generation: state.generation, lastReceived: state.lastReceived, ids: new Set(), counted });
+      return { action: 'unchanged', sourceRef: state.sourceRef, reason: COUNTED };
     }
     if (receivedAt - state.lastReceived > windowMs) return this.#open(key, state.generation + 1, id, receivedAt, state.sourceRef);
-    this.#keys.set(key, { sourceRef: state.sourceRef, generation: state.generation, lastReceived: Math.max(state.lastReceived, receivedAt), ids: new Set([...state.ids, id]) });
+    this.#keys.set(key, { sourceRef: state.sourceRef, generation: state.generation, lastReceived: Math.max(state.lastReceived, receivedAt), ids: new Set([id]), counted });
     return { action: 'update', sourceRef: state.sourceRef };
   }
 
@@ -136,7 +144,7 @@ export class MapPlanner {
 
   #open(key: string, generation: number, id: string, receivedAt: number, follows?: string): Plan {
     const sourceRef = detectionSourceRef(key, generation);
-    this.#keys.set(key, { sourceRef, generation, lastReceived: receivedAt, ids: new Set([id]) });
+    this.#keys.set(key, { sourceRef, generation, lastReceived: receivedAt, ids: new Set([id]), counted: new Set() });
     return { action: 'create', sourceRef, ...(follows !== undefined ? { follows } : {}) };
   }
 }

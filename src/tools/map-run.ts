@@ -117,7 +117,7 @@ export async function mapMails(config: Config, files: readonly string[], input: 
       await emit(alert, planner.mail(alert, o.now()), item.name, planner, tally, o, io);
     }
   }
-  io.err(`${mapped + failed} mails: ${mapped} alerts, ${failed} without an alert.\n`);
+  io.err(`${mapped + failed} mails: ${mapped} made an alert, ${failed} did not.\n`);
   if (planner.lifecycle && mapped > 0) io.err(tally.summary());
   return failed > 0 ? 1 : 0;
 }

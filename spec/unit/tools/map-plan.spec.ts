@@ -88,6 +88,10 @@ describe('map plan (issue 12 point 7)', () => {
       const old = line('bad.example.test', '10.0.0.9');
       const p = planner(knowing(stateOf([old], NOW - HOUR)));
       expect(planLine(p, old)).to.deep.equal({ action: 'unchanged', sourceRef: refOf(old), reason: 'this line is counted already' });
+      const next = line('bad.example.test', '10.0.0.1');
+      expect(planLine(p, next)).to.deep.equal({ action: 'update', sourceRef: refOf(old) });
+      expect(planLine(p, old).action).to.equal('unchanged');
+      expect(planLine(p, next)).to.include({ action: 'unchanged', reason: 'the same line again: one sighting' });
     });
 
     it('past alert.updateWindowMs since the key\'s last sighting: the key\'s next alert, following the previous one', () => {
