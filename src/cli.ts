@@ -3,16 +3,12 @@
  * The `tracehive` command. The only module that reads argv, installs signal handlers and
  * decides exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error.
  */
-import { constants, createReadStream, readFileSync } from 'node:fs';
+import { constants, readFileSync } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import split2 from 'split2';
-import { pino } from 'pino';
 import { loadConfig, redactedConfig, startWarnings, type Config } from './config.js';
 import { BridgeError } from './errors.js';
 import { buildApp } from './app.js';
-import { LinePipeline } from './pipeline.js';
-import { Telemetry } from './telemetry.js';
 import { replay, formatSummary } from './tools/replay.js';
 import { formatReport, spoolReport } from './tools/spool-stats.js';
 import { Spool } from './queue/spool.js';
@@ -24,7 +20,12 @@ const USAGE = `Usage: tracehive <command> [options]
 
 Commands:
   serve                      run the CyberTrace listener, delivery queue and admin port until SIGTERM
-  map [FILE]                 print the alerts CyberTrace lines map to (stdin by default), deliver nothing
+  map [FILE]                 print the alerts CyberTrace lines map to (stdin by default), deliver nothing;
+                             stderr says what serve would do with each: create SOURCEREF, update of SOURCEREF
+                             (the key's open alert, in this run or in spool.dir/alerts) or unchanged
+      --mail FILE.eml|DIR …  map mails instead, as intake would ('-' = stdin); a file that is no mail is
+                             named with the reason serve would quarantine it, and the exit code is 1
+      --plan                 print {"action","sourceRef",…,"alert"} per line instead of the bare alert
   replay FILE                send a captured newline stream to a listener ('-' = stdin)
       --host H               default 127.0.0.1
       --port P               default 9998
@@ -56,6 +57,8 @@ async function main(argv: string[]): Promise<number> {
       rate: { type: 'string', default: '0' },
       connections: { type: 'string', default: '1' },
       json: { type: 'boolean' },
+      mail: { type: 'boolean' },
+      plan: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean' },
     },
@@ -75,7 +78,7 @@ async function main(argv: string[]): Promise<number> {
     case 'serve':
       return serve(configFrom());
     case 'map':
-      return map(configFrom(), rest[0]);
+      return map(configFrom(), rest, { mail: values.mail === true, plan: values.plan === true });
     case 'check-config': {
       const config = configFrom();
       process.stdout.write(`${JSON.stringify(redactedConfig(config), null, 2)}\n`);
@@ -124,6 +127,23 @@ function positiveInt(name: string, text: string, min: number): number {
  */
 const SHUTDOWN_SLACK_MS = 5000;
 
+/** `tracehive map`: lines (or, with --mail, mails) to the alerts they make, and what serve would do with each. */
+async function map(config: Config, files: string[], o: { mail: boolean; plan: boolean }): Promise<number> {
+  const { mapLines, mapMails } = await import('./tools/map-run.js');
+  const io = {
+    out: async (text: string): Promise<void> => {
+      if (!process.stdout.write(text)) await new Promise((resolve) => process.stdout.once('drain', resolve));
+    },
+    err: (text: string): void => void process.stderr.write(text),
+  };
+  const options = { plan: o.plan, now: Date.now };
+  if (o.mail) return mapMails(config, files, process.stdin, options, io);
+  const file = files[0];
+  if (files.length > 1) throw new BridgeError('ERR_USAGE', `tracehive map takes one capture FILE (or - for stdin), got ${files.length}; for mails use tracehive map --mail FILE…`);
+  if (file !== undefined && file !== '-') await mustRead(file);
+  return mapLines(config, file, process.stdin, options, io);
+}
+
 async function serve(config: Config): Promise<number> {
   const app = buildApp(config);
   let stopping: Promise<unknown> | undefined;
@@ -161,40 +181,6 @@ async function serve(config: Config): Promise<number> {
   app.log.flush?.();
   setImmediate(() => process.exit(code));
   return code;
-}
-
-async function map(config: Config, file: string | undefined): Promise<number> {
-  const telemetry = new Telemetry(pino({ level: 'silent' }), () => 0);
-  let lineNo = 0;
-  let alerts = 0;
-  const pipeline = new LinePipeline({
-    policy: config.alert,
-    telemetry,
-    now: Date.now,
-    accept: () => undefined,
-    keepRejected: (entry) => process.stderr.write(`line ${lineNo}: ${entry.code}: ${entry.detail}\n`),
-  });
-  const fromStdin = file === undefined || file === '-';
-  if (!fromStdin) await mustRead(file);
-  const input = fromStdin ? process.stdin : createReadStream(file);
-  const splitter = split2();
-  // A read error mid-file ends the loop below with that error instead of an unhandled event.
-  input.on('error', (err: Error) => splitter.destroy(err));
-  for await (const line of input.pipe(splitter)) {
-    lineNo++;
-    const alert = pipeline.toAlert(line as string, file ?? 'stdin');
-    if (alert === undefined) continue;
-    alerts++;
-    if (!process.stdout.write(`${JSON.stringify(alert)}\n`)) await new Promise((resolve) => process.stdout.once('drain', resolve));
-  }
-  // Say what became of every line, so lines that made no alert are never a silent mystery.
-  const kind = (k: string): Promise<number> => telemetry.value('tracehive_lines_parsed_total', { kind: k });
-  const serviceNote = config.alert.serviceAlerts === 'log' ? ' (logged only: alert.serviceAlerts=log)' : '';
-  process.stderr.write(
-    `${lineNo} lines: ${alerts} alerts, ${await kind('service')} service alerts${serviceNote}, ${await kind('finished')} LookupFinished, ` +
-      `${await telemetry.value('tracehive_lines_rejected_total')} rejected.\n`,
-  );
-  return 0;
 }
 
 /**

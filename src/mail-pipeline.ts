@@ -180,8 +180,9 @@ export function quarantineStem(raw: Buffer, origin: MailOrigin, reason: string, 
 /**
  * Lenient on purpose: broken folding and stray header lines are for mailparser to cope with; only
  * input that is no mail at all (binary, empty, a text without any header) is refused here.
+ * `tracehive map --mail` asks the same before it parses.
  */
-function startsLikeMail(raw: Buffer): boolean {
+export function startsLikeMail(raw: Buffer): boolean {
   const head = raw.subarray(0, 8192);
   if (head.length === 0 || head.includes(0)) return false;
   const first = /^(?:From [^\n]*\n)?([^\r\n]*)/.exec(head.toString('latin1'))?.[1] ?? '';

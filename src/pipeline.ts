@@ -4,7 +4,7 @@
  * out (`mapSpooled`): the feeder turns a spooled record back into an alert with the same parser
  * and mapper, using the time it was received as the clock, so the alert is the same whether it is
  * built a millisecond or a day (after an outage, after a restart) later.
- * `toAlert` is the one-step version for `tracehive map`.
+ * `toAlert` (`toMapped`) is the one-step version for `tracehive map`.
  */
 import { parseLine } from './parse/kv.js';
 import { alertFromRecord } from './map/alert.js';
@@ -57,9 +57,15 @@ export class LinePipeline {
 
   /** Parses and maps one line; undefined when it becomes no alert (rejected, finished, logged service alert). */
   toAlert(line: string, peer: string): Alert | undefined {
+    return this.toMapped(line, peer)?.alert;
+  }
+
+  /** {@link toAlert} with the record it was made from (what the lifecycle keys detections by). */
+  toMapped(line: string, peer: string): { readonly record: CyberTraceRecord; readonly alert: Alert } | undefined {
     const record = this.#parse(line, peer);
     if (record === undefined || !becomesAlert(record, this.#o.policy)) return undefined;
-    return alertFromRecord(record, this.#o.policy, this.#o.now()) ?? undefined;
+    const alert = alertFromRecord(record, this.#o.policy, this.#o.now());
+    return alert === null ? undefined : { record, alert };
   }
 
   #parse(line: string, peer: string): CyberTraceRecord | undefined {
