@@ -101,7 +101,7 @@ async function run(name: string, lines: readonly string[], indicators: number, l
   });
   try {
     const started = Date.now();
-    const socket = await connect({ host: '127.0.0.1', port: th.tcpPort });
+    const socket = await connect({ host: '127.0.0.1', port: th.tcpPort, explain: (err) => new Error(`bench: cannot connect to serve: ${String(err)}`) });
     for (let i = 0; i < lines.length; i += 1000) {
       if (!socket.write(lines.slice(i, i + 1000).join(''))) await new Promise((ok) => socket.once('drain', ok));
     }
