@@ -33,9 +33,10 @@ test-unit: build ## only the unit tests
 test-integration: build ## only the integration tests (real sockets, stand-in TheHive)
 	node scripts/run-tests.mjs dist/spec/integration
 
-bench: build ## tracehive vs syslog-ng (when installed) in one run, ~3 min; JSON in bench/results/, then the README table
+bench: build ## tracehive vs syslog-ng (when installed) in one run, then the lifecycle off vs on, ~4 min; JSON in bench/results/, then the README table
 	node dist/scripts/bench-kv.js --json bench/results/bench-kv.json
 	node dist/scripts/bench.js --json bench/results/bench.json
+	node dist/scripts/bench-lifecycle.js --json bench/results/bench-lifecycle.json
 	node dist/scripts/bench-readme.js
 
 load: build ## send generated CyberTrace lines to a listener: make load ARGS="--port 9998 --connections 4 --lines 100000"
