@@ -158,6 +158,21 @@ describe('alert lifecycle end to end (issue 12)', function () {
     expect(hive.alert(closed.sourceRef)?.stage).to.equal('Closed');
   });
 
+  it('state lost (its file removed while serve was down): the next sighting finds the open alert by its sourceRef and updates it, no second alert', async () => {
+    await setUp();
+    const first = await serve();
+    await send(first.tcpPort, stream(2, 3));
+    await settled(first, 2, 3);
+    await kill(first);
+    await rm(join(dir, 'spool', 'alerts'), { recursive: true, force: true });
+    const again = await serve();
+    await send(again.tcpPort, stream(2, 2, 3));
+    await waitFor('both alerts updated', async () => hive.alerts.every((a) => a.title.endsWith('sightings)') && a._updatedAt !== undefined && a.description.includes('10.1.0.4')) && (await again.metric('tracehive_spool_records')) === 0, 30_000);
+    expect(hive.alerts).to.have.length(2);
+    const exists = hive.requests.filter((r) => r.method === 'POST' && r.path === '/api/v1/alert' && r.status === 400);
+    expect(exists).to.have.length(2); // each key's create met "already exists" and found its alert
+  });
+
   it('a 403 is a permission problem: not ready, retried, and never a second alert', async () => {
     await setUp();
     const s = await serve();
