@@ -238,23 +238,26 @@ async function spoolCommand(config: Config, args: string[], json: boolean): Prom
 }
 
 async function alertsCommand(config: Config, args: string[], json: boolean): Promise<number> {
-  const { findState, forgetKey, formatList, formatShow, loadStates, summary } = await import('./tools/alerts.js');
+  const t = await import('./tools/alerts.js');
   const [sub, wanted] = args;
   if (sub === 'list') {
-    const states = await loadStates(config.spool.dir);
-    process.stdout.write(json ? states.map((s) => `${JSON.stringify(summary(s))}\n`).join('') : formatList(states));
+    const [states, mails] = [await t.loadStates(config.spool.dir), await t.loadMailStates(config.spool.dir)];
+    if (json) process.stdout.write([...states.map((s) => JSON.stringify(t.summary(s))), ...mails.map((m) => JSON.stringify(t.mailSummary(m)))].map((l) => `${l}\n`).join(''));
+    else process.stdout.write(t.formatList(states) + t.formatMailList(mails));
     return 0;
   }
+  const unknown = (): BridgeError => new BridgeError('ERR_USAGE', `No alert state matches ${JSON.stringify(wanted)}: give a key, a sourceRef or an alert id that tracehive alerts list shows.`);
   if ((sub === 'show' || sub === 'forget') && wanted === undefined) throw new BridgeError('ERR_USAGE', `tracehive alerts ${sub} needs a KEY: a key, a sourceRef or an alert id that tracehive alerts list shows.`);
   if (sub === 'show') {
-    const state = findState(await loadStates(config.spool.dir), wanted as string);
-    if (state === undefined) throw new BridgeError('ERR_USAGE', `No alert state matches ${JSON.stringify(wanted)}: give a key, a sourceRef or an alert id that tracehive alerts list shows.`);
-    process.stdout.write(json ? `${JSON.stringify(state, null, 2)}\n` : formatShow(state));
+    const state = t.findState(await t.loadStates(config.spool.dir), wanted as string);
+    const mail = state === undefined ? t.findMailState(await t.loadMailStates(config.spool.dir), wanted as string) : undefined;
+    if (state === undefined && mail === undefined) throw unknown();
+    process.stdout.write(json ? `${JSON.stringify(state ?? mail, null, 2)}\n` : state ? t.formatShow(state) : t.formatMailShow(mail as NonNullable<typeof mail>));
     return 0;
   }
   if (sub === 'forget') {
-    const { state, how } = await forgetKey(config.spool.dir, wanted as string);
-    const what = `key ${state.key} (${state.sourceRef}, ${state.count} sightings)`;
+    const { state, how } = await t.forgetKey(config.spool.dir, wanted as string);
+    const what = `key ${state.key} (${state.sourceRef}, ${state.what})`;
     process.stdout.write(how === 'now' ? `Forgot ${what}. Its next sighting finds its alert in TheHive again and counts from there.\n` : `tracehive serve is running on this spool: it forgets ${what} within seconds (its log says "Alert state forgotten").\n`);
     return 0;
   }

@@ -10,7 +10,10 @@ import { StateStore } from '../../../src/lifecycle/state-store.js';
 import type { KeyState } from '../../../src/lifecycle/state.js';
 import { keyState } from '../../support/key-states.js';
 import { forgetRequestDir, pendingForgets, readForget, requestForget } from '../../../src/lifecycle/forget-requests.js';
-import { findState, forgetKey, formatList, formatShow, loadStates, summary } from '../../../src/tools/alerts.js';
+import { findMailState, findState, forgetKey, formatList, formatMailList, formatMailShow, formatShow, loadMailStates, loadStates, mailSummary, summary } from '../../../src/tools/alerts.js';
+import { MAIL_STATE_FILE, MAIL_STATE_VERSION, type MailKeyState } from '../../../src/lifecycle/mail-lifecycle.js';
+import { initialMailState } from '../../../src/lifecycle/mail-update.js';
+import { testAlert } from '../../support/alerts.js';
 import { releaseLock, takeLock } from '../../../src/queue/spool-lock.js';
 
 const state = keyState;
@@ -78,6 +81,24 @@ describe('tracehive alerts: the lifecycle state as an operator sees it', () => {
     } finally {
       await releaseLock(queueDir);
     }
+  });
+
+  it('lists, shows and forgets mail alerts (SIEM incidents) beside the detection keys', async () => {
+    const M = 'c'.repeat(20);
+    const alert = testAlert('mail-INC-7', { title: 'Brute force against VPN', severity: 3, tags: ['mail', 'siem-notification'] });
+    const mail: MailKeyState = { v: MAIL_STATE_VERSION, key: M, baseSourceRef: 'mail-INC-7', generation: 1, sourceRef: 'mail-INC-7', alertId: '~cccccc', lastReceived: Date.UTC(2026, 10, 21), mail: initialMailState(alert, Date.UTC(2026, 10, 21)), previous: null };
+    const store = await StateStore.open<MailKeyState>({ dir: join(spoolDir, 'alerts'), file: MAIL_STATE_FILE, maxKeys: 100 });
+    await store.put([mail]);
+    await store.close();
+    const mails = await loadMailStates(spoolDir);
+    expect(formatMailList(mails)).to.match(new RegExp(`1 mail alerts[^]*${M} +0 +3 2026-11-21T00:00:00.000Z +mail-INC-7 ~cccccc +Brute force against VPN`));
+    expect(mailSummary(mails[0] as MailKeyState)).to.include({ kind: 'mail', sourceRef: 'mail-INC-7', alertId: '~cccccc', severity: 3 });
+    expect(findMailState(mails, '~cccccc')?.key).to.equal(M);
+    expect(formatMailShow(mails[0] as MailKeyState)).to.contain('a SIEM notification, updated by its re-notifications');
+    const done = await forgetKey(spoolDir, 'mail-INC-7');
+    expect(done).to.deep.include({ how: 'now' });
+    expect(await loadMailStates(spoolDir)).to.deep.equal([]);
+    expect((await loadStates(spoolDir)).map((s) => s.key)).to.deep.equal([K1, K2]);
   });
 
   it('refuses an unknown key with what to give instead (ERR_USAGE)', async () => {
