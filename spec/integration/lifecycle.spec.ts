@@ -92,7 +92,7 @@ describe('alert lifecycle end to end (issue 12)', function () {
     await waitFor(`${keys} alerts of ${perKey} sightings`, async () => hive.alerts.length >= keys && hive.alerts.every((a) => sightingsOf(a) === perKey) && (await s.metric('tracehive_spool_records')) === 0, timeoutMs);
   }
 
-  it('10,000 detections of 50 indicators, each sent twice, kill -9 halfway: 50 alerts, each of exactly 200 sightings', async () => {
+  it('10,000 detections of 50 indicators, each sent twice, kill -9 halfway, TheHive down for 3 s: 50 alerts, each of exactly 200 sightings', async () => {
     await setUp();
     const lines = stream(50, 200);
     const twice = [...lines, ...lines];
@@ -101,7 +101,14 @@ describe('alert lifecycle end to end (issue 12)', function () {
     await waitFor('some alerts created and updated', () => hive.alerts.length === 50 && hive.alerts.some((a) => sightingsOf(a) > 1), 60_000);
     await kill(first);
     const second = await serve();
-    await send(second.tcpPort, twice);
+    const sending = send(second.tcpPort, twice);
+    // A TheHive outage in the middle of it: sightings wait in the spool, input goes on.
+    await sleep(300);
+    await hive.down();
+    await sleep(3000);
+    expect((await admin(second.httpPort, '/readyz')).status).to.equal(200);
+    await hive.up();
+    await sending;
     await settled(second, 50, 200);
     expect(hive.alerts).to.have.length(50);
     expect([...hive.countBySourceRef().values()].every((n) => n === 1)).to.equal(true);
