@@ -29,7 +29,7 @@ import { SinkProbe } from './sink-probe.js';
 import { lineRecord } from './queue/spool-payload.js';
 import { REQUEUE_POLL_MS, pendingRequests, requeueDead } from './queue/requeue.js';
 import { DropPickup } from './queue/drop-pickup.js';
-import { createDeadLetterLog } from './queue/dead-letter.js';
+import { createDeadLetterLog, DEAD_FILES } from './queue/dead-letter.js';
 import { createRejectedLog } from './queue/rejected-log.js';
 import { Janitor } from './queue/janitor.js';
 import { KeptFiles } from './io/kept-files.js';
@@ -102,7 +102,7 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
   const sink: Sink = theHive ?? createFileSink(config.file.path);
   // The directories beside the queue, each counted against its budget (spool.dead/rejected/quarantine).
   const kept = {
-    dead: new KeptFiles(join(config.spool.dir, 'dead'), { kind: 'day', prefix: 'dead' }, config.spool.dead),
+    dead: new KeptFiles(join(config.spool.dir, 'dead'), DEAD_FILES, config.spool.dead),
     rejected: new KeptFiles(join(config.spool.dir, 'rejected'), { kind: 'day', prefix: 'rejected' }, config.spool.rejected),
     quarantine: new KeptFiles(join(config.spool.dir, 'quarantine'), { kind: 'quarantine' }, config.spool.quarantine),
   };

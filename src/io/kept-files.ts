@@ -18,7 +18,7 @@ import type { AppendGate } from './daily-ndjson.js';
 const DAY_MS = 86_400_000;
 
 /** How the files of a directory are named (and so dated and grouped). */
-export type KeptNaming = { readonly kind: 'day'; readonly prefix: string } | { readonly kind: 'quarantine' };
+export type KeptNaming = { readonly kind: 'day'; readonly prefix: string | readonly string[] } | { readonly kind: 'quarantine' };
 
 /** One kept item: a day file, or a quarantined mail with its reason. */
 export interface KeptItem {
@@ -45,7 +45,8 @@ export interface KeptUsage {
 export function keptKeyOf(naming: KeptNaming, name: string): { key: string; time: number } | null {
   if (naming.kind === 'day') {
     const m = /^(.+)-(\d{4})-(\d{2})-(\d{2})\.ndjson$/.exec(name);
-    if (!m || m[1] !== naming.prefix) return null;
+    const prefixes: readonly string[] = typeof naming.prefix === 'string' ? [naming.prefix] : naming.prefix;
+    if (!m || !prefixes.includes(m[1] as string)) return null;
     const time = Date.UTC(Number(m[2]), Number(m[3]) - 1, Number(m[4]));
     return Number.isNaN(time) ? null : { key: name, time };
   }

@@ -10,11 +10,17 @@
  * must pause until an operator requeues or removes dead letters.
  */
 import { createDailyNdjson } from '../io/daily-ndjson.js';
-import type { KeptFiles } from '../io/kept-files.js';
+import type { KeptFiles, KeptNaming } from '../io/kept-files.js';
 import type { Alert } from '../types.js';
 
 /** The format of a dead-letter line; a reader refuses a higher one (ERR_FORMAT_NEWER). */
 export const DEAD_LETTER_VERSION = 1;
+
+/**
+ * The day files of `spool.dir/dead/` that count against `spool.dead.maxBytes` and its retention:
+ * dead alerts (`dead-…`) and dead notifications (`notify-…`, src/notify/dead-letters.ts).
+ */
+export const DEAD_FILES = { kind: 'day', prefix: ['dead', 'notify'] } as const satisfies KeptNaming;
 
 /** One alert given up on. */
 export interface DeadLetterEntry {

@@ -3,6 +3,7 @@
  * temp directory, dated by their names relative to a pinned clock.
  */
 import { expect } from 'chai';
+import { DEAD_FILES } from '../../../src/queue/dead-letter.js';
 import { mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +23,10 @@ describe('io/kept-files', () => {
     expect(keptKeyOf({ kind: 'day', prefix: 'dead' }, 'dead-2026-11-26.ndjson')).to.deep.equal({ key: 'dead-2026-11-26.ndjson', time: Date.parse('2026-11-26T00:00:00Z') });
     expect(keptKeyOf({ kind: 'day', prefix: 'dead' }, 'rejected-2026-11-26.ndjson')).to.equal(null);
     expect(keptKeyOf({ kind: 'day', prefix: 'dead' }, 'dead-2026-11-26.ndjson.bak')).to.equal(null);
+    // dead/ holds dead alerts and dead notifications: both count against spool.dead (DEAD_FILES).
+    expect(keptKeyOf(DEAD_FILES, 'notify-2026-11-26.ndjson')).to.deep.equal({ key: 'notify-2026-11-26.ndjson', time: Date.parse('2026-11-26T00:00:00Z') });
+    expect(keptKeyOf(DEAD_FILES, 'dead-2026-11-26.ndjson')?.key).to.equal('dead-2026-11-26.ndjson');
+    expect(keptKeyOf(DEAD_FILES, 'rejected-2026-11-26.ndjson')).to.equal(null);
     expect(keptKeyOf({ kind: 'quarantine' }, '2026-12-04T16-40-33-012Z-6b5cb3924cb1.json')).to.deep.equal({ key: '2026-12-04T16-40-33-012Z-6b5cb3924cb1', time: Date.parse('2026-12-04T16:40:33.012Z') });
     expect(keptKeyOf({ kind: 'quarantine' }, 'notes.txt')).to.equal(null);
   });

@@ -11,6 +11,9 @@ import { formatReport, spoolReport } from '../../../src/tools/spool-stats.js';
 import { fixturePath } from '../../support/fixtures.js';
 import { keyState } from '../../support/key-states.js';
 import { StateStore } from '../../../src/lifecycle/state-store.js';
+import { Outbox, notifyDir } from '../../../src/notify/outbox.js';
+import { createNotifyDeadLetters } from '../../../src/notify/dead-letters.js';
+import type { Notification } from '../../../src/notify/render.js';
 
 const BUDGETS = { dead: { maxBytes: 256, retentionDays: 30 }, rejected: { maxBytes: 16_777_216, retentionDays: 7 }, quarantine: { maxBytes: 268_435_456, retentionDays: 0 } };
 
@@ -55,5 +58,25 @@ describe('tools/spool-stats', () => {
     const r = await spoolReport(join(root, 'spool'));
     expect(r.dead.byCode).to.deep.equal({ ERR_SINK_REJECTED: 1, 'newer-format': 1 });
     expect(r.dead.maxBytes).to.equal(null);
+  });
+
+  it('tells dead notifications from dead alerts, counts them in the dead budget, and shows the outbox', async () => {
+    const spool = join(root, 'spool');
+    const event: Notification = { sourceRef: 'ct-k1', alertId: '~1', title: 't', severity: 4, previousSeverity: null, sightings: 1, firstSeen: 0, lastSeen: 0, organisation: 'soc', iocs: [] };
+    const outbox = await Outbox.open({ dir: notifyDir(spool), now: Date.now, report: () => undefined });
+    await outbox.record(event, ['mail']);
+    await outbox.record({ ...event, sourceRef: 'ct-k2' }, ['mail', 'webhook']);
+    await outbox.close();
+    const before = await spoolReport(spool, Date.parse('2026-12-05T00:00:00Z'), { budgets: BUDGETS });
+    const dead = createNotifyDeadLetters(spool, () => new Date('2026-12-01T10:00:00Z'));
+    await dead.write({ key: 'k', channel: 'mail', reason: 'ERR_NOTIFY_REJECTED: 550 relaying denied', status: 550, attempts: 1, event });
+    await dead.close();
+    const r = await spoolReport(spool, Date.parse('2026-12-05T00:00:00Z'), { budgets: BUDGETS });
+    expect(r.dead).to.deep.include({ total: 1, notifications: 1, byCode: { ERR_SINK_REJECTED: 1, ERR_NOTIFY_REJECTED: 1 } });
+    expect(r.dead.bytes).to.be.above(before.dead.bytes);
+    expect(r.notify).to.deep.equal({ waiting: 2, sent: 0, unreadable: 0 });
+    const text = formatReport(r);
+    expect(text).to.match(/dead: +1 alerts and 1 notifications in 2 files/);
+    expect(text).to.include('notify:     2 notifications waiting to be sent');
   });
 });
