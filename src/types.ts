@@ -140,6 +140,11 @@ export type Outcome =
       readonly afterMs?: number;
       /** True when the cause is our configuration (401/403): retry slowly and report not-ready. */
       readonly auth?: boolean;
+      /**
+       * 403: the key works but lacks a permission (an organisation, manageAlert/update…). Unlike a
+       * 401 it counts toward `queue.maxAttempts`: retried, then dead-lettered when that is set.
+       */
+      readonly forbidden?: boolean;
     }
   | { readonly kind: 'drop'; readonly reason: string; readonly status?: number; readonly body?: string };
 

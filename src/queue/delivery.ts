@@ -348,7 +348,8 @@ export class Delivery {
     this.#failures++;
     let most = 0;
     for (const held of batch) {
-      if (!outcome.auth) held.failures++;
+      // A wrong key (401) never costs an alert; a missing permission (403) counts like any failure.
+      if (!outcome.auth || outcome.forbidden) held.failures++;
       most = Math.max(most, held.failures);
     }
     const { retryBaseMs, retryMaxMs, authRetryMs, maxAttempts } = this.#opts;

@@ -21,7 +21,7 @@ const PERMISSION_HINT =
 export function commonOutcome(res: AxiosResponse, error: TheHiveError): Outcome | null {
   const { status } = res;
   if (status === 401) return { kind: 'retry', auth: true, reason: `${httpReason(status, error)}: ${KEY_HINT}` };
-  if (status === 403) return { kind: 'retry', auth: true, reason: `${httpReason(status, error)}: ${PERMISSION_HINT}` };
+  if (status === 403) return { kind: 'retry', auth: true, forbidden: true, reason: `${httpReason(status, error)}: ${PERMISSION_HINT}` };
   if (status >= 300 && status < 400) {
     const to = header(res, 'location');
     return { kind: 'retry', auth: true, reason: `HTTP ${status} redirect${to ? ` to ${to}` : ''}: set THEHIVE_URL (thehive.url) to the final address` };

@@ -303,6 +303,16 @@ describe('queue/delivery', function () {
     expect(seen.dead).to.have.length(0);
   });
 
+  it('a 403 (a permission missing) marks not-ready and counts toward maxAttempts: retried, then dead-lettered', async () => {
+    const sink = new ScriptedSink(() => ({ kind: 'retry', auth: true, forbidden: true, reason: 'HTTP 403 AuthorizationError: Operation not permitted' }));
+    const { d, seen } = delivery(sink, { authRetryMs: 20, maxAttempts: 2 });
+    await d.push(alert('ct-0'));
+    expect((await d.drain(2000)).delivered).to.equal(true);
+    expect(sink.callsOf('ct-0')).to.equal(2);
+    expect(seen.readiness[0]).to.deep.include({ ready: false });
+    expect(seen.dead).to.deep.equal([{ ref: 'ct-0', reason: 'ERR_SINK_ATTEMPTS: gave up after 2 failed attempts; last: HTTP 403 AuthorizationError: Operation not permitted', status: undefined }]);
+  });
+
   it('push() waits at maxPending and resumes when an alert leaves', async () => {
     const gates: (() => void)[] = [];
     const sink = new ScriptedSink(() => new Promise<Outcome>((resolve) => gates.push(() => resolve({ kind: 'delivered' }))));

@@ -205,7 +205,7 @@ describe('sinks/thehive', () => {
   it('403 is an auth retry telling the operator to check THEHIVE_ORG and permissions', async () => {
     handler = json(403, BODY.forbidden);
     const outcome = await send(sink());
-    expect(outcome).to.deep.include({ kind: 'retry', auth: true });
+    expect(outcome).to.deep.include({ kind: 'retry', auth: true, forbidden: true });
     expect(outcome.kind === 'retry' && outcome.reason).to.match(/^HTTP 403 AuthorizationError: Operation not permitted: check THEHIVE_ORG.*manageAlert/);
   });
 
