@@ -3,6 +3,8 @@
  * no burst of 2N across a second's edge), whatever they are: creates, GETs, PATCHes, observables,
  * queries. Callers wait in arrival order; a caller whose signal aborts leaves the line.
  */
+import { sleepUnlessAborted } from '../sleep.js';
+
 export class RequestRate {
   readonly #perSec: number;
   readonly #windowMs: number;
@@ -36,19 +38,7 @@ export class RequestRate {
         return true;
       }
       const waitMs = (this.#starts[0] as number) + this.#windowMs - now;
-      await sleep(Math.max(1, waitMs), signal);
+      await sleepUnlessAborted(Math.max(1, waitMs), signal);
     }
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
 }

@@ -21,6 +21,7 @@ import type { MailIntake, MailOrigin } from './mail-intake.js';
 import { loadImapState, saveImapState, type MailboxState } from './imap-state.js';
 import { resolveImapOptions, type ImapOptions, type ResolvedImapOptions, type StartTls } from './imap-options.js';
 import { describeFailure } from './imap-failure.js';
+import { sleepUnlessAborted } from '../sleep.js';
 
 export type { ImapOptions } from './imap-options.js';
 
@@ -149,7 +150,7 @@ export class ImapSource {
       const fields = { host, port, mailbox, err: failure, retryInMs: delayMs, nextAttemptAt: new Date(Date.now() + delayMs).toISOString() };
       const report = describeFailure(failure, this.#o);
       this.#log[report.level](failure === undefined ? { ...fields, reason: client.byeReason } : fields, report.msg);
-      await sleep(delayMs, signal);
+      await sleepUnlessAborted(delayMs, signal);
     }
   }
 
@@ -355,17 +356,4 @@ async function closeClient(client: ImapFlow, stopping: boolean): Promise<void> {
     }
   }
   client.close();
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = (): void => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
 }
