@@ -168,6 +168,8 @@ export const schema = {
       starttls: { doc: 'With secure=false: required, when-offered, or off.', format: ['required', 'when-offered', 'off'], default: 'when-offered', env: 'TRACEHIVE_NOTIFY_SMTP_STARTTLS' },
       user: { doc: 'SMTP login; empty: no AUTH.', format: String, default: '', env: 'TRACEHIVE_NOTIFY_SMTP_USER' },
       password: { doc: 'SMTP password (never logged).', format: String, default: '', env: 'TRACEHIVE_NOTIFY_SMTP_PASSWORD', sensitive: true },
+      tlsVerify: { doc: 'Verify the relay’s TLS certificate (implicit TLS or STARTTLS).', format: 'switch', default: true, env: 'TRACEHIVE_NOTIFY_SMTP_TLS_VERIFY' },
+      caFile: { doc: 'Extra CA certificate(s) (PEM file) for a relay with a private certificate, trusted beside the system roots; checked at start.', format: String, default: '', env: 'TRACEHIVE_NOTIFY_SMTP_CA_FILE' },
     },
     from: { doc: 'Sender of notification mails.', format: String, default: 'tracehive@localhost', env: 'TRACEHIVE_NOTIFY_FROM' },
     to: { doc: 'Recipients of notification mails.', format: 'string-list', default: [] as string[], env: 'TRACEHIVE_NOTIFY_TO' },
@@ -242,7 +244,7 @@ export interface Config {
   };
   readonly notify: {
     readonly minSeverity: 1 | 2 | 3 | 4;
-    readonly smtp: { readonly host: string; readonly port: number; readonly secure: boolean; readonly starttls: 'required' | 'when-offered' | 'off'; readonly user: string; readonly password: string };
+    readonly smtp: { readonly host: string; readonly port: number; readonly secure: boolean; readonly starttls: 'required' | 'when-offered' | 'off'; readonly user: string; readonly password: string; readonly tlsVerify: boolean; readonly caFile: string };
     readonly from: string;
     readonly to: readonly string[];
     readonly webhook: { readonly url: string; readonly token: string };

@@ -30,6 +30,10 @@ export function startWarnings(config: Config): string[] {
       out.push(`TheHive at ${url.hostname} is reached over plain http (thehive.url): the API key and the alerts cross the network in clear. Use an https:// URL in THEHIVE_URL.`);
     }
   }
+  const relay = config.notify.smtp;
+  if (relay.host !== '' && !relay.tlsVerify && (relay.secure || relay.starttls !== 'off')) {
+    out.push('TLS verification of the notification relay is off (notify.smtp.tlsVerify=false): anyone on the path can read the SMTP password and the notifications. Set notify.smtp.caFile (TRACEHIVE_NOTIFY_SMTP_CA_FILE) to its CA and TRACEHIVE_NOTIFY_SMTP_TLS_VERIFY=true.');
+  }
   if (imap.enabled) {
     if (!imap.tlsVerify && (imap.secure || imap.starttls !== 'off')) {
       out.push('TLS verification of the IMAP server is off (email.imap.tlsVerify=false): anyone on the path can read the password and the mails. Set email.imap.caFile (TRACEHIVE_IMAP_CA_FILE) to its CA and TRACEHIVE_IMAP_TLS_VERIFY=true.');

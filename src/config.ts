@@ -109,7 +109,7 @@ function fileProblems(conf: Conf): string[] {
   const fail = (key: string, problem: string): void => {
     problems.push(`${key}: ${problem}. Fix it in the environment variable ${envNameOf(key)} or the config file.`);
   };
-  for (const key of ['thehive.caFile', 'email.imap.caFile'] as const) {
+  for (const key of ['thehive.caFile', 'email.imap.caFile', 'notify.smtp.caFile'] as const) {
     const file = String(conf.get(key));
     if (file === '') continue;
     const certs = readCertificates(file);

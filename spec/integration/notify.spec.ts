@@ -21,6 +21,7 @@ import type { AlertEvent } from '../../src/notify/thehive-event.js';
 import type { NotificationEvent } from '../../src/lifecycle/types.js';
 import { requeueDead } from '../../src/queue/requeue.js';
 import { Relay } from '../support/smtp-relay.js';
+import { fixturePath, readFixture } from '../support/fixtures.js';
 
 /** A real webhook receiver answering from `answers` in turn (the last one repeats). */
 class Hook {
@@ -125,6 +126,22 @@ describe('notifications on critical alerts (real SMTP relay, real webhook)', fun
     return r;
   }
   const mailConfig = (port: number): Config => config({ smtp: { host: '127.0.0.1', port, starttls: 'off' }, to: ['soc@example.org'], from: 'tracehive@example.org' });
+
+  it('reaches a relay with a private certificate through notify.smtp.caFile, and never one it cannot verify', async () => {
+    const tls = { key: readFixture('tls', 'test-key.pem'), cert: readFixture('tls', 'test-cert.pem') };
+    const port = await relay.start(0, tls);
+    const unverified = await start(config({ smtp: { host: '127.0.0.1', port, secure: true }, to: ['soc@example.org'] }));
+    await unverified.notifier.notify(critical('ct-k-untrusted'));
+    await untilMetric(() => registry, 'tracehive_notifications_total{channel="mail",outcome="retried"} 1');
+    expect(relay.mails).to.have.length(0);
+    await unverified.close();
+    running.splice(running.indexOf(unverified), 1);
+    await rm(join(spoolDir, 'notify'), { recursive: true, force: true });
+    const trusted = await start(config({ smtp: { host: '127.0.0.1', port, secure: true, caFile: fixturePath('tls', 'test-cert.pem') }, to: ['soc@example.org'] }));
+    await trusted.notifier.notify(critical('ct-k-trusted'));
+    await until('the mail over TLS', () => relay.mails.length === 1);
+    expect(relay.mails[0]?.subject).to.equal('[tracehive] CRITICAL: Botnet C&C contacted');
+  });
 
   it('mails a critical alert once: deterministic Message-ID, subject and body; not again when notified twice or after a restart', async () => {
     const port = await relay.start();

@@ -20,10 +20,12 @@ export class Relay {
   refuse = false;
   #server: SMTPServer | undefined;
 
-  async start(port = 0): Promise<number> {
+  /** `tls`: implicit TLS (port 465 style) with this key and certificate. */
+  async start(port = 0, tls?: { readonly key: string; readonly cert: string }): Promise<number> {
     const server = new SMTPServer({
       authOptional: true,
       disabledCommands: ['STARTTLS', 'AUTH'],
+      ...(tls ? { secure: true, key: tls.key, cert: tls.cert } : {}),
       logger: false,
       onData: (stream, _session, callback) => {
         const chunks: Buffer[] = [];
@@ -37,6 +39,8 @@ export class Relay {
         });
       },
     });
+    // A client that refuses the certificate makes the server emit an error: a relay logs it and goes on.
+    server.on('error', () => undefined);
     this.#server = server;
     await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', () => resolve()));
     return ((server as unknown as { server: http.Server }).server.address() as AddressInfo).port;

@@ -149,6 +149,7 @@ describe('configuration under hostile input (issue 11)', () => {
     const caKeys: [string, string][] = [
       ['thehive.caFile', 'THEHIVE_CA_FILE'],
       ['email.imap.caFile', 'TRACEHIVE_IMAP_CA_FILE'],
+      ['notify.smtp.caFile', 'TRACEHIVE_NOTIFY_SMTP_CA_FILE'],
     ];
     for (const [key, envName] of caKeys) {
       it(`refuses a directory as ${key}`, () => {
@@ -173,7 +174,8 @@ describe('configuration under hostile input (issue 11)', () => {
 
       it(`takes a PEM certificate as ${key}`, () => {
         const c = load({ [envName]: join(dir, 'ca.pem') });
-        expect(key === 'thehive.caFile' ? c.thehive.caFile : c.email.imap.caFile).to.equal(join(dir, 'ca.pem'));
+        const read = { 'thehive.caFile': c.thehive.caFile, 'email.imap.caFile': c.email.imap.caFile, 'notify.smtp.caFile': c.notify.smtp.caFile }[key];
+        expect(read).to.equal(join(dir, 'ca.pem'));
       });
     }
 

@@ -5,6 +5,7 @@
  * answer is final (ERR_NOTIFY_REJECTED); anything else (4xx, a connection refused or cut, a
  * timeout) is retried.
  */
+import { rootCertificates } from 'node:tls';
 import nodemailer from 'nodemailer';
 import type { AttemptResult, Channel } from './record.js';
 import { renderMail, type Notification } from './render.js';
@@ -16,6 +17,10 @@ export interface MailChannelOptions {
   readonly starttls: 'required' | 'when-offered' | 'off';
   readonly user: string;
   readonly password: string;
+  /** Verify the relay's certificate. @default true */
+  readonly tlsVerify?: boolean;
+  /** PEM text of `notify.smtp.caFile` (read by the caller), trusted beside Node's root CAs. */
+  readonly ca?: string;
   readonly from: string;
   readonly to: readonly string[];
   readonly linkBaseUrl: string;
@@ -37,6 +42,7 @@ export function createMailChannel(o: MailChannelOptions): Channel {
     requireTLS: !o.secure && o.starttls === 'required',
     ignoreTLS: !o.secure && o.starttls === 'off',
     ...(o.user !== '' ? { auth: { user: o.user, pass: o.password } } : {}),
+    tls: { rejectUnauthorized: o.tlsVerify ?? true, ...(o.ca ? { ca: [...rootCertificates, o.ca] } : {}) },
     connectionTimeout: timeout,
     greetingTimeout: timeout,
     socketTimeout: timeout,

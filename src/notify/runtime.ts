@@ -4,6 +4,7 @@
  * and the metrics. app.ts builds it before the lifecycle and hands `notifier` to it; undefined
  * when no channel is configured.
  */
+import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Config } from '../config.js';
@@ -42,7 +43,10 @@ export function channelsOf(config: Config, now: () => number): Channel[] {
   const n = config.notify;
   const linkBaseUrl = n.linkBaseUrl || config.thehive.url;
   const out: Channel[] = [];
-  if (n.smtp.host !== '') out.push(createMailChannel({ ...n.smtp, from: n.from, to: n.to, linkBaseUrl }));
+  if (n.smtp.host !== '') {
+    const { caFile, ...smtp } = n.smtp;
+    out.push(createMailChannel({ ...smtp, ...(caFile ? { ca: readFileSync(caFile, 'utf8') } : {}), from: n.from, to: n.to, linkBaseUrl }));
+  }
   if (n.webhook.url !== '') {
     out.push(createWebhookChannel({ url: n.webhook.url, token: n.webhook.token, linkBaseUrl, now }));
   }
