@@ -27,6 +27,7 @@ describe('startWarnings', () => {
     ['TheHive over plain http to another host', { 'thehive.url': 'http://thehive.example.org:9000', 'thehive.apiKey': 'k' }, /plain http.*https:\/\//],
     ['IMAP TLS verification off', { ...imap, 'email.imap.tlsVerify': false }, /email\.imap\.tlsVerify=false.*TRACEHIVE_IMAP_CA_FILE/],
     ['IMAP in clear (starttls off)', { ...imap, 'email.imap.secure': false, 'email.imap.starttls': 'off' }, /email\.imap\.starttls is off.*always cross the network in clear.*email\.imap\.starttls=required/],
+    ['notification relay TLS verification off', { 'notify.smtp.host': 'relay.example.org', 'notify.to': ['soc@example.org'], 'notify.smtp.tlsVerify': false }, /notify\.smtp\.tlsVerify=false.*TRACEHIVE_NOTIFY_SMTP_CA_FILE/],
     ['IMAP STARTTLS only when offered', { ...imap, 'email.imap.secure': false, 'email.imap.starttls': 'when-offered' }, /email\.imap\.starttls is when-offered.*strip/],
   ];
   for (const [what, overrides, expected] of cases) {
