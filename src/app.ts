@@ -21,6 +21,7 @@ import { SinkHealth } from './sink-health.js';
 import { Delivery } from './queue/delivery.js';
 import { Feeder } from './queue/feeder.js';
 import { startLifecycle, type LifecycleRuntime } from './lifecycle/runtime.js';
+import { inputReadiness } from './input-readiness.js';
 import { startNotifier, type NotifierRuntime } from './notify/runtime.js';
 import { THEHIVE_WEBHOOK_PATH, theHiveWebhookHandler } from './http/thehive-webhook.js';
 import type { Spool } from './queue/spool.js';
@@ -229,21 +230,8 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
   const tcp = config.tcp.enabled ? new TcpSource(config.tcp, telemetry, (line, peer) => pipeline.handle(line, peer)) : undefined;
   let tcpListening = false;
   let stopping = false;
-  /**
-   * `/readyz` is what a load balancer asks: "does this instance accept input?". A TheHive outage is
-   * not a reason to say no (the spool absorbs it); that is `/readyz/delivery`.
-   */
-  const readiness = (): ReadyState => {
-    const reasons: string[] = [];
-    if (spool === undefined && !stopping) reasons.push('the spool is not open yet');
-    const blocked = spool?.blocked;
-    if (blocked) reasons.push(`the spool cannot be written (${blocked}): input is paused until a write succeeds; free space on the disk of spool.dir`);
-    if (spool?.atMaxBytes === true) reasons.push(`the spool is full (spool.maxBytes ${config.spool.maxBytes}): input is paused until deliveries free space`);
-    reasons.push(...gate.reasons());
-    if (tcp && !tcpListening && !stopping) reasons.push('the CyberTrace listener is not listening');
-    if (stopping) reasons.push('shutting down');
-    return { ready: reasons.length === 0, reasons };
-  };
+  const readiness = (): ReadyState =>
+    inputReadiness({ spoolOpen: spool !== undefined, blocked: spool?.blocked ?? null, atMaxBytes: spool?.atMaxBytes === true, maxBytes: config.spool.maxBytes, gateReasons: gate.reasons(), tcpEnabled: tcp !== undefined, tcpListening, stopping });
   const deliveryReadiness = (): ReadyState => health.state;
   const admin = config.http.enabled
     ? new AdminServer({ host: config.http.host, port: config.http.port, registry: telemetry.registry, readiness, deliveryReadiness })
