@@ -91,6 +91,9 @@ describe('SIEM re-notification end to end (issue 12)', function () {
     expect(note?.text).to.contain(alert._id);
     expect(note?.to).to.contain('soc-duty@example.org');
 
+    // Notifications are at least once: killed between the relay's 250 and the outbox's "sent"
+    // mark, serve would send it again after the restart (with the same Message-ID). Kill after it.
+    await waitFor('the notification marked sent', async () => (await (await fetch(`http://127.0.0.1:${first.s.httpPort}/metrics`)).text()).includes('tracehive_notifications_total{channel="mail",outcome="sent"} 1'), 20_000);
     first.s.child.kill('SIGKILL');
     await first.s.exited;
     const second = await serve();
