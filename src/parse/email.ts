@@ -125,6 +125,9 @@ async function parseLevel(raw: Buffer, depth: number, origin: ParsedMailOrigin, 
   }
 
   const attachments: MailAttachment[] = [];
+  // Every part's sha256, blank ones included, in mail order: the body digest (a mail's identity
+  // without a Message-ID) is computed as before blank parts were left out, so its sourceRef stays.
+  const partDigests: string[] = [];
   const forwarded: ParsedMail[] = [];
   for (let i = 0; i < read.partCount; i++) {
     const part = read.parts[i];
@@ -134,8 +137,15 @@ async function parseLevel(raw: Buffer, depth: number, origin: ParsedMailOrigin, 
       break;
     }
     budget.parts -= 1;
+    // Outlook's ATT00001.txt (a CRLF) and empty parts are no files: their hash would name nothing.
+    if (isBlank(part.content)) {
+      partDigests.push(createHash('sha256').update(part.content).digest('hex'));
+      warnings.push(`The part ${part.filename ?? part.contentType} holds ${part.content.length === 0 ? 'nothing' : 'only white space'} (${part.content.length} bytes): neither a file nor a hash.`);
+      continue;
+    }
     const att = hashed(part);
     attachments.push(att);
+    partDigests.push(att.sha256);
     const kind = forwardKind(part);
     if (kind === null) continue;
     const name = att.filename ?? att.contentType;
@@ -169,7 +179,7 @@ async function parseLevel(raw: Buffer, depth: number, origin: ParsedMailOrigin, 
     html,
     attachments,
     headers: keptHeaders(mp),
-    bodyDigest: digest(text, html, attachments),
+    bodyDigest: digest(text, html, partDigests),
     headerDigest: identityDigest(mp.headerLines),
     forwarded,
     warnings,
@@ -268,7 +278,14 @@ function fromRawText(bytes: Buffer, depth: number, origin: ParsedMailOrigin, lim
   };
 }
 
-function digest(text: string, html: string | null, attachments: readonly MailAttachment[]): string {
-  const files = attachments.map((a) => a.sha256).join(',');
+function digest(text: string, html: string | null, partDigests: readonly string[]): string {
+  const files = partDigests.join(',');
   return createHash('sha256').update(text).update('\0').update(html ?? '').update('\0').update(files).digest('hex');
+}
+
+/** True for a part of nothing but spaces, tabs and line breaks (at most 4 KiB of them). */
+function isBlank(content: Buffer): boolean {
+  if (content.length > 4096) return false;
+  for (const byte of content) if (byte !== 0x20 && byte !== 0x09 && byte !== 0x0d && byte !== 0x0a) return false;
+  return true;
 }

@@ -137,7 +137,8 @@ const TABLE: Record<string, Expected> = {
     date: utc(2024, 3, 16, 12, 0, 0, 6),
     messageId: 'attach-0004@mail.qazlogistik.kz',
     textHas: ['Report and IoC list attached'],
-    attachments: [IOC_TXT, PDF, EMPTY],
+    // empty.bin (0 bytes) is no attachment: neither a file nor a hash (issue 13); a warning says so.
+    attachments: [IOC_TXT, PDF],
     forwarded: [],
   },
   'html-only.eml': {
@@ -392,5 +393,22 @@ describe('parseMail: which attachments are forwarded mails', () => {
     expect(looksLikeMail(Buffer.from('X-A: 1\r\nX-B: 2\r\n\r\nno key header'))).to.equal(false);
     expect(looksLikeMail(Buffer.from('%PDF-1.4\nFrom: x\n'))).to.equal(false);
     expect(looksLikeMail(Buffer.alloc(0))).to.equal(false);
+  });
+});
+
+describe('parseMail: blank parts (issue 13)', () => {
+  it('leaves out empty and white-space-only parts, says so, and keeps the mail\'s identity', async () => {
+    const mail = await parseFixture('attachments.eml');
+    expect(mail.attachments.map((a) => a.filename)).to.not.include(EMPTY.filename);
+    expect(mail.warnings).to.include('The part empty.bin holds nothing (0 bytes): neither a file nor a hash.');
+    const crlf = Buffer.from(
+      'From: a@example.org\r\nTo: b@example.org\r\nSubject: s\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="b"\r\n\r\n' +
+        '--b\r\nContent-Type: text/plain\r\n\r\nsee below\r\n' +
+        '--b\r\nContent-Type: text/plain; name="ATT00001.txt"\r\nContent-Disposition: attachment; filename="ATT00001.txt"\r\nContent-Transfer-Encoding: base64\r\n\r\nDQo=\r\n' +
+        '--b--\r\n',
+    );
+    const outlook = await parseMail(crlf);
+    expect(outlook.attachments).to.deep.equal([]);
+    expect(outlook.warnings).to.include('The part ATT00001.txt holds only white space (2 bytes): neither a file nor a hash.');
   });
 });
