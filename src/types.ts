@@ -84,6 +84,9 @@ export interface Observable {
   ioc?: boolean;
   tags?: string[];
   message?: string;
+  /** Set from a mail's TLP/PAP marking (markings.ts); TheHive's default (AMBER) otherwise. */
+  tlp?: number;
+  pap?: number;
 }
 
 /** TheHive 1–4: LOW, MEDIUM, HIGH, CRITICAL. */

@@ -9,7 +9,7 @@ import { hash } from 'node:crypto';
 import type { ParsedMail } from '../parse/email.js';
 import { htmlLinks, parseNotification, type Notification } from '../parse/mail-text.js';
 import type { MailEnvelope } from '../sources/mail-intake.js';
-import type { Alert, AlertPolicy, KvPair } from '../types.js';
+import type { Alert, AlertPolicy, KvPair, Observable } from '../types.js';
 import { inlineCode, markdownDescription } from './description.js';
 import { parseEventDate } from './event-date.js';
 import { MAX_PER_KIND, extractIocs, type Iocs } from './ioc.js';
@@ -18,6 +18,7 @@ import { visibleControls } from './controls.js';
 import { DESCRIPTION_MAX, OBSERVABLE_DATA_MAX, SOURCE_MAX, SOURCE_REF_MAX, TYPE_MAX, cleanTags, cleanTitle, cut, truncate } from './limits.js';
 import { DEFAULT_MAIL_POLICY, ignoreMatcher, normaliseKey, severityFromText, type MailField, type MailPolicy } from './mail-policy.js';
 import { envelopePairs, mailPairs, who } from './mail-table.js';
+import { markingsOf, withFloor } from './markings.js';
 import { ObservableSet } from './observables.js';
 
 /** Every mail alert's sourceRef starts so: how the lifecycle tells a mail's alert from others. */
@@ -61,9 +62,7 @@ function mailAlert(mail: ParsedMail, policy: AlertPolicy, mp: MailPolicy, receiv
     severity: policy.defaultSeverity,
     date: mailDate(mail, receivedAt),
     tags: cleanTags(tags),
-    tlp: policy.tlp,
-    pap: policy.pap,
-    observables: c.set.toArray(),
+    ...marked(mail, policy, c.set.toArray()),
   };
 }
 
@@ -93,10 +92,20 @@ function notificationAlert(mail: ParsedMail, n: Notification, policy: AlertPolic
     severity: severityFromText(field('severity') ?? '') ?? policy.defaultSeverity,
     date: (date === null ? null : textDate(date, receivedAt)) ?? mailDate(mail, receivedAt),
     tags: cleanTags([...tags, ...policy.tags]),
-    tlp: policy.tlp,
-    pap: policy.pap,
-    observables: c.set.toArray(),
+    ...marked(mail, policy, c.set.toArray()),
   };
+}
+
+/**
+ * TLP and PAP of the alert and its observables: the mail's strictest marking (subject or text),
+ * never below `alert.tlp` / `alert.pap`. Observables carry them only when a marking raised them.
+ */
+function marked(mail: ParsedMail, policy: AlertPolicy, observables: Observable[]): Pick<Alert, 'tlp' | 'pap' | 'observables'> {
+  const m = markingsOf([mail.subject, mail.text]);
+  const tlp = withFloor(policy.tlp, m.tlp);
+  const pap = withFloor(policy.pap, m.pap);
+  if (tlp === policy.tlp && pap === policy.pap) return { tlp, pap, observables };
+  return { tlp, pap, observables: observables.map((o) => ({ ...o, tlp, pap })) };
 }
 
 /**

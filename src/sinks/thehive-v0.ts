@@ -27,11 +27,19 @@ const ELLIPSIS = '…';
 /** An alert as TheHive 4 (v0) takes it. */
 export type V0Alert = Omit<Alert, 'observables'> & { artifacts: Alert['observables'] };
 
-/** TheHive 4 v0 names the observables `artifacts`; everything else is the same. */
+/**
+ * TheHive 4 v0 names the observables `artifacts`. Its TLP ends at 3 (RED): TheHive 5.2's RED (4),
+ * which a mail's `TLP:RED` marking sets, is sent as 3; TheHive 5.2's AMBER+STRICT (3) then reads as
+ * RED on TheHive 4, the stricter side.
+ */
 export function toV0(alert: Alert): V0Alert {
   const { observables, ...rest } = alert;
-  return { ...rest, artifacts: observables };
+  const tlp = (n: number): number => Math.min(n, V0_TLP_RED);
+  return { ...rest, tlp: tlp(rest.tlp), artifacts: observables.map((o) => (o.tlp !== undefined && o.tlp > V0_TLP_RED ? { ...o, tlp: V0_TLP_RED } : o)) };
 }
+
+/** TLP RED in TheHive 4's numbering. */
+const V0_TLP_RED = 3;
 
 /** The inverse of {@link toV0}; `observables` comes last, as in alerts the mapper builds. */
 export function fromV0(alert: V0Alert): Alert {
