@@ -37,7 +37,7 @@ interface Parts {
  *   or a bare ISO date (local midnight);
  * - `DD.MM.YYYY HH:MM[:SS]` or `DD.MM.YYYY`: local time.
  */
-export function parseEventDate(text: string | null, receivedAt: number): number | null {
+export function parseEventDate(text: string | null, receivedAt: number, offsetMinutes?: number): number | null {
   if (text === null) return null;
   const s = text.trim();
   const latest = receivedAt + FUTURE_TOLERANCE_MS;
@@ -56,7 +56,9 @@ export function parseEventDate(text: string | null, receivedAt: number): number 
       second: second(iso[6]),
       ms: num(((iso[7] ?? '') + '000').slice(0, 3)),
     };
-    return notFuture(iso[8] === undefined ? local(parts) : zoned(parts, iso[8]), latest);
+    // Without a zone: the caller's offset (a mail's own Date:), else this process's zone.
+    const t = iso[8] !== undefined ? zoned(parts, iso[8]) : offsetMinutes !== undefined ? atOffset(parts, offsetMinutes) : local(parts);
+    return notFuture(t, latest);
   }
 
   const dotted = DOTTED.exec(s);
@@ -70,7 +72,7 @@ export function parseEventDate(text: string | null, receivedAt: number): number 
       second: second(dotted[6]),
       ms: 0,
     };
-    return notFuture(local(parts), latest);
+    return notFuture(offsetMinutes !== undefined ? atOffset(parts, offsetMinutes) : local(parts), latest);
   }
   return null;
 }
@@ -126,6 +128,12 @@ function zoned(p: Parts, zone: string): number | null {
     if (hh > 23 || mm > 59) return null;
     offsetMin = sign * (hh * 60 + mm);
   }
+  return atOffset(p, offsetMin);
+}
+
+/** Wall-clock time `offsetMin` minutes east of UTC → epoch ms, or null for a day that does not exist. */
+function atOffset(p: Parts, offsetMin: number): number | null {
+  if (!timeOk(p) || p.year < 1970) return null;
   const utc = Date.UTC(p.year, p.month, p.day, p.hour, p.minute, p.second, p.ms);
   const check = new Date(Date.UTC(p.year, p.month, p.day));
   if (check.getUTCMonth() !== p.month || check.getUTCDate() !== p.day) return null;

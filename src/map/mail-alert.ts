@@ -90,7 +90,8 @@ function notificationAlert(mail: ParsedMail, n: Notification, policy: AlertPolic
     title: cleanTitle(field('title') ?? (mail.subject?.trim() || '')) || cleanTitle(`Incident ${n.incidentId}`),
     description: describe(summary, [...n.fields, ...extra], notes(mail, c), '**Raw Events**', n.rawEvents ?? ''),
     severity: severityFromText(field('severity') ?? '') ?? policy.defaultSeverity,
-    date: (date === null ? null : textDate(date, receivedAt)) ?? mailDate(mail, receivedAt),
+    // A time without an offset is in the SIEM's zone, which its mail's Date: header tells.
+    date: (date === null ? null : textDate(date, receivedAt, mail.dateOffset)) ?? mailDate(mail, receivedAt),
     tags: cleanTags([...tags, ...policy.tags]),
     ...marked(mail, policy, c.set.toArray()),
   };
@@ -199,8 +200,8 @@ function fieldReader(fields: readonly KvPair[], mp: MailPolicy): (f: MailField) 
 }
 
 /** A notification's date text: the shapes of {@link parseEventDate}, else what `Date.parse` reads when a year is written. */
-function textDate(text: string, receivedAt: number): number | null {
-  const known = parseEventDate(text, receivedAt);
+function textDate(text: string, receivedAt: number, offsetMinutes?: number): number | null {
+  const known = parseEventDate(text, receivedAt, offsetMinutes);
   if (known !== null || !/\d{4}/.test(text)) return known;
   const t = Date.parse(text);
   return Number.isNaN(t) || t > receivedAt + FUTURE_TOLERANCE_MS || t < 0 ? null : t;

@@ -12,7 +12,7 @@
 import { createHash } from 'node:crypto';
 import { simpleParser, type ParsedMail as MpMail } from 'mailparser';
 import { addressOf, findInlineForwards, htmlToText, type MailAddress } from './mail-text.js';
-import { addresses, bareId, firstAddress, headerDate, identityDigest, keptHeaders, rawHeaderLines } from './mail-headers.js';
+import { addresses, bareId, firstAddress, headerDate, identityDigest, keptHeaders, rawHeaderLines, headerDateOffset } from './mail-headers.js';
 import { forwardKind, hashed, partOfAttachment, partOfWalked, type MailAttachment, type ParsedMailOrigin, type RawPart } from './mail-parts.js';
 import { MAILPARSER_MAX_PARTS, WALK_MAX_PARTS, walkMime } from './mime-walk.js';
 
@@ -59,6 +59,8 @@ export interface ParsedMail {
   readonly replyTo: MailAddress[];
   /** Epoch ms of the `Date` header, null when absent or unparsable (never "now"). */
   readonly date: number | null;
+  /** The `Date` header's offset in minutes east of UTC (`+0500` → 300), when it has one: the zone the sender's times are in. */
+  readonly dateOffset?: number;
   /** Plain text; converted from the HTML when the mail has only HTML. Cut to `maxTextChars`. */
   readonly text: string;
   readonly html: string | null;
@@ -175,6 +177,7 @@ async function parseLevel(raw: Buffer, depth: number, origin: ParsedMailOrigin, 
     cc: addresses(mp.cc),
     replyTo: addresses(mp.replyTo),
     date: headerDate(mp.headerLines),
+    ...offsetOf(headerDateOffset(mp.headerLines)),
     text,
     html,
     attachments,
@@ -288,4 +291,8 @@ function isBlank(content: Buffer): boolean {
   if (content.length > 4096) return false;
   for (const byte of content) if (byte !== 0x20 && byte !== 0x09 && byte !== 0x0d && byte !== 0x0a) return false;
   return true;
+}
+
+function offsetOf(minutes: number | null): { dateOffset?: number } {
+  return minutes === null ? {} : { dateOffset: minutes };
 }

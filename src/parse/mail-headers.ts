@@ -66,6 +66,21 @@ export function headerDate(lines: MpMail['headerLines']): number | null {
   return Number.isNaN(t) ? null : t;
 }
 
+/**
+ * The offset of the `Date` header (`+0500` → 300 minutes east of UTC, `-0330` → -210), or null
+ * when absent, unparsable, or `-0000` (RFC 5322 §3.3: the zone is unknown).
+ */
+export function headerDateOffset(lines: MpMail['headerLines']): number | null {
+  const line = lines.find((l) => l.key === 'date')?.line;
+  if (line === undefined) return null;
+  const m = /([+-])(\d{2})(\d{2})\s*(?:\([^)]*\)\s*)?$/.exec(line.replace(/\r?\n[ \t]+/g, ' ').trim());
+  if (m === null || (m[1] === '-' && m[2] === '00' && m[3] === '00')) return null;
+  const hh = Number(m[2]);
+  const mm = Number(m[3]);
+  if (hh > 23 || mm > 59) return null;
+  return (m[1] === '-' ? -1 : 1) * (hh * 60 + mm);
+}
+
 export function addresses(v: AddressObject | AddressObject[] | undefined): MailAddress[] {
   const out: MailAddress[] = [];
   const walk = (list: AddressObject['value']): void => {

@@ -79,6 +79,15 @@ describe('map/event-date', () => {
     }
   });
 
+  it('reads a time without an offset at the offset it is given (the zone of a mail\'s Date:); an explicit zone wins', () => {
+    const received = Date.UTC(2024, 2, 20);
+    expect(parseEventDate('14.03.2024 13:55:00', received, 300)).to.equal(Date.UTC(2024, 2, 14, 8, 55, 0));
+    expect(parseEventDate('2024-03-14 13:55:00', received, 300)).to.equal(Date.UTC(2024, 2, 14, 8, 55, 0));
+    expect(parseEventDate('2024-03-14T13:55:00Z', received, 300)).to.equal(Date.UTC(2024, 2, 14, 13, 55, 0));
+    expect(parseEventDate('2024-03-14T13:55:00-02:00', received, 300)).to.equal(Date.UTC(2024, 2, 14, 15, 55, 0));
+    expect(parseEventDate('14.03.2024 13:55:00', received, -210)).to.equal(Date.UTC(2024, 2, 14, 17, 25, 0));
+  });
+
   it('is null without a date text', () => {
     expect(parseEventDate(null, Date.now())).to.equal(null);
   });

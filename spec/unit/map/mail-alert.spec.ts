@@ -11,7 +11,6 @@ import { fixturePath } from '../../support/fixtures.js';
 const RECEIVED = Date.UTC(2024, 2, 20, 6, 0, 0);
 const utc = (y: number, mo: number, d: number, h: number, mi: number, s: number, offsetH = 0): number =>
   Date.UTC(y, mo - 1, d, h - offsetH, mi, s);
-const local = (y: number, mo: number, d: number, h: number, mi: number, s: number): number => new Date(y, mo - 1, d, h, mi, s).getTime();
 const o = (dataType: Observable['dataType'], data: string, tags: string[] = []): Observable => ({ dataType, data, ioc: false, tags });
 const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex');
 
@@ -78,7 +77,8 @@ const TABLE: Record<string, Expected> = {
     sourceRef: 'mail-7731',
     title: 'Подозрительная активность PowerShell на рабочей станции',
     severity: 4,
-    date: local(2024, 3, 14, 10, 5, 33),
+    // "Дата: 14.03.2024 10:05:33" has no offset: it is in the SIEM's zone, +0600 by the mail's Date (issue 13).
+    date: utc(2024, 3, 14, 10, 5, 33, 6),
     tags: ['mail', 'siem-notification', 'status:Новый', 'type:Выполнение кода', 'source:ws-buh-014.qazlogistik.kz'],
     observables: [
       o('domain', 'ws-buh-014.qazlogistik.kz', ['source']),
@@ -94,7 +94,7 @@ const TABLE: Record<string, Expected> = {
     sourceRef: 'mail-KUMA-2024-118-8b745ee8',
     title: 'Фишинговое письмо с вредоносной ссылкой',
     severity: 3,
-    date: local(2024, 3, 15, 14, 2, 10),
+    date: utc(2024, 3, 15, 14, 2, 10, 6),
     tags: ['mail', 'siem-notification', 'status:В работе', 'type:Фишинг', 'source:10.40.3.51'],
     observables: [
       o('ip', '10.40.3.51', ['private', 'source']),

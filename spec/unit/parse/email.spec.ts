@@ -412,3 +412,18 @@ describe('parseMail: blank parts (issue 13)', () => {
     expect(outlook.warnings).to.include('The part ATT00001.txt holds only white space (2 bytes): neither a file nor a hash.');
   });
 });
+
+describe('parseMail: the Date header\'s offset (issue 13)', () => {
+  const withDate = (date: string): Buffer => Buffer.from(`From: siem@example.org\r\nTo: soc@example.org\r\nSubject: s\r\nDate: ${date}\r\n\r\nbody\r\n`);
+  it('keeps the zone the sender wrote its times in, when the Date header says it', async () => {
+    expect((await parseFixture('siem-ru-base64.eml')).dateOffset).to.equal(360);
+    expect((await parseMail(withDate('Fri, 15 Mar 2024 09:03:00 -0330'))).dateOffset).to.equal(-210);
+    expect((await parseMail(withDate('Fri, 15 Mar 2024 09:03:00 +0500 (YEKT)'))).dateOffset).to.equal(300);
+  });
+
+  it('has none for -0000 (zone unknown, RFC 5322), a zone name or no Date', async () => {
+    expect((await parseMail(withDate('Fri, 15 Mar 2024 09:03:00 -0000'))).dateOffset).to.equal(undefined);
+    expect((await parseMail(withDate('Fri, 15 Mar 2024 09:03:00 GMT'))).dateOffset).to.equal(undefined);
+    expect((await parseMail(Buffer.from('From: a@example.org\r\nSubject: s\r\n\r\nbody\r\n'))).dateOffset).to.equal(undefined);
+  });
+});
