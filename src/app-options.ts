@@ -25,6 +25,7 @@ export function mailPolicyOf(config: Config): MailPolicy {
     type: e.type,
     notificationType: e.notificationType,
     source: e.source,
+    referenceDomains: e.referenceDomains,
   };
 }
 

@@ -153,6 +153,7 @@ export const schema = {
       hashes: { doc: 'MD5/SHA-1/SHA-256 never sent as observables (default: the digests of empty input).', format: 'string-list', default: [...DEFAULT_MAIL_POLICY.ignore.hashes], env: 'TRACEHIVE_EMAIL_IGNORE_HASHES' },
       emails: { doc: 'Addresses (or @domain) never sent as observables.', format: 'string-list', default: [] as string[], env: 'TRACEHIVE_EMAIL_IGNORE_EMAILS' },
     },
+    referenceDomains: { doc: 'Sites advisories link to for reading (CERTs, vendor blogs), with subdomains: their links are listed as references in the description, never sent as observables.', format: 'string-list', default: [...DEFAULT_MAIL_POLICY.referenceDomains], env: 'TRACEHIVE_EMAIL_REFERENCE_DOMAINS' },
     privateIps: { doc: 'Private, CGNAT and link-local addresses found in mails: keep (tagged private) or drop.', format: ['keep', 'drop'], default: 'keep', env: 'TRACEHIVE_EMAIL_PRIVATE_IPS' },
     maxDepth: { doc: 'Forwarded mails nested deeper than this are kept as attachments, not parsed.', format: COUNT, default: 3, env: 'TRACEHIVE_EMAIL_MAX_DEPTH' },
     type: { doc: 'Alert `type` of an ordinary mail (≤ 32 chars).', format: 'thehive-name', default: 'mail', env: 'TRACEHIVE_EMAIL_TYPE' },
@@ -237,6 +238,7 @@ export interface Config {
     readonly fieldNames: Readonly<Record<MailField, readonly string[]>>;
     readonly ignore: { readonly domains: readonly string[]; readonly ips: readonly string[]; readonly hashes: readonly string[]; readonly emails: readonly string[] };
     readonly privateIps: 'keep' | 'drop';
+    readonly referenceDomains: readonly string[];
     readonly maxDepth: number;
     readonly type: string;
     readonly notificationType: string;

@@ -19,6 +19,7 @@ import { DESCRIPTION_MAX, OBSERVABLE_DATA_MAX, SOURCE_MAX, SOURCE_REF_MAX, TYPE_
 import { DEFAULT_MAIL_POLICY, ignoreMatcher, normaliseKey, severityFromText, type MailField, type MailPolicy } from './mail-policy.js';
 import { envelopePairs, mailPairs, who } from './mail-table.js';
 import { markingsOf, withFloor } from './markings.js';
+import { sectionsOf } from './mail-sections.js';
 import { ObservableSet } from './observables.js';
 
 /** Every mail alert's sourceRef starts so: how the lifecycle tells a mail's alert from others. */
@@ -30,6 +31,8 @@ const HEX_CHARS = 20;
 const EXCERPT_MAX = 4000;
 /** A mail's Date may run ahead of our clock by clock skew, never by more than this. */
 const FUTURE_TOLERANCE_MS = 24 * 60 * 60 * 1000;
+/** References listed in a description at most. */
+const REFERENCES_SHOWN = 20;
 
 /**
  * The alert of a parsed mail: a SIEM notification's incident, or the mail itself. `envelope`
@@ -47,7 +50,7 @@ export function alertFromMail(mail: ParsedMail, policy: AlertPolicy, mailPolicy:
 
 function mailAlert(mail: ParsedMail, policy: AlertPolicy, mp: MailPolicy, receivedAt: number, extra: readonly KvPair[]): Alert {
   const c = collector(mail, mp);
-  addMail(c, mail, [], true);
+  addMail(c, mail, [], true, false);
   const tags = ['mail', ...(mail.forwarded.length > 0 ? ['forwarded'] : []), ...policy.tags];
   const parts = `${plural(mail.attachments.length, 'attachment')} and ${plural(mail.forwarded.length, 'forwarded mail')}`;
   const summary = `Mail from ${inlineCode(who(mail.from))} with ${parts}.`;
@@ -72,7 +75,8 @@ function notificationAlert(mail: ParsedMail, n: Notification, policy: AlertPolic
   const source = field('source');
   if (source !== null) addIocs(c, extractIocs(source, mp), ['source']);
   // The SIEM is the sender and the subject is a template: the incident's indicators are in the body.
-  addMail(c, mail, [], false);
+  // Links to the SIEM's own console (its domain) are references, not indicators.
+  addMail(c, mail, [], false, true);
   const tags = ['mail', 'siem-notification'];
   for (const f of ['status', 'type', 'source'] as const) {
     const v = field(f);
@@ -115,20 +119,66 @@ function marked(mail: ParsedMail, policy: AlertPolicy, observables: Observable[]
  * the text and of the HTML's links, each attachment's sha256 and md5 (`hash`, tag
  * `attachment:<name>`) and name (`filename`). The top mail's own recipients are never observables.
  */
-function addMail(c: Collect, mail: ParsedMail, tags: readonly string[], withHeaders: boolean): void {
+function addMail(c: Collect, mail: ParsedMail, tags: readonly string[], withHeaders: boolean, siem: boolean): void {
   const ignore = ignoreMatcher(c.mp.ignore);
   const sender = mail.from?.address.toLowerCase() ?? '';
   if (withHeaders && sender.includes('@') && !ignore.email(sender)) c.set.add('mail', sender, { tags: ['sender', ...tags] });
   if (withHeaders) c.set.add('mail-subject', mail.subject, { tags });
   const links = mail.html === null ? [] : htmlLinks(mail.html);
-  const iocs = extractIocs(links.length === 0 ? mail.text : `${mail.text}\n${links.join('\n')}`, c.mp);
+  const sections = sectionsOf(mail.text);
+  // A SIEM's or an advisory's links to its sender's own site are reading, not indicators; a plain
+  // mail's (a phish sent straight to us) are exactly the indicators.
+  const ownDomain = siem || sections.indicators.trim() !== '' ? (sender.split('@')[1] ?? '') : '';
+  const reading = referenceTest(c.mp.referenceDomains, ownDomain);
+  const body = links.length === 0 ? sections.body : `${sections.body}\n${links.join('\n')}`;
+  const iocs = withoutReferences(extractIocs(body, c.mp), reading, c.references);
   addIocs(c, { ...iocs, emails: iocs.emails.filter((e) => !c.own.has(e)) }, tags);
+  if (sections.indicators.trim() !== '') {
+    // Listed as indicators by whoever wrote the advisory: those are IoCs.
+    const listed = withoutReferences(extractIocs(sections.indicators, c.mp), reading, c.references);
+    addIocs(c, { ...listed, emails: listed.emails.filter((e) => !c.own.has(e)) }, tags, true);
+  }
+  if (sections.references.trim() !== '') {
+    const refs = extractIocs(sections.references, c.mp);
+    for (const url of refs.urls) c.references.add(url);
+    const hosts = new Set(refs.urls.map(hostOf));
+    for (const domain of refs.domains) if (!hosts.has(domain)) c.references.add(domain);
+  }
   for (const a of mail.attachments) {
     const fileTags = [a.filename === null ? 'attachment' : `attachment:${a.filename}`, ...tags];
     for (const h of [a.sha256, a.md5]) if (!ignore.hash(h)) c.set.add('hash', h, { tags: fileTags });
     c.set.add('filename', a.filename, { tags });
   }
-  for (const inner of mail.forwarded) addMail(c, inner, ['forwarded'], true);
+  for (const inner of mail.forwarded) addMail(c, inner, ['forwarded'], true, false);
+}
+
+/** Whether a host is one to read rather than to investigate: a reference domain (or below it), or `ownDomain`. */
+function referenceTest(domains: readonly string[], ownDomain: string): (host: string) => boolean {
+  const names = [...domains, ...(ownDomain === '' ? [] : [ownDomain])].map((d) => d.trim().toLowerCase().replace(/\.$/, '')).filter((d) => d !== '');
+  return (host) => {
+    const h = host.toLowerCase();
+    return names.some((d) => h === d || h.endsWith(`.${d}`));
+  };
+}
+
+/** `iocs` without the URLs and domains `reading` claims, which go to `references` instead. */
+function withoutReferences(iocs: Iocs, reading: (host: string) => boolean, references: Set<string>): Iocs {
+  const urls = iocs.urls.filter((u) => {
+    const host = hostOf(u);
+    if (host === '' || !reading(host)) return true;
+    references.add(u);
+    return false;
+  });
+  const domains = iocs.domains.filter((d) => !reading(d));
+  return { ...iocs, urls, domains };
+}
+
+function hostOf(url: string): string {
+  try {
+    return new URL(url).hostname.toLowerCase().replace(/^\[|\]$/g, '');
+  } catch {
+    return '';
+  }
 }
 
 /** The observables of one alert as they are collected, and what collecting them needs. */
@@ -139,21 +189,24 @@ interface Collect {
   readonly own: ReadonlySet<string>;
   /** Indicators left out over {@link MAX_PER_KIND} of a kind. */
   overflow: number;
+  /** Links and sites to read (a References section, reference domains), listed in the description. */
+  readonly references: Set<string>;
 }
 
 function collector(mail: ParsedMail, mp: MailPolicy): Collect {
   const own = new Set([...mail.to, ...mail.cc].map((a) => a.address.toLowerCase()).filter((a) => a !== ''));
-  return { set: new ObservableSet(), mp, own, overflow: 0 };
+  return { set: new ObservableSet(), mp, own, overflow: 0, references: new Set() };
 }
 
-function addIocs(c: Collect, iocs: Iocs, tags: readonly string[]): void {
+function addIocs(c: Collect, iocs: Iocs, tags: readonly string[], ioc = false): void {
   const set = c.set;
   c.overflow += iocs.overflow;
-  for (const url of iocs.urls) set.add('url', url, { tags });
-  for (const domain of iocs.domains) set.add('domain', domain, { tags });
-  for (const ip of iocs.ips) set.add('ip', ip, { tags: ipScope(ip) === 'private' ? ['private', ...tags] : tags });
-  for (const mail of iocs.emails) set.add('mail', mail, { tags });
-  for (const h of [...iocs.hashes.md5, ...iocs.hashes.sha1, ...iocs.hashes.sha256]) set.add('hash', h, { tags });
+  const opts = ioc ? { tags, ioc } : { tags };
+  for (const url of iocs.urls) set.add('url', url, opts);
+  for (const domain of iocs.domains) set.add('domain', domain, opts);
+  for (const ip of iocs.ips) set.add('ip', ip, { ...opts, tags: ipScope(ip) === 'private' ? ['private', ...tags] : tags });
+  for (const mail of iocs.emails) set.add('mail', mail, opts);
+  for (const h of [...iocs.hashes.md5, ...iocs.hashes.sha1, ...iocs.hashes.sha256]) set.add('hash', h, opts);
 }
 
 /**
@@ -215,6 +268,12 @@ function notes(mail: ParsedMail, c: Collect): string[] {
   const out = allWarnings(mail);
   if (c.set.oversized > 0) out.push(`${plural(c.set.oversized, 'value')} longer than ${OBSERVABLE_DATA_MAX} characters left out of the observables.`);
   if (c.overflow > 0) out.push(`${plural(c.overflow, 'indicator')} beyond ${MAX_PER_KIND} of one kind left out of the observables.`);
+  if (c.references.size > 0) {
+    // Notes are escaped as text: the links read as they are, and are not made clickable here.
+    const shown = [...c.references].slice(0, REFERENCES_SHOWN);
+    const more = c.references.size > REFERENCES_SHOWN ? ` and ${c.references.size - REFERENCES_SHOWN} more` : '';
+    out.push(`References, to read (not sent as observables): ${shown.join(', ')}${more}.`);
+  }
   return out;
 }
 

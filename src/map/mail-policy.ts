@@ -58,7 +58,23 @@ export interface MailPolicy {
   readonly notificationType: string;
   /** Alert `source` of every mail alert (≤ 32 chars); part of TheHive's dedup key. @default 'mail' */
   readonly source: string;
+  /**
+   * Sites an advisory links to for reading (CERTs, vendor research blogs, vulnerability
+   * databases), each with its subdomains: their URLs are listed in the description as references,
+   * never sent as observables (an analyzer run would leak them to third parties).
+   */
+  readonly referenceDomains: readonly string[];
 }
+
+/** Reading, not indicators: CERTs, vulnerability databases and vendors' research blogs. */
+export const DEFAULT_REFERENCE_DOMAINS: readonly string[] = [
+  ...['attack.mitre.org', 'cve.mitre.org', 'cwe.mitre.org', 'nvd.nist.gov', 'cisa.gov', 'us-cert.gov', 'first.org', 'cert.org'],
+  ...['cert.kz', 'cert.gov.kz', 'safe-surf.ru', 'bdu.fstec.ru', 'cert.ru', 'cert-eu.europa.eu', 'ncsc.gov.uk', 'bsi.bund.de'],
+  ...['securelist.com', 'securelist.ru', 'kaspersky.com', 'kaspersky.ru', 'ics-cert.kaspersky.com', 'blog.talosintelligence.com'],
+  ...['unit42.paloaltonetworks.com', 'mandiant.com', 'msrc.microsoft.com', 'learn.microsoft.com', 'microsoft.com'],
+  ...['welivesecurity.com', 'bi.zone', 'ptsecurity.com', 'research.checkpoint.com', 'crowdstrike.com', 'sentinelone.com'],
+  ...['trendmicro.com', 'proofpoint.com', 'bleepingcomputer.com', 'thehackernews.com', 'virustotal.com', 'malpedia.caad.fkie.fraunhofer.de'],
+];
 
 /**
  * Field synonyms: the KazDream EMAIL2THEHIVE `names_dict` (shared/seeds), plus common SIEM
@@ -108,6 +124,7 @@ export const DEFAULT_MAIL_POLICY: MailPolicy = {
   type: 'mail',
   notificationType: 'siem-mail',
   source: 'mail',
+  referenceDomains: DEFAULT_REFERENCE_DOMAINS,
 };
 
 /** A key as the synonym lists hold it: lower case, `_` and blank runs as one space, trimmed. */

@@ -12,6 +12,8 @@ const RECEIVED = Date.UTC(2024, 2, 20, 6, 0, 0);
 const utc = (y: number, mo: number, d: number, h: number, mi: number, s: number, offsetH = 0): number =>
   Date.UTC(y, mo - 1, d, h - offsetH, mi, s);
 const o = (dataType: Observable['dataType'], data: string, tags: string[] = []): Observable => ({ dataType, data, ioc: false, tags });
+/** An observable listed under an indicators heading: an IoC (issue 13). */
+const ioc = (dataType: Observable['dataType'], data: string, tags: string[] = []): Observable => ({ dataType, data, ioc: true, tags });
 const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex');
 
 async function alertOf(name: string, policy: AlertPolicy = DEFAULT_POLICY, mailPolicy: MailPolicy = DEFAULT_MAIL_POLICY, receivedAt = RECEIVED): Promise<Alert> {
@@ -147,22 +149,23 @@ const TABLE: Record<string, Expected> = {
   'defanged.eml': ordinary('Advisory 2024-031: indicators of the "SilkRoad Courier" campaign', utc(2024, 3, 15, 7, 30, 0), ['mail'], [
     o('mail', 'advisories@cert-notice.kz', ['sender']),
     o('mail-subject', 'Advisory 2024-031: indicators of the "SilkRoad Courier" campaign'),
-    o('url', 'http://update-kzpost.xyz/parcel.apk'),
-    o('url', 'https://login.qazbank-secure.com/auth'),
-    o('url', 'ftp://files.dropzone-kz.net/pub/'),
-    o('domain', 'update-kzpost.xyz'),
-    o('domain', 'login.qazbank-secure.com'),
-    o('domain', 'files.dropzone-kz.net'),
-    o('domain', 'cdn-kz.storage-edge.ru'),
-    o('domain', 'evil-parcel.kz'),
-    o('ip', '185.244.129.7'),
-    o('ip', '10.20.30.40', ['private']),
-    o('ip', '2a0b:4d07:51::17'),
-    o('mail', 'takedown@update-kzpost.xyz'),
-    o('mail', 'abuse@hosting-provider.ru'),
-    o('hash', 'b9851363e07aa5e1a0d2de349b943865'),
-    o('hash', '1da032d79a04c5554b30011a1658220dbe451070'),
-    o('hash', '6031a94a7f7820240eb4753b2d4df6154df8bb41f0f65aa1e95abe8f883eb543'),
+    // Everything below is listed under "Indicators (defanged):": IoCs.
+    ioc('url', 'http://update-kzpost.xyz/parcel.apk'),
+    ioc('url', 'https://login.qazbank-secure.com/auth'),
+    ioc('url', 'ftp://files.dropzone-kz.net/pub/'),
+    ioc('domain', 'update-kzpost.xyz'),
+    ioc('domain', 'login.qazbank-secure.com'),
+    ioc('domain', 'files.dropzone-kz.net'),
+    ioc('domain', 'cdn-kz.storage-edge.ru'),
+    ioc('domain', 'evil-parcel.kz'),
+    ioc('ip', '185.244.129.7'),
+    ioc('ip', '10.20.30.40', ['private']),
+    ioc('ip', '2a0b:4d07:51::17'),
+    ioc('mail', 'takedown@update-kzpost.xyz'),
+    ioc('mail', 'abuse@hosting-provider.ru'),
+    ioc('hash', 'b9851363e07aa5e1a0d2de349b943865'),
+    ioc('hash', '1da032d79a04c5554b30011a1658220dbe451070'),
+    ioc('hash', '6031a94a7f7820240eb4753b2d4df6154df8bb41f0f65aa1e95abe8f883eb543'),
   ]),
   'attachments.eml': ordinary('Sandbox report and IoC list', utc(2024, 3, 16, 12, 0, 0, 6), ['mail'], [
     o('mail', 't.bekov@qazlogistik.kz', ['sender']),
