@@ -26,6 +26,9 @@ export function mailPolicyOf(config: Config): MailPolicy {
     notificationType: e.notificationType,
     source: e.source,
     referenceDomains: e.referenceDomains,
+    stopwords: e.stopwords,
+    keywordTags: e.keywordTags,
+    subjectTags: e.subjectTags,
   };
 }
 

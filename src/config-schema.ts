@@ -153,6 +153,9 @@ export const schema = {
       hashes: { doc: 'MD5/SHA-1/SHA-256 never sent as observables (default: the digests of empty input).', format: 'string-list', default: [...DEFAULT_MAIL_POLICY.ignore.hashes], env: 'TRACEHIVE_EMAIL_IGNORE_HASHES' },
       emails: { doc: 'Addresses (or @domain) never sent as observables.', format: 'string-list', default: [] as string[], env: 'TRACEHIVE_EMAIL_IGNORE_EMAILS' },
     },
+    stopwords: { doc: 'A line starting with one of these ends the text scanned for indicators (signatures, disclaimers); a word of punctuation only must be the whole line.', format: 'string-list', default: [...DEFAULT_MAIL_POLICY.stopwords], env: 'TRACEHIVE_EMAIL_STOPWORDS' },
+    keywordTags: { doc: 'keyword=tag: a mail whose subject or text holds the keyword (any case) gets the tag (keyword alone: the keyword is the tag).', format: 'string-list', default: [] as string[], env: 'TRACEHIVE_EMAIL_KEYWORD_TAGS' },
+    subjectTags: { doc: 'glob=tag: a mail whose subject matches the glob (* any run, any case) gets the tag.', format: 'string-list', default: [] as string[], env: 'TRACEHIVE_EMAIL_SUBJECT_TAGS' },
     referenceDomains: { doc: 'Sites advisories link to for reading (CERTs, vendor blogs), with subdomains: their links are listed as references in the description, never sent as observables.', format: 'string-list', default: [...DEFAULT_MAIL_POLICY.referenceDomains], env: 'TRACEHIVE_EMAIL_REFERENCE_DOMAINS' },
     privateIps: { doc: 'Private, CGNAT and link-local addresses found in mails: keep (tagged private) or drop.', format: ['keep', 'drop'], default: 'keep', env: 'TRACEHIVE_EMAIL_PRIVATE_IPS' },
     maxDepth: { doc: 'Forwarded mails nested deeper than this are kept as attachments, not parsed.', format: COUNT, default: 3, env: 'TRACEHIVE_EMAIL_MAX_DEPTH' },
@@ -239,6 +242,9 @@ export interface Config {
     readonly ignore: { readonly domains: readonly string[]; readonly ips: readonly string[]; readonly hashes: readonly string[]; readonly emails: readonly string[] };
     readonly privateIps: 'keep' | 'drop';
     readonly referenceDomains: readonly string[];
+    readonly stopwords: readonly string[];
+    readonly keywordTags: readonly string[];
+    readonly subjectTags: readonly string[];
     readonly maxDepth: number;
     readonly type: string;
     readonly notificationType: string;

@@ -28,6 +28,8 @@ export interface Iocs {
   readonly hashes: { readonly md5: string[]; readonly sha1: string[]; readonly sha256: string[] };
   /** Values found beyond {@link MAX_PER_KIND} of one kind and left out. */
   readonly overflow: number;
+  /** Ports written after an IPv4 address (`185.244.129.7:443`), by address: the indicator is the endpoint. */
+  readonly ports: ReadonlyMap<string, readonly number[]>;
 }
 
 /** A mail with more indicators of one kind than this is a list, not an incident: the rest are counted, not sent. */
@@ -40,6 +42,10 @@ const URL_RE = /\b(?:https?|ftp):\/\/[^\s<>"'`{}|\\^\u0000-\u001f\u007f\ufffd]+/
 // Runs of name characters; a domain candidate is a run with a dot.
 const NAME_RUN = /[\p{L}\p{N}_.-]+/gu;
 // A dotted quad (and an optional prefix length) not glued to a word or to another dotted number.
+/** `:443` right after an address (not `:443:`, not `:4430000`). */
+const PORT_AFTER = /^:(\d{1,5})(?![\d:])/;
+/** Ports kept per address: a scan report may list hundreds. */
+const MAX_PORTS_PER_IP = 20;
 const IPV4_RE = /(?<![\p{L}\p{N}_.])\d{1,3}(?:\.\d{1,3}){3}(?:\/(?:3[0-2]|[12]?\d))?(?![\p{L}\p{N}_]|\.\d)/gu;
 // Two to seven `group:` then a tail (groups, or an embedded dotted quad), optional prefix length.
 const IPV6_RE = /(?<![\p{L}\p{N}_:.])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f.]{0,15}(?:\/\d{1,3})?/gu;
@@ -120,7 +126,11 @@ function scanDomains({ t, ignore, out }: Scan, inSkipped: (offset: number) => bo
 /** Dotted quads and IPv6 addresses (with optional prefix length) outside URLs and addresses. */
 function scanIps({ t, policy, ignore, out }: Scan, inSkipped: (offset: number) => boolean): void {
   for (const m of t.matchAll(IPV4_RE)) {
-    if (!inSkipped(m.index) && ipWanted(m[0], policy, ignore)) out.add('ips', m[0]);
+    if (inSkipped(m.index) || !ipWanted(m[0], policy, ignore)) continue;
+    out.add('ips', m[0]);
+    const port = PORT_AFTER.exec(t.slice(m.index + m[0].length, m.index + m[0].length + 7));
+    const n = port === null ? 0 : Number(port[1]);
+    if (n >= 1 && n <= 65535 && !m[0].includes('/')) out.port(m[0], n);
   }
   for (const m of t.matchAll(IPV6_RE)) {
     const next = t[m.index + m[0].length];
@@ -202,7 +212,17 @@ type Kind = 'urls' | 'domains' | 'ips' | 'emails' | 'md5' | 'sha1' | 'sha256';
 /** Ordered, deduplicated lists with the per-kind cap. */
 class Collector {
   readonly #lists = new Map<Kind, Set<string>>();
+  readonly #ports = new Map<string, Set<number>>();
   #overflow = 0;
+
+  port(ip: string, port: number): void {
+    let set = this.#ports.get(ip);
+    if (set === undefined) {
+      set = new Set();
+      this.#ports.set(ip, set);
+    }
+    if (set.size < MAX_PORTS_PER_IP) set.add(port);
+  }
 
   add(kind: Kind, value: string): void {
     let set = this.#lists.get(kind);
@@ -224,6 +244,7 @@ class Collector {
       emails: list('emails'),
       hashes: { md5: list('md5'), sha1: list('sha1'), sha256: list('sha256') },
       overflow: this.#overflow,
+      ports: new Map([...this.#ports].map(([ip, ports]) => [ip, [...ports]])),
     };
   }
 }

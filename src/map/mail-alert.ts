@@ -20,6 +20,7 @@ import { DEFAULT_MAIL_POLICY, ignoreMatcher, normaliseKey, severityFromText, typ
 import { envelopePairs, mailPairs, who } from './mail-table.js';
 import { markingsOf, withFloor } from './markings.js';
 import { sectionsOf } from './mail-sections.js';
+import { ruleTags, scannedText } from './mail-knobs.js';
 import { ObservableSet } from './observables.js';
 
 /** Every mail alert's sourceRef starts so: how the lifecycle tells a mail's alert from others. */
@@ -51,7 +52,7 @@ export function alertFromMail(mail: ParsedMail, policy: AlertPolicy, mailPolicy:
 function mailAlert(mail: ParsedMail, policy: AlertPolicy, mp: MailPolicy, receivedAt: number, extra: readonly KvPair[]): Alert {
   const c = collector(mail, mp);
   addMail(c, mail, [], true, false);
-  const tags = ['mail', ...(mail.forwarded.length > 0 ? ['forwarded'] : []), ...policy.tags];
+  const tags = ['mail', ...(mail.forwarded.length > 0 ? ['forwarded'] : []), ...ruleTags(mail.subject ?? '', mail.text, mp.keywordTags, mp.subjectTags), ...policy.tags];
   const parts = `${plural(mail.attachments.length, 'attachment')} and ${plural(mail.forwarded.length, 'forwarded mail')}`;
   const summary = `Mail from ${inlineCode(who(mail.from))} with ${parts}.`;
   const text = mail.text.trim();
@@ -77,7 +78,7 @@ function notificationAlert(mail: ParsedMail, n: Notification, policy: AlertPolic
   // The SIEM is the sender and the subject is a template: the incident's indicators are in the body.
   // Links to the SIEM's own console (its domain) are references, not indicators.
   addMail(c, mail, [], false, true);
-  const tags = ['mail', 'siem-notification'];
+  const tags = ['mail', 'siem-notification', ...ruleTags(mail.subject ?? '', mail.text, mp.keywordTags, mp.subjectTags)];
   for (const f of ['status', 'type', 'source'] as const) {
     const v = field(f);
     if (v !== null) tags.push(`${f}:${v}`);
@@ -125,7 +126,8 @@ function addMail(c: Collect, mail: ParsedMail, tags: readonly string[], withHead
   if (withHeaders && sender.includes('@') && !ignore.email(sender)) c.set.add('mail', sender, { tags: ['sender', ...tags] });
   if (withHeaders) c.set.add('mail-subject', mail.subject, { tags });
   const links = mail.html === null ? [] : htmlLinks(mail.html);
-  const sections = sectionsOf(mail.text);
+  // A signature or a disclaimer (email.stopwords) ends what is scanned: it names our own sites.
+  const sections = sectionsOf(scannedText(mail.text, c.mp.stopwords));
   // A SIEM's or an advisory's links to its sender's own site are reading, not indicators; a plain
   // mail's (a phish sent straight to us) are exactly the indicators.
   const ownDomain = siem || sections.indicators.trim() !== '' ? (sender.split('@')[1] ?? '') : '';
@@ -191,11 +193,13 @@ interface Collect {
   overflow: number;
   /** Links and sites to read (a References section, reference domains), listed in the description. */
   readonly references: Set<string>;
+  /** `ip:port` indicators as written: the port is in the ip observable's tags and here. */
+  readonly endpoints: Set<string>;
 }
 
 function collector(mail: ParsedMail, mp: MailPolicy): Collect {
   const own = new Set([...mail.to, ...mail.cc].map((a) => a.address.toLowerCase()).filter((a) => a !== ''));
-  return { set: new ObservableSet(), mp, own, overflow: 0, references: new Set() };
+  return { set: new ObservableSet(), mp, own, overflow: 0, references: new Set(), endpoints: new Set() };
 }
 
 function addIocs(c: Collect, iocs: Iocs, tags: readonly string[], ioc = false): void {
@@ -204,7 +208,12 @@ function addIocs(c: Collect, iocs: Iocs, tags: readonly string[], ioc = false): 
   const opts = ioc ? { tags, ioc } : { tags };
   for (const url of iocs.urls) set.add('url', url, opts);
   for (const domain of iocs.domains) set.add('domain', domain, opts);
-  for (const ip of iocs.ips) set.add('ip', ip, { ...opts, tags: ipScope(ip) === 'private' ? ['private', ...tags] : tags });
+  for (const ip of iocs.ips) {
+    const ports = iocs.ports.get(ip) ?? [];
+    for (const port of ports) c.endpoints.add(`${ip}:${port}`);
+    const ipTags = [...(ipScope(ip) === 'private' ? ['private'] : []), ...ports.map((p) => `port:${p}`), ...tags];
+    set.add('ip', ip, { ...opts, tags: ipTags });
+  }
   for (const mail of iocs.emails) set.add('mail', mail, opts);
   for (const h of [...iocs.hashes.md5, ...iocs.hashes.sha1, ...iocs.hashes.sha256]) set.add('hash', h, opts);
 }
@@ -268,6 +277,7 @@ function notes(mail: ParsedMail, c: Collect): string[] {
   const out = allWarnings(mail);
   if (c.set.oversized > 0) out.push(`${plural(c.set.oversized, 'value')} longer than ${OBSERVABLE_DATA_MAX} characters left out of the observables.`);
   if (c.overflow > 0) out.push(`${plural(c.overflow, 'indicator')} beyond ${MAX_PER_KIND} of one kind left out of the observables.`);
+  if (c.endpoints.size > 0) out.push(`Endpoints (address:port, the port in the ip observable's tags): ${[...c.endpoints].slice(0, REFERENCES_SHOWN).join(', ')}.`);
   if (c.references.size > 0) {
     // Notes are escaped as text: the links read as they are, and are not made clickable here.
     const shown = [...c.references].slice(0, REFERENCES_SHOWN);

@@ -64,6 +64,16 @@ export interface MailPolicy {
    * never sent as observables (an analyzer run would leak them to third parties).
    */
   readonly referenceDomains: readonly string[];
+  /**
+   * A line starting with one of these (any case; a word of punctuation only, `--`, must be the
+   * whole line) ends the text scanned for indicators: signatures and disclaimers name the
+   * sender's own sites and numbers. The description keeps the whole text. @default ['--']
+   */
+  readonly stopwords: readonly string[];
+  /** `keyword=tag`: a mail whose subject or text holds the keyword (any case) gets the tag. */
+  readonly keywordTags: readonly string[];
+  /** `glob=tag`: a mail whose subject matches the glob (`*` any run, any case) gets the tag. */
+  readonly subjectTags: readonly string[];
 }
 
 /** Reading, not indicators: CERTs, vulnerability databases and vendors' research blogs. */
@@ -125,6 +135,9 @@ export const DEFAULT_MAIL_POLICY: MailPolicy = {
   notificationType: 'siem-mail',
   source: 'mail',
   referenceDomains: DEFAULT_REFERENCE_DOMAINS,
+  stopwords: ['--'],
+  keywordTags: [],
+  subjectTags: [],
 };
 
 /** A key as the synonym lists hold it: lower case, `_` and blank runs as one space, trimmed. */

@@ -6,7 +6,7 @@ import { ipScope, trimUrl, urlHost, validDomain } from '../../../src/map/indicat
 import { DEFAULT_MAIL_POLICY, ignoreMatcher, type MailIgnore, type MailPolicy } from '../../../src/map/mail-policy.js';
 import { decodeEntities, htmlLinks } from '../../../src/parse/mail-text.js';
 
-type Found = Partial<Omit<Iocs, 'hashes' | 'overflow'>> & { md5?: string[]; sha1?: string[]; sha256?: string[] };
+type Found = Partial<Omit<Iocs, 'hashes' | 'overflow' | 'ports'>> & { md5?: string[]; sha1?: string[]; sha256?: string[] };
 
 function found(text: string, policy: Pick<MailPolicy, 'ignore' | 'privateIps'> = DEFAULT_MAIL_POLICY): Required<Found> {
   const r = extractIocs(text, policy);
@@ -308,5 +308,16 @@ describe('extractIocs: properties and hostile input', function () {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('extractIocs: ip:port (issue 13)', () => {
+  it('keeps the port written after an IPv4 address, with the address as the indicator', () => {
+    const r = extractIocs('C2: 185.244.129.7:443 and 185.244.129.7:8443, beacon to 45.146.165.38 and 45.146.165.39:99999', DEFAULT_MAIL_POLICY);
+    expect(r.ips).to.deep.equal(['185.244.129.7', '45.146.165.38', '45.146.165.39']);
+    expect(Object.fromEntries(r.ports)).to.deep.equal({ '185.244.129.7': [443, 8443] });
+  });
+  it('reads no port from a time, a CIDR or a longer colon run', () => {
+    expect(extractIocs('185.244.129.7:443:1 and 185.244.129.0/24:80', DEFAULT_MAIL_POLICY).ports.size).to.equal(0);
   });
 });

@@ -158,7 +158,7 @@ const TABLE: Record<string, Expected> = {
     ioc('domain', 'files.dropzone-kz.net'),
     ioc('domain', 'cdn-kz.storage-edge.ru'),
     ioc('domain', 'evil-parcel.kz'),
-    ioc('ip', '185.244.129.7'),
+    ioc('ip', '185.244.129.7', ['port:443']), // "185[.]244[.]129[.]7:443": the port kept (issue 13)
     ioc('ip', '10.20.30.40', ['private']),
     ioc('ip', '2a0b:4d07:51::17'),
     ioc('mail', 'takedown@update-kzpost.xyz'),
