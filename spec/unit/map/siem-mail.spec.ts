@@ -7,6 +7,8 @@
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { DEFAULT_POLICY } from '../../../src/map/alert.js';
+import { mailPolicyOf } from '../../../src/app-options.js';
+import { loadConfig } from '../../../src/config.js';
 import { alertFromMail } from '../../../src/map/mail-alert.js';
 import { DEFAULT_MAIL_POLICY, severityOfField, type MailPolicy } from '../../../src/map/mail-policy.js';
 import { parseMail } from '../../../src/parse/email.js';
@@ -136,6 +138,23 @@ describe('SIEM notification mails: incident fields before event fields', () => {
     const policy: MailPolicy = { ...OPEN, fieldNames: { ...OPEN.fieldNames, incidentId: ['Alarm No'] } };
     expect((await notification('Alarm No: AL-9\nSeverity: Low', policy)).sourceRef).to.equal('mail-AL-9');
     expect((await notification('Incident ID: 9\nSeverity: Low', policy)).type).to.equal('mail');
+  });
+});
+
+describe('SIEM notification mails: email.fieldNames in the configuration', () => {
+  const load = (fieldNames: unknown) =>
+    loadConfig({ env: { TRACEHIVE_EMAIL_FIELD_NAMES: JSON.stringify(fieldNames) }, useDefaultFile: false });
+
+  it('takes incidentId and the role fields; a field left out (a configuration from before) keeps its defaults', () => {
+    const policy = mailPolicyOf(load({ title: ['Заголовок'], incidentId: ['Alarm No'] }));
+    expect(policy.fieldNames.title).to.deep.equal(['Заголовок']);
+    expect(policy.fieldNames.incidentId).to.deep.equal(['Alarm No']);
+    expect(policy.fieldNames.attacker).to.deep.equal(DEFAULT_MAIL_POLICY.fieldNames.attacker);
+    expect(policy.fieldNames.severity[0]).to.equal('incident severity');
+  });
+
+  it('refuses an unknown field, naming the known ones', () => {
+    expect(() => load({ incidentID: ['x'] })).to.throw(/email\.fieldNames[\s\S]*unknown field "incidentID": expected one of incidentId, title/);
   });
 });
 
