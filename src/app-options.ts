@@ -16,8 +16,9 @@ import type { SmtpOptions } from './sources/smtp.js';
 export function mailPolicyOf(config: Config): MailPolicy {
   const e = config.email;
   return {
-    fieldNames: e.fieldNames,
-    incidentIdNames: DEFAULT_MAIL_POLICY.incidentIdNames,
+    // A configuration written before a field existed keeps that field's default synonyms.
+    fieldNames: { ...DEFAULT_MAIL_POLICY.fieldNames, ...e.fieldNames },
+    severityScales: DEFAULT_MAIL_POLICY.severityScales,
     rawEventsMarkers: DEFAULT_MAIL_POLICY.rawEventsMarkers,
     ignore: e.ignore,
     maxDepth: e.maxDepth,

@@ -17,7 +17,10 @@ import type { SeverityRule } from './types.js';
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 /** The fields of `email.fieldNames`, each a list of synonyms. */
-export const MAIL_FIELDS: readonly MailField[] = ['title', 'severity', 'date', 'status', 'type', 'source', 'description'];
+export const MAIL_FIELDS: readonly MailField[] = [
+  'incidentId', 'title', 'severity', 'date', 'status', 'type', 'source', 'description', 'attacker', 'victim', 'destination', 'user',
+];
+
 
 /** Splits a comma-separated list from the environment; empty entries are dropped (config-env.ts refuses a list left empty). */
 const splitList = (v: string): string[] =>
@@ -133,7 +136,6 @@ convict.addFormat({
       if (!MAIL_FIELDS.includes(field as MailField)) throw new Error(`unknown field ${JSON.stringify(field)}: expected one of ${MAIL_FIELDS.join(', ')}`);
       if (!Array.isArray(names) || names.some((n) => typeof n !== 'string' || n.trim() === '')) throw new Error(`${field}: expected a list of non-empty field names`);
     }
-    for (const field of MAIL_FIELDS) if (!(field in value)) throw new Error(`${field}: missing (give every field; copy the defaults from config/example.json)`);
   },
   coerce: jsonOrText,
 });

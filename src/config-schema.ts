@@ -146,7 +146,7 @@ export const schema = {
       commandTimeoutMs: { doc: 'A client must start DATA within this after connecting or after its last mail (NOOP, RSET and the like do not extend it), else 421.', format: SESSION_MS, default: 60000, env: 'TRACEHIVE_SMTP_COMMAND_TIMEOUT_MS' },
       dataTimeoutMs: { doc: 'A mail’s DATA must end within this after it started, else 421.', format: SESSION_MS, default: 300000, env: 'TRACEHIVE_SMTP_DATA_TIMEOUT_MS' },
     },
-    fieldNames: { doc: 'SIEM notification mails: synonyms of title, severity, date, status, type, source and description (case-insensitive).', format: 'field-names', default: DEFAULT_MAIL_POLICY.fieldNames as unknown as Record<MailField, string[]>, env: 'TRACEHIVE_EMAIL_FIELD_NAMES' },
+    fieldNames: { doc: 'SIEM notification mails: synonyms (case-insensitive, first in a list wins) of incidentId, title, severity, date, status, type, source, description and of the roles attacker, victim, destination, user; a field left out keeps its defaults.', format: 'field-names', default: DEFAULT_MAIL_POLICY.fieldNames as unknown as Record<MailField, string[]>, env: 'TRACEHIVE_EMAIL_FIELD_NAMES' },
     ignore: {
       domains: { doc: 'Domains never sent as observables (each covers its subdomains; *.test = every name under .test).', format: 'string-list', default: [...DEFAULT_MAIL_POLICY.ignore.domains], env: 'TRACEHIVE_EMAIL_IGNORE_DOMAINS' },
       ips: { doc: 'Addresses and CIDR ranges never sent as observables.', format: 'cidr-list', default: [...DEFAULT_MAIL_POLICY.ignore.ips], env: 'TRACEHIVE_EMAIL_IGNORE_IPS' },
@@ -238,7 +238,8 @@ export interface Config {
   readonly email: {
     readonly imap: { readonly enabled: boolean; readonly host: string; readonly port: number; readonly secure: boolean; readonly starttls: 'required' | 'when-offered' | 'off'; readonly tlsVerify: boolean; readonly caFile: string; readonly user: string; readonly password: string; readonly mailbox: string; readonly doneMailbox: string; readonly pollIntervalMs: number; readonly maxBytes: number };
     readonly smtp: { readonly enabled: boolean; readonly host: string; readonly port: number; readonly allowFrom: readonly string[]; readonly allowPeers: readonly string[]; readonly maxBytes: number; readonly tlsKeyFile: string; readonly tlsCertFile: string; readonly maxClients: number; readonly maxClientsPerPeer: number; readonly maxInflightBytes: number; readonly commandTimeoutMs: number; readonly dataTimeoutMs: number };
-    readonly fieldNames: Readonly<Record<MailField, readonly string[]>>;
+    /** Partial: a configuration written before a field existed keeps that field's defaults (app-options.ts merges). */
+    readonly fieldNames: Readonly<Partial<Record<MailField, readonly string[]>>>;
     readonly ignore: { readonly domains: readonly string[]; readonly ips: readonly string[]; readonly hashes: readonly string[]; readonly emails: readonly string[] };
     readonly privateIps: 'keep' | 'drop';
     readonly referenceDomains: readonly string[];

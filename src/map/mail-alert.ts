@@ -1,13 +1,14 @@
 /**
- * Parsed mails → TheHive alerts (contract §5). A SIEM notification (`Incident ID:` and
- * `key: value` lines before `Raw Events`) becomes the incident's alert; any other mail becomes an
+ * Parsed mails → TheHive alerts (contract §5). A SIEM notification (an incident-ID line and
+ * `key: value` lines before `Raw Events`) becomes the incident's alert, its observables tagged
+ * with the role their field names; any other mail becomes an
  * alert about the mail, with the indicators of its text, HTML links, attachments and forwarded
  * mails. Pure and deterministic: the same mail, policies and receive time give the same alert,
  * so a mail fetched twice is one alert in TheHive.
  */
 import { hash } from 'node:crypto';
 import type { ParsedMail } from '../parse/email.js';
-import { htmlLinks, parseNotification, type Notification } from '../parse/mail-text.js';
+import { firstBySynonym, htmlLinks, parseNotification, type Notification } from '../parse/mail-text.js';
 import type { MailEnvelope } from '../sources/mail-intake.js';
 import type { Alert, AlertPolicy, KvPair, Observable } from '../types.js';
 import { inlineCode, markdownDescription } from './description.js';
@@ -16,7 +17,7 @@ import { MAX_PER_KIND, extractIocs, type Iocs } from './ioc.js';
 import { ipScope } from './indicator-syntax.js';
 import { visibleControls } from './controls.js';
 import { DESCRIPTION_MAX, OBSERVABLE_DATA_MAX, SOURCE_MAX, SOURCE_REF_MAX, TYPE_MAX, cleanTags, cleanTitle, cut, truncate } from './limits.js';
-import { DEFAULT_MAIL_POLICY, ignoreMatcher, normaliseKey, severityFromText, type MailField, type MailPolicy } from './mail-policy.js';
+import { DEFAULT_MAIL_POLICY, ROLE_FIELDS, ignoreMatcher, normaliseKey, severityOfField, type MailField, type MailPolicy } from './mail-policy.js';
 import { envelopePairs, mailPairs, who } from './mail-table.js';
 import { markingsOf, withFloor } from './markings.js';
 import { sectionsOf } from './mail-sections.js';
@@ -71,10 +72,9 @@ function mailAlert(mail: ParsedMail, policy: AlertPolicy, mp: MailPolicy, receiv
 }
 
 function notificationAlert(mail: ParsedMail, n: Notification, policy: AlertPolicy, mp: MailPolicy, receivedAt: number, extra: readonly KvPair[]): Alert {
-  const field = fieldReader(n.fields, mp);
+  const field = (f: MailField): string | null => firstBySynonym(n.fields, mp.fieldNames[f])?.value ?? null;
   const c = collector(mail, mp);
-  const source = field('source');
-  if (source !== null) addIocs(c, extractIocs(source, mp), ['source']);
+  addRoles(c, n.fields);
   // The SIEM is the sender and the subject is a template: the incident's indicators are in the body.
   // Links to the SIEM's own console (its domain) are references, not indicators.
   addMail(c, mail, [], false, true);
@@ -94,7 +94,7 @@ function notificationAlert(mail: ParsedMail, n: Notification, policy: AlertPolic
     sourceRef: notificationSourceRef(n.incidentId),
     title: cleanTitle(field('title') ?? (mail.subject?.trim() || '')) || cleanTitle(`Incident ${n.incidentId}`),
     description: describe(summary, [...n.fields, ...extra], notes(mail, c), '**Raw Events**', n.rawEvents ?? ''),
-    severity: severityFromText(field('severity') ?? '') ?? policy.defaultSeverity,
+    severity: notificationSeverity(n, mp) ?? policy.defaultSeverity,
     // A time without an offset is in the SIEM's zone, which its mail's Date: header tells.
     date: (date === null ? null : textDate(date, receivedAt, mail.dateOffset)) ?? mailDate(mail, receivedAt),
     tags: cleanTags([...tags, ...policy.tags]),
@@ -253,12 +253,31 @@ function trimDashes(s: string): string {
   return s.slice(start, end);
 }
 
-/** The first non-null value of a field by its synonyms (compared as {@link normaliseKey} does). */
-function fieldReader(fields: readonly KvPair[], mp: MailPolicy): (f: MailField) => string | null {
-  return (f) => {
-    const names = new Set(mp.fieldNames[f].map(normaliseKey));
-    return fields.find((p) => p.value !== null && names.has(normaliseKey(p.key)))?.value ?? null;
-  };
+/** The severity of the highest-priority severity field, on that field's scale; null when none names one. */
+function notificationSeverity(n: Notification, mp: MailPolicy): ReturnType<typeof severityOfField> {
+  const f = firstBySynonym(n.fields, mp.fieldNames.severity);
+  return f === null || f.value === null ? null : severityOfField(f.key, f.value, mp);
+}
+
+/** A user field's value that names no indicator but is one token (`CORP\\j.doe`, `svc_backup`): an `other` observable. */
+const USER_TOKEN = /^[^\s]{1,256}$/;
+
+/**
+ * The observables of the role fields (attacker, source, victim, destination, user), each tagged
+ * with its role, every line of a role counted, roles in {@link ROLE_FIELDS} order: they come first,
+ * and the same values found again in the body keep their role tags.
+ */
+function addRoles(c: Collect, fields: readonly KvPair[]): void {
+  for (const role of ROLE_FIELDS) {
+    const names = new Set(c.mp.fieldNames[role].map(normaliseKey));
+    for (const p of fields) {
+      if (p.value === null || !names.has(normaliseKey(p.key))) continue;
+      const iocs = extractIocs(p.value, c.mp);
+      const found = iocs.urls.length + iocs.domains.length + iocs.ips.length + iocs.emails.length;
+      addIocs(c, iocs, [role]);
+      if (role === 'user' && found === 0 && USER_TOKEN.test(p.value)) c.set.add('other', p.value, { tags: [role] });
+    }
+  }
 }
 
 /** A notification's date text: the shapes of {@link parseEventDate}, else what `Date.parse` reads when a year is written. */

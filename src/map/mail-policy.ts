@@ -8,8 +8,19 @@ import ipaddr from 'ipaddr.js';
 import { parseCidr } from '../net/cidr.js';
 import type { Severity } from '../types.js';
 
-/** The alert fields a SIEM notification's `key: value` lines can fill. */
-export type MailField = 'title' | 'severity' | 'date' | 'status' | 'type' | 'source' | 'description';
+/**
+ * The fields of a SIEM notification's `key: value` lines: the incident ID, the alert fields they
+ * fill, and the roles ({@link ROLE_FIELDS}) that tag the observables of their values.
+ */
+export type MailField =
+  | 'incidentId' | 'title' | 'severity' | 'date' | 'status' | 'type' | 'source' | 'description'
+  | 'attacker' | 'victim' | 'destination' | 'user';
+
+/**
+ * The fields whose values' observables are tagged with the field's name, in the order their
+ * observables are listed: who attacked, from where, whom, to where, as whom.
+ */
+export const ROLE_FIELDS = ['attacker', 'source', 'victim', 'destination', 'user'] as const satisfies readonly MailField[];
 
 /**
  * Values never sent as observables: known-benign, documentation or empty-input values.
@@ -35,11 +46,18 @@ export interface MailIgnore {
 export interface MailPolicy {
   /**
    * Synonyms of each field in SIEM notification mails, compared case-insensitively with blanks and
-   * `_` collapsed (`Event_Severity` = `event severity`). The first line whose key is a synonym wins.
+   * `_` collapsed (`Event_Severity` = `event severity`), in order of priority: the first synonym
+   * present (with a value) wins, wherever its line is, so incident-level names come before
+   * event-level ones. A body with an `incidentId` synonym (and a value) is a SIEM notification.
+   * Every line of a role field ({@link ROLE_FIELDS}) tags its observables, not only the first.
    */
   readonly fieldNames: Readonly<Record<MailField, readonly string[]>>;
-  /** Keys that hold the incident ID: a body with one of them (and a value) is a SIEM notification. */
-  readonly incidentIdNames: readonly string[];
+  /**
+   * Severity fields with a numeric scale of their own (0 or 1 to the number given): a number in
+   * them is read as a fraction of it (≥ 0.9 critical, ≥ 0.7 high, ≥ 0.4 medium, else low);
+   * words are read as anywhere. Keys as {@link normaliseKey} gives them.
+   */
+  readonly severityScales: Readonly<Record<string, number>>;
   /** A line starting with one of these (any case) opens the raw events block, kept verbatim. */
   readonly rawEventsMarkers: readonly string[];
   readonly ignore: MailIgnore;
@@ -87,23 +105,55 @@ export const DEFAULT_REFERENCE_DOMAINS: readonly string[] = [
 ];
 
 /**
- * Field synonyms: the KazDream EMAIL2THEHIVE `names_dict` (shared/seeds), plus common SIEM
- * spellings and their Russian equivalents.
+ * Field synonyms: the KazDream EMAIL2THEHIVE `names_dict` (shared/seeds), plus the spellings of
+ * KUMA, ArcSight, QRadar and FortiSIEM notifications and their Russian equivalents. Each list is
+ * in order of priority: incident (offense, alert) fields before event fields.
  */
 export const DEFAULT_FIELD_NAMES: Readonly<Record<MailField, readonly string[]>> = {
-  title: ['incident title', 'title', 'event title', 'name', 'incident name', 'rule name', 'rule',
-    'название', 'наименование', 'заголовок', 'название инцидента', 'имя', 'правило'],
-  severity: ['event severity', 'severity', 'incident severity', 'priority', 'criticality', 'urgency',
-    'важность', 'критичность', 'приоритет', 'уровень', 'уровень критичности', 'серьезность', 'серьёзность'],
-  date: ['date', 'incident first occurrence time', 'incident last occurrence time', 'time', 'timestamp',
-    'datetime', 'occurrence time', 'event occurrence time', 'incident occurrence time',
-    'event first occurrence time', 'event last occurrence time', 'detection time', 'detected',
-    'дата', 'время', 'дата и время', 'время события', 'время инцидента', 'время обнаружения'],
-  status: ['status', 'incident status', 'event status', 'статус', 'состояние', 'статус инцидента'],
-  type: ['type', 'event type', 'incident type', 'category', 'incident category', 'event category',
-    'тип', 'тип события', 'тип инцидента', 'категория', 'категория инцидента'],
-  source: ['host ip', 'source ip', 'source address', 'source', 'источник', 'ip источника', 'адрес источника'],
-  description: ['description', 'incident description', 'details', 'описание', 'подробности', 'детали'],
+  // Not a bare `incident`/`инцидент`: "Incident: I clicked a link" in a user's report is no SIEM mail.
+  incidentId: ['incident id', 'incident number', 'incident no', 'incident #', 'offense id', 'offense number',
+    'alert id', 'alarm id', 'case id', 'case number',
+    'id инцидента', 'идентификатор инцидента', 'номер инцидента', 'инцидент №', 'инцидент #',
+    'id алерта', 'идентификатор алерта', 'номер алерта', 'id нарушения', 'номер нарушения', 'id кейса', 'номер кейса'],
+  title: ['incident title', 'incident name', 'offense name', 'offense description', 'alert name', 'case name',
+    'title', 'name', 'rule name', 'rule', 'correlation rule', 'event title', 'event name',
+    'название инцидента', 'название алерта', 'название', 'наименование', 'заголовок', 'имя',
+    'правило корреляции', 'правило'],
+  severity: ['incident severity', 'incident priority', 'incident severity category', 'alert severity', 'offense magnitude', 'magnitude',
+    'severity', 'priority', 'criticality', 'urgency',
+    'критичность инцидента', 'важность инцидента', 'приоритет инцидента', 'критичность алерта',
+    'важность', 'критичность', 'приоритет', 'уровень критичности', 'серьезность', 'серьёзность', 'уровень',
+    'event severity category', 'event severity', 'критичность события', 'важность события'],
+  date: ['incident first occurrence time', 'incident first seen', 'incident occurrence time', 'incident time', 'offense start time', 'start time',
+    'first seen', 'date', 'time', 'timestamp', 'datetime', 'occurrence time', 'detection time', 'detected',
+    'incident last occurrence time', 'incident last seen',
+    'время инцидента', 'время первого события', 'дата', 'время', 'дата и время', 'время обнаружения',
+    'event first occurrence time', 'event occurrence time', 'event last occurrence time', 'event time', 'время события'],
+  status: ['incident status', 'offense status', 'alert status', 'status', 'статус инцидента', 'статус алерта', 'статус', 'состояние', 'event status'],
+  type: ['incident type', 'incident category', 'offense type', 'type', 'category', 'event type', 'event category',
+    'тип инцидента', 'категория инцидента', 'тип', 'категория', 'тип события'],
+  source: ['incident source', 'offense source', 'source ip', 'source address', 'source', 'src ip', 'src', 'source host',
+    'ip источника', 'адрес источника', 'источник', 'хост источника'],
+  description: ['incident description', 'description', 'incident detail', 'details', 'описание инцидента', 'описание', 'подробности', 'детали'],
+  attacker: ['attacker', 'attacker ip', 'attacker address', 'attacker host', 'атакующий', 'ip атакующего', 'адрес атакующего',
+    'атакующий хост', 'злоумышленник', 'ip злоумышленника'],
+  victim: ['victim', 'victim ip', 'victim host', 'target', 'target ip', 'target host', 'incident target', 'host ip', 'host name', 'hostname',
+    'affected host', 'жертва', 'ip жертвы', 'атакуемый хост', 'атакуемый', 'цель', 'затронутый хост', 'хост', 'узел'],
+  destination: ['destination', 'destination ip', 'destination address', 'destination host', 'dst ip', 'dst',
+    'назначение', 'ip назначения', 'адрес назначения', 'хост назначения'],
+  user: ['user', 'username', 'user name', 'account', 'account name', 'source user', 'target user', 'destination user',
+    'пользователь', 'учетная запись', 'учётная запись', 'имя пользователя'],
+};
+
+/**
+ * Numeric severity scales by field: FortiSIEM's event severity and QRadar's magnitude run to 10
+ * (FortiSIEM 0–10, QRadar 1–10). `severity` itself has none: its 1–4 is TheHive's own scale.
+ */
+export const DEFAULT_SEVERITY_SCALES: Readonly<Record<string, number>> = {
+  'event severity': 10,
+  'incident severity': 10,
+  'offense magnitude': 10,
+  magnitude: 10,
 };
 
 /** The documentation, example and empty-input values every SOC would otherwise see in test mails. */
@@ -124,9 +174,7 @@ export const DEFAULT_MAIL_IGNORE: MailIgnore = {
 /** The `email.*` defaults. */
 export const DEFAULT_MAIL_POLICY: MailPolicy = {
   fieldNames: DEFAULT_FIELD_NAMES,
-  // Not a bare `incident`/`инцидент`: "Incident: I clicked a link" in a user's report is no SIEM mail.
-  incidentIdNames: ['incident id', 'incident number', 'incident no', 'incident #', 'id инцидента',
-    'идентификатор инцидента', 'номер инцидента', 'инцидент №', 'инцидент #'],
+  severityScales: DEFAULT_SEVERITY_SCALES,
   rawEventsMarkers: ['raw events', 'raw event', 'исходные события', 'сырые события', 'необработанные события'],
   ignore: DEFAULT_MAIL_IGNORE,
   maxDepth: 3,
@@ -181,6 +229,18 @@ export function severityFromText(value: string): Severity | null {
   if (score <= 4) return Math.max(1, score) as Severity;
   if (score <= 10) return byFraction(score / 10);
   return score <= 100 ? byFraction(score / 100) : null;
+}
+
+/**
+ * TheHive severity of a notification's severity field `key: value`: a bare number (or `n/m`) in a
+ * field of `policy.severityScales` on that field's scale, anything else as {@link severityFromText}.
+ */
+export function severityOfField(key: string, value: string, policy: Pick<MailPolicy, 'severityScales'>): Severity | null {
+  const scale = policy.severityScales[normaliseKey(key)];
+  const n = /^(\d{1,3})(?:[.,]\d{1,3})?$/.exec(value.trim());
+  if (scale === undefined || scale <= 0 || n === null) return severityFromText(value);
+  const score = Number(n[1]);
+  return score <= scale ? byFraction(score / scale) : null;
 }
 
 function byFraction(f: number): Severity {

@@ -1,7 +1,8 @@
 /**
  * Structures inside a mail's decoded text: inline-forwarded blocks (Gmail, Thunderbird, Apple
- * Mail, Outlook, Yandex/Mail.ru separators) and SIEM notification bodies (`Incident ID:` and
- * `key: value` lines before a `Raw Events` block, the KazDream EMAIL2THEHIVE shape), and the
+ * Mail, Outlook, Yandex/Mail.ru separators) and SIEM notification bodies (an incident-ID line such
+ * as `Incident ID:`, `Offense ID:`, `ID алерта:` and `key: value` lines before a `Raw Events`
+ * block, the KazDream EMAIL2THEHIVE shape), and the
  * text and link targets of HTML bodies. Pure and linear: lines are split once, every per-line pattern is bounded or anchored, and lines longer
  * than a separator or header could be are not matched at all.
  */
@@ -108,7 +109,7 @@ export function addressOf(value: string): MailAddress | null {
 
 /** A SIEM notification found in a mail body. */
 export interface Notification {
-  /** The value of the first incident-ID line (`Incident ID: INC-42`), trimmed. */
+  /** The value of the incident-ID line of the highest-priority synonym (`Incident ID: INC-42`), trimmed. */
   readonly incidentId: string;
   /** Every `key: value` line before the raw events block, in order; `-` and empty values are null. */
   readonly fields: KvPair[];
@@ -116,17 +117,22 @@ export interface Notification {
   readonly rawEvents: string | null;
 }
 
+/** What {@link parseNotification} needs of the mail policy. */
+export interface NotificationPolicy {
+  readonly fieldNames: Pick<MailPolicy['fieldNames'], 'incidentId'>;
+  readonly rawEventsMarkers: MailPolicy['rawEventsMarkers'];
+}
+
 /**
  * The SIEM notification in `text`, or null when no `key: value` line before the raw events
- * marker has an incident-ID key (`policy.incidentIdNames`) with a value. Keys compare
+ * marker has an incident-ID key (`policy.fieldNames.incidentId`) with a value. Keys compare
  * case-insensitively with blanks and `_` collapsed; a line may carry a list bullet (`- `, `* `, `• `).
+ * With several ID keys, the earliest synonym in the list wins, wherever its line is.
  */
-export function parseNotification(text: string, policy: Pick<MailPolicy, 'incidentIdNames' | 'rawEventsMarkers'>): Notification | null {
-  const ids = new Set(policy.incidentIdNames.map(normaliseKey));
+export function parseNotification(text: string, policy: NotificationPolicy): Notification | null {
   const markers = policy.rawEventsMarkers.filter((m) => m.trim() !== '').map(markerPattern);
   const lines = text.split('\n');
   const fields: KvPair[] = [];
-  let incidentId: string | null = null;
   let rawEvents: string | null = null;
   for (let i = 0; i < lines.length; i++) {
     const line = (lines[i] as string).replace(/\r$/, '');
@@ -136,11 +142,27 @@ export function parseNotification(text: string, policy: Pick<MailPolicy, 'incide
       break;
     }
     const pair = fields.length < MAX_FIELDS ? fieldOf(line) : null;
-    if (pair === null) continue;
-    fields.push(pair);
-    if (incidentId === null && pair.value !== null && ids.has(normaliseKey(pair.key))) incidentId = pair.value;
+    if (pair !== null) fields.push(pair);
   }
+  const incidentId = firstBySynonym(fields, policy.fieldNames.incidentId)?.value ?? null;
   return incidentId === null ? null : { incidentId, fields, rawEvents };
+}
+
+/**
+ * The field of the earliest synonym in `names` that some field with a value has (the first such
+ * line of it), or null: the priority of a synonym list, not the order of the mail's lines.
+ */
+export function firstBySynonym(fields: readonly KvPair[], names: readonly string[]): KvPair | null {
+  const byKey = new Map<string, KvPair>();
+  for (const p of fields) {
+    const key = normaliseKey(p.key);
+    if (p.value !== null && !byKey.has(key)) byKey.set(key, p);
+  }
+  for (const name of names) {
+    const hit = byKey.get(normaliseKey(name));
+    if (hit !== undefined) return hit;
+  }
+  return null;
 }
 
 /** `Key: value` (also a full-width colon), bullet and blanks stripped; null for other lines and URLs. */

@@ -61,12 +61,13 @@ const TABLE: Record<string, Expected> = {
     severity: 3,
     date: utc(2024, 3, 14, 9, 21, 7, 6),
     tags: ['mail', 'siem-notification', 'status:New', 'type:Authentication', 'source:91.243.85.17'],
+    // "Destination:" names the destination: its host and address are tagged so, and come first with the source (issue 13).
     observables: [
       o('ip', '91.243.85.17', ['source']),
+      o('domain', 'vpn-gw02.qazlogistik.kz', ['destination']),
+      o('ip', '10.40.8.2', ['private', 'destination']),
       o('url', 'http://upd-check.sys-telemetry.top/agent/v2/get?id=77'),
       o('domain', 'upd-check.sys-telemetry.top'),
-      o('domain', 'vpn-gw02.qazlogistik.kz'),
-      o('ip', '10.40.8.2', ['private']),
       o('ip', '10.40.12.77', ['private']),
       o('ip', '45.146.165.38'),
       o('hash', H32),

@@ -155,8 +155,17 @@ describe('parseNotification', () => {
     expect(parseNotification('Incident: I clicked a link\nИнцидент: кликнул по ссылке', DEFAULT_MAIL_POLICY)).to.equal(null);
   });
 
+  it('the incident ID of the earliest synonym in the list, wherever its line is (issue 13)', () => {
+    const policy = { fieldNames: { incidentId: ['Incident ID', 'Alert ID'] }, rawEventsMarkers: [] };
+    expect(parseNotification('Alert ID: A-1\nIncident ID: -\nincident_id: INC-2\nIncident ID: INC-3', policy)?.incidentId).to.equal('INC-2');
+    expect(parseNotification('Alert ID: A-1\nStatus: New', policy)?.incidentId).to.equal('A-1');
+    // KUMA's alert ID, QRadar's offense ID are notifications by default.
+    expect(parseNotification('ID алерта: 6a1f\nКритичность: Высокая', DEFAULT_MAIL_POLICY)?.incidentId).to.equal('6a1f');
+    expect(parseNotification('Offense ID: 5127\nMagnitude: 8', DEFAULT_MAIL_POLICY)?.incidentId).to.equal('5127');
+  });
+
   it('uses the policy: custom incident key and marker', () => {
-    const policy = { incidentIdNames: ['Alarm No'], rawEventsMarkers: ['Payload'] };
+    const policy = { fieldNames: { incidentId: ['Alarm No'] }, rawEventsMarkers: ['Payload'] };
     expect(parseNotification('alarm_no: A-1\npayload\nx', policy)).to.deep.equal({
       incidentId: 'A-1',
       fields: [{ key: 'alarm_no', value: 'A-1' }],
