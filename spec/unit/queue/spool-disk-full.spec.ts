@@ -82,11 +82,12 @@ describe('queue/spool on a full disk (tmpfs)', function () {
       hooks: { error: (err, during) => errors.push(`${during}: ${(err as NodeJS.ErrnoException).code}`) },
     });
     open.push(spool);
-    // Fill the disk with records until a commit fails.
+    // Fill the disk with records, each committed before the next (so how many fit does not depend
+    // on how many a loaded machine gathers into one commit), until a commit fails.
     let n = 0;
     while (spool.blocked === null) {
       spool.append(record(++n));
-      if (n % 8 === 0) await sleep(1);
+      await until(() => spool.stats().committed === n || spool.blocked !== null, `record ${n} committed or the disk full`);
     }
     const written = spool.stats().committed;
     expect(written).to.be.above(40);
