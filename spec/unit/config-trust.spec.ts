@@ -5,6 +5,7 @@
 import { expect } from 'chai';
 import { mailTrustOf } from '../../src/app-options.js';
 import { loadConfig } from '../../src/config.js';
+import { startWarnings } from '../../src/config-warnings.js';
 
 const load = (env: Record<string, string> = {}) => loadConfig({ env, useDefaultFile: false });
 
@@ -53,5 +54,16 @@ describe('config: trusted senders and mail source roles (issue 13)', () => {
     expect(failure(() => load({ TRACEHIVE_EMAIL_TRUSTED_SENDER_IPS: '192.0.2.0/33' })).message).to.include('email.trustedSenderIps');
     expect(failure(() => load({ TRACEHIVE_EMAIL_TRUSTED_SENDERS: ' , ' })).message).to.include('TRACEHIVE_EMAIL_TRUSTED_SENDERS').and.include('lists nothing');
     expect(failure(() => load({ TRACEHIVE_SMTP_ROLE: 'siem' })).message).to.include('email.smtp.role');
+  });
+
+  it('warns at start about a notifications source that trusts everyone, and about a sender list alone', () => {
+    expect(startWarnings(load())).to.deep.equal([]);
+    const open = startWarnings(load({ TRACEHIVE_INGEST_ROLE: 'notifications' }));
+    expect(open).to.have.length(1);
+    expect(open[0]).to.include('ingest.role is notifications').and.include('anyone who can mail');
+    const fromOnly = startWarnings(load({ TRACEHIVE_INGEST_ROLE: 'notifications', TRACEHIVE_EMAIL_TRUSTED_SENDERS: '@alerts.example.org' }));
+    expect(fromOnly).to.have.length(1);
+    expect(fromOnly[0]).to.include('checks only the From: header');
+    expect(startWarnings(load({ TRACEHIVE_INGEST_ROLE: 'notifications', TRACEHIVE_EMAIL_TRUSTED_SENDERS: '@alerts.example.org', TRACEHIVE_EMAIL_AUTHSERV_ID: 'mx.example.com' }))).to.deep.equal([]);
   });
 });
