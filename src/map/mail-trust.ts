@@ -100,18 +100,26 @@ export function receivingHop(headers: readonly HeaderLine[], relays: readonly st
   return null;
 }
 
-/** The IP in a Received field's `from` clause: `[192.0.2.1]`, `[IPv6:2001:db8::1]` or Exchange's `(192.0.2.1)`. */
+/**
+ * The IP the receiving server recorded in a Received field's `from` clause. The name right after
+ * `from` and any `helo=` are what the client said, and an address literal is a valid HELO
+ * (`EHLO [192.0.2.10]`): the address in the server's own comment wins — Postfix and Sendmail
+ * `(name [IP])`, Exim `([IP] helo=…)`, Exchange `(IP)`, `[IPv6:…]` — and the first token only
+ * when no comment names one (Exim without reverse DNS: `from [IP] (helo=…)`).
+ */
 export function receivedFromIp(value: string): string | null {
   const m = /^\s*from\s+([\s\S]*?)(?:\s(?:by|via|with|id|for)\s|;|$)/i.exec(value);
   if (m === null) return null;
   const clause = m[1] as string;
-  for (const found of clause.matchAll(/[[(]\s*(?:IPv6:)?([0-9A-Fa-f:.]+)\s*[\])]/g)) {
-    const ip = found[1] as string;
-    if (isIpText(ip)) return ip.toLowerCase();
+  for (const comment of clause.matchAll(/\(([^()]*)\)/g)) {
+    const text = (comment[1] as string).replace(/helo=\S*/gi, ' ');
+    for (const found of text.matchAll(/(?:^|[\s[])(?:IPv6:)?([0-9A-Fa-f:.]*[0-9A-Fa-f:][0-9A-Fa-f:.]*)(?=$|[\s\]])/g)) {
+      const ip = found[1] as string;
+      if (isIpText(ip)) return ip.toLowerCase();
+    }
   }
-  // Some relays write the bare address as the from name.
-  const bare = /^([0-9A-Fa-f:.]+)(?:\s|$)/.exec(clause.trim());
-  return bare !== null && isIpText(bare[1] as string) ? (bare[1] as string).toLowerCase() : null;
+  const first = /^\[?(?:IPv6:)?([0-9A-Fa-f:.]+)\]?(?:\s|$)/i.exec(clause.trim());
+  return first !== null && isIpText(first[1] as string) ? (first[1] as string).toLowerCase() : null;
 }
 
 function isIpText(s: string): boolean {

@@ -85,6 +85,10 @@ describe('map/mail-trust: who may speak as a SIEM (issue 13, point 6)', () => {
     expect(receivedFromIp('from EX01.example.com (198.51.100.4) by EX02.example.com (198.51.100.5) with Microsoft SMTP Server')).to.equal('198.51.100.4');
     expect(receivedFromIp('by mx.example.com (Postfix, from userid 0) id 4Q; Fri, 4 Dec 2026')).to.equal(null);
     expect(receivedFromIp('from helo.example.net (helo [999.1.1.1]) by mx.example.com')).to.equal(null);
+    // An address literal is a valid HELO: the client's word never passes for the address the server saw.
+    expect(receivedFromIp('from [192.0.2.10] (unknown [198.51.100.23]) by mx.example.com (Postfix)')).to.equal('198.51.100.23');
+    expect(receivedFromIp('from mail.example.net ([198.51.100.23] helo=[192.0.2.10]) by mx.example.com with esmtp (Exim 4.96)')).to.equal('198.51.100.23');
+    expect(receivedFromIp('from [198.51.100.23] (helo=[192.0.2.10]) by mx.example.com with esmtp (Exim 4.96)')).to.equal('198.51.100.23');
     const chain: HeaderLine[] = [
       { key: 'received', line: 'Received: by mx.example.com (Postfix, from userid 0) id 1' },
       { key: 'received', line: 'Received: from localhost (localhost [127.0.0.1]) by mx.example.com (amavis)' },
