@@ -29,11 +29,11 @@ export function mailPolicyOf(config: Config): MailPolicy {
   };
 }
 
-/** `email.trustedSenders`, `email.trustedSenderIps`, `email.authservId` and each mail source's role, as the mail pipeline takes them. */
+/** `email.trustedSenders`, `email.trustedSenderIps`, `email.internalRelays`, `email.authservId` and each mail source's role, as the mail pipeline takes them. */
 export function mailTrustOf(config: Config): MailTrust {
   const e = config.email;
   return {
-    policy: { senders: e.trustedSenders, ips: e.trustedSenderIps, authservId: e.authservId },
+    policy: { senders: e.trustedSenders, ips: e.trustedSenderIps, authservId: e.authservId, relays: e.internalRelays },
     roles: { imap: e.imap.role, smtp: e.smtp.role, ingest: config.ingest.role },
   };
 }

@@ -159,6 +159,7 @@ export const schema = {
     },
     trustedSenders: { doc: 'Senders (From: address or @domain) whose mails may be SIEM notifications; empty (unset) trusts every sender.', format: 'sender-list', default: [] as string[], env: 'TRACEHIVE_EMAIL_TRUSTED_SENDERS' },
     trustedSenderIps: { doc: 'CIDRs the receiving hop (the peer our receiving server wrote in the topmost Received:, loopback skipped) must be in for a SIEM notification; empty (unset): any.', format: 'cidr-list', default: [] as string[], env: 'TRACEHIVE_EMAIL_TRUSTED_SENDER_IPS' },
+    internalRelays: { doc: 'CIDRs of your own mail servers behind the receiving one (mailbox store, internal relays): their Received: hops are skipped when finding the hop email.trustedSenderIps is checked against.', format: 'cidr-list', default: [] as string[], env: 'TRACEHIVE_EMAIL_INTERNAL_RELAYS' },
     authservId: { doc: 'The authserv-id of your receiving mail server: a SIEM notification needs SPF, DKIM or DMARC to pass, aligned with its From:, in that server’s Authentication-Results (others are ignored); empty checks none.', format: String, default: '', env: 'TRACEHIVE_EMAIL_AUTHSERV_ID' },
     privateIps: { doc: 'Private, CGNAT and link-local addresses found in mails: keep (tagged private) or drop.', format: ['keep', 'drop'], default: 'keep', env: 'TRACEHIVE_EMAIL_PRIVATE_IPS' },
     maxDepth: { doc: 'Forwarded mails nested deeper than this are kept as attachments, not parsed.', format: COUNT, default: 3, env: 'TRACEHIVE_EMAIL_MAX_DEPTH' },
@@ -245,6 +246,7 @@ export interface Config {
     readonly ignore: { readonly domains: readonly string[]; readonly ips: readonly string[]; readonly hashes: readonly string[]; readonly emails: readonly string[] };
     readonly trustedSenders: readonly string[];
     readonly trustedSenderIps: readonly string[];
+    readonly internalRelays: readonly string[];
     readonly authservId: string;
     readonly privateIps: 'keep' | 'drop';
     readonly maxDepth: number;

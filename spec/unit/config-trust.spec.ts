@@ -21,7 +21,7 @@ function failure(fn: () => unknown): { code: string; message: string } {
 describe('config: trusted senders and mail source roles (issue 13)', () => {
   it('trusts everyone on every source by default: nothing changes for existing users', () => {
     expect(mailTrustOf(load())).to.deep.equal({
-      policy: { senders: [], ips: [], authservId: '' },
+      policy: { senders: [], ips: [], authservId: '', relays: [] },
       roles: { imap: 'mixed', smtp: 'mixed', ingest: 'mixed' },
     });
   });
@@ -32,13 +32,14 @@ describe('config: trusted senders and mail source roles (issue 13)', () => {
         TRACEHIVE_EMAIL_TRUSTED_SENDERS: 'siem@alerts.example.org, @kuma.example.org',
         TRACEHIVE_EMAIL_TRUSTED_SENDER_IPS: '192.0.2.0/28,2001:db8::/48',
         TRACEHIVE_EMAIL_AUTHSERV_ID: 'mx.example.com',
+        TRACEHIVE_EMAIL_INTERNAL_RELAYS: '192.0.2.200/32',
         TRACEHIVE_SMTP_ROLE: 'notifications',
         TRACEHIVE_IMAP_ROLE: 'reports',
         TRACEHIVE_INGEST_ROLE: 'notifications',
       }),
     );
     expect(trust).to.deep.equal({
-      policy: { senders: ['siem@alerts.example.org', '@kuma.example.org'], ips: ['192.0.2.0/28', '2001:db8::/48'], authservId: 'mx.example.com' },
+      policy: { senders: ['siem@alerts.example.org', '@kuma.example.org'], ips: ['192.0.2.0/28', '2001:db8::/48'], authservId: 'mx.example.com', relays: ['192.0.2.200/32'] },
       roles: { imap: 'reports', smtp: 'notifications', ingest: 'notifications' },
     });
   });

@@ -11,6 +11,8 @@ function headersOf(name: string): HeaderLine[] {
 }
 
 const SIEM = 'siem@alerts.example.org';
+/** What a mailbox store behind the MX adds above the MX's own hop. */
+const LMTP_HOP: HeaderLine = { key: 'received', line: 'Received: from mx.example.com (mx.example.com [192.0.2.200])\n\tby store.example.com with LMTP id 9x; Fri, 04 Dec 2026 09:23:13 +0000' };
 
 describe('map/mail-trust: who may speak as a SIEM (issue 13, point 6)', () => {
   it('trusts every sender when no key is set (the default: nothing changes for existing users)', () => {
@@ -34,6 +36,8 @@ describe('map/mail-trust: who may speak as a SIEM (issue 13, point 6)', () => {
       ['forged, IP check only', { senders: [], ips: ['192.0.2.0/24'], authservId: '' }, SIEM, forged, false, [/198\.51\.100\.23/]],
       ['forged, sender check only: the From: is all a sender list can see', { senders: [SIEM], ips: [], authservId: '' }, SIEM, forged, true, []],
       ['authserv-id of nobody here', { ...full, authservId: 'mx.example.org' }, SIEM, trusted, false, [/no Authentication-Results of mx\.example\.org/]],
+      ['behind our mailbox store: its LMTP hop skipped as an internal relay', { ...full, relays: ['192.0.2.200/32'] }, SIEM, [LMTP_HOP, ...trusted], true, []],
+      ['behind our mailbox store, not listed', full, SIEM, [LMTP_HOP, ...trusted], false, [/came from 192\.0\.2\.200/]],
       ['authserv-id without case', { ...full, authservId: 'MX.Example.COM' }, SIEM, trusted, true, []],
     ];
     for (const [name, policy, from, headers, ok, reasons] of rows) {
