@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from './config.js';
+import type { MailTrust } from './mail-pipeline.js';
 import { DEFAULT_MAIL_POLICY, type MailPolicy } from './map/mail-policy.js';
 import type { TheHiveSinkOptions } from './sinks/thehive.js';
 import type { ImapOptions } from './sources/imap.js';
@@ -30,6 +31,15 @@ export function mailPolicyOf(config: Config): MailPolicy {
     stopwords: e.stopwords,
     keywordTags: e.keywordTags,
     subjectTags: e.subjectTags,
+  };
+}
+
+/** `email.trustedSenders`, `email.trustedSenderIps`, `email.internalRelays`, `email.authservId` and each mail source's role, as the mail pipeline takes them. */
+export function mailTrustOf(config: Config): MailTrust {
+  const e = config.email;
+  return {
+    policy: { senders: e.trustedSenders, ips: e.trustedSenderIps, authservId: e.authservId, relays: e.internalRelays },
+    roles: { imap: e.imap.role, smtp: e.smtp.role, ingest: config.ingest.role },
   };
 }
 

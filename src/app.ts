@@ -41,7 +41,7 @@ import { MailPipeline, type MailSpool } from './mail-pipeline.js';
 import { InputGate } from './input-gate.js';
 import type { ImapSource } from './sources/imap.js';
 import type { SmtpSource } from './sources/smtp.js';
-import { imapOptionsOf, mailPolicyOf, smtpOptionsOf, theHiveOptionsOf } from './app-options.js';
+import { imapOptionsOf, mailPolicyOf, mailTrustOf, smtpOptionsOf, theHiveOptionsOf } from './app-options.js';
 import type { Sink } from './types.js';
 
 /**
@@ -215,6 +215,7 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
   const mail = new MailPipeline({
     policy: config.alert,
     mailPolicy: mailPolicyOf(config),
+    trust: mailTrustOf(config),
     spool: () => (spool === undefined ? undefined : mailSpool),
     quarantineDir: kept.quarantine.dir,
     quarantine: kept.quarantine,

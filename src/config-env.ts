@@ -32,6 +32,8 @@ const EMPTY_LIST_HINTS: Readonly<Record<string, string>> = {
   'email.smtp.allowPeers': 'unset it to allow all peers, or give the CIDR ranges of your MTA',
   'email.smtp.allowFrom': 'unset it to allow all senders, or give addresses and @domains',
   'alert.tags': 'unset it for no extra tags',
+  'email.trustedSenders': 'unset it to let every sender send SIEM notifications, or give addresses and @domains',
+  'email.trustedSenderIps': 'unset it to let every sending server send SIEM notifications, or give the CIDR ranges of your SIEM',
 };
 
 /** One line per problem: unknown variables (with the closest known name) and empty lists. */

@@ -109,6 +109,20 @@ convict.addFormat({
 });
 
 convict.addFormat({
+  name: 'sender-list',
+  validate(value: unknown) {
+    if (!Array.isArray(value)) throw new Error('Expected a list of addresses or @domain entries');
+    for (const item of value) {
+      if (typeof item !== 'string' || item.length > 254 || !/^(?:[^@\s]+@[^@\s]+|@[^@\s]+)$/.test(item.trim())) {
+        const hint = typeof item === 'string' && parseCidr(item) !== null ? ' (addresses of sending servers go in email.trustedSenderIps)' : '';
+        throw new Error(`Expected addresses (siem@example.org) or @domain entries (@example.org), got ${JSON.stringify(item)}${hint}`);
+      }
+    }
+  },
+  coerce: splitList,
+});
+
+convict.addFormat({
   name: 'severity-rules',
   validate(value: unknown) {
     if (typeof value === 'string') throw new Error('Expected a JSON list of rules such as [{"match":"*_APT_*","severity":4}], got text that is not JSON');

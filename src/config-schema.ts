@@ -6,6 +6,7 @@
  */
 import { DEFAULT_SEVERITY_RULES } from './map/severity.js';
 import { DEFAULT_MAIL_POLICY, type MailField } from './map/mail-policy.js';
+import type { MailRole } from './map/mail-trust.js';
 import type { AlertPolicy, SeverityRule } from './types.js';
 import { LOG_LEVELS, intAtLeast, intIn } from './config-formats.js';
 
@@ -114,6 +115,7 @@ export const schema = {
   },
   ingest: {
     dropDir: { doc: 'Where `tracehive ingest` leaves mails for serve: its own directory outside spool.dir, writable by the MTA group (setgid and sticky bits).', format: String, default: 'data/incoming', env: 'TRACEHIVE_INGEST_DROP_DIR' },
+    role: { doc: 'What mails `tracehive ingest` takes: notifications (a SIEM notification from an untrusted sender is quarantined), reports or mixed (it becomes an ordinary mail, tagged untrusted-notification).', format: ['notifications', 'reports', 'mixed'], default: 'mixed', env: 'TRACEHIVE_INGEST_ROLE' },
   },
   email: {
     imap: {
@@ -130,6 +132,7 @@ export const schema = {
       doneMailbox: { doc: 'Move taken mails here (created when missing); empty marks them \\Seen in place.', format: String, default: '', env: 'TRACEHIVE_IMAP_DONE_MAILBOX' },
       pollIntervalMs: { doc: 'Polling beside IDLE (the only trigger on servers without IDLE).', format: POLL_MS, default: 60000, env: 'TRACEHIVE_IMAP_POLL_INTERVAL_MS' },
       maxBytes: { doc: 'Larger mails are left unread in the mailbox and logged.', format: MAIL_BYTES, default: 26214400, env: 'TRACEHIVE_IMAP_MAX_BYTES' },
+      role: { doc: 'What the mailbox holds: notifications, reports or mixed (see ingest.role).', format: ['notifications', 'reports', 'mixed'], default: 'mixed', env: 'TRACEHIVE_IMAP_ROLE' },
     },
     smtp: {
       enabled: { doc: 'Accept mail over SMTP (a spamtrap, a forwarding rule, a report-phishing address).', format: 'switch', default: false, env: 'TRACEHIVE_SMTP_ENABLED' },
@@ -145,6 +148,7 @@ export const schema = {
       maxInflightBytes: { doc: 'Bytes of mails being received or parsed at once, over every session; a mail that would go over gets 452 (the MTA retries).', format: INFLIGHT_BYTES, default: 67108864, env: 'TRACEHIVE_SMTP_MAX_INFLIGHT_BYTES' },
       commandTimeoutMs: { doc: 'A client must start DATA within this after connecting or after its last mail (NOOP, RSET and the like do not extend it), else 421.', format: SESSION_MS, default: 60000, env: 'TRACEHIVE_SMTP_COMMAND_TIMEOUT_MS' },
       dataTimeoutMs: { doc: 'A mail’s DATA must end within this after it started, else 421.', format: SESSION_MS, default: 300000, env: 'TRACEHIVE_SMTP_DATA_TIMEOUT_MS' },
+      role: { doc: 'What mails the SMTP intake takes: notifications, reports or mixed (see ingest.role).', format: ['notifications', 'reports', 'mixed'], default: 'mixed', env: 'TRACEHIVE_SMTP_ROLE' },
     },
     fieldNames: { doc: 'SIEM notification mails: synonyms (case-insensitive, first in a list wins) of incidentId, title, severity, date, status, type, source, description and of the roles attacker, victim, destination, user; a field left out keeps its defaults.', format: 'field-names', default: DEFAULT_MAIL_POLICY.fieldNames as unknown as Record<MailField, string[]>, env: 'TRACEHIVE_EMAIL_FIELD_NAMES' },
     ignore: {
@@ -157,6 +161,10 @@ export const schema = {
     keywordTags: { doc: 'keyword=tag: a mail whose subject or text holds the keyword (any case) gets the tag (keyword alone: the keyword is the tag).', format: 'string-list', default: [] as string[], env: 'TRACEHIVE_EMAIL_KEYWORD_TAGS' },
     subjectTags: { doc: 'glob=tag: a mail whose subject matches the glob (* any run, any case) gets the tag.', format: 'string-list', default: [] as string[], env: 'TRACEHIVE_EMAIL_SUBJECT_TAGS' },
     referenceDomains: { doc: 'Sites advisories link to for reading (CERTs, vendor blogs), with subdomains: their links are listed as references in the description, never sent as observables.', format: 'string-list', default: [...DEFAULT_MAIL_POLICY.referenceDomains], env: 'TRACEHIVE_EMAIL_REFERENCE_DOMAINS' },
+    trustedSenders: { doc: 'Senders (From: address or @domain) whose mails may be SIEM notifications; empty (unset) trusts every sender.', format: 'sender-list', default: [] as string[], env: 'TRACEHIVE_EMAIL_TRUSTED_SENDERS' },
+    trustedSenderIps: { doc: 'CIDRs the receiving hop (the peer our receiving server wrote in the topmost Received:, loopback skipped) must be in for a SIEM notification; empty (unset): any.', format: 'cidr-list', default: [] as string[], env: 'TRACEHIVE_EMAIL_TRUSTED_SENDER_IPS' },
+    internalRelays: { doc: 'CIDRs of your own mail servers behind the receiving one (mailbox store, internal relays): their Received: hops are skipped when finding the hop email.trustedSenderIps is checked against.', format: 'cidr-list', default: [] as string[], env: 'TRACEHIVE_EMAIL_INTERNAL_RELAYS' },
+    authservId: { doc: 'The authserv-id of your receiving mail server: a SIEM notification needs SPF, DKIM or DMARC to pass, aligned with its From:, in that server’s Authentication-Results (others are ignored); empty checks none.', format: String, default: '', env: 'TRACEHIVE_EMAIL_AUTHSERV_ID' },
     privateIps: { doc: 'Private, CGNAT and link-local addresses found in mails: keep (tagged private) or drop.', format: ['keep', 'drop'], default: 'keep', env: 'TRACEHIVE_EMAIL_PRIVATE_IPS' },
     maxDepth: { doc: 'Forwarded mails nested deeper than this are kept as attachments, not parsed.', format: COUNT, default: 3, env: 'TRACEHIVE_EMAIL_MAX_DEPTH' },
     type: { doc: 'Alert `type` of an ordinary mail (≤ 32 chars).', format: 'thehive-name', default: 'mail', env: 'TRACEHIVE_EMAIL_TYPE' },
@@ -234,13 +242,17 @@ export interface Config {
     readonly rejected: FileBudget;
     readonly quarantine: FileBudget;
   };
-  readonly ingest: { readonly dropDir: string };
+  readonly ingest: { readonly dropDir: string; readonly role: MailRole };
   readonly email: {
-    readonly imap: { readonly enabled: boolean; readonly host: string; readonly port: number; readonly secure: boolean; readonly starttls: 'required' | 'when-offered' | 'off'; readonly tlsVerify: boolean; readonly caFile: string; readonly user: string; readonly password: string; readonly mailbox: string; readonly doneMailbox: string; readonly pollIntervalMs: number; readonly maxBytes: number };
-    readonly smtp: { readonly enabled: boolean; readonly host: string; readonly port: number; readonly allowFrom: readonly string[]; readonly allowPeers: readonly string[]; readonly maxBytes: number; readonly tlsKeyFile: string; readonly tlsCertFile: string; readonly maxClients: number; readonly maxClientsPerPeer: number; readonly maxInflightBytes: number; readonly commandTimeoutMs: number; readonly dataTimeoutMs: number };
+    readonly imap: { readonly enabled: boolean; readonly host: string; readonly port: number; readonly secure: boolean; readonly starttls: 'required' | 'when-offered' | 'off'; readonly tlsVerify: boolean; readonly caFile: string; readonly user: string; readonly password: string; readonly mailbox: string; readonly doneMailbox: string; readonly pollIntervalMs: number; readonly maxBytes: number; readonly role: MailRole };
+    readonly smtp: { readonly enabled: boolean; readonly host: string; readonly port: number; readonly allowFrom: readonly string[]; readonly allowPeers: readonly string[]; readonly maxBytes: number; readonly tlsKeyFile: string; readonly tlsCertFile: string; readonly maxClients: number; readonly maxClientsPerPeer: number; readonly maxInflightBytes: number; readonly commandTimeoutMs: number; readonly dataTimeoutMs: number; readonly role: MailRole };
     /** Partial: a configuration written before a field existed keeps that field's defaults (app-options.ts merges). */
     readonly fieldNames: Readonly<Partial<Record<MailField, readonly string[]>>>;
     readonly ignore: { readonly domains: readonly string[]; readonly ips: readonly string[]; readonly hashes: readonly string[]; readonly emails: readonly string[] };
+    readonly trustedSenders: readonly string[];
+    readonly trustedSenderIps: readonly string[];
+    readonly internalRelays: readonly string[];
+    readonly authservId: string;
     readonly privateIps: 'keep' | 'drop';
     readonly referenceDomains: readonly string[];
     readonly stopwords: readonly string[];

@@ -43,6 +43,27 @@ export function startWarnings(config: Config): string[] {
       out.push(`IMAP runs without implicit TLS and email.imap.starttls is ${imap.starttls}: the password and the mails ${how}. Set email.imap.starttls=required (TRACEHIVE_IMAP_STARTTLS), or email.imap.secure=true with port 993.`);
     }
   }
+  out.push(...trustWarnings(config));
+  return out;
+}
+
+/** A notifications source that trusts everyone, or a sender list that checks only the forgeable From:. */
+function trustWarnings(config: Config): string[] {
+  const e = config.email;
+  const byAddress = e.trustedSenders.length > 0;
+  const byServer = e.trustedSenderIps.length > 0 || e.authservId.trim() !== '';
+  const out: string[] = [];
+  const notifying = [
+    ...(e.imap.enabled && e.imap.role === 'notifications' ? ['email.imap.role'] : []),
+    ...(e.smtp.enabled && e.smtp.role === 'notifications' ? ['email.smtp.role'] : []),
+    ...(config.ingest.role === 'notifications' ? ['ingest.role'] : []),
+  ];
+  if (notifying.length > 0 && !byAddress && !byServer) {
+    out.push(`${notifying.join(' and ')} ${notifying.length === 1 ? 'is' : 'are'} notifications, but no trusted sender is set: anyone who can mail that source can raise a SIEM incident. Set email.trustedSenders with email.trustedSenderIps or email.authservId (TRACEHIVE_EMAIL_TRUSTED_SENDERS, _TRUSTED_SENDER_IPS, _AUTHSERV_ID).`);
+  }
+  if (byAddress && !byServer) {
+    out.push('email.trustedSenders checks only the From: header, which any sender writes: a forged notification passes it. Set email.trustedSenderIps (TRACEHIVE_EMAIL_TRUSTED_SENDER_IPS) or email.authservId (TRACEHIVE_EMAIL_AUTHSERV_ID) too.');
+  }
   return out;
 }
 

@@ -32,7 +32,7 @@ interface SchemaLeaf {
 const ENV_KEYS: readonly EnvKey[] = (function walk(node: Record<string, unknown>, prefix: string): EnvKey[] {
   return Object.entries(node).flatMap(([name, value]) => {
     const leaf = value as SchemaLeaf;
-    if ('doc' in (value as object)) return leaf.env ? [{ env: leaf.env, key: `${prefix}${name}`, list: leaf.format === 'cidr-list' || leaf.format === 'string-list' }] : [];
+    if ('doc' in (value as object)) return leaf.env ? [{ env: leaf.env, key: `${prefix}${name}`, list: leaf.format === 'cidr-list' || leaf.format === 'string-list' || leaf.format === 'sender-list' }] : [];
     return walk(value as Record<string, unknown>, `${prefix}${name}.`);
   });
 })(schema, '');

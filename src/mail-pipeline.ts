@@ -6,7 +6,9 @@
  * `spool.dir/quarantine/` (0700, files 0600: mails hold personal data) — and never blocks the next
  * one, unless the quarantine is at `spool.quarantine.maxBytes`: then the mail is refused for now
  * (ERR_QUARANTINE_FULL; SMTP answers 4xx, IMAP leaves it unseen, a drop file stays), because any
- * allowed sender could otherwise fill the disk with non-mails. The {@link MailIntake} of every source.
+ * allowed sender could otherwise fill the disk with non-mails. A SIEM notification from a sender
+ * not trusted to send one (mail-trust.ts) is quarantined too on a `notifications` source, and
+ * mapped as an ordinary mail elsewhere. The {@link MailIntake} of every source.
  */
 import { createHash } from 'node:crypto';
 import { dirname, join } from 'node:path';
@@ -16,6 +18,8 @@ import type { KeptFiles } from './io/kept-files.js';
 import { makePrivateDir } from './io/private-files.js';
 import PQueue, { TimeoutError } from 'p-queue';
 import type { MailPolicy } from './map/mail-policy.js';
+import { mailTrust, trustsEveryone, type MailRole, type TrustPolicy } from './map/mail-trust.js';
+import { rawHeaderLines } from './parse/mail-headers.js';
 import { alertRecord, type SpoolWriter } from './queue/spool-payload.js';
 import type { MailIntake, MailOrigin, MailVerdict } from './sources/mail-intake.js';
 import type { Telemetry } from './telemetry.js';
@@ -36,6 +40,33 @@ export interface MailPipelineOptions {
   readonly quarantine?: KeptFiles;
   readonly telemetry: Telemetry;
   readonly now: () => number;
+  /** Who may send SIEM notifications, and what each source is for; none: everyone, every source `mixed`. */
+  readonly trust?: MailTrust;
+}
+
+/** `email.trustedSenders`, `…Ips`, `authservId` and the role of each mail source. */
+export interface MailTrust {
+  readonly policy: TrustPolicy;
+  /** `email.imap.role`, `email.smtp.role`, `ingest.role` (drop files, whether from stdin or files). */
+  readonly roles: { readonly imap: MailRole; readonly smtp: MailRole; readonly ingest: MailRole };
+}
+
+/** The config key of a source's role, for reasons an operator reads. */
+const ROLE_KEYS = { imap: 'email.imap.role', smtp: 'email.smtp.role', ingest: 'ingest.role' } as const;
+
+/** The source kind whose role applies to a mail from `via`. */
+function sourceOf(via: MailOrigin['via']): keyof typeof ROLE_KEYS {
+  return via === 'imap' || via === 'smtp' ? via : 'ingest';
+}
+
+/** Header fields are read for the trust decision from at most this many bytes of the mail. */
+const TRUST_HEAD_MAX = 256 * 1024;
+
+/** The top-level header fields of a raw mail (up to the first empty line). */
+function topHeaders(raw: Buffer): ReturnType<typeof rawHeaderLines> {
+  const head = raw.subarray(0, TRUST_HEAD_MAX).toString('latin1');
+  const end = head.search(/\r?\n\r?\n/);
+  return rawHeaderLines(end < 0 ? head : head.slice(0, end));
 }
 
 /**
@@ -98,17 +129,30 @@ export class MailPipeline implements MailIntake {
       if (!startsLikeMail(raw)) {
         reason = NOT_A_MAIL;
       } else {
-        const [{ parseMail }, { alertFromMail }] = await loadMailModules();
+        const [{ parseMail }, { alertFromMail, isNotificationMail }] = await loadMailModules();
         const parsed = await this.#parsing.add(async () => {
           // Waiting for a slot can take a while: a spool that closed meanwhile refuses the mail (below), it does not quarantine it.
           if (spool.closed) return null;
           const mail = await parseMail(raw, { maxDepth: this.#o.mailPolicy.maxDepth });
-          return { alert: alertFromMail(mail, this.#o.policy, this.#o.mailPolicy, receivedAt, origin.envelope), warnings: mail.warnings };
+          const trust = this.#o.trust;
+          let untrusted: readonly string[] = [];
+          if (trust !== undefined && !trustsEveryone(trust.policy) && isNotificationMail(mail, this.#o.mailPolicy)) {
+            untrusted = mailTrust({ from: mail.from?.address ?? null, headers: topHeaders(raw) }, trust.policy).reasons;
+            const source = sourceOf(origin.via);
+            // A notifications mailbox holds nothing else worth an alert: a notification no one may send is kept aside.
+            if (untrusted.length > 0 && trust.roles[source] === 'notifications') {
+              return { reason: `ERR_MAIL_UNTRUSTED: a SIEM notification from a sender not trusted to send one (${untrusted.join('; ')}); ${ROLE_KEYS[source]} is notifications, so it was not mapped. Add the sender to email.trustedSenders/email.trustedSenderIps if it is your SIEM.` };
+            }
+          }
+          return { alert: alertFromMail(mail, this.#o.policy, this.#o.mailPolicy, receivedAt, origin.envelope, { untrusted }), warnings: mail.warnings };
         });
         if (parsed === null) throw closed();
-        sourceRef = parsed.alert.sourceRef;
-        payload = alertRecord(parsed.alert);
-        if (parsed.warnings.length > 0) telemetry.mailWarnings(origin, sourceRef, parsed.warnings);
+        if ('reason' in parsed) reason = parsed.reason;
+        else {
+          sourceRef = parsed.alert.sourceRef;
+          payload = alertRecord(parsed.alert);
+          if (parsed.warnings.length > 0) telemetry.mailWarnings(origin, sourceRef, parsed.warnings);
+        }
       }
     } catch (err) {
       if (err instanceof BridgeError && err.code === 'ERR_SPOOL_CLOSED') throw err;

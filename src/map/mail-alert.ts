@@ -36,34 +36,55 @@ const FUTURE_TOLERANCE_MS = 24 * 60 * 60 * 1000;
 /** References listed in a description at most. */
 const REFERENCES_SHOWN = 20;
 
+/** What the caller knows about the mail besides its content. */
+export interface MailAlertOptions {
+  /**
+   * Why the sender may not speak as a SIEM (mail-trust.ts), when it may not: a notification is
+   * then mapped as an ordinary mail, tagged `untrusted-notification`, the reasons in its description.
+   */
+  readonly untrusted?: readonly string[];
+}
+
+/** Whether {@link alertFromMail} would map the mail as a SIEM notification (trust aside). */
+export function isNotificationMail(mail: ParsedMail, mailPolicy: MailPolicy): boolean {
+  return parseNotification(mail.text, mailPolicy) !== null;
+}
+
 /**
  * The alert of a parsed mail: a SIEM notification's incident, or the mail itself. `envelope`
  * (SMTP only) adds the envelope and the client to the description table; it is never part of the
  * `sourceRef` nor an observable: the client is usually our own MTA, and the same mail fetched
- * over IMAP must be the same alert.
+ * over IMAP must be the same alert. A notification from an untrusted sender is never an incident:
+ * a forged "Incident Severity: Critical" must not page anyone.
  */
-export function alertFromMail(mail: ParsedMail, policy: AlertPolicy, mailPolicy: MailPolicy, receivedAt: number, envelope?: MailEnvelope): Alert {
+export function alertFromMail(mail: ParsedMail, policy: AlertPolicy, mailPolicy: MailPolicy, receivedAt: number, envelope?: MailEnvelope, options: MailAlertOptions = {}): Alert {
   const notification = parseNotification(mail.text, mailPolicy);
   const extra = envelope === undefined ? [] : envelopePairs(envelope);
+  const untrusted = options.untrusted ?? [];
+  if (notification !== null && untrusted.length > 0) return mailAlert(mail, policy, mailPolicy, receivedAt, extra, untrusted);
   return notification === null
     ? mailAlert(mail, policy, mailPolicy, receivedAt, extra)
     : notificationAlert(mail, notification, policy, mailPolicy, receivedAt, extra);
 }
 
-function mailAlert(mail: ParsedMail, policy: AlertPolicy, mp: MailPolicy, receivedAt: number, extra: readonly KvPair[]): Alert {
+/** The tag of a mail that reads as a SIEM notification from a sender not trusted to send one. */
+export const UNTRUSTED_NOTIFICATION_TAG = 'untrusted-notification';
+
+function mailAlert(mail: ParsedMail, policy: AlertPolicy, mp: MailPolicy, receivedAt: number, extra: readonly KvPair[], untrusted: readonly string[] = []): Alert {
   const c = collector(mail, mp);
   addMail(c, mail, [], true, false);
-  const tags = ['mail', ...(mail.forwarded.length > 0 ? ['forwarded'] : []), ...ruleTags(mail.subject ?? '', mail.text, mp.keywordTags, mp.subjectTags), ...policy.tags];
+  const tags = ['mail', ...(mail.forwarded.length > 0 ? ['forwarded'] : []), ...(untrusted.length > 0 ? [UNTRUSTED_NOTIFICATION_TAG] : []), ...ruleTags(mail.subject ?? '', mail.text, mp.keywordTags, mp.subjectTags), ...policy.tags];
   const parts = `${plural(mail.attachments.length, 'attachment')} and ${plural(mail.forwarded.length, 'forwarded mail')}`;
   const summary = `Mail from ${inlineCode(who(mail.from))} with ${parts}.`;
   const text = mail.text.trim();
   const excerptTitle = `**Text** (${text.length > EXCERPT_MAX ? `first ${EXCERPT_MAX} of ${text.length}` : text.length} characters)`;
+  const trustNote = untrusted.length === 0 ? [] : [`It reads as a SIEM notification, but its sender is not trusted to send one (${untrusted.join('; ')}): mapped as an ordinary mail, its severity and fields not taken.`];
   return {
     type: identifier(mp.type, DEFAULT_MAIL_POLICY.type, TYPE_MAX),
     source: identifier(mp.source, DEFAULT_MAIL_POLICY.source, SOURCE_MAX),
     sourceRef: mailSourceRef(mail),
     title: cleanTitle(mail.subject ?? '') || '(no subject)',
-    description: describe(summary, mailPairs(mail, extra), notes(mail, c), excerptTitle, truncate(text, EXCERPT_MAX)),
+    description: describe(summary, mailPairs(mail, extra), [...trustNote, ...notes(mail, c)], excerptTitle, truncate(text, EXCERPT_MAX)),
     severity: policy.defaultSeverity,
     date: mailDate(mail, receivedAt),
     tags: cleanTags(tags),
