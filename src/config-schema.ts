@@ -159,6 +159,7 @@ export const schema = {
     },
     stopwords: { doc: 'A line starting with one of these ends the text scanned for indicators (signatures, disclaimers); a word of punctuation only must be the whole line.', format: 'string-list', default: [...DEFAULT_MAIL_POLICY.stopwords], env: 'TRACEHIVE_EMAIL_STOPWORDS' },
     keywordTags: { doc: 'keyword=tag: a mail whose subject or text holds the keyword (any case) gets the tag (keyword alone: the keyword is the tag).', format: 'string-list', default: [] as string[], env: 'TRACEHIVE_EMAIL_KEYWORD_TAGS' },
+    dropSubjects: { doc: 'Globs (* any run, any case): a mail whose subject matches one (auto-replies, newsletters) is taken and makes no alert; counted and logged.', format: 'string-list', default: [] as string[], env: 'TRACEHIVE_EMAIL_DROP_SUBJECTS' },
     subjectTags: { doc: 'glob=tag: a mail whose subject matches the glob (* any run, any case) gets the tag.', format: 'string-list', default: [] as string[], env: 'TRACEHIVE_EMAIL_SUBJECT_TAGS' },
     referenceDomains: { doc: 'Sites advisories link to for reading (CERTs, vendor blogs), with subdomains: their links are listed as references in the description, never sent as observables.', format: 'string-list', default: [...DEFAULT_MAIL_POLICY.referenceDomains], env: 'TRACEHIVE_EMAIL_REFERENCE_DOMAINS' },
     trustedSenders: { doc: 'Senders (From: address or @domain) whose mails may be SIEM notifications; empty (unset) trusts every sender.', format: 'sender-list', default: [] as string[], env: 'TRACEHIVE_EMAIL_TRUSTED_SENDERS' },
@@ -258,6 +259,7 @@ export interface Config {
     readonly stopwords: readonly string[];
     readonly keywordTags: readonly string[];
     readonly subjectTags: readonly string[];
+    readonly dropSubjects: readonly string[];
     readonly maxDepth: number;
     readonly type: string;
     readonly notificationType: string;

@@ -10,6 +10,7 @@
  * not trusted to send one (mail-trust.ts) is quarantined too on a `notifications` source, and
  * mapped as an ordinary mail elsewhere. The {@link MailIntake} of every source.
  */
+import { droppedBy } from './map/mail-knobs.js';
 import { createHash } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { BridgeError } from './errors.js';
@@ -134,6 +135,8 @@ export class MailPipeline implements MailIntake {
           // Waiting for a slot can take a while: a spool that closed meanwhile refuses the mail (below), it does not quarantine it.
           if (spool.closed) return null;
           const mail = await parseMail(raw, { maxDepth: this.#o.mailPolicy.maxDepth });
+          const glob = droppedBy(mail.subject, this.#o.mailPolicy.dropSubjects);
+          if (glob !== null) return { dropped: `its subject matches ${JSON.stringify(glob)} of email.dropSubjects` };
           const trust = this.#o.trust;
           let untrusted: readonly string[] = [];
           if (trust !== undefined && !trustsEveryone(trust.policy) && isNotificationMail(mail, this.#o.mailPolicy)) {
@@ -147,6 +150,10 @@ export class MailPipeline implements MailIntake {
           return { alert: alertFromMail(mail, this.#o.policy, this.#o.mailPolicy, receivedAt, origin.envelope, { untrusted }), warnings: mail.warnings };
         });
         if (parsed === null) throw closed();
+        if (parsed.dropped !== undefined) {
+          telemetry.mailDropped(origin, parsed.dropped);
+          return { kind: 'dropped', reason: parsed.dropped };
+        }
         if ('reason' in parsed) reason = parsed.reason;
         else {
           sourceRef = parsed.alert.sourceRef;

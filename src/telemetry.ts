@@ -98,7 +98,7 @@ export class Telemetry {
     this.#spoolRecovered = new Gauge({ name: 'tracehive_spool_recovered_records', help: 'Records found in the spool at start-up, to be sent again.', registers });
     this.#spoolDamaged = new Counter({ name: 'tracehive_spool_damaged_records_total', help: 'Records found damaged at start-up and skipped, by kind: torn (cut short by a crash), corrupt (checksum mismatch).', labelNames: ['kind'], registers });
     this.#spoolErrors = new Counter({ name: 'tracehive_spool_errors_total', help: 'Spool I/O errors by operation (the data stays in memory and the operation is retried).', labelNames: ['during'], registers });
-    this.#mails = new Counter({ name: 'tracehive_mails_total', help: 'Mails taken in, by source (imap, smtp, file, stdin) and outcome: accepted (alert in the spool), quarantined (kept in spool.dir/quarantine/).', labelNames: ['via', 'outcome'], registers });
+    this.#mails = new Counter({ name: 'tracehive_mails_total', help: 'Mails taken in, by source (imap, smtp, file, stdin) and outcome: accepted (alert in the spool), quarantined (kept in spool.dir/quarantine/), dropped (email.dropSubjects).', labelNames: ['via', 'outcome'], registers });
     this.#lineTimeouts = new Counter({ name: 'tracehive_tcp_line_timeouts_total', help: 'Connections closed because a line did not end within tcp.lineTimeoutMs (its unfinished line is dropped).', registers });
     this.#smtpRefused = new Counter({ name: 'tracehive_smtp_refused_total', help: 'SMTP sessions or mails turned away by a client bound, by reason: peer_limit (421, email.smtp.maxClientsPerPeer), command_timeout and data_timeout (421 and closed), inflight_bytes (452, email.smtp.maxInflightBytes; the MTA retries).', labelNames: ['reason'], registers });
     const inflight = (): number => this.#smtpInflight?.() ?? 0;
@@ -232,6 +232,11 @@ export class Telemetry {
     this.#log.info({ via: origin.via, origin: clip(origin.id), sourceRef }, 'Mail accepted: its alert is in the spool.');
   }
 
+  mailDropped(origin: { via: string; id: string }, reason: string): void {
+    this.#mails.inc({ via: origin.via, outcome: 'dropped' });
+    this.#log.info({ via: origin.via, origin: clip(origin.id), reason: clip(reason) }, 'Mail dropped by policy: no alert.');
+  }
+
   mailQuarantined(origin: { via: string; id: string }, reason: string): void {
     this.#mails.inc({ via: origin.via, outcome: 'quarantined' });
     this.#log.warn({ via: origin.via, origin: clip(origin.id), reason: clip(reason) }, 'Mail quarantined: it could not become an alert; see spool.dir/quarantine/.');
@@ -334,7 +339,7 @@ export class Telemetry {
     this.#log.warn({ via: origin.via, origin: origin.id, reason }, 'Mail not kept for now: it would be quarantined and spool.dir/quarantine/ is at spool.quarantine.maxBytes; the sender retries.');
   }
 
-  dropTaken(file: string, outcome: 'accepted' | 'quarantined'): void {
+  dropTaken(file: string, outcome: 'accepted' | 'quarantined' | 'dropped'): void {
     this.#drops.inc({ outcome: 'taken' });
     this.#log.debug({ file, outcome }, 'Drop file taken.');
   }

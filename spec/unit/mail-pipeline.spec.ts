@@ -35,6 +35,19 @@ describe('mail-pipeline', () => {
     expect(new Set(refs)).to.deep.equal(new Set(verdicts.map((v) => (v.kind === 'accepted' ? v.sourceRef : ''))));
   });
 
+  it('drops a mail whose subject matches email.dropSubjects: taken, no alert, nothing quarantined, counted (issue 13)', async () => {
+    const telemetry = new Telemetry(createLogger('silent'), () => 0);
+    const dropping = new MailPipeline({ policy: DEFAULT_POLICY, mailPolicy: { ...DEFAULT_MAIL_POLICY, dropSubjects: ['automatic reply:*', '*out of office*'] }, spool: () => spool, quarantineDir: join(dir, 'quarantine'), telemetry, now: () => 1_764_144_000_000 });
+    const auto = Buffer.from('From: a@corp-bank.kz\r\nTo: soc@corp-bank.kz\r\nSubject: Automatic reply: Suspicious login\r\nMessage-ID: <ar1@corp-bank.kz>\r\n\r\nI am away until Monday.\r\n');
+    const verdict = await dropping.accept(auto, { via: 'imap', id: 'INBOX/7' });
+    expect(verdict).to.deep.equal({ kind: 'dropped', reason: 'its subject matches "automatic reply:*" of email.dropSubjects' });
+    expect(spool.appended).to.have.length(0);
+    expect(await readdir(join(dir, 'quarantine')).catch(() => [])).to.deep.equal([]);
+    expect(await telemetry.registry.metrics()).to.include('tracehive_mails_total{via="imap",outcome="dropped"} 1');
+    // Another subject goes through as usual.
+    expect((await dropping.accept(fixture('siem-en.eml'), { via: 'imap', id: 'INBOX/8' })).kind).to.equal('accepted');
+  });
+
   it('quarantines what is no mail, with its reason, and appends nothing', async () => {
     const verdict = await pipeline.accept(Buffer.from([0, 1, 2, 255]), { via: 'stdin', id: 'stdin' });
     expect(verdict.kind).to.equal('quarantined');

@@ -31,6 +31,12 @@ export function ruleTags(subject: string, text: string, keywordTags: readonly st
   return tags;
 }
 
+/** The first `email.dropSubjects` glob the subject matches, or null: such a mail is taken and makes no alert. */
+export function droppedBy(subject: string | null, dropSubjects: readonly string[]): string | null {
+  for (const glob of dropSubjects) if (glob.trim() !== '' && globMatches(glob.trim(), subject ?? '')) return glob;
+  return null;
+}
+
 /** `pattern=tag`, split at the last `=`; no `=`: the pattern is its own tag. */
 function split(rule: string): { pattern: string; tag: string } {
   const at = rule.lastIndexOf('=');

@@ -92,6 +92,8 @@ export interface MailPolicy {
   readonly keywordTags: readonly string[];
   /** `glob=tag`: a mail whose subject matches the glob (`*` any run, any case) gets the tag. */
   readonly subjectTags: readonly string[];
+  /** Globs: a mail whose subject matches one (an auto-reply, a newsletter) is taken and makes no alert. */
+  readonly dropSubjects: readonly string[];
 }
 
 /** Reading, not indicators: CERTs, vulnerability databases and vendors' research blogs. */
@@ -186,6 +188,7 @@ export const DEFAULT_MAIL_POLICY: MailPolicy = {
   stopwords: ['--'],
   keywordTags: [],
   subjectTags: [],
+  dropSubjects: [],
 };
 
 /** A key as the synonym lists hold it: lower case, `_` and blank runs as one space, trimmed. */

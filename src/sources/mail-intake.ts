@@ -34,7 +34,9 @@ export type MailVerdict =
   /** The alert is durably in the spool. */
   | { readonly kind: 'accepted'; readonly sourceRef: string }
   /** Could not be parsed/mapped: kept in quarantine with its reason, never blocks the next mail. */
-  | { readonly kind: 'quarantined'; readonly reason: string };
+  | { readonly kind: 'quarantined'; readonly reason: string }
+  /** Matched `email.dropSubjects` (an auto-reply, a newsletter): taken, and deliberately no alert. */
+  | { readonly kind: 'dropped'; readonly reason: string };
 
 /** Parses, maps and spools mails; implemented by the spool wiring, used by every mail source. */
 export interface MailIntake {

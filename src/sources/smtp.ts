@@ -227,7 +227,7 @@ export class SmtpSource {
           (verdict) => {
             this.#budget.give(received.reserved);
             this.#log.debug({ origin: origin.id, bytes: received.raw.length, verdict }, 'Mail received.');
-            answer(null, verdict.kind === 'accepted' ? `2.6.0 Accepted as ${verdict.sourceRef}` : '2.6.0 Kept for review (quarantined)');
+            answer(null, verdict.kind === 'accepted' ? `2.6.0 Accepted as ${verdict.sourceRef}` : verdict.kind === 'dropped' ? '2.6.0 Taken, no alert (email.dropSubjects)' : '2.6.0 Kept for review (quarantined)');
           },
           (err: unknown) => {
             this.#budget.give(received.reserved);
