@@ -9,20 +9,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig, redactedConfig, redactUrl, envNameOf } from '../../src/config.js';
 import { nest } from '../support/harness.js';
+import { failure } from '../support/config-failure.js';
 
 const TLS = 'spec/fixtures/tls';
 
 const load = (env: Record<string, string> = {}, overrides?: Record<string, unknown>) =>
   loadConfig({ env, useDefaultFile: false, ...(overrides ? { overrides: nest(overrides) } : {}) });
 
-function failure(fn: () => unknown): { code: string; message: string } {
-  try {
-    fn();
-  } catch (err) {
-    return err as { code: string; message: string };
-  }
-  throw new Error('expected a config error');
-}
 
 /** Every key of the configuration, dotted. */
 function keysOf(o: object, prefix = ''): string[] {

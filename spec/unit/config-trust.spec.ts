@@ -6,17 +6,10 @@ import { expect } from 'chai';
 import { mailTrustOf } from '../../src/app-options.js';
 import { loadConfig } from '../../src/config.js';
 import { startWarnings } from '../../src/config-warnings.js';
+import { failure } from '../support/config-failure.js';
 
 const load = (env: Record<string, string> = {}) => loadConfig({ env, useDefaultFile: false });
 
-function failure(fn: () => unknown): { code: string; message: string } {
-  try {
-    fn();
-  } catch (err) {
-    return err as { code: string; message: string };
-  }
-  throw new Error('expected a config error');
-}
 
 describe('config: trusted senders and mail source roles (issue 13)', () => {
   it('trusts everyone on every source by default: nothing changes for existing users', () => {

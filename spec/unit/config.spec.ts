@@ -2,18 +2,11 @@ import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { loadConfig, redactedConfig, envNameOf } from '../../src/config.js';
 import { nest } from '../support/harness.js';
+import { failure } from '../support/config-failure.js';
 
 const load = (env: Record<string, string> = {}, overrides?: Record<string, unknown>) =>
   loadConfig({ env, useDefaultFile: false, ...(overrides ? { overrides: nest(overrides) } : {}) });
 
-function failure(fn: () => unknown): { code: string; message: string } {
-  try {
-    fn();
-  } catch (err) {
-    return err as { code: string; message: string };
-  }
-  throw new Error('expected a config error');
-}
 
 describe('configuration', () => {
   it('defaults to the contract: listener 127.0.0.1:9998, file sink data/alerts.ndjson, 20 alerts/s', () => {
