@@ -31,6 +31,7 @@ export function mailPolicyOf(config: Config): MailPolicy {
     stopwords: e.stopwords,
     keywordTags: e.keywordTags,
     subjectTags: e.subjectTags,
+    internalRelays: e.internalRelays,
   };
 }
 

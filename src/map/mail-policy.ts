@@ -92,6 +92,11 @@ export interface MailPolicy {
   readonly keywordTags: readonly string[];
   /** `glob=tag`: a mail whose subject matches the glob (`*` any run, any case) gets the tag. */
   readonly subjectTags: readonly string[];
+  /**
+   * CIDRs of our own mail servers (`email.internalRelays`): a reported phish's `Received:` hops
+   * from them are our infrastructure passing the mail on, never observables. @default []
+   */
+  readonly internalRelays?: readonly string[];
 }
 
 /** Reading, not indicators: CERTs, vulnerability databases and vendors' research blogs. */
@@ -186,6 +191,7 @@ export const DEFAULT_MAIL_POLICY: MailPolicy = {
   stopwords: ['--'],
   keywordTags: [],
   subjectTags: [],
+  internalRelays: [],
 };
 
 /** A key as the synonym lists hold it: lower case, `_` and blank runs as one space, trimmed. */
