@@ -1,29 +1,27 @@
 /**
  * Parsed mails → TheHive alerts (contract §5). A SIEM notification (an incident-ID line and
  * `key: value` lines before `Raw Events`) becomes the incident's alert, its observables tagged
- * with the role their field names; any other mail becomes an
- * alert about the mail, with the indicators of its text, HTML links, attachments and forwarded
- * mails. Pure and deterministic: the same mail, policies and receive time give the same alert,
+ * with the role their field names; a mail forwarding exactly one other (a reported phish) becomes
+ * an alert about the forwarded mail, the reporter named in its description; any other mail becomes
+ * an alert about the mail, with the indicators of its text, HTML links, attachments and forwarded
+ * mails (mail-collect.ts). Pure and deterministic: the same mail, policies and receive time give the same alert,
  * so a mail fetched twice is one alert in TheHive.
  */
 import { hash } from 'node:crypto';
 import type { ParsedMail } from '../parse/email.js';
-import { firstBySynonym, htmlLinks, inlineForwardStart, parseNotification, type Notification } from '../parse/mail-text.js';
+import { firstBySynonym, inlineForwardStart, parseNotification, type Notification } from '../parse/mail-text.js';
 import type { MailEnvelope } from '../sources/mail-intake.js';
 import type { Alert, AlertPolicy, KvPair, Observable } from '../types.js';
 import { inlineCode, markdownDescription } from './description.js';
 import { parseEventDate } from './event-date.js';
-import { MAX_PER_KIND, extractIocs, type Iocs } from './ioc.js';
-import { ipScope } from './indicator-syntax.js';
+import { MAX_PER_KIND, extractIocs } from './ioc.js';
 import { visibleControls } from './controls.js';
 import { DESCRIPTION_MAX, OBSERVABLE_DATA_MAX, SOURCE_MAX, SOURCE_REF_MAX, TYPE_MAX, cleanTags, cleanTitle, cut, truncate } from './limits.js';
-import { DEFAULT_MAIL_POLICY, ROLE_FIELDS, ignoreMatcher, normaliseKey, severityOfField, type MailField, type MailPolicy } from './mail-policy.js';
+import { DEFAULT_MAIL_POLICY, ROLE_FIELDS, normaliseKey, severityOfField, type MailField, type MailPolicy } from './mail-policy.js';
 import { envelopePairs, mailPairs, who } from './mail-table.js';
 import { markingsOf, withFloor } from './markings.js';
-import { sectionsOf } from './mail-sections.js';
-import { ruleTags, scannedText } from './mail-knobs.js';
-import { ObservableSet } from './observables.js';
-import { phishHeaderIndicators } from './mail-phish.js';
+import { ruleTags } from './mail-knobs.js';
+import { addAttachments, addIocs, addMail, collector, type Collect } from './mail-collect.js';
 
 /** Every mail alert's sourceRef starts so: how the lifecycle tells a mail's alert from others. */
 export const MAIL_PREFIX = 'mail-';
@@ -215,121 +213,6 @@ function marked(texts: ReadonlyArray<string | null>, policy: AlertPolicy, observ
   const pap = withFloor(policy.pap, m.pap);
   if (tlp === policy.tlp && pap === policy.pap) return { tlp, pap, observables };
   return { tlp, pap, observables: observables.map((o) => ({ ...o, tlp, pap })) };
-}
-
-/**
- * Observables of one mail and, recursively, of the mails forwarded in it (tag `forwarded`):
- * sender (`mail`, tag `sender`) and subject (`mail-subject`) when `withHeaders`, the indicators of
- * the text and of the HTML's links, each attachment's sha256 and md5 (`hash`, tag
- * `attachment:<name>`) and name (`filename`). The top mail's own recipients are never observables.
- */
-function addMail(c: Collect, mail: ParsedMail, tags: readonly string[], withHeaders: boolean, siem: boolean, transport = false): void {
-  const ignore = ignoreMatcher(c.mp.ignore);
-  const sender = mail.from?.address.toLowerCase() ?? '';
-  if (withHeaders && sender.includes('@') && !ignore.email(sender)) c.set.add('mail', sender, { tags: ['sender', ...tags] });
-  if (transport) for (const h of phishHeaderIndicators(mail, c.mp.internalRelays ?? [], ignore)) c.set.add(h.dataType, h.data, { tags: [...h.tags, ...tags] });
-  if (withHeaders) c.set.add('mail-subject', mail.subject, { tags });
-  const links = mail.html === null ? [] : htmlLinks(mail.html);
-  // A signature or a disclaimer (email.stopwords) ends what is scanned: it names our own sites.
-  const sections = sectionsOf(scannedText(mail.text, c.mp.stopwords));
-  // A SIEM's or an advisory's links to its sender's own site are reading, not indicators; a plain
-  // mail's (a phish sent straight to us) are exactly the indicators.
-  const ownDomain = siem || sections.indicators.trim() !== '' ? (sender.split('@')[1] ?? '') : '';
-  const reading = referenceTest(c.mp.referenceDomains, ownDomain);
-  const body = links.length === 0 ? sections.body : `${sections.body}\n${links.join('\n')}`;
-  const iocs = withoutReferences(extractIocs(body, c.mp), reading, c.references);
-  addIocs(c, { ...iocs, emails: iocs.emails.filter((e) => !c.own.has(e)) }, tags);
-  if (sections.indicators.trim() !== '') {
-    // Listed as indicators by whoever wrote the advisory: those are IoCs.
-    const listed = withoutReferences(extractIocs(sections.indicators, c.mp), reading, c.references);
-    addIocs(c, { ...listed, emails: listed.emails.filter((e) => !c.own.has(e)) }, tags, true);
-  }
-  if (sections.references.trim() !== '') {
-    const refs = extractIocs(sections.references, c.mp);
-    for (const url of refs.urls) c.references.add(url);
-    const hosts = new Set(refs.urls.map(hostOf));
-    for (const domain of refs.domains) if (!hosts.has(domain)) c.references.add(domain);
-  }
-  addAttachments(c, mail.attachments, tags);
-  for (const inner of mail.forwarded) addMail(c, inner, ['forwarded'], true, false);
-}
-
-/**
- * Each attachment's sha256 and md5 (`hash`, tag `attachment:<name>`) and name (`filename`). A
- * forwarded mail's own part is not one: its content is that mail's, read in `forwarded`.
- */
-function addAttachments(c: Collect, attachments: ParsedMail['attachments'], tags: readonly string[]): void {
-  const ignore = ignoreMatcher(c.mp.ignore);
-  for (const a of attachments) {
-    if (a.forwardedMail === true) continue;
-    const fileTags = [a.filename === null ? 'attachment' : `attachment:${a.filename}`, ...tags];
-    for (const h of [a.sha256, a.md5]) if (!ignore.hash(h)) c.set.add('hash', h, { tags: fileTags });
-    c.set.add('filename', a.filename, { tags });
-  }
-}
-
-/** Whether a host is one to read rather than to investigate: a reference domain (or below it), or `ownDomain`. */
-function referenceTest(domains: readonly string[], ownDomain: string): (host: string) => boolean {
-  const names = [...domains, ...(ownDomain === '' ? [] : [ownDomain])].map((d) => d.trim().toLowerCase().replace(/\.$/, '')).filter((d) => d !== '');
-  return (host) => {
-    const h = host.toLowerCase();
-    return names.some((d) => h === d || h.endsWith(`.${d}`));
-  };
-}
-
-/** `iocs` without the URLs and domains `reading` claims, which go to `references` instead. */
-function withoutReferences(iocs: Iocs, reading: (host: string) => boolean, references: Set<string>): Iocs {
-  const urls = iocs.urls.filter((u) => {
-    const host = hostOf(u);
-    if (host === '' || !reading(host)) return true;
-    references.add(u);
-    return false;
-  });
-  const domains = iocs.domains.filter((d) => !reading(d));
-  return { ...iocs, urls, domains };
-}
-
-function hostOf(url: string): string {
-  try {
-    return new URL(url).hostname.toLowerCase().replace(/^\[|\]$/g, '');
-  } catch {
-    return '';
-  }
-}
-
-/** The observables of one alert as they are collected, and what collecting them needs. */
-interface Collect {
-  readonly set: ObservableSet;
-  readonly mp: MailPolicy;
-  /** The top mail's To and Cc, lower case: our own mailbox and colleagues, never indicators. */
-  readonly own: ReadonlySet<string>;
-  /** Indicators left out over {@link MAX_PER_KIND} of a kind. */
-  overflow: number;
-  /** Links and sites to read (a References section, reference domains), listed in the description. */
-  readonly references: Set<string>;
-  /** `ip:port` indicators as written: the port is in the ip observable's tags and here. */
-  readonly endpoints: Set<string>;
-}
-
-function collector(mail: ParsedMail, mp: MailPolicy, ownToo: readonly string[] = []): Collect {
-  const own = new Set([...[...mail.to, ...mail.cc].map((a) => a.address), ...ownToo].map((a) => a.toLowerCase()).filter((a) => a !== ''));
-  return { set: new ObservableSet(), mp, own, overflow: 0, references: new Set(), endpoints: new Set() };
-}
-
-function addIocs(c: Collect, iocs: Iocs, tags: readonly string[], ioc = false): void {
-  const set = c.set;
-  c.overflow += iocs.overflow;
-  const opts = ioc ? { tags, ioc } : { tags };
-  for (const url of iocs.urls) set.add('url', url, opts);
-  for (const domain of iocs.domains) set.add('domain', domain, opts);
-  for (const ip of iocs.ips) {
-    const ports = iocs.ports.get(ip) ?? [];
-    for (const port of ports) c.endpoints.add(`${ip}:${port}`);
-    const ipTags = [...(ipScope(ip) === 'private' ? ['private'] : []), ...ports.map((p) => `port:${p}`), ...tags];
-    set.add('ip', ip, { ...opts, tags: ipTags });
-  }
-  for (const mail of iocs.emails) set.add('mail', mail, opts);
-  for (const h of [...iocs.hashes.md5, ...iocs.hashes.sha1, ...iocs.hashes.sha256]) set.add('hash', h, opts);
 }
 
 /**

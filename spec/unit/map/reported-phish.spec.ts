@@ -6,6 +6,8 @@
  */
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
+import { mailPolicyOf } from '../../../src/app-options.js';
+import { loadConfig } from '../../../src/config.js';
 import { DEFAULT_POLICY } from '../../../src/map/alert.js';
 import { alertFromMail, mailSourceRef } from '../../../src/map/mail-alert.js';
 import { sendingHops } from '../../../src/map/mail-phish.js';
@@ -86,6 +88,13 @@ describe('reported phish: the alert is about the forwarded mail (issue 13)', () 
   it('email.internalRelays: the hop of our own MX is left out; the other hops keep their numbers', async () => {
     const a = await alertOf('phish-report-rfc822.eml', { ...DEFAULT_MAIL_POLICY, internalRelays: ['91.215.40.0/28'] });
     expect(a.observables).to.deep.equal([...WHOLE_PHISH(true), ...SCREENSHOT]);
+  });
+
+  it('email.internalRelays from the configuration reaches the mapping (TRACEHIVE_EMAIL_INTERNAL_RELAYS)', async () => {
+    const mp = mailPolicyOf(loadConfig({ env: { TRACEHIVE_EMAIL_INTERNAL_RELAYS: '91.215.40.0/28' }, useDefaultFile: false }));
+    const a = await alertOf('phish-report-eml.eml', mp);
+    expect(a.observables.map((x) => x.data)).not.to.include('91.215.40.10');
+    expect(a.observables.map((x) => x.data)).to.include('185.231.153.44');
   });
 
   it('Outlook inline forward in English ("From:/Sent:/To:/Subject:" under a rule): the pasted sender, the text\'s links, the kept attachment', async () => {
