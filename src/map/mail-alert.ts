@@ -73,7 +73,10 @@ function mailAlert(mail: ParsedMail, policy: AlertPolicy, mp: MailPolicy, receiv
   // One forwarded mail: someone reports a phish, and the alert is about the phish. With several,
   // which one is "the" phish is a guess: the alert stays about the forwarding mail.
   const only = mail.forwarded.length === 1 ? mail.forwarded[0] : undefined;
-  if (only !== undefined && untrusted.length === 0) return reportedAlert(mail, only, policy, mp, receivedAt, extra);
+  // Outlook quotes the mail replied to under the same `From:/Sent:/To:/Subject:` block as one it
+  // forwards: an inline block under a reply's subject (`RE:`, `Ответ:`) is correspondence, not a report.
+  const reply = only?.origin === 'inline' && isReplySubject(mail.subject ?? '');
+  if (only !== undefined && !reply && untrusted.length === 0) return reportedAlert(mail, only, policy, mp, receivedAt, extra);
   const c = collector(mail, mp);
   addMail(c, mail, [], true, false);
   const tags = ['mail', ...(mail.forwarded.length > 0 ? ['forwarded'] : []), ...(untrusted.length > 0 ? [UNTRUSTED_NOTIFICATION_TAG] : []), ...ruleTags(mail.subject ?? '', mail.text, mp.keywordTags, mp.subjectTags), ...policy.tags];
@@ -160,6 +163,11 @@ const SHAPES: Readonly<Record<ParsedMail['origin'], string>> = {
 /** `FW: `, `Fwd: `, `TR: `, `WG: `, `ПЕРЕСЛ: `, `Пересл: ` prefixes off a report's subject, repeated. */
 function withoutForwardPrefix(subject: string): string {
   return subject.replace(/^(?:\s*(?:fwd?|tr|wg|пересл|fw\[\d+\])\s*:)+\s*/iu, '');
+}
+
+/** `RE:`, `Re[2]:`, `AW:`, `SV:`, `Ответ:`, `Отв:` at the start of a subject. */
+function isReplySubject(subject: string): boolean {
+  return /^\s*(?:re|aw|sv|vs|отв|ответ)(?:\[\d+\])?\s*:/iu.test(subject);
 }
 
 /** What the reporter wrote: the report's text, before the forwarded block when it is inline; on one line, cut. */

@@ -170,6 +170,14 @@ describe('reported phish: the alert is about the forwarded mail (issue 13)', () 
     expect(a.observables.filter((x) => x.dataType === 'mail').map((x) => x.data)).to.deep.equal(['r@corp.kz', 'p1@evil-1.top', 'p2@evil-2.top']);
   });
 
+  it('a reply quoting the mail it answers (Outlook\'s same header block, subject RE:/Ответ:) is no report', async () => {
+    for (const subject of ['RE: invoice 4412', 'Ответ: счёт 4412']) {
+      const text = `From: r@corp.kz\r\nSubject: ${subject}\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nPaid yesterday.\r\n\r\n________________________________\r\nFrom: Partner <a@partner-firm.kz>\r\nSent: Monday, March 18, 2024 10:15 AM\r\nSubject: invoice 4412\r\n\r\nPlease pay https://partner-firm.kz/inv/4412\r\n`;
+      const a = alertFromMail(await parseMail(Buffer.from(text)), DEFAULT_POLICY, DEFAULT_MAIL_POLICY, RECEIVED);
+      expect([a.title, a.tags]).to.deep.equal([subject, ['mail', 'forwarded']]);
+    }
+  });
+
   it('a SIEM notification forwarding a mail stays a notification', async () => {
     const text = 'From: siem@corp.kz\r\nSubject: Incident 7\r\nContent-Type: multipart/mixed; boundary="b"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nIncident ID: 7\r\nSeverity: High\r\n' +
       '--b\r\nContent-Type: message/rfc822\r\n\r\nFrom: p@evil-1.top\r\nSubject: bait\r\n\r\nhttps://evil-1.top/x\r\n--b--\r\n';
