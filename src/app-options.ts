@@ -32,6 +32,7 @@ export function mailPolicyOf(config: Config): MailPolicy {
     keywordTags: e.keywordTags,
     subjectTags: e.subjectTags,
     dropSubjects: e.dropSubjects,
+    internalRelays: e.internalRelays,
   };
 }
 

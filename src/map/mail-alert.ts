@@ -1,28 +1,27 @@
 /**
  * Parsed mails → TheHive alerts (contract §5). A SIEM notification (an incident-ID line and
  * `key: value` lines before `Raw Events`) becomes the incident's alert, its observables tagged
- * with the role their field names; any other mail becomes an
- * alert about the mail, with the indicators of its text, HTML links, attachments and forwarded
- * mails. Pure and deterministic: the same mail, policies and receive time give the same alert,
+ * with the role their field names; a mail forwarding exactly one other (a reported phish) becomes
+ * an alert about the forwarded mail, the reporter named in its description; any other mail becomes
+ * an alert about the mail, with the indicators of its text, HTML links, attachments and forwarded
+ * mails (mail-collect.ts). Pure and deterministic: the same mail, policies and receive time give the same alert,
  * so a mail fetched twice is one alert in TheHive.
  */
 import { hash } from 'node:crypto';
 import type { ParsedMail } from '../parse/email.js';
-import { firstBySynonym, htmlLinks, parseNotification, type Notification } from '../parse/mail-text.js';
+import { firstBySynonym, inlineForwardStart, parseNotification, type Notification } from '../parse/mail-text.js';
 import type { MailEnvelope } from '../sources/mail-intake.js';
 import type { Alert, AlertPolicy, KvPair, Observable } from '../types.js';
 import { inlineCode, markdownDescription } from './description.js';
 import { parseEventDate } from './event-date.js';
-import { MAX_PER_KIND, extractIocs, type Iocs } from './ioc.js';
-import { ipScope } from './indicator-syntax.js';
+import { MAX_PER_KIND, extractIocs } from './ioc.js';
 import { visibleControls } from './controls.js';
 import { DESCRIPTION_MAX, OBSERVABLE_DATA_MAX, SOURCE_MAX, SOURCE_REF_MAX, TYPE_MAX, cleanTags, cleanTitle, cut, truncate } from './limits.js';
-import { DEFAULT_MAIL_POLICY, ROLE_FIELDS, ignoreMatcher, normaliseKey, severityOfField, type MailField, type MailPolicy } from './mail-policy.js';
+import { DEFAULT_MAIL_POLICY, ROLE_FIELDS, normaliseKey, severityOfField, type MailField, type MailPolicy } from './mail-policy.js';
 import { envelopePairs, mailPairs, who } from './mail-table.js';
 import { markingsOf, withFloor } from './markings.js';
-import { sectionsOf } from './mail-sections.js';
-import { ruleTags, scannedText } from './mail-knobs.js';
-import { ObservableSet } from './observables.js';
+import { ruleTags } from './mail-knobs.js';
+import { addAttachments, addIocs, addMail, collector, type Collect } from './mail-collect.js';
 
 /** Every mail alert's sourceRef starts so: how the lifecycle tells a mail's alert from others. */
 export const MAIL_PREFIX = 'mail-';
@@ -71,6 +70,13 @@ export function alertFromMail(mail: ParsedMail, policy: AlertPolicy, mailPolicy:
 export const UNTRUSTED_NOTIFICATION_TAG = 'untrusted-notification';
 
 function mailAlert(mail: ParsedMail, policy: AlertPolicy, mp: MailPolicy, receivedAt: number, extra: readonly KvPair[], untrusted: readonly string[] = []): Alert {
+  // One forwarded mail: someone reports a phish, and the alert is about the phish. With several,
+  // which one is "the" phish is a guess: the alert stays about the forwarding mail.
+  const only = mail.forwarded.length === 1 ? mail.forwarded[0] : undefined;
+  // Outlook quotes the mail replied to under the same `From:/Sent:/To:/Subject:` block as one it
+  // forwards: an inline block under a reply's subject (`RE:`, `Ответ:`) is correspondence, not a report.
+  const reply = only?.origin === 'inline' && isReplySubject(mail.subject ?? '');
+  if (only !== undefined && !reply && untrusted.length === 0) return reportedAlert(mail, only, policy, mp, receivedAt, extra);
   const c = collector(mail, mp);
   addMail(c, mail, [], true, false);
   const tags = ['mail', ...(mail.forwarded.length > 0 ? ['forwarded'] : []), ...(untrusted.length > 0 ? [UNTRUSTED_NOTIFICATION_TAG] : []), ...ruleTags(mail.subject ?? '', mail.text, mp.keywordTags, mp.subjectTags), ...policy.tags];
@@ -88,8 +94,90 @@ function mailAlert(mail: ParsedMail, policy: AlertPolicy, mp: MailPolicy, receiv
     severity: policy.defaultSeverity,
     date: mailDate(mail, receivedAt),
     tags: cleanTags(tags),
-    ...marked(mail, policy, c.set.toArray()),
+    ...marked([mail.subject, mail.text], policy, c.set.toArray()),
   };
+}
+
+/** The tag of an alert about a mail someone forwarded to us (a reported phish). */
+export const REPORTED_TAG = 'reported';
+/** The reporter's own words shown in the description, at most. */
+const NOTE_MAX = 500;
+
+/**
+ * The alert of a report: a mail forwarding exactly one other (inline, `message/rfc822` or an
+ * `.eml`). It is about the forwarded mail — its subject, its sender, its transport headers
+ * (mail-phish.ts), its text, links and attachments — and the report only names who reported it:
+ * the report's headers, text and links are our own people and servers, never indicators. Files
+ * the reporter attached besides the forwarded mail (Outlook keeps an inline-forwarded mail's
+ * attachments on the forward) are hashed. The sourceRef stays the report's (mailSourceRef of the
+ * top mail): the same report fetched twice is one alert, and alerts already in TheHive keep theirs.
+ */
+function reportedAlert(report: ParsedMail, phish: ParsedMail, policy: AlertPolicy, mp: MailPolicy, receivedAt: number, extra: readonly KvPair[]): Alert {
+  const reporter = report.from?.address.toLowerCase() ?? '';
+  // The reporter and the phish's recipients are our own people: never `mail` observables.
+  const c = collector(report, mp, [reporter, ...[...phish.to, ...phish.cc].map((a) => a.address)]);
+  addMail(c, phish, [], true, false, true);
+  addAttachments(c, report.attachments, []);
+  const tags = [
+    'mail', REPORTED_TAG,
+    ...ruleTags(phish.subject ?? '', phish.text, mp.keywordTags, mp.subjectTags),
+    ...ruleTags(report.subject ?? '', report.text, mp.keywordTags, mp.subjectTags),
+    ...policy.tags,
+  ];
+  const note = reporterNote(report, phish);
+  const summary =
+    `Reported by ${inlineCode(who(report.from))} (${inlineCode(report.subject?.trim() || '(no subject)')}): ` +
+    `a mail from ${inlineCode(who(phish.from))}, forwarded ${SHAPES[phish.origin]}, with ${plural(phish.attachments.filter((a) => a.forwardedMail !== true).length, 'attachment')}.`;
+  const reportPairs: KvPair[] = [
+    { key: 'Reported by', value: who(report.from) },
+    { key: 'Report subject', value: report.subject },
+    { key: 'Report date', value: report.headers['date'] ?? null },
+    ...(note === '' ? [] : [{ key: 'Reporter note', value: note }]),
+    ...report.attachments.map((a) => ({ key: a.forwardedMail === true ? 'Forwarded as' : 'Report attachment', value: `${a.filename ?? '(no name)'} (${a.contentType}, ${a.size} bytes, sha256 ${a.sha256})` })),
+  ];
+  const hops = (phish.received ?? []).map((v, i) => `hop${i + 1}: ${v}`);
+  const text = phish.text.trim();
+  const excerptTitle = `**Text of the reported mail** (${text.length > EXCERPT_MAX ? `first ${EXCERPT_MAX} of ${text.length}` : text.length} characters)`;
+  const phishDate = phish.date !== null && phish.date >= 0 && phish.date <= receivedAt + FUTURE_TOLERANCE_MS ? phish.date : null;
+  return {
+    type: identifier(mp.type, DEFAULT_MAIL_POLICY.type, TYPE_MAX),
+    source: identifier(mp.source, DEFAULT_MAIL_POLICY.source, SOURCE_MAX),
+    sourceRef: mailSourceRef(report),
+    title: cleanTitle(phish.subject ?? '') || cleanTitle(withoutForwardPrefix(report.subject ?? '')) || '(no subject)',
+    description: describe(summary, [...mailPairs(phish), ...hops.map((h) => ({ key: 'Received', value: h })), ...reportPairs, ...extra], notes(report, c), excerptTitle, truncate(text, EXCERPT_MAX)),
+    severity: policy.defaultSeverity,
+    // When the phish was sent, when its Date says so (an inline-forwarded block's rarely reads): else the report's.
+    date: phishDate ?? mailDate(report, receivedAt),
+    tags: cleanTags(tags),
+    ...marked([report.subject, report.text, phish.subject, phish.text], policy, c.set.toArray()),
+  };
+}
+
+const SHAPES: Readonly<Record<ParsedMail['origin'], string>> = {
+  top: 'as is',
+  inline: 'inline',
+  rfc822: 'as an attached message (message/rfc822)',
+  attachment: 'as an attached .eml file',
+};
+
+/** `FW: `, `Fwd: `, `TR: `, `WG: `, `ПЕРЕСЛ: `, `Пересл: ` prefixes off a report's subject, repeated. */
+function withoutForwardPrefix(subject: string): string {
+  return subject.replace(/^(?:\s*(?:fwd?|tr|wg|пересл|fw\[\d+\])\s*:)+\s*/iu, '');
+}
+
+/** `RE:`, `Re[2]:`, `AW:`, `SV:`, `Ответ:`, `Отв:` at the start of a subject. */
+function isReplySubject(subject: string): boolean {
+  return /^\s*(?:re|aw|sv|vs|отв|ответ)(?:\[\d+\])?\s*:/iu.test(subject);
+}
+
+/** What the reporter wrote: the report's text, before the forwarded block when it is inline; on one line, cut. */
+function reporterNote(report: ParsedMail, phish: ParsedMail): string {
+  let text = report.text;
+  if (phish.origin === 'inline') {
+    const at = inlineForwardStart(text);
+    text = at === null ? '' : text.slice(0, at);
+  }
+  return truncate(text.replace(/\s+/g, ' ').trim(), NOTE_MAX);
 }
 
 function notificationAlert(mail: ParsedMail, n: Notification, policy: AlertPolicy, mp: MailPolicy, receivedAt: number, extra: readonly KvPair[]): Alert {
@@ -119,7 +207,7 @@ function notificationAlert(mail: ParsedMail, n: Notification, policy: AlertPolic
     // A time without an offset is in the SIEM's zone, which its mail's Date: header tells.
     date: (date === null ? null : textDate(date, receivedAt, mail.dateOffset)) ?? mailDate(mail, receivedAt),
     tags: cleanTags([...tags, ...policy.tags]),
-    ...marked(mail, policy, c.set.toArray()),
+    ...marked([mail.subject, mail.text], policy, c.set.toArray()),
   };
 }
 
@@ -127,116 +215,12 @@ function notificationAlert(mail: ParsedMail, n: Notification, policy: AlertPolic
  * TLP and PAP of the alert and its observables: the mail's strictest marking (subject or text),
  * never below `alert.tlp` / `alert.pap`. Observables carry them only when a marking raised them.
  */
-function marked(mail: ParsedMail, policy: AlertPolicy, observables: Observable[]): Pick<Alert, 'tlp' | 'pap' | 'observables'> {
-  const m = markingsOf([mail.subject, mail.text]);
+function marked(texts: ReadonlyArray<string | null>, policy: AlertPolicy, observables: Observable[]): Pick<Alert, 'tlp' | 'pap' | 'observables'> {
+  const m = markingsOf(texts);
   const tlp = withFloor(policy.tlp, m.tlp);
   const pap = withFloor(policy.pap, m.pap);
   if (tlp === policy.tlp && pap === policy.pap) return { tlp, pap, observables };
   return { tlp, pap, observables: observables.map((o) => ({ ...o, tlp, pap })) };
-}
-
-/**
- * Observables of one mail and, recursively, of the mails forwarded in it (tag `forwarded`):
- * sender (`mail`, tag `sender`) and subject (`mail-subject`) when `withHeaders`, the indicators of
- * the text and of the HTML's links, each attachment's sha256 and md5 (`hash`, tag
- * `attachment:<name>`) and name (`filename`). The top mail's own recipients are never observables.
- */
-function addMail(c: Collect, mail: ParsedMail, tags: readonly string[], withHeaders: boolean, siem: boolean): void {
-  const ignore = ignoreMatcher(c.mp.ignore);
-  const sender = mail.from?.address.toLowerCase() ?? '';
-  if (withHeaders && sender.includes('@') && !ignore.email(sender)) c.set.add('mail', sender, { tags: ['sender', ...tags] });
-  if (withHeaders) c.set.add('mail-subject', mail.subject, { tags });
-  const links = mail.html === null ? [] : htmlLinks(mail.html);
-  // A signature or a disclaimer (email.stopwords) ends what is scanned: it names our own sites.
-  const sections = sectionsOf(scannedText(mail.text, c.mp.stopwords));
-  // A SIEM's or an advisory's links to its sender's own site are reading, not indicators; a plain
-  // mail's (a phish sent straight to us) are exactly the indicators.
-  const ownDomain = siem || sections.indicators.trim() !== '' ? (sender.split('@')[1] ?? '') : '';
-  const reading = referenceTest(c.mp.referenceDomains, ownDomain);
-  const body = links.length === 0 ? sections.body : `${sections.body}\n${links.join('\n')}`;
-  const iocs = withoutReferences(extractIocs(body, c.mp), reading, c.references);
-  addIocs(c, { ...iocs, emails: iocs.emails.filter((e) => !c.own.has(e)) }, tags);
-  if (sections.indicators.trim() !== '') {
-    // Listed as indicators by whoever wrote the advisory: those are IoCs.
-    const listed = withoutReferences(extractIocs(sections.indicators, c.mp), reading, c.references);
-    addIocs(c, { ...listed, emails: listed.emails.filter((e) => !c.own.has(e)) }, tags, true);
-  }
-  if (sections.references.trim() !== '') {
-    const refs = extractIocs(sections.references, c.mp);
-    for (const url of refs.urls) c.references.add(url);
-    const hosts = new Set(refs.urls.map(hostOf));
-    for (const domain of refs.domains) if (!hosts.has(domain)) c.references.add(domain);
-  }
-  for (const a of mail.attachments) {
-    const fileTags = [a.filename === null ? 'attachment' : `attachment:${a.filename}`, ...tags];
-    for (const h of [a.sha256, a.md5]) if (!ignore.hash(h)) c.set.add('hash', h, { tags: fileTags });
-    c.set.add('filename', a.filename, { tags });
-  }
-  for (const inner of mail.forwarded) addMail(c, inner, ['forwarded'], true, false);
-}
-
-/** Whether a host is one to read rather than to investigate: a reference domain (or below it), or `ownDomain`. */
-function referenceTest(domains: readonly string[], ownDomain: string): (host: string) => boolean {
-  const names = [...domains, ...(ownDomain === '' ? [] : [ownDomain])].map((d) => d.trim().toLowerCase().replace(/\.$/, '')).filter((d) => d !== '');
-  return (host) => {
-    const h = host.toLowerCase();
-    return names.some((d) => h === d || h.endsWith(`.${d}`));
-  };
-}
-
-/** `iocs` without the URLs and domains `reading` claims, which go to `references` instead. */
-function withoutReferences(iocs: Iocs, reading: (host: string) => boolean, references: Set<string>): Iocs {
-  const urls = iocs.urls.filter((u) => {
-    const host = hostOf(u);
-    if (host === '' || !reading(host)) return true;
-    references.add(u);
-    return false;
-  });
-  const domains = iocs.domains.filter((d) => !reading(d));
-  return { ...iocs, urls, domains };
-}
-
-function hostOf(url: string): string {
-  try {
-    return new URL(url).hostname.toLowerCase().replace(/^\[|\]$/g, '');
-  } catch {
-    return '';
-  }
-}
-
-/** The observables of one alert as they are collected, and what collecting them needs. */
-interface Collect {
-  readonly set: ObservableSet;
-  readonly mp: MailPolicy;
-  /** The top mail's To and Cc, lower case: our own mailbox and colleagues, never indicators. */
-  readonly own: ReadonlySet<string>;
-  /** Indicators left out over {@link MAX_PER_KIND} of a kind. */
-  overflow: number;
-  /** Links and sites to read (a References section, reference domains), listed in the description. */
-  readonly references: Set<string>;
-  /** `ip:port` indicators as written: the port is in the ip observable's tags and here. */
-  readonly endpoints: Set<string>;
-}
-
-function collector(mail: ParsedMail, mp: MailPolicy): Collect {
-  const own = new Set([...mail.to, ...mail.cc].map((a) => a.address.toLowerCase()).filter((a) => a !== ''));
-  return { set: new ObservableSet(), mp, own, overflow: 0, references: new Set(), endpoints: new Set() };
-}
-
-function addIocs(c: Collect, iocs: Iocs, tags: readonly string[], ioc = false): void {
-  const set = c.set;
-  c.overflow += iocs.overflow;
-  const opts = ioc ? { tags, ioc } : { tags };
-  for (const url of iocs.urls) set.add('url', url, opts);
-  for (const domain of iocs.domains) set.add('domain', domain, opts);
-  for (const ip of iocs.ips) {
-    const ports = iocs.ports.get(ip) ?? [];
-    for (const port of ports) c.endpoints.add(`${ip}:${port}`);
-    const ipTags = [...(ipScope(ip) === 'private' ? ['private'] : []), ...ports.map((p) => `port:${p}`), ...tags];
-    set.add('ip', ip, { ...opts, tags: ipTags });
-  }
-  for (const mail of iocs.emails) set.add('mail', mail, opts);
-  for (const h of [...iocs.hashes.md5, ...iocs.hashes.sha1, ...iocs.hashes.sha256]) set.add('hash', h, opts);
 }
 
 /**

@@ -94,6 +94,11 @@ export interface MailPolicy {
   readonly subjectTags: readonly string[];
   /** Globs: a mail whose subject matches one (an auto-reply, a newsletter) is taken and makes no alert. */
   readonly dropSubjects: readonly string[];
+  /**
+   * CIDRs of our own mail servers (`email.internalRelays`): a reported phish's `Received:` hops
+   * from them are our infrastructure passing the mail on, never observables. @default []
+   */
+  readonly internalRelays?: readonly string[];
 }
 
 /** Reading, not indicators: CERTs, vulnerability databases and vendors' research blogs. */
@@ -189,6 +194,7 @@ export const DEFAULT_MAIL_POLICY: MailPolicy = {
   keywordTags: [],
   subjectTags: [],
   dropSubjects: [],
+  internalRelays: [],
 };
 
 /** A key as the synonym lists hold it: lower case, `_` and blank runs as one space, trimmed. */

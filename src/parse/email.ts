@@ -12,7 +12,7 @@
 import { createHash } from 'node:crypto';
 import { simpleParser, type ParsedMail as MpMail } from 'mailparser';
 import { addressOf, findInlineForwards, htmlToText, type MailAddress } from './mail-text.js';
-import { addresses, bareId, firstAddress, headerDate, identityDigest, keptHeaders, rawHeaderLines, headerDateOffset } from './mail-headers.js';
+import { addresses, bareId, firstAddress, headerDate, identityDigest, keptHeaders, rawHeaderLines, headerDateOffset, receivedValues } from './mail-headers.js';
 import { forwardKind, hashed, partOfAttachment, partOfWalked, type MailAttachment, type ParsedMailOrigin, type RawPart } from './mail-parts.js';
 import { MAILPARSER_MAX_PARTS, WALK_MAX_PARTS, walkMime } from './mime-walk.js';
 
@@ -67,6 +67,11 @@ export interface ParsedMail {
   readonly attachments: MailAttachment[];
   /** Headers of interest by lower-case name, first value, decoded: return-path, x-mailer, user-agent, x-originating-ip, in-reply-to, date. */
   readonly headers: Readonly<Record<string, string>>;
+  /**
+   * Every `Received:` field's value, unfolded, topmost (the last added) first; absent for an
+   * inline-forwarded block, which has none. A reported phish's sending hops come from here.
+   */
+  readonly received?: readonly string[];
   /** SHA-256 (hex) of the decoded content (text, HTML, attachment hashes): equal for a re-fetched mail. */
   readonly bodyDigest: string;
   /**
@@ -146,17 +151,23 @@ async function parseLevel(raw: Buffer, depth: number, origin: ParsedMailOrigin, 
       continue;
     }
     const att = hashed(part);
-    attachments.push(att);
     partDigests.push(att.sha256);
     const kind = forwardKind(part);
-    if (kind === null) continue;
+    if (kind === null) {
+      attachments.push(att);
+      continue;
+    }
     const name = att.filename ?? att.contentType;
     if (depth + 1 > lim.maxDepth) {
+      attachments.push(att);
       warnings.push(`A forwarded mail (${name}) at depth ${depth + 1} was not parsed (maxDepth ${lim.maxDepth}).`);
     } else if (budget.parts <= 0 || budget.bytes < part.content.length) {
+      attachments.push(att);
       warnings.push(`A forwarded mail (${name}) was not parsed (maxParts/maxTotalBytes).`);
     } else {
       budget.parts -= 1;
+      // Marked: the part is the forwarded mail itself, whose content is read below, not a file of this mail.
+      attachments.push({ ...att, forwardedMail: true });
       forwarded.push(await parseLevel(part.content, depth + 1, kind, lim, budget));
     }
   }
@@ -182,6 +193,7 @@ async function parseLevel(raw: Buffer, depth: number, origin: ParsedMailOrigin, 
     html,
     attachments,
     headers: keptHeaders(mp),
+    received: receivedValues(mp.headerLines),
     bodyDigest: digest(text, html, partDigests),
     headerDigest: identityDigest(mp.headerLines),
     forwarded,
@@ -276,7 +288,7 @@ function fromRawText(bytes: Buffer, depth: number, origin: ParsedMailOrigin, lim
   const date = Date.parse(field('date') ?? '');
   return {
     origin, depth, messageId: bareId(field('message-id') ?? undefined), subject: field('subject'), from: from === null ? null : addressOf(from),
-    to: [], cc: [], replyTo: [], date: Number.isNaN(date) ? null : date, text: body, html: null, attachments: [], headers: {},
+    to: [], cc: [], replyTo: [], date: Number.isNaN(date) ? null : date, text: body, html: null, attachments: [], headers: {}, received: receivedValues(rawHeaderLines(head)),
     bodyDigest: digest(body, null, []), headerDigest: identityDigest(rawHeaderLines(head)), forwarded: [], warnings,
   };
 }

@@ -108,6 +108,17 @@ export function keptHeaders(mp: MpMail): Record<string, string> {
   return out;
 }
 
+/** Received: fields kept per mail at most: a real chain has a dozen hops, a forged one may have thousands. */
+const RECEIVED_MAX = 50;
+
+/** The values of the `Received:` fields, unfolded, in header order (topmost, the last added, first). */
+export function receivedValues(lines: readonly HeaderLine[]): string[] {
+  return lines
+    .filter((l) => l.key === 'received')
+    .slice(0, RECEIVED_MAX)
+    .map((l) => l.line.slice(l.line.indexOf(':') + 1).replace(/\r?\n[ \t]+/g, ' ').trim());
+}
+
 function headerText(v: HeaderValue | undefined): string | null {
   if (v === undefined) return null;
   const first = Array.isArray(v) ? v[0] : v;

@@ -15,6 +15,11 @@ export interface MailAttachment {
   readonly size: number;
   readonly sha256: string;
   readonly md5: string;
+  /**
+   * True for a forwarded mail's own part (`message/rfc822`, an `.eml`) parsed into `forwarded`:
+   * its content is that mail's, and the part itself is no file of the forwarding mail.
+   */
+  readonly forwardedMail?: true;
 }
 
 /** An attachment before hashing: its name, types and decoded bytes. */

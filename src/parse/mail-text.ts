@@ -65,6 +65,17 @@ export function findInlineForwards(text: string, max: number): InlineForward[] {
   return starts.map((start, k) => readBlock(lines, start + 1, starts[k + 1] ?? lines.length));
 }
 
+/** The index in `text` where its first inline-forwarded block's separator line starts, or null: what comes before is the forwarder's own words. */
+export function inlineForwardStart(text: string): number | null {
+  const lines = text.split(/\r?\n/);
+  let at = 0;
+  for (let i = 0; i < lines.length; i++) {
+    if (isSeparator(lines, i)) return text.indexOf(lines[i] as string, at);
+    at += (lines[i] as string).length;
+  }
+  return null;
+}
+
 function isSeparator(lines: readonly string[], i: number): boolean {
   const line = (lines[i] as string).trim();
   if (line.length < 10 || line.length > SHORT_LINE) return false;

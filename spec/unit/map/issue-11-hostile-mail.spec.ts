@@ -49,7 +49,8 @@ describe('issue 11: hostile mails', () => {
 
     it('names and subjects of forwarded mails are escaped in the table', async () => {
       const a = await alertOf('hostile-names.eml');
-      expect(a.description).to.include(`| Attachment | ${HOSTILE.replace(/[[\]<>]/g, '\\$&')} (message/rfc822, `);
+      // The mail forwards one other: a report, whose forwarded part is named in its own row (issue 13).
+      expect(a.description).to.include(`| Forwarded as | ${HOSTILE.replace(/[[\]<>]/g, '\\$&')} (message/rfc822, `);
       expect(a.description).to.include('\\[Verify now\\](http://verify-account.top/login) \\<b\\>today\\</b\\>');
       expect(liveMarkdown(a.description)).to.deep.equal([]);
     });

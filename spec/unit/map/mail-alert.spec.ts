@@ -38,19 +38,22 @@ const ordinary = (title: string, date: number, tags: string[], observables: Obse
   type: 'mail', source: 'mail', sourceRef: null, title, severity: 2, date, tags, observables,
 });
 
-const NESTED_OBSERVABLES: Observable[] = [0, 1, 2, 3].flatMap((k) => {
-  const tags = k === 0 ? [] : ['forwarded'];
-  const [s256, m5] = NESTED[k] as [string, string];
+/** Level 0 forwards level 1 alone: the alert is about level 1 (issue 13); levels 2 and 3 are forwarded in it; level 4 is past maxDepth. */
+const NESTED_OBSERVABLES: Observable[] = [1, 2, 3].flatMap((k) => {
+  const tags = k === 1 ? [] : ['forwarded'];
   return [
     o('mail', `relay${k}@nested-chain.top`, ['sender', ...tags]),
+    ...(k === 1 ? [o('other', 'level-1@nested-chain.top', ['message-id'])] : []),
     o('mail-subject', `Level ${k}`, tags),
     o('url', `http://level${k}.nested-chain.top/step`, tags),
     o('domain', `level${k}.nested-chain.top`, tags),
-    o('hash', s256, [`attachment:level${k + 1}.eml`, ...tags]),
-    o('hash', m5, [`attachment:level${k + 1}.eml`, ...tags]),
-    o('filename', `level${k + 1}.eml`, tags),
   ];
-});
+}).concat([
+  // level4.eml was not parsed (maxDepth 3): it stays a file of level 3.
+  o('hash', (NESTED[3] as [string, string])[0], ['attachment:level4.eml', 'forwarded']),
+  o('hash', (NESTED[3] as [string, string])[1], ['attachment:level4.eml', 'forwarded']),
+  o('filename', 'level4.eml', ['forwarded']),
+]);
 
 const TABLE: Record<string, Expected> = {
   'siem-en.eml': {
@@ -109,43 +112,39 @@ const TABLE: Record<string, Expected> = {
       o('mail', 'd.omarov@qazlogistik.kz'),
     ],
   },
-  'fwd-inline.eml': ordinary('Fwd: Your parcel is on hold', utc(2024, 3, 14, 8, 2, 45, 6), ['mail', 'forwarded'], [
-    o('mail', 'a.sadykova@qazlogistik.kz', ['sender']),
-    o('mail-subject', 'Fwd: Your parcel is on hold'),
-    o('url', 'https://kazpost-delivery.info/track?id=KZ-55810214', ['forwarded']),
-    o('domain', 'kazpost-delivery.info', ['forwarded']),
-    o('mail', 'notify@kazpost-delivery.info', ['sender', 'forwarded']),
-    o('mail', 'support@kazpost-delivery.info', ['forwarded']),
-    o('mail-subject', 'Your parcel is on hold', ['forwarded']),
+  // A mail forwarding one other is a report: the alert is about the forwarded mail (issue 13,
+  // reported-phish.spec.ts), its title, date, headers and files; the report only names the reporter.
+  'fwd-inline.eml': ordinary('Your parcel is on hold', utc(2024, 3, 14, 8, 2, 45, 6), ['mail', 'reported'], [
+    o('mail', 'notify@kazpost-delivery.info', ['sender']),
+    o('mail-subject', 'Your parcel is on hold'),
+    o('url', 'https://kazpost-delivery.info/track?id=KZ-55810214'),
+    o('domain', 'kazpost-delivery.info'),
+    o('mail', 'support@kazpost-delivery.info'),
   ]),
-  'fwd-rfc822.eml': ordinary('Подозрительное письмо', utc(2024, 3, 12, 11, 40, 0, 6), ['mail', 'forwarded'], [
-    o('mail', 'd.omarov@qazlogistik.kz', ['sender']),
-    o('mail-subject', 'Подозрительное письмо'),
-    o('hash', '60a6847b2008b1ba5e144b04b0ae96ec1b8ecb6c0e312eb1a34b929071dcd814', ['attachment']),
-    o('hash', '439d931ae45a0223dfb85db7e4234bee', ['attachment']),
-    o('mail', 'bonus@kaspi-gold-bonus.top', ['sender', 'forwarded']),
-    o('mail-subject', 'Ваш бонус 50 000 ₸', ['forwarded']),
+  'fwd-rfc822.eml': ordinary('Ваш бонус 50 000 ₸', utc(2024, 3, 12, 11, 14, 58, 6), ['mail', 'reported'], [
+    o('mail', 'bonus@kaspi-gold-bonus.top', ['sender']),
+    o('other', 'bonus-77@kaspi-gold-bonus.top', ['message-id']),
+    o('ip', '188.114.97.3', ['received:hop1']),
+    o('mail-subject', 'Ваш бонус 50 000 ₸'),
     // The visible link text, then the real target from the href.
-    o('url', 'https://qazbank.kz/bonus', ['forwarded']),
-    o('url', 'https://kaspi-gold-bonus.top/login?ref=mail&u=77', ['forwarded']),
-    o('domain', 'qazbank.kz', ['forwarded']),
-    o('domain', 'kaspi-gold-bonus.top', ['forwarded']),
-    o('hash', PDF[0] as string, ['attachment:bonus_terms.pdf', 'forwarded']),
-    o('hash', PDF[1] as string, ['attachment:bonus_terms.pdf', 'forwarded']),
-    o('filename', 'bonus_terms.pdf', ['forwarded']),
+    o('url', 'https://qazbank.kz/bonus'),
+    o('url', 'https://kaspi-gold-bonus.top/login?ref=mail&u=77'),
+    o('domain', 'qazbank.kz'),
+    o('domain', 'kaspi-gold-bonus.top'),
+    o('hash', PDF[0] as string, ['attachment:bonus_terms.pdf']),
+    o('hash', PDF[1] as string, ['attachment:bonus_terms.pdf']),
+    o('filename', 'bonus_terms.pdf'),
+    // The message/rfc822 part itself is no file of the report: no hash of it.
   ]),
-  'fwd-octet-eml.eml': ordinary('Suspicious DocuSign mail', utc(2024, 3, 11, 16, 45, 0, 6), ['mail', 'forwarded'], [
-    o('mail', 'accounting@qazlogistik.kz', ['sender']),
-    o('mail-subject', 'Suspicious DocuSign mail'),
-    o('hash', 'a2684a680767b9faf8ce6acaef7b03df5e690d458af1eee7470dc0485d83a149', ['attachment:Please review and sign.eml']),
-    o('hash', '0edc602ed4b7cae6acc8bb825faaf68e', ['attachment:Please review and sign.eml']),
-    o('filename', 'Please review and sign.eml'),
-    o('mail', 'docs@docu-sign-kz.com', ['sender', 'forwarded']),
-    o('mail-subject', 'Please review and sign: Contract_2024_03.pdf', ['forwarded']),
-    o('url', 'https://docu-sign-kz.com/envelope/5521?ref=accounting', ['forwarded']),
-    o('url', 'http://45.156.23.118/ds/5521', ['forwarded']),
-    o('domain', 'docu-sign-kz.com', ['forwarded']),
-    o('ip', '45.156.23.118', ['forwarded']),
+  'fwd-octet-eml.eml': ordinary('Please review and sign: Contract_2024_03.pdf', utc(2024, 3, 11, 16, 20, 5, 6), ['mail', 'reported'], [
+    o('mail', 'docs@docu-sign-kz.com', ['sender']),
+    o('other', 'ds-20240311-5521@docu-sign-kz.com', ['message-id']),
+    o('ip', '45.156.23.118', ['received:hop1']),
+    o('mail-subject', 'Please review and sign: Contract_2024_03.pdf'),
+    o('url', 'https://docu-sign-kz.com/envelope/5521?ref=accounting'),
+    o('url', 'http://45.156.23.118/ds/5521'),
+    o('domain', 'docu-sign-kz.com'),
+    // Neither accounting@ (the reporter) nor the .eml part's hash.
   ]),
   'defanged.eml': ordinary('Advisory 2024-031: indicators of the "SilkRoad Courier" campaign', utc(2024, 3, 15, 7, 30, 0), ['mail'], [
     o('mail', 'advisories@cert-notice.kz', ['sender']),
@@ -191,7 +190,7 @@ const TABLE: Record<string, Expected> = {
     // soc-alerts@qazlogistik.kz is in the text too, but it is the mail's own recipient.
     o('mail', 'helpdesk@m365-secure-notice.com'),
   ]),
-  'nested-deep.eml': ordinary('Level 0', utc(2024, 3, 18, 0, 0, 0), ['mail', 'forwarded'], NESTED_OBSERVABLES),
+  'nested-deep.eml': ordinary('Level 1', utc(2024, 3, 18, 1, 0, 0), ['mail', 'reported'], NESTED_OBSERVABLES),
   'broken-boundary.eml': ordinary('Scanned document from MFP-3F', utc(2024, 3, 17, 9, 0, 0, 6), ['mail'], [
     o('mail', 'scanner@print-hub.qazlogistik.kz', ['sender']),
     o('mail-subject', 'Scanned document from MFP-3F'),
@@ -381,13 +380,14 @@ describe('alertFromMail: ordinary mails', () => {
   });
 
   it('the description: header table (escaped), attachments, forwarded mails, warnings, a bounded excerpt', async () => {
-    const a = await alertOf('fwd-octet-eml.eml');
-    expect(a.description).to.include('| From | Accounting \\<accounting@qazlogistik.kz\\> |');
-    expect(a.description).to.include(
-      '| Attachment | Please review and sign.eml (application/octet-stream, 596 bytes, sha256 a2684a680767b9faf8ce6acaef7b03df5e690d458af1eee7470dc0485d83a149, md5 0edc602ed4b7cae6acc8bb825faaf68e) |',
-    );
-    expect(a.description).to.include('| Forwarded (attachment) | DocuSign \\<docs@docu-sign-kz.com\\>: Please review and sign: Contract_2024_03.pdf |');
-    expect(a.description).to.include('```\nДобрый день! Пересылаю подозрительное письмо от "DocuSign", оно во вложении.\nС уважением, бухгалтерия\n```');
+    const a = await alertOf('attachments.eml');
+    expect(a.description).to.include('| From | Timur Bekov \\<t.bekov@qazlogistik.kz\\> |');
+    expect(a.description).to.include('| Attachment | scan-report.pdf (application/pdf, ');
+    // A report (one forwarded mail): the reporter's words are a row, the phish's text the block.
+    const report = await alertOf('fwd-octet-eml.eml');
+    expect(report.description).to.include('| Reported by | Accounting \\<accounting@qazlogistik.kz\\> |');
+    expect(report.description).to.include('| Reporter note | Добрый день! Пересылаю подозрительное письмо от "DocuSign", оно во вложении. С уважением, бухгалтерия |');
+    expect(report.description).to.include('```\nYou have a document waiting for signature.');
     const nested = await alertOf('nested-deep.eml');
     expect(nested.description).to.include('_A forwarded mail (level4.eml) at depth 4 was not parsed (maxDepth 3)._');
     const long = await build(`Subject: long\r\n\r\n${'word '.repeat(5000)}`);
@@ -400,7 +400,7 @@ describe('alertFromMail: ordinary mails', () => {
     const mailPolicy: MailPolicy = { ...DEFAULT_MAIL_POLICY, type: 'phish-report', source: 'mailbox-phishing', notificationType: ' ' };
     const a = await alertOf('fwd-inline.eml', policy, mailPolicy);
     expect([a.type, a.source, a.tlp, a.pap, a.severity]).to.deep.equal(['phish-report', 'mailbox-phishing', 3, 1, 1]);
-    expect(a.tags).to.deep.equal(['mail', 'forwarded', 'soc']);
+    expect(a.tags).to.deep.equal(['mail', 'reported', 'soc']);
     // An empty configured type falls back to the default.
     expect((await alertOf('siem-en.eml', policy, mailPolicy)).type).to.equal('siem-mail');
   });
