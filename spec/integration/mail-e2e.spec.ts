@@ -225,10 +225,20 @@ describe('mail intake end to end', function () {
         expect(garbage.code).to.equal(0);
         expect(garbage.stderr).to.match(/kept for tracehive serve/i);
         // ingest only keeps the raw mail; serve parses it and quarantines what is no mail.
-        await waitFor('the garbage in quarantine', () => existsSync(join(spool, 'quarantine')) && readdirSync(join(spool, 'quarantine')).length === 2);
+        // The reason file is written after the mail's bytes: wait until it is whole.
+        const reasonOf = (): { reason: string; via: string } | null => {
+          const names = existsSync(join(spool, 'quarantine')) ? readdirSync(join(spool, 'quarantine')) : [];
+          const json = names.find((n) => n.endsWith('.json'));
+          try {
+            return json === undefined ? null : (JSON.parse(readFileSync(join(spool, 'quarantine', json), 'utf8')) as { reason: string; via: string });
+          } catch {
+            return null;
+          }
+        };
+        await waitFor('the garbage in quarantine', () => reasonOf() !== null);
         const kept = readdirSync(join(spool, 'quarantine'));
         expect(kept.filter((n) => n.endsWith('.eml'))).to.have.length(1);
-        const reason = JSON.parse(readFileSync(join(spool, 'quarantine', kept.find((n) => n.endsWith('.json')) as string), 'utf8')) as { reason: string; via: string };
+        const reason = reasonOf() as { reason: string; via: string };
         expect(reason.via).to.equal('stdin');
         expect(reason.reason).to.match(/^ERR_MAIL_PARSE: /);
         const files = await ingest([fixturePath('mail', 'fwd-inline.eml'), fixturePath('mail', 'nope.eml')], '', spool);
