@@ -2,6 +2,7 @@
  * mail_to_misp's policy knobs (issue 13 point 5), pure: where the text scanned for indicators
  * ends (stopwords: a signature, a disclaimer), and which tags a mail's subject and words give it.
  */
+import { globMatches } from './severity.js';
 
 /** `text` up to the first line that starts with a stopword (any case); the whole text without one. */
 export function scannedText(text: string, stopwords: readonly string[]): string {
@@ -26,14 +27,14 @@ export function ruleTags(subject: string, text: string, keywordTags: readonly st
   }
   for (const rule of subjectTags) {
     const { pattern, tag } = split(rule);
-    if (pattern !== '' && globMatches(pattern, subject)) tags.push(tag);
+    if (pattern !== '' && globMatches(pattern, subject.trim())) tags.push(tag);
   }
   return tags;
 }
 
 /** The first `email.dropSubjects` glob the subject matches, or null: such a mail is taken and makes no alert. */
 export function droppedBy(subject: string | null, dropSubjects: readonly string[]): string | null {
-  for (const glob of dropSubjects) if (glob.trim() !== '' && globMatches(glob.trim(), subject ?? '')) return glob;
+  for (const glob of dropSubjects) if (glob.trim() !== '' && globMatches(glob.trim(), (subject ?? '').trim())) return glob;
   return null;
 }
 
@@ -42,12 +43,4 @@ function split(rule: string): { pattern: string; tag: string } {
   const at = rule.lastIndexOf('=');
   if (at < 0) return { pattern: rule.trim(), tag: rule.trim() };
   return { pattern: rule.slice(0, at).trim(), tag: rule.slice(at + 1).trim() || rule.slice(0, at).trim() };
-}
-
-function globMatches(glob: string, text: string): boolean {
-  const source = glob
-    .split('*')
-    .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
-    .join('.*');
-  return new RegExp(`^${source}$`, 'is').test(text.trim());
 }
