@@ -7,8 +7,8 @@
 import type { ParsedMail } from '../parse/email.js';
 import { htmlLinks } from '../parse/mail-text.js';
 import { extractIocs, type Iocs } from './ioc.js';
-import { ipScope } from './indicator-syntax.js';
-import { ignoreMatcher, type MailPolicy } from './mail-policy.js';
+import { ipScope, urlHost } from './indicator-syntax.js';
+import { ignoreMatcher, underDomains, type MailPolicy } from './mail-policy.js';
 import { sectionsOf } from './mail-sections.js';
 import { scannedText } from './mail-knobs.js';
 import { phishHeaderIndicators } from './mail-phish.js';
@@ -44,7 +44,7 @@ export function addMail(c: Collect, mail: ParsedMail, tags: readonly string[], w
   if (sections.references.trim() !== '') {
     const refs = extractIocs(sections.references, c.mp);
     for (const url of refs.urls) c.references.add(url);
-    const hosts = new Set(refs.urls.map(hostOf));
+    const hosts = new Set(refs.urls.map((u) => urlHost(u)));
     for (const domain of refs.domains) if (!hosts.has(domain)) c.references.add(domain);
   }
   addAttachments(c, mail.attachments, tags);
@@ -67,31 +67,20 @@ export function addAttachments(c: Collect, attachments: ParsedMail['attachments'
 
 /** Whether a host is one to read rather than to investigate: a reference domain (or below it), or `ownDomain`. */
 function referenceTest(domains: readonly string[], ownDomain: string): (host: string) => boolean {
-  const names = [...domains, ...(ownDomain === '' ? [] : [ownDomain])].map((d) => d.trim().toLowerCase().replace(/\.$/, '')).filter((d) => d !== '');
-  return (host) => {
-    const h = host.toLowerCase();
-    return names.some((d) => h === d || h.endsWith(`.${d}`));
-  };
+  const under = underDomains(ownDomain === '' ? domains : [...domains, ownDomain]);
+  return (host) => under(host.toLowerCase());
 }
 
 /** `iocs` without the URLs and domains `reading` claims, which go to `references` instead. */
 function withoutReferences(iocs: Iocs, reading: (host: string) => boolean, references: Set<string>): Iocs {
   const urls = iocs.urls.filter((u) => {
-    const host = hostOf(u);
-    if (host === '' || !reading(host)) return true;
+    const host = urlHost(u);
+    if (host === null || !reading(host)) return true;
     references.add(u);
     return false;
   });
   const domains = iocs.domains.filter((d) => !reading(d));
   return { ...iocs, urls, domains };
-}
-
-function hostOf(url: string): string {
-  try {
-    return new URL(url).hostname.toLowerCase().replace(/^\[|\]$/g, '');
-  } catch {
-    return '';
-  }
 }
 
 /** The observables of one alert as they are collected, and what collecting them needs. */

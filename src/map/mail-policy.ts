@@ -270,17 +270,23 @@ export interface IgnoreMatcher {
 const compiledIgnores = new WeakMap<MailIgnore, IgnoreMatcher>();
 
 /** `ignore` compiled once per policy object: host-aware domains, CIDR ranges, hash and address sets. */
+/** A test of `host` (lower case) against `domains`: one of them or a name below one (`a.evil.top` is under `evil.top`). */
+export function underDomains(domains: readonly string[]): (host: string) => boolean {
+  const names = domains.map((d) => d.trim().toLowerCase().replace(/\.$/, '')).filter((d) => d !== '');
+  return (host) => names.some((d) => host === d || host.endsWith(`.${d}`));
+}
+
 export function ignoreMatcher(ignore: MailIgnore): IgnoreMatcher {
   const known = compiledIgnores.get(ignore);
   if (known !== undefined) return known;
   const names = ignore.domains.map((d) => d.trim().toLowerCase().replace(/\.$/, '')).filter((d) => d !== '' && d !== '*.');
-  const exact = names.filter((d) => !d.startsWith('*.'));
+  const exact = underDomains(names.filter((d) => !d.startsWith('*.')));
   const wild = names.filter((d) => d.startsWith('*.')).map((d) => d.slice(1));
   const ranges = ignore.ips.map((c) => parseCidr(c.trim())).filter((r) => r !== null);
   const hashes = new Set(ignore.hashes.map((h) => h.trim().toLowerCase()));
   const emails = (ignore.emails ?? []).map((e) => e.trim().toLowerCase());
   const domainIgnored = (host: string): boolean =>
-    exact.some((d) => host === d || host.endsWith(`.${d}`)) || wild.some((w) => host.endsWith(w));
+    exact(host) || wild.some((w) => host.endsWith(w));
   const ipIgnored = (ip: string): boolean => {
     const addr = ip.split('/')[0] ?? '';
     if (!ipaddr.isValid(addr)) return false;
