@@ -17,6 +17,19 @@ const KEY_HINT = 'check THEHIVE_API_KEY (thehive.apiKey) and that its user is no
 const PERMISSION_HINT =
   'check THEHIVE_ORG (thehive.organisation) names an organisation of the API user and that its profile grants manageAlert/create, manageAlert/update and manageObservable';
 
+/**
+ * TheHive's answer to a create of an alert it has already (same type, source and sourceRef in the
+ * organisation, thehive-api §4.4): 409, or 400 `CreateError` "… already exist …".
+ */
+export function isAlreadyExists(status: number, error: TheHiveError): boolean {
+  return status === 409 || (status === 400 && error.type === 'CreateError' && /already exist/i.test(error.message));
+}
+
+/** The reason of a 413: the request's size, and who may have refused it. */
+export function tooLargeReason(status: number, error: TheHiveError, requestBytes: number): string {
+  return `${httpReason(status, error)}: the request of ${requestBytes} bytes is over the server's (or a proxy's) body limit`;
+}
+
 /** Statuses every request treats alike: auth, redirects and the retriable ones. */
 export function commonOutcome(res: AxiosResponse, error: TheHiveError): Outcome | null {
   const { status } = res;

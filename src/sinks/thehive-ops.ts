@@ -12,7 +12,7 @@
  * - find: `POST /api/v1/query` (4.1 serves it too), newest first.
  */
 import type { AxiosResponse } from 'axios';
-import { commonOutcome, httpReason, parseError, truncate } from './thehive-answers.js';
+import { commonOutcome, httpReason, isAlreadyExists, parseError, tooLargeReason, truncate } from './thehive-answers.js';
 import type { TheHiveClient } from './thehive-client.js';
 import { encodeV0 } from './thehive-v0.js';
 import type { AlertOps, AlertPatch, AlertStatus, FoundAlert, OpResult } from '../lifecycle/types.js';
@@ -141,10 +141,8 @@ function classifyCreate(res: AxiosResponse, requestBytes: number): OpResult<{ re
     });
   }
   const error = parseError(text);
-  if (res.status === 409 || (res.status === 400 && error.type === 'CreateError' && /already exist/i.test(error.message))) return { kind: 'exists' };
-  if (res.status === 413) {
-    return { kind: 'drop', reason: `${httpReason(res.status, error)}: the request of ${requestBytes} bytes is over the server's (or a proxy's) body limit`, status: 413, body: truncate(text) };
-  }
+  if (isAlreadyExists(res.status, error)) return { kind: 'exists' };
+  if (res.status === 413) return { kind: 'drop', reason: tooLargeReason(res.status, error, requestBytes), status: 413, body: truncate(text) };
   return failure(res, 'create alert');
 }
 

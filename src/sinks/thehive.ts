@@ -7,7 +7,7 @@
  * 4.x) speaks v0, anything else v1. Until then alerts are encoded as v1 bodies and converted at send.
  */
 import type { AxiosResponse } from 'axios';
-import { commonOutcome, httpReason, parseError, truncate } from './thehive-answers.js';
+import { commonOutcome, httpReason, isAlreadyExists, parseError, tooLargeReason, truncate } from './thehive-answers.js';
 import { createTheHiveClient, type Failure } from './thehive-client.js';
 import { createTheHiveOps } from './thehive-ops.js';
 import { encodeV0, fromV0, type V0Alert } from './thehive-v0.js';
@@ -111,15 +111,10 @@ function classifyCreate(res: AxiosResponse, requestBytes: number): Outcome {
   const text = typeof res.data === 'string' ? res.data : '';
   const error = parseError(text);
   // The alert exists already (same type/source/sourceRef): our sourceRef is deterministic, so it is ours.
-  if (status === 409 || (status === 400 && error.type === 'CreateError' && /already exist/i.test(error.message))) {
-    return { kind: 'delivered', duplicate: true };
-  }
+  if (isAlreadyExists(status, error)) return { kind: 'delivered', duplicate: true };
   const common = commonOutcome(res, error);
   if (common) return common;
-  const reason =
-    status === 413
-      ? `${httpReason(status, error)}: the request of ${requestBytes} bytes is over the server's (or a proxy's) body limit`
-      : httpReason(status, error);
+  const reason = status === 413 ? tooLargeReason(status, error, requestBytes) : httpReason(status, error);
   if (status >= 400 && status < 500) return { kind: 'drop', reason, status, body: truncate(text) };
   return { kind: 'retry', reason };
 }
