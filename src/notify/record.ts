@@ -75,15 +75,6 @@ export function afterFailure(record: NotifyRecord, previous: ChannelState, reaso
   return { retry: { state: 'pending', attempts, nextAt: now + delay, lastError: reason } };
 }
 
-/** `Retry-After` (seconds or an HTTP date) in ms from `now`; undefined when absent or unreadable. */
-export function retryAfterMs(header: string | undefined, now: number): number | undefined {
-  if (header === undefined || header.trim() === '') return undefined;
-  const value = header.trim();
-  if (/^\d+$/.test(value)) return Number(value) * 1000;
-  const at = Date.parse(value);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
-}
-
 /** A record file's content read back, or why not (damaged, newer). */
 export function parseRecord(text: string): { ok: true; record: NotifyRecord } | { ok: false; reason: string } {
   let value: Partial<NotifyRecord>;

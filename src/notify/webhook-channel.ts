@@ -7,7 +7,7 @@
  */
 import axios from 'axios';
 import type { AttemptResult, Channel } from './record.js';
-import { retryAfterMs } from './record.js';
+import { parseRetryAfter } from '../net/retry-after.js';
 import { renderWebhook, type Notification } from './render.js';
 
 export interface WebhookChannelOptions {
@@ -46,7 +46,7 @@ export function createWebhookChannel(o: WebhookChannelOptions): Channel {
       if (status >= 200 && status < 300) return { kind: 'sent' };
       const reason = `${target} answered ${status}${body ? `: ${body.replace(/\s+/g, ' ')}` : ''}`;
       if (status >= 400 && status < 500 && status !== 408 && status !== 429) return { kind: 'rejected', reason, status };
-      const after = status === 429 || status === 503 ? retryAfterMs(retryAfter, (o.now ?? Date.now)()) : undefined;
+      const after = status === 429 || status === 503 ? parseRetryAfter(retryAfter, (o.now ?? Date.now)()) : undefined;
       return after === undefined ? { kind: 'retry', reason } : { kind: 'retry', reason, retryAfterMs: after };
     },
     async close() {},

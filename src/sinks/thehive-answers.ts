@@ -5,6 +5,9 @@
  */
 import type { AxiosResponse } from 'axios';
 import type { Outcome } from '../types.js';
+import { parseRetryAfter } from '../net/retry-after.js';
+
+export { parseRetryAfter };
 
 /** Answer bodies kept in drop outcomes (and so in the dead-letter log) are cut at 64 KiB. */
 export const MAX_OUTCOME_BODY_BYTES = 64 * 1024;
@@ -74,16 +77,6 @@ export function httpReason(status: number, error: TheHiveError): string {
 export function header(res: AxiosResponse, name: string): string | undefined {
   const value: unknown = res.headers[name];
   return typeof value === 'string' ? value : undefined;
-}
-
-/** `Retry-After` as delay-seconds or an HTTP-date (RFC 9110 §10.2.3), in ms from `nowMs`; undefined when absent or bad. */
-export function parseRetryAfter(value: string | undefined, nowMs: number): number | undefined {
-  if (value === undefined) return undefined;
-  const text = value.trim();
-  if (/^\d+$/.test(text)) return Number(text) * 1000;
-  // HTTP-dates start with a day name (IMF-fixdate, RFC 850, asctime); Date.parse alone reads `-5` as a year.
-  const at = /^[A-Za-z]{3}/.test(text) ? Date.parse(text) : Number.NaN;
-  return Number.isNaN(at) ? undefined : Math.max(0, at - nowMs);
 }
 
 /** Cuts a body at {@link MAX_OUTCOME_BODY_BYTES} (UTF-8), saying how much was left out. */

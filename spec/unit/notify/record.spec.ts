@@ -3,7 +3,8 @@
  * to 10 min, Retry-After honoured, 16 attempts or 24 h.
  */
 import { expect } from 'chai';
-import { afterFailure, MAX_ATTEMPTS, newRecord, retryAfterMs, withChannel, type ChannelState } from '../../../src/notify/record.js';
+import { afterFailure, MAX_ATTEMPTS, newRecord, withChannel, type ChannelState } from '../../../src/notify/record.js';
+import { parseRetryAfter } from '../../../src/net/retry-after.js';
 
 const event = { sourceRef: 'r', title: 't', severity: 4 as const, previousSeverity: null, sightings: 1, firstSeen: 0, lastSeen: 0, organisation: '', iocs: [] };
 
@@ -28,9 +29,9 @@ describe('notification retries', () => {
   });
 
   it('reads Retry-After as seconds or as an HTTP date', () => {
-    expect(retryAfterMs('3', 0)).to.equal(3000);
-    expect(retryAfterMs(new Date(10_000).toUTCString(), 4000)).to.equal(6000);
-    expect(retryAfterMs('soon', 0)).to.equal(undefined);
+    expect(parseRetryAfter('3', 0)).to.equal(3000);
+    expect(parseRetryAfter(new Date(10_000).toUTCString(), 4000)).to.equal(6000);
+    expect(parseRetryAfter('soon', 0)).to.equal(undefined);
   });
 
   it('becomes a marker without the event once every channel is sent or dead, not before', () => {
