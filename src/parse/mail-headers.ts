@@ -60,10 +60,16 @@ export function bareId(id: string | undefined): string | null {
 
 /** The `Date` header read by us: mailparser puts "now" in place of an unreadable date, which no alert may depend on. */
 export function headerDate(lines: MpMail['headerLines']): number | null {
-  const line = lines.find((l) => l.key === 'date')?.line;
-  if (line === undefined) return null;
-  const t = Date.parse(line.slice(line.indexOf(':') + 1).replace(/\r?\n[ \t]+/g, ' ').trim());
+  const value = dateValue(lines);
+  if (value === null) return null;
+  const t = Date.parse(value);
   return Number.isNaN(t) ? null : t;
+}
+
+/** The `Date` header's value, unfolded and trimmed; null without one. */
+function dateValue(lines: MpMail['headerLines']): string | null {
+  const line = lines.find((l) => l.key === 'date')?.line;
+  return line === undefined ? null : line.slice(line.indexOf(':') + 1).replace(/\r?\n[ \t]+/g, ' ').trim();
 }
 
 /**
@@ -71,9 +77,9 @@ export function headerDate(lines: MpMail['headerLines']): number | null {
  * when absent, unparsable, or `-0000` (RFC 5322 §3.3: the zone is unknown).
  */
 export function headerDateOffset(lines: MpMail['headerLines']): number | null {
-  const line = lines.find((l) => l.key === 'date')?.line;
-  if (line === undefined) return null;
-  const m = /([+-])(\d{2})(\d{2})\s*(?:\([^)]*\)\s*)?$/.exec(line.replace(/\r?\n[ \t]+/g, ' ').trim());
+  const value = dateValue(lines);
+  if (value === null) return null;
+  const m = /([+-])(\d{2})(\d{2})\s*(?:\([^)]*\)\s*)?$/.exec(value);
   if (m === null || (m[1] === '-' && m[2] === '00' && m[3] === '00')) return null;
   const hh = Number(m[2]);
   const mm = Number(m[3]);
