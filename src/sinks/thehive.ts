@@ -50,12 +50,17 @@ export function createTheHiveSink(opts: TheHiveSinkOptions): TheHiveSink {
   // Bodies are encoded as v0 only when configured so; with auto they are v1 until TheHive says it is 4.
   const encodedAs = opts.api === 'v0' ? 'v0' : 'v1';
 
-  async function resolveApi(signal: AbortSignal): Promise<'v1' | 'v0' | Failure> {
-    if (api !== undefined) return api;
-    const found = await client.request({ method: 'GET', url: '/api/status' }, signal, classifyStatus);
-    if (found.kind === 'retry') return { ...found, reason: `thehive.api is auto and GET /api/status failed: ${found.reason}; set THEHIVE_API=v1 (TheHive 5) or v0 (TheHive 4) to skip the check` };
-    api = found.api;
-    return api;
+  // Requests that start together share one GET /api/status; a failed one is asked again next time.
+  let asking: Promise<'v1' | 'v0' | Failure> | null = null;
+  function resolveApi(signal: AbortSignal): Promise<'v1' | 'v0' | Failure> {
+    if (api !== undefined) return Promise.resolve(api);
+    asking ??= client.request({ method: 'GET', url: '/api/status' }, signal, classifyStatus).then((found) => {
+      asking = null;
+      if (found.kind === 'retry') return { ...found, reason: `thehive.api is auto and GET /api/status failed: ${found.reason}; set THEHIVE_API=v1 (TheHive 5) or v0 (TheHive 4) to skip the check` };
+      api = found.api;
+      return api;
+    });
+    return asking;
   }
 
   return {

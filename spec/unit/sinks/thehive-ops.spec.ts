@@ -46,6 +46,12 @@ for (const version of [5, 4] as const) {
       expect(hive.alert('r-1')?.observables.map((o) => o.data)).to.deep.equal(['203.0.113.7']);
     });
 
+    it('asks GET /api/status once for requests that start together', async () => {
+      await Promise.all(['c-1', 'c-2', 'c-3', 'c-4'].map((ref) => ops.create(alertOf(ref), signal)));
+      expect(hive.requests.filter((r) => r.path === '/api/status')).to.have.length(1);
+      expect(hive.alerts).to.have.length(4);
+    });
+
     it('creates, then on "already exists" answers the existing id as a duplicate', async () => {
       const first = await ops.create(alertOf('r-1'), signal);
       const again = await ops.create(alertOf('r-1'), signal);
