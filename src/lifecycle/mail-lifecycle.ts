@@ -24,9 +24,6 @@ import { AlertStatusCache } from './status-cache.js';
 import type { AlertOps, FoundAlert, NotificationEvent, Notifier } from './types.js';
 
 /** The format of a persisted mail state; a newer one is refused by the store. */
-/** Without a cache: every update asks TheHive first. */
-const NO_CACHE = new AlertStatusCache(0);
-
 export const MAIL_STATE_VERSION = 1;
 /** The state file of mail alerts, beside the detections' state.ndjson. */
 export const MAIL_STATE_FILE = 'mail-state.ndjson';
@@ -74,6 +71,8 @@ interface HeldMail {
 
 export class MailLifecycle {
   readonly #o: MailLifecycleOptions;
+  /** Without webhooks (no cache given): every update asks TheHive first. */
+  readonly #statuses: AlertStatusCache;
   readonly #pending = new Map<string, HeldMail[]>();
   readonly #queued = new Set<string>();
   #held = 0;
@@ -82,6 +81,7 @@ export class MailLifecycle {
 
   constructor(options: MailLifecycleOptions) {
     this.#o = options;
+    this.#statuses = options.statuses ?? new AlertStatusCache(0);
   }
 
   get room(): number {
@@ -163,7 +163,7 @@ export class MailLifecycle {
         this.#o.flushed?.(state, 'unchanged', [update.skipped ?? 'unchanged']);
         return { kind: 'delivered', duplicate: true };
       }
-      const found = await (this.#o.statuses ?? NO_CACHE).statusOf(ops, state.alertId, signal);
+      const found = await this.#statuses.statusOf(ops, state.alertId, signal);
       if (found.kind !== 'ok') return found;
       if (found.value === 'open') {
         const updated = await ops.update(state.alertId, update.patch, signal);
@@ -195,7 +195,7 @@ export class MailLifecycle {
       let how: 'created' | 'updated' = 'created';
       let changes: readonly string[] = [];
       let previousSeverity: Severity | null = null;
-      if (!created.value.duplicate) this.#o.statuses?.learn(created.value.id, 'open', false);
+      if (!created.value.duplicate) this.#statuses.learn(created.value.id, 'open', false);
       if (created.value.duplicate) {
         // Ours from before a crash, or from a state since lost: where does it stand?
         const found = await ops.get(created.value.id, signal);
