@@ -25,6 +25,8 @@ export class AlertStatusCache {
 
   /** What TheHive said of alert `id`, by a webhook event (`fromEvent`) or a GET. */
   learn(id: string, status: AlertStatus, fromEvent: boolean): void {
+    // Without webhooks only events would be believed and a GET's answer never: nothing to keep.
+    if (!fromEvent && this.#freshMs === 0) return;
     this.#known.delete(id); // re-inserted last: the Map's order is the age order
     this.#known.set(id, { status, at: this.#now(), fromEvent });
     if (this.#known.size > MAX_ENTRIES) {
