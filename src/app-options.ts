@@ -33,6 +33,7 @@ export function mailPolicyOf(config: Config): MailPolicy {
     subjectTags: e.subjectTags,
     dropSubjects: e.dropSubjects,
     internalRelays: e.internalRelays,
+    files: e.files,
   };
 }
 

@@ -33,6 +33,7 @@ import { DropPickup } from './queue/drop-pickup.js';
 import { createDeadLetterLog, DEAD_FILES } from './queue/dead-letter.js';
 import { createRejectedLog } from './queue/rejected-log.js';
 import { Janitor } from './queue/janitor.js';
+import { FileStore } from './io/file-store.js';
 import { KeptFiles } from './io/kept-files.js';
 import { checkDropDirPlacement, dropDirWarnings, prepareSpoolDir } from './io/spool-dir.js';
 import { createTheHiveSink } from './sinks/thehive.js';
@@ -99,8 +100,10 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
   const log = deps.logger ?? createLogger(config.log.level);
   const now = deps.now ?? Date.now;
   const usesTheHive = config.thehive.url !== '';
-  const theHive = usesTheHive ? createTheHiveSink(theHiveOptionsOf(config)) : undefined;
-  const sink: Sink = theHive ?? createFileSink(config.file.path);
+  // Mail alerts' files (the .eml, attachments) wait here until the sink has them (issue 13).
+  const fileStore = new FileStore(join(config.spool.dir, 'files'));
+  const theHive = usesTheHive ? createTheHiveSink({ ...theHiveOptionsOf(config), files: fileStore }) : undefined;
+  const sink: Sink = theHive ?? createFileSink(config.file.path, fileStore);
   // The directories beside the queue, each counted against its budget (spool.dead/rejected/quarantine).
   const kept = {
     dead: new KeptFiles(join(config.spool.dir, 'dead'), DEAD_FILES, config.spool.dead),
@@ -219,6 +222,7 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
     spool: () => (spool === undefined ? undefined : mailSpool),
     quarantineDir: kept.quarantine.dir,
     quarantine: kept.quarantine,
+    files: fileStore,
     telemetry,
     now,
   });
@@ -269,6 +273,8 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
     await checkDropDirPlacement(config.spool.dir, config.ingest.dropDir);
     for (const warning of await dropDirWarnings(config.ingest.dropDir)) log.warn({ dropDir: config.ingest.dropDir }, `ingest.dropDir ${warning}.`);
     await janitor.start();
+    // Files of mails that never reached the spool (a crash before their record was written).
+    void fileStore.sweep(now()).catch((err: unknown) => log.warn({ err }, 'Sweeping spool.dir/files failed; retried at the next start.'));
     if (admin && !stopping) {
       addresses.http = await admin.start();
       log.info({ host: addresses.http.address, port: addresses.http.port }, 'Admin HTTP listening: /healthz /readyz /metrics.');

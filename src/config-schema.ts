@@ -43,6 +43,7 @@ const SEGMENT_BYTES = intIn(64 * KiB, GiB, 'from 64 KiB to 1 GiB');
 /** Read but not yet durable is held in memory, and lost with the process. */
 const COMMIT_BATCH_BYTES = intIn(64 * KiB, 64 * MiB, 'from 64 KiB (a few lines per commit) to 64 MiB (input held in memory until it is on disk)');
 /** A budget of kept files on disk. */
+const FILE_BYTES = intIn(0, GiB, 'from 0 (no files) to 1 GiB');
 const DISK_BYTES = intIn(0, 16 * TiB, 'at most 16 TiB');
 /** Retention in days: ten years is forever for alert data, and keeps the cut-off a valid date. */
 const RETENTION_DAYS = intIn(0, 3650, 'at most 3650 days; 0 = forever');
@@ -168,6 +169,10 @@ export const schema = {
     authservId: { doc: 'The authserv-id of your receiving mail server: a SIEM notification needs SPF, DKIM or DMARC to pass, aligned with its From:, in that server’s Authentication-Results (others are ignored); empty checks none.', format: String, default: '', env: 'TRACEHIVE_EMAIL_AUTHSERV_ID' },
     privateIps: { doc: 'Private, CGNAT and link-local addresses found in mails: keep (tagged private) or drop.', format: ['keep', 'drop'], default: 'keep', env: 'TRACEHIVE_EMAIL_PRIVATE_IPS' },
     maxDepth: { doc: 'Forwarded mails nested deeper than this are kept as attachments, not parsed.', format: COUNT, default: 3, env: 'TRACEHIVE_EMAIL_MAX_DEPTH' },
+    files: {
+      maxBytes: { doc: 'Largest mail (.eml) or attachment sent to TheHive as a `file` observable (kept under spool.dir/files until delivered); larger ones keep their hashes and name only. 0: no files.', format: FILE_BYTES, default: 10 * MiB, env: 'TRACEHIVE_EMAIL_FILES_MAX_BYTES' },
+      maxTotalBytes: { doc: 'Bytes of files one mail sends at most (attachments first, then the .eml); the rest keep their hashes and name only.', format: FILE_BYTES, default: 25 * MiB, env: 'TRACEHIVE_EMAIL_FILES_MAX_TOTAL_BYTES' },
+    },
     type: { doc: 'Alert `type` of an ordinary mail (≤ 32 chars).', format: 'thehive-name', default: 'mail', env: 'TRACEHIVE_EMAIL_TYPE' },
     notificationType: { doc: 'Alert `type` of a SIEM notification mail (≤ 32 chars).', format: 'thehive-name', default: 'siem-mail', env: 'TRACEHIVE_EMAIL_NOTIFICATION_TYPE' },
     source: { doc: 'Alert `source` of mail alerts (≤ 32 chars).', format: 'thehive-name', default: 'mail', env: 'TRACEHIVE_EMAIL_SOURCE' },
@@ -261,6 +266,7 @@ export interface Config {
     readonly subjectTags: readonly string[];
     readonly dropSubjects: readonly string[];
     readonly maxDepth: number;
+    readonly files: { readonly maxBytes: number; readonly maxTotalBytes: number };
     readonly type: string;
     readonly notificationType: string;
     readonly source: string;

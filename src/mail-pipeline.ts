@@ -15,6 +15,7 @@ import { createHash } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { BridgeError } from './errors.js';
 import { syncDir, writeSynced } from './io/durable-file.js';
+import type { FileStore, StoredFile } from './io/file-store.js';
 import type { KeptFiles } from './io/kept-files.js';
 import { makePrivateDir } from './io/private-files.js';
 import PQueue, { TimeoutError } from 'p-queue';
@@ -43,6 +44,11 @@ export interface MailPipelineOptions {
   readonly now: () => number;
   /** Who may send SIEM notifications, and what each source is for; none: everyone, every source `mixed`. */
   readonly trust?: MailTrust;
+  /**
+   * Where the alert's `file` observables' bytes are kept until TheHive has them; none: the alert
+   * carries no files (their hashes and names only).
+   */
+  readonly files?: FileStore;
 }
 
 /** `email.trustedSenders`, `…Ips`, `authservId` and the role of each mail source. */
@@ -126,6 +132,7 @@ export class MailPipeline implements MailIntake {
     let reason: string | undefined;
     let sourceRef = '';
     let payload = '';
+    let files: FilesToKeep | null = null;
     try {
       if (!startsLikeMail(raw)) {
         reason = NOT_A_MAIL;
@@ -147,7 +154,9 @@ export class MailPipeline implements MailIntake {
               return { reason: `ERR_MAIL_UNTRUSTED: a SIEM notification from a sender not trusted to send one (${untrusted.join('; ')}); ${ROLE_KEYS[source]} is notifications, so it was not mapped. Add the sender to email.trustedSenders/email.trustedSenderIps if it is your SIEM.` };
             }
           }
-          return { alert: alertFromMail(mail, this.#o.policy, this.#o.mailPolicy, receivedAt, origin.envelope, { untrusted }), warnings: mail.warnings };
+          const mailPolicy = this.#o.files === undefined ? { ...this.#o.mailPolicy, files: { maxBytes: 0, maxTotalBytes: 0 } } : this.#o.mailPolicy;
+          const alert = alertFromMail(mail, this.#o.policy, mailPolicy, receivedAt, origin.envelope, { untrusted });
+          return { alert, warnings: mail.warnings, files: filesOf(alert, mail.contents) };
         });
         if (parsed === null) throw closed();
         if (parsed.dropped !== undefined) {
@@ -158,6 +167,7 @@ export class MailPipeline implements MailIntake {
         else {
           sourceRef = parsed.alert.sourceRef;
           payload = alertRecord(parsed.alert);
+          files = parsed.files;
           if (parsed.warnings.length > 0) telemetry.mailWarnings(origin, sourceRef, parsed.warnings);
         }
       }
@@ -173,6 +183,8 @@ export class MailPipeline implements MailIntake {
       telemetry.mailQuarantined(origin, reason);
       return { kind: 'quarantined', reason };
     }
+    // The files first, durable: a record on disk always finds its files, whenever serve dies.
+    if (files !== null && this.#o.files !== undefined) await this.#o.files.put(files.ref, files.files);
     spool.append(payload, receivedAt);
     await spool.commit();
     telemetry.mailAccepted(origin, sourceRef);
@@ -214,6 +226,25 @@ export class MailPipeline implements MailIntake {
     budget?.added(stem, bytes, [`${stem}.eml`, `${stem}.json`]);
     await syncDir(dir); // the new names too: the source acknowledges the mail once this resolves
   }
+}
+
+/** The bytes of an alert's `file` observables, and the reference the mail holds on them. */
+interface FilesToKeep {
+  readonly ref: string;
+  readonly files: StoredFile[];
+}
+
+/** What the file store must keep for `alert`: each `file` observable's bytes, from the parsed mail. */
+function filesOf(alert: { readonly observables: readonly import('./types.js').Observable[] }, contents: ReadonlyMap<string, { readonly content: Buffer }> | undefined): FilesToKeep | null {
+  const files: StoredFile[] = [];
+  let ref = '';
+  for (const o of alert.observables) {
+    const content = o.attachment === undefined ? undefined : contents?.get(o.attachment.sha256)?.content;
+    if (o.attachment === undefined || content === undefined) continue;
+    ref = o.attachment.ref;
+    files.push({ sha256: o.attachment.sha256, content });
+  }
+  return files.length === 0 ? null : { ref, files };
 }
 
 /** Why input that is no mail at all is quarantined. */

@@ -77,10 +77,28 @@ export const BUILTIN_DATATYPES = [
 ] as const;
 export type DataType = (typeof BUILTIN_DATATYPES)[number];
 
-/** One observable in TheHive 5 `InputCreateObservable` shape. */
+/**
+ * A `file` observable's content: kept in the file store (io/file-store.ts) from the mail's
+ * acceptance until TheHive has it; the sinks send the bytes (multipart), never this record.
+ */
+export interface FileRef {
+  name: string;
+  /** The type the magic bytes show, else the declared one. */
+  contentType: string;
+  size: number;
+  sha256: string;
+  /** The reference the mail holds on the content in the store (its own digest). */
+  ref: string;
+}
+
+/**
+ * One observable in TheHive 5 `InputCreateObservable` shape. A `file` observable holds its
+ * content's SHA-256 in `data` (what tells two files apart) and the content in `attachment`.
+ */
 export interface Observable {
   dataType: DataType;
   data: string;
+  attachment?: FileRef;
   ioc?: boolean;
   tags?: string[];
   message?: string;

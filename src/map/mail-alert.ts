@@ -22,6 +22,7 @@ import { envelopePairs, mailPairs, who } from './mail-table.js';
 import { markingsOf, withFloor } from './markings.js';
 import { ruleTags } from './mail-knobs.js';
 import { addAttachments, addIocs, addMail, collector, type Collect } from './mail-collect.js';
+import { mailFiles } from './mail-files.js';
 
 /** Every mail alert's sourceRef starts so: how the lifecycle tells a mail's alert from others. */
 export const MAIL_PREFIX = 'mail-';
@@ -85,16 +86,17 @@ function mailAlert(mail: ParsedMail, policy: AlertPolicy, mp: MailPolicy, receiv
   const text = mail.text.trim();
   const excerptTitle = `**Text** (${text.length > EXCERPT_MAX ? `first ${EXCERPT_MAX} of ${text.length}` : text.length} characters)`;
   const trustNote = untrusted.length === 0 ? [] : [`It reads as a SIEM notification, but its sender is not trusted to send one (${untrusted.join('; ')}): mapped as an ordinary mail, its severity and fields not taken.`];
+  const files = mailFiles(mail, mail, true, mp.files);
   return {
     type: identifier(mp.type, DEFAULT_MAIL_POLICY.type, TYPE_MAX),
     source: identifier(mp.source, DEFAULT_MAIL_POLICY.source, SOURCE_MAX),
     sourceRef: mailSourceRef(mail),
     title: cleanTitle(mail.subject ?? '') || '(no subject)',
-    description: describe(summary, mailPairs(mail, extra), [...trustNote, ...notes(mail, c)], excerptTitle, truncate(text, EXCERPT_MAX)),
+    description: describe(summary, mailPairs(mail, extra), [...trustNote, ...notes(mail, c), ...files.notes], excerptTitle, truncate(text, EXCERPT_MAX)),
     severity: policy.defaultSeverity,
     date: mailDate(mail, receivedAt),
     tags: cleanTags(tags),
-    ...marked([mail.subject, mail.text], policy, c.set.toArray()),
+    ...marked([mail.subject, mail.text], policy, [...c.set.toArray(), ...files.observables]),
   };
 }
 
@@ -139,17 +141,18 @@ function reportedAlert(report: ParsedMail, phish: ParsedMail, policy: AlertPolic
   const text = phish.text.trim();
   const excerptTitle = `**Text of the reported mail** (${text.length > EXCERPT_MAX ? `first ${EXCERPT_MAX} of ${text.length}` : text.length} characters)`;
   const phishDate = phish.date !== null && phish.date >= 0 && phish.date <= receivedAt + FUTURE_TOLERANCE_MS ? phish.date : null;
+  const files = mailFiles(report, phish, true, mp.files, report.attachments);
   return {
     type: identifier(mp.type, DEFAULT_MAIL_POLICY.type, TYPE_MAX),
     source: identifier(mp.source, DEFAULT_MAIL_POLICY.source, SOURCE_MAX),
     sourceRef: mailSourceRef(report),
     title: cleanTitle(phish.subject ?? '') || cleanTitle(withoutForwardPrefix(report.subject ?? '')) || '(no subject)',
-    description: describe(summary, [...mailPairs(phish), ...hops.map((h) => ({ key: 'Received', value: h })), ...reportPairs, ...extra], notes(report, c), excerptTitle, truncate(text, EXCERPT_MAX)),
+    description: describe(summary, [...mailPairs(phish), ...hops.map((h) => ({ key: 'Received', value: h })), ...reportPairs, ...extra], [...notes(report, c), ...files.notes], excerptTitle, truncate(text, EXCERPT_MAX)),
     severity: policy.defaultSeverity,
     // When the phish was sent, when its Date says so (an inline-forwarded block's rarely reads): else the report's.
     date: phishDate ?? mailDate(report, receivedAt),
     tags: cleanTags(tags),
-    ...marked([report.subject, report.text, phish.subject, phish.text], policy, c.set.toArray()),
+    ...marked([report.subject, report.text, phish.subject, phish.text], policy, [...c.set.toArray(), ...files.observables]),
   };
 }
 
@@ -197,17 +200,18 @@ function notificationAlert(mail: ParsedMail, n: Notification, policy: AlertPolic
     `SIEM incident ${inlineCode(n.incidentId)} reported by mail from ${inlineCode(who(mail.from))}.` +
     (description === null ? '' : `\n\n${inlineCode(description)}`);
   const date = field('date');
+  const files = mailFiles(mail, mail, false, mp.files);
   return {
     type: identifier(mp.notificationType, DEFAULT_MAIL_POLICY.notificationType, TYPE_MAX),
     source: identifier(mp.source, DEFAULT_MAIL_POLICY.source, SOURCE_MAX),
     sourceRef: notificationSourceRef(n.incidentId),
     title: cleanTitle(field('title') ?? (mail.subject?.trim() || '')) || cleanTitle(`Incident ${n.incidentId}`),
-    description: describe(summary, [...n.fields, ...extra], notes(mail, c), '**Raw Events**', n.rawEvents ?? ''),
+    description: describe(summary, [...n.fields, ...extra], [...notes(mail, c), ...files.notes], '**Raw Events**', n.rawEvents ?? ''),
     severity: notificationSeverity(n, mp) ?? policy.defaultSeverity,
     // A time without an offset is in the SIEM's zone, which its mail's Date: header tells.
     date: (date === null ? null : textDate(date, receivedAt, mail.dateOffset)) ?? mailDate(mail, receivedAt),
     tags: cleanTags([...tags, ...policy.tags]),
-    ...marked([mail.subject, mail.text], policy, c.set.toArray()),
+    ...marked([mail.subject, mail.text], policy, [...c.set.toArray(), ...files.observables]),
   };
 }
 

@@ -99,7 +99,21 @@ export interface MailPolicy {
    * from them are our infrastructure passing the mail on, never observables. @default []
    */
   readonly internalRelays?: readonly string[];
+  /**
+   * `email.files.*`: the mail (`.eml`) and its attachments sent as `file` observables, each up to
+   * `maxBytes`, all of one mail up to `maxTotalBytes`; over it, hashes and name only. `maxBytes` 0:
+   * no files. @default { maxBytes: 10485760, maxTotalBytes: 26214400 }
+   */
+  readonly files?: MailFilesPolicy;
 }
+
+export interface MailFilesPolicy {
+  readonly maxBytes: number;
+  readonly maxTotalBytes: number;
+}
+
+/** 10 MiB per file, 25 MiB per mail (issue 13): what a sandbox takes, under TheHive 5's 10 MB JSON limit for the rest. */
+export const DEFAULT_FILES_POLICY: MailFilesPolicy = { maxBytes: 10 * 1024 * 1024, maxTotalBytes: 25 * 1024 * 1024 };
 
 /** Reading, not indicators: CERTs, vulnerability databases and vendors' research blogs. */
 export const DEFAULT_REFERENCE_DOMAINS: readonly string[] = [
@@ -195,6 +209,7 @@ export const DEFAULT_MAIL_POLICY: MailPolicy = {
   subjectTags: [],
   dropSubjects: [],
   internalRelays: [],
+  files: DEFAULT_FILES_POLICY,
 };
 
 /** A key as the synonym lists hold it: lower case, `_` and blank runs as one space, trimmed. */

@@ -82,7 +82,27 @@ export interface ParsedMail {
   readonly forwarded: ParsedMail[];
   /** What was cut, skipped or unreadable, as sentences. */
   readonly warnings: string[];
+  /**
+   * SHA-256 of this mail's own bytes, when they are known (the top mail, a `message/rfc822` or
+   * `.eml` part; not an inline-forwarded block): the `.eml` that becomes a `file` observable.
+   */
+  readonly rawSha256?: string;
+  /**
+   * The top mail only: the bytes of every file in the tree (the mail itself, forwarded mails'
+   * parts, attachments) by SHA-256, with the type their first bytes show (mail-files.ts).
+   */
+  readonly contents?: ReadonlyMap<string, FileContent>;
 }
+
+/** A file of a mail: its bytes and the type its magic bytes show (not the declared MIME type). */
+export interface FileContent {
+  readonly content: Buffer;
+  /** file-type's reading: `pdf`/`application/pdf`, `exe`/`application/x-msdownload`, …; null when unknown (text, say). */
+  readonly detected: { readonly ext: string; readonly mime: string } | null;
+}
+
+/** Files whose type is read from their magic bytes, per mail tree: the rest have none. */
+const DETECT_MAX = 200;
 
 /** HTML longer than this is not converted to text by mailparser (its converter is the slow step); we strip tags instead. */
 const HTML_TO_TEXT_MAX = 2_000_000;
@@ -92,13 +112,38 @@ export async function parseMail(raw: Buffer, limits: Partial<MailLimits> = {}): 
   const lim: MailLimits = { ...DEFAULT_MAIL_LIMITS, ...limits };
   const budget = { bytes: lim.maxTotalBytes, parts: lim.maxParts };
   const bytes = Buffer.isBuffer(raw) ? raw : Buffer.from(String(raw ?? ''), 'utf8');
+  const found = new Map<string, Buffer>();
+  const rawSha256 = createHash('sha256').update(bytes).digest('hex');
+  found.set(rawSha256, bytes);
+  let mail: ParsedMail;
   try {
-    return await parseLevel(bytes, 0, 'top', lim, budget);
+    mail = await parseLevel(bytes, 0, 'top', lim, budget, found);
   } catch (err) {
     // Nothing below is expected to throw; if something does, the mail still becomes an alert.
     const warning = `The mail could not be parsed (${(err as Error).message}); the raw mail was scanned as text.`;
-    return fromRawText(bytes.subarray(0, lim.maxRawBytes), 0, 'top', lim, [warning]);
+    mail = fromRawText(bytes.subarray(0, lim.maxRawBytes), 0, 'top', lim, [warning]);
   }
+  return { ...mail, rawSha256, contents: await detectTypes(found) };
+}
+
+/** Each file's type from its magic bytes (file-type), the first {@link DETECT_MAX} of them. */
+async function detectTypes(found: ReadonlyMap<string, Buffer>): Promise<Map<string, FileContent>> {
+  const { fileTypeFromBuffer } = await import('file-type');
+  const out = new Map<string, FileContent>();
+  let n = 0;
+  for (const [sha, content] of found) {
+    let detected: FileContent['detected'] = null;
+    if (n++ < DETECT_MAX) {
+      try {
+        const t = await fileTypeFromBuffer(content);
+        if (t !== undefined) detected = { ext: t.ext, mime: t.mime };
+      } catch {
+        // A detector choking on odd bytes leaves the type unknown; the file is still kept.
+      }
+    }
+    out.set(sha, { content, detected });
+  }
+  return out;
 }
 
 interface Budget {
@@ -106,7 +151,7 @@ interface Budget {
   parts: number;
 }
 
-async function parseLevel(raw: Buffer, depth: number, origin: ParsedMailOrigin, lim: MailLimits, budget: Budget): Promise<ParsedMail> {
+async function parseLevel(raw: Buffer, depth: number, origin: ParsedMailOrigin, lim: MailLimits, budget: Budget, found: Map<string, Buffer>): Promise<ParsedMail> {
   const warnings: string[] = [];
   let bytes = raw;
   if (bytes.length > lim.maxRawBytes) {
@@ -152,6 +197,7 @@ async function parseLevel(raw: Buffer, depth: number, origin: ParsedMailOrigin, 
     }
     const att = hashed(part);
     partDigests.push(att.sha256);
+    if (!found.has(att.sha256)) found.set(att.sha256, part.content);
     const kind = forwardKind(part);
     if (kind === null) {
       attachments.push(att);
@@ -168,7 +214,7 @@ async function parseLevel(raw: Buffer, depth: number, origin: ParsedMailOrigin, 
       budget.parts -= 1;
       // Marked: the part is the forwarded mail itself, whose content is read below, not a file of this mail.
       attachments.push({ ...att, forwardedMail: true });
-      forwarded.push(await parseLevel(part.content, depth + 1, kind, lim, budget));
+      forwarded.push({ ...(await parseLevel(part.content, depth + 1, kind, lim, budget, found)), rawSha256: att.sha256 });
     }
   }
   if (depth + 1 <= lim.maxDepth) {

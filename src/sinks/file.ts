@@ -12,13 +12,22 @@
  * flush is the alert's line, and each later flush adds `{"update":{"sourceRef":…,"set":{…}}}` and, when
  * new observables came, `{"observables":{"sourceRef":…,"add":[…]}}` (file-lines.ts). An alert's id is
  * its sourceRef; a file never closes an alert, so every one stays open until its window passes.
+ *
+ * A mail alert's `file` observables (the `.eml`, its attachments) keep their name, type, size and
+ * SHA-256 in the line; their bytes are copied to `files/<sha256>` beside the NDJSON file before
+ * the line is written, and then given back to the spool's file store.
  */
-import { open, type FileHandle } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { constants } from 'node:fs';
+import { copyFile, open, type FileHandle } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { makePrivateDir, PRIVATE_FILE_MODE } from '../io/private-files.js';
 import { observablesLine, updateLine } from './file-lines.js';
 import type { AlertOps, OpResult } from '../lifecycle/types.js';
-import type { Alert, Outcome, QueuedAlert, Sink } from '../types.js';
+import { isFile, mayHaveFiles, releaseFiles, type FileSource } from './thehive-files.js';
+import type { Alert, Observable, Outcome, QueuedAlert, Sink } from '../types.js';
+
+/** The file store as the file sink reads it: where each content is. */
+export type FileCopySource = FileSource & { path(sha256: string): string };
 
 /**
  * Alerts per append at most. A batch is copied into one buffer (~1.2 KB an alert, so ~1.2 MB here):
@@ -31,7 +40,8 @@ export const FILE_MAX_BATCH = 1024;
  * users and mail senders) are created on the first send. An existing file keeps its mode, and the
  * path may be a link: it is the operator's own choice of output, not a name in spool.dir.
  */
-export function createFileSink(path: string): Sink {
+export function createFileSink(path: string, files?: FileCopySource): Sink {
+  const filesDir = join(dirname(path), 'files');
   let handle: FileHandle | null = null;
   // Appends run one after another: a line is never split by another batch's write.
   let tail: Promise<unknown> = Promise.resolve();
@@ -45,8 +55,11 @@ export function createFileSink(path: string): Sink {
         await makePrivateDir(dirname(path));
         handle = await openOutput(path);
       }
+      const withFiles = files === undefined ? [] : batch.filter((q) => mayHaveFiles(q.body)).map((q) => JSON.parse(q.body) as Alert);
+      for (const alert of withFiles) await copyFiles(alert.observables);
       await handle.appendFile(lines(needsNewline, batch));
       needsNewline = false;
+      for (const alert of withFiles) await releaseFiles(alert, files);
       return { kind: 'delivered' };
     } catch (err) {
       needsNewline = handle !== null;
@@ -54,6 +67,21 @@ export function createFileSink(path: string): Sink {
       handle = null; // reopen next time: the file or its directory may have been removed
       await failed?.close().catch(() => undefined);
       return { kind: 'retry', reason: `cannot write ${path}: ${describe(err)}` };
+    }
+  }
+
+  /** Each file's bytes to `files/<sha256>` beside the output (0600); one already there or gone from the store is skipped. */
+  async function copyFiles(observables: readonly Observable[]): Promise<void> {
+    const list = observables.filter(isFile);
+    if (files === undefined || list.length === 0) return;
+    await makePrivateDir(filesDir);
+    for (const f of list) {
+      try {
+        await copyFile(files.path(f.attachment.sha256), join(filesDir, f.attachment.sha256), constants.COPYFILE_EXCL);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code !== 'EEXIST' && code !== 'ENOENT') throw err;
+      }
     }
   }
 
@@ -75,7 +103,13 @@ export function createFileSink(path: string): Sink {
     create: (alert, signal) => appendOne(JSON.stringify(alert), signal, { id: alert.sourceRef, duplicate: false }),
     get: (id) => Promise.resolve({ kind: 'ok', value: { id, sourceRef: id, status: 'open', severity: 1, tags: [] } }),
     update: (id, patch, signal) => appendOne(updateLine(id, patch), signal, undefined),
-    addObservables: (id, observables, signal) => appendOne(observablesLine(id, observables), signal, { added: observables.length, existed: 0 }),
+    // The batch path copies and releases a line's files; a lone observables line carries them the same way.
+    addObservables: async (id, observables, signal) => {
+      await copyFiles(observables).catch(() => undefined);
+      const r = await appendOne(observablesLine(id, observables), signal, { added: observables.length, existed: 0 });
+      if (r.kind === 'ok') await releaseFiles({ observables } as unknown as Alert, files);
+      return r;
+    },
     find: () => Promise.resolve({ kind: 'ok', value: null }),
   };
 

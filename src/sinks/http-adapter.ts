@@ -8,12 +8,15 @@
  * this adapter axios costs 208 µs. At one request per alert that overhead capped delivery (bench
  * row (c)). axios keeps everything else: config, headers, `validateStatus`, `AxiosError`.
  *
+ * Bodies are strings, or a `Readable` (multipart file uploads) piped as it is read.
+ *
  * What this adapter does not do, on purpose: follow redirects (the sink sets `maxRedirects: 0` and
  * reports a redirect as a wrong `thehive.url`), use proxies (`proxy: false`), ask for compression
  * (no `Accept-Encoding` is sent, so TheHive answers plain JSON).
  */
 import http from 'node:http';
 import https from 'node:https';
+import { Readable } from 'node:stream';
 import { AxiosError, AxiosHeaders, type AxiosAdapter, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
 
 /** Sends the request and resolves with the whole answer; rejects with an `AxiosError` carrying the socket's code. */
@@ -26,6 +29,8 @@ export const nodeHttpAdapter: AxiosAdapter = (config: InternalAxiosRequestConfig
       return;
     }
     const body = typeof config.data === 'string' ? config.data : undefined;
+    // A streamed body (multipart.ts: files from disk): its Content-Length comes with the caller's headers.
+    const stream = config.data instanceof Readable ? config.data : undefined;
     const headers: Record<string, string | number> = {};
     for (const [name, value] of Object.entries(AxiosHeaders.from(config.headers).toJSON())) {
       if (typeof value === 'string' || typeof value === 'number') headers[name] = value;
@@ -82,7 +87,14 @@ export const nodeHttpAdapter: AxiosAdapter = (config: InternalAxiosRequestConfig
       });
     });
     req.on('error', (err) => reject(AxiosError.from(err, undefined, config, req)));
-    req.end(body);
+    if (stream === undefined) {
+      req.end(body);
+      return;
+    }
+    // A file that cannot be read fails the request (and so the attempt), never a half-sent body taken as whole.
+    stream.on('error', (err) => req.destroy(err));
+    req.on('close', () => stream.destroy());
+    stream.pipe(req);
   });
 
 /** axios' own rule (combineURLs): an absolute `url` wins, else `baseURL` + `/` + `url`. */

@@ -14,6 +14,8 @@
 import type { AxiosResponse } from 'axios';
 import { commonOutcome, httpReason, isAlreadyExists, parseError, tooLargeReason, truncate } from './thehive-answers.js';
 import type { TheHiveClient } from './thehive-client.js';
+import { attachedHashes, createV1Body, isFile, oneFileBody, partsOf, releaseFiles, withoutFiles, type FileObservable, type FileSource } from './thehive-files.js';
+import type { MultipartBody } from './multipart.js';
 import { encodeV0 } from './thehive-v0.js';
 import type { AlertOps, AlertPatch, AlertStatus, FoundAlert, OpResult } from '../lifecycle/types.js';
 import type { Alert, Observable, Severity } from '../types.js';
@@ -21,8 +23,11 @@ import type { Alert, Observable, Severity } from '../types.js';
 type Api = 'v1' | 'v0';
 type Fail = Exclude<OpResult<never>, { readonly kind: 'ok' }>;
 
-/** The lifecycle's requests over `client`; `api` resolves which API TheHive speaks (auto-detection). */
-export function createTheHiveOps(client: TheHiveClient, api: (signal: AbortSignal) => Promise<Api | Fail>): AlertOps {
+/**
+ * The lifecycle's requests over `client`; `api` resolves which API TheHive speaks (auto-detection).
+ * `files`: where `file` observables' bytes wait (thehive-files.ts); without it they are left out.
+ */
+export function createTheHiveOps(client: TheHiveClient, api: (signal: AbortSignal) => Promise<Api | Fail>, files?: FileSource): AlertOps {
   const prefix = (a: Api): string => (a === 'v1' ? '/api/v1' : '/api');
   const alertPath = (a: Api, id: string): string => `${prefix(a)}/alert/${encodeURIComponent(id)}`;
 
@@ -48,18 +53,16 @@ export function createTheHiveOps(client: TheHiveClient, api: (signal: AbortSigna
     async create(alert: Alert, signal: AbortSignal) {
       const a = await api(signal);
       if (typeof a !== 'string') return a;
-      const body = a === 'v1' ? JSON.stringify(alert) : encodeV0(alert);
-      const created = await client.request({ method: 'POST', url: `${prefix(a)}/alert`, data: body }, signal, (res) => classifyCreate(res, Buffer.byteLength(body)));
-      if (created.kind !== 'exists') return created;
-      // Ours from before (a crash, a forgotten state): its id by name, else by the query API.
-      const name = `${alert.type};${alert.source};${alert.sourceRef}`;
-      const byName = await get(a, name, signal);
-      if (byName.kind !== 'ok') return byName;
-      if (byName.value.status !== 'gone') return ok({ id: byName.value.id, duplicate: true });
-      const found = await find({ sourceRef: alert.sourceRef }, signal);
-      if (found.kind !== 'ok') return found;
-      if (found.value === null) return { kind: 'retry', reason: `TheHive says ${alert.sourceRef} already exists but neither GET by name nor the query API finds it` };
-      return ok({ id: found.value.id, duplicate: true });
+      const withFiles = files !== undefined && alert.observables.some(isFile);
+      const made = await createOnly(a, alert, withFiles, signal);
+      if (made.kind !== 'ok' || !withFiles) return made;
+      // TheHive 4 takes files one request each, after the alert; 5 had them in the create.
+      if (a === 'v0') {
+        const attached = await attachV0(made.value.id, alert.observables.filter(isFile), signal);
+        if (attached.kind !== 'ok') return attached;
+      }
+      await releaseFiles(alert, files);
+      return made;
     },
     async get(id: string, signal: AbortSignal) {
       const a = await api(signal);
@@ -92,16 +95,20 @@ export function createTheHiveOps(client: TheHiveClient, api: (signal: AbortSigna
       if (typeof a !== 'string') return a;
       let added = 0;
       let existed = 0;
-      for (const group of groups(observables)) {
-        const url = `${alertPath(a, id)}/${a === 'v1' ? 'observable' : 'artifact'}`;
-        const r = await client.request({ method: 'POST', url, data: JSON.stringify(group) }, signal, (res) => {
-          if (res.status === 201) return readJson(res, 'add observables', (b) => ({ added: Array.isArray(b) ? b.length : 0, existed: 0 }));
-          if (res.status === 207) return readJson(res, 'add observables', multiStatus);
-          return failure(res, 'add observables');
-        });
+      const url = `${alertPath(a, id)}/${a === 'v1' ? 'observable' : 'artifact'}`;
+      for (const group of groups(observables.filter((o) => !isFile(o)))) {
+        const r = await client.request({ method: 'POST', url, data: JSON.stringify(group) }, signal, classifyAdd);
         if (r.kind !== 'ok') return r;
         added += r.value.added;
         existed += r.value.existed;
+      }
+      const fileObs = observables.filter(isFile);
+      if (files !== undefined && fileObs.length > 0) {
+        const r = await addFiles(url, fileObs, signal);
+        if (r.kind !== 'ok') return r;
+        added += r.value.added;
+        existed += r.value.existed;
+        await releaseFiles({ observables: fileObs } as unknown as Alert, files);
       }
       return ok({ added, existed });
     },
@@ -110,6 +117,65 @@ export function createTheHiveOps(client: TheHiveClient, api: (signal: AbortSigna
       return typeof a === 'string' ? find(by, signal) : a;
     },
   };
+
+  /** `POST …/alert`, its files in it on TheHive 5 (multipart); "already exists" resolved to the alert's id. */
+  async function createOnly(a: Api, alert: Alert, withFiles: boolean, signal: AbortSignal): Promise<OpResult<{ readonly id: string; readonly duplicate: boolean }>> {
+    let created;
+    if (withFiles && a === 'v1') {
+      const mp = await createV1Body(alert, files as FileSource);
+      created = await client.request(multipartConfig(`${prefix(a)}/alert`, mp), signal, (res) => classifyCreate(res, mp.length));
+    } else {
+      const plain = withoutFiles(alert);
+      const body = a === 'v1' ? JSON.stringify(plain) : encodeV0(plain);
+      created = await client.request({ method: 'POST', url: `${prefix(a)}/alert`, data: body }, signal, (res) => classifyCreate(res, Buffer.byteLength(body)));
+    }
+    if (created.kind !== 'exists') return created;
+    // Ours from before (a crash, a forgotten state): its id by name, else by the query API.
+    const name = `${alert.type};${alert.source};${alert.sourceRef}`;
+    const byName = await get(a, name, signal);
+    if (byName.kind !== 'ok') return byName;
+    if (byName.value.status !== 'gone') return ok({ id: byName.value.id, duplicate: true });
+    const found = await find({ sourceRef: alert.sourceRef }, signal);
+    if (found.kind !== 'ok') return found;
+    if (found.value === null) return { kind: 'retry', reason: `TheHive says ${alert.sourceRef} already exists but neither GET by name nor the query API finds it` };
+    return ok({ id: found.value.id, duplicate: true });
+  }
+
+  /** TheHive 4: each file the alert does not hold yet, by `POST /api/alert/{id}/artifact` (multipart). */
+  async function attachV0(id: string, fileObs: readonly FileObservable[], signal: AbortSignal): Promise<OpResult<void>> {
+    const current = await client.request({ method: 'GET', url: alertPath('v0', id) }, signal, (res) => readJson(res, 'GET alert', attachedHashes));
+    if (current.kind !== 'ok') return current;
+    const missing = fileObs.filter((f) => !current.value.has(f.attachment.sha256));
+    const r = await addFiles(`${alertPath('v0', id)}/artifact`, missing, signal);
+    return r.kind === 'ok' ? ok(undefined) : r;
+  }
+
+  /** One multipart request per file still in the store; "already exists" (207) counts as there. */
+  async function addFiles(url: string, fileObs: readonly FileObservable[], signal: AbortSignal): Promise<OpResult<{ added: number; existed: number }>> {
+    const { parts, kept } = await partsOf(fileObs, files as FileSource, () => 'attachment');
+    let added = 0;
+    let existed = 0;
+    for (let i = 0; i < kept.length; i++) {
+      const mp = oneFileBody(kept[i] as FileObservable, parts[i] as (typeof parts)[number]);
+      const r = await client.request(multipartConfig(url, mp), signal, classifyAdd);
+      if (r.kind !== 'ok') return r;
+      added += r.value.added;
+      existed += r.value.existed;
+    }
+    return ok({ added, existed });
+  }
+}
+
+/** A POST of a multipart body, its type and length in the headers. */
+function multipartConfig(url: string, mp: MultipartBody): { method: 'POST'; url: string; data: MultipartBody['stream']; headers: Record<string, string | number> } {
+  return { method: 'POST', url, data: mp.stream, headers: { 'Content-Type': mp.contentType, 'Content-Length': mp.length } };
+}
+
+/** `POST …/observable` or `…/artifact`: 201 (all added) or 207 (some already there). */
+function classifyAdd(res: AxiosResponse): OpResult<{ added: number; existed: number }> {
+  if (res.status === 201) return readJson(res, 'add observables', (b) => ({ added: Array.isArray(b) ? b.length : 0, existed: 0 }));
+  if (res.status === 207) return readJson(res, 'add observables', multiStatus);
+  return failure(res, 'add observables');
 }
 
 /** Where an alert stands, from whichever shape TheHive sent: 5 (`stage`), 4 v0 (`status`), 4.1 v1 (`read`, `caseId`). */

@@ -9,6 +9,7 @@
 import type { AxiosResponse } from 'axios';
 import { commonOutcome, httpReason, isAlreadyExists, parseError, tooLargeReason, truncate } from './thehive-answers.js';
 import { createTheHiveClient, type Failure } from './thehive-client.js';
+import { mayHaveFiles, withoutFiles, type FileSource } from './thehive-files.js';
 import { createTheHiveOps } from './thehive-ops.js';
 import { encodeV0, fromV0, type V0Alert } from './thehive-v0.js';
 import type { Alert, Outcome, QueuedAlert, Sink } from '../types.js';
@@ -33,6 +34,8 @@ export interface TheHiveSinkOptions {
   readonly timeoutMs: number;
   /** `queue.ratePerSec`: requests of any kind started per second at most (0 = unlimited). */
   readonly ratePerSec?: number;
+  /** Where mail alerts' `file` observables wait (spool.dir/files); without it they are left out. */
+  readonly files?: FileSource;
 }
 
 /** A sink that can also check the key and organisation without creating anything. */
@@ -63,6 +66,8 @@ export function createTheHiveSink(opts: TheHiveSinkOptions): TheHiveSink {
     return asking;
   }
 
+  const ops = createTheHiveOps(client, resolveApi, opts.files);
+
   return {
     name: 'thehive',
     maxBatch: 1, // one request per alert
@@ -77,6 +82,17 @@ export function createTheHiveSink(opts: TheHiveSinkOptions): TheHiveSink {
       if (queued === undefined || batch.length > 1) throw new TypeError(`Expected \`batch\` to hold 1 alert, got ${batch.length}.`);
       const a = await resolveApi(signal);
       if (typeof a !== 'string') return a;
+      // A mail's files go by multipart (TheHive 5) or one request each after the alert (4): the ops do both.
+      if (mayHaveFiles(queued.body)) {
+        const alert = encodedAs === 'v1' ? (JSON.parse(queued.body) as Alert) : fromV0(JSON.parse(queued.body) as V0Alert);
+        if (opts.files !== undefined) {
+          const made = await ops.create(alert, signal);
+          return made.kind === 'ok' ? { kind: 'delivered', ...(made.value.duplicate ? { duplicate: true } : {}) } : made;
+        }
+        const plain = withoutFiles(alert);
+        const text = a === 'v1' ? JSON.stringify(plain) : encodeV0(plain);
+        return client.request({ method: 'POST', url: `${a === 'v1' ? '/api/v1' : '/api'}/alert`, data: text }, signal, (res) => classifyCreate(res, Buffer.byteLength(text)));
+      }
       const body = a === encodedAs ? queued.body : encodeV0(JSON.parse(queued.body) as Alert);
       const config = { method: 'POST', url: `${a === 'v1' ? '/api/v1' : '/api'}/alert`, data: body } as const;
       return client.request(config, signal, (res) => classifyCreate(res, Buffer.byteLength(body)));
@@ -86,7 +102,7 @@ export function createTheHiveSink(opts: TheHiveSinkOptions): TheHiveSink {
       if (typeof a !== 'string') return a;
       return client.request({ method: 'GET', url: `${a === 'v1' ? '/api/v1' : '/api'}/user/current` }, signal, classifyCheck);
     },
-    ops: createTheHiveOps(client, resolveApi),
+    ops,
     async close(): Promise<void> {
       client.close();
     },

@@ -39,6 +39,28 @@ const SCREENSHOT = [
 ];
 
 /**
+ * `file` observables (issue 13 point 2): what TheHive gets as files. `ref` is the first 32 hex of the
+ * received mail's sha256 (sha256sum of the fixture): the reference it holds in the file store.
+ */
+const file = (fixture: string, name: string, contentType: string, size: number, sha256: string, tags: string[], message: string): Observable => ({
+  dataType: 'file', data: sha256, ioc: false, attachment: { name, contentType, size, sha256, ref: REFS[fixture] as string }, tags, message,
+});
+// sha256sum of each fixture.
+const REFS: Record<string, string> = {
+  'phish-report-rfc822.eml': '887424cf48bf361d692c073a7b834433',
+  'phish-report-eml.eml': '473a5a8a7f38f3df95a4409c04c38360',
+  'phish-report-outlook-en.eml': 'fbadf3d15ec95b45542ab445eb38a892',
+  'phish-report-outlook-ru.eml': 'f9993e437f2f67bd7ab7eaf14f0cd2bb',
+};
+// The phish itself, 1734 bytes, as the .eml attachment holds it (Python's email module decodes the same digest).
+const PHISH_EML = 'd728a3ed9d261b43e29fd90866935a3d0680506a052856f1d5d5bcc2903a247c';
+const WHOLE_PHISH_MESSAGE = 'The reported mail as it was forwarded to us, headers and all: for EmlParser.';
+const INVOICE_FILE = (fixture: string): Observable =>
+  file(fixture, 'invoice_4412.html', 'text/html', 120, INVOICE_SHA256, ['attachment:invoice_4412.html', 'filetype:html'], 'Attachment invoice_4412.html, declared text/html, 120 bytes.');
+const INLINE_MESSAGE = 'The report as received: the phish was forwarded inline, so its own headers are not in it.';
+const INVOICE_SHA256 = '3b203d7610273e3e24d8e2e7122b759278a16261d144a686657c25116352b1e7';
+
+/**
  * The phish's observables when it arrives whole (rfc822 or .eml). Its Received chain, topmost first:
  * hop1 10.10.5.21 (our mailbox server, private), hop2 91.215.40.10 (our MX: public, so kept unless
  * email.internalRelays names it), hop3 185.231.153.44 (the phisher's server), hop4 5.188.206.14
@@ -74,20 +96,32 @@ describe('reported phish: the alert is about the forwarded mail (issue 13)', () 
     expect(a.tags).to.deep.equal(['mail', 'reported']);
     // The phish's Date (+0300), not the report's.
     expect(a.date).to.equal(utc(2024, 3, 18, 7, 15, 0, 3));
-    expect(a.observables).to.deep.equal([...WHOLE_PHISH(false), ...SCREENSHOT]);
+    expect(a.observables).to.deep.equal([
+      ...WHOLE_PHISH(false),
+      ...SCREENSHOT,
+      // The files: the phish's attachment, the reporter's screenshot, then the phish as an .eml (never the report's).
+      INVOICE_FILE('phish-report-rfc822.eml'),
+      file('phish-report-rfc822.eml', 'screenshot.png', 'image/png', 52, 'f4cbce8d14647525d11d54c0481df488d8c1989212aa7fa78e93d292bc741357', ['attachment:screenshot.png', 'filetype:png'], 'Attachment screenshot.png, declared image/png, 52 bytes.'),
+      file('phish-report-rfc822.eml', 'reported-mail.eml', 'message/rfc822', 1734, PHISH_EML, ['eml', 'filetype:eml'], WHOLE_PHISH_MESSAGE),
+    ]);
     nothingOfTheReport(a);
   });
 
   it('forwarded as an .eml attachment: the same phish, the same observables', async () => {
     const a = await alertOf('phish-report-eml.eml');
     expect([a.title, a.tags, a.date]).to.deep.equal(['Urgent: invoice 4412 overdue', ['mail', 'reported'], utc(2024, 3, 18, 7, 15, 0, 3)]);
-    expect(a.observables).to.deep.equal(WHOLE_PHISH(false));
+    expect(a.observables).to.deep.equal([
+      ...WHOLE_PHISH(false),
+      INVOICE_FILE('phish-report-eml.eml'),
+      // The same bytes as the rfc822 part: the same file in TheHive.
+      file('phish-report-eml.eml', 'reported-mail.eml', 'message/rfc822', 1734, PHISH_EML, ['eml', 'filetype:eml'], WHOLE_PHISH_MESSAGE),
+    ]);
     nothingOfTheReport(a);
   });
 
   it('email.internalRelays: the hop of our own MX is left out; the other hops keep their numbers', async () => {
     const a = await alertOf('phish-report-rfc822.eml', { ...DEFAULT_MAIL_POLICY, internalRelays: ['91.215.40.0/28'] });
-    expect(a.observables).to.deep.equal([...WHOLE_PHISH(true), ...SCREENSHOT]);
+    expect(a.observables.filter((x) => x.dataType !== 'file')).to.deep.equal([...WHOLE_PHISH(true), ...SCREENSHOT]);
   });
 
   it('email.internalRelays from the configuration reaches the mapping (TRACEHIVE_EMAIL_INTERNAL_RELAYS)', async () => {
@@ -109,6 +143,9 @@ describe('reported phish: the alert is about the forwarded mail (issue 13)', () 
       o('url', 'https://halyk-billing-kz.top/pay?inv=4412'),
       o('domain', 'halyk-billing-kz.top'),
       ...INVOICE,
+      INVOICE_FILE('phish-report-outlook-en.eml'),
+      // Forwarded inline, the phish has no bytes of its own: the report is the .eml (sha256sum of the fixture).
+      file('phish-report-outlook-en.eml', 'report.eml', 'message/rfc822', 1429, 'fbadf3d15ec95b45542ab445eb38a892ea2e678276934727693d1a1ddd670f55', ['eml', 'filetype:eml'], INLINE_MESSAGE),
     ]);
     nothingOfTheReport(a);
   });
@@ -123,6 +160,7 @@ describe('reported phish: the alert is about the forwarded mail (issue 13)', () 
       o('url', 'https://halyk-billing-kz.top/pay?inv=4412&lang=ru'),
       o('domain', 'halyk-billing-kz.top'),
       o('mail', 'support@halyk-billing-kz.top'),
+      file('phish-report-outlook-ru.eml', 'report.eml', 'message/rfc822', 1156, 'f9993e437f2f67bd7ab7eaf14f0cd2bb75d30eb0f7b33b437a9e61e5956ca392', ['eml', 'filetype:eml'], INLINE_MESSAGE),
     ]);
     nothingOfTheReport(a);
   });
