@@ -7,6 +7,7 @@
  * Not modelled: multipart bodies (file observables on 5.x), Basic/session auth, custom fields (none exist, so
  * any one sent is a 404 as on a server without it), case templates (unknown names are ignored as on 4.x).
  */
+import { isMultipart, readMultipart } from './fake-thehive/multipart.js';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { FaultPlan, statusReply, throttleReply, type Reply } from './fake-thehive/faults.js';
@@ -188,7 +189,12 @@ class FakeTheHiveServer implements FakeTheHive {
     if (fault?.kind === 'status') return this.#send(res, record, statusReply(fault.status, fault.body));
     if (fault?.kind === 'throttle') return this.#send(res, record, throttleReply(fault.retryAfterSec));
     if (fault?.kind === 'slow' && !(await this.#delay(fault.ms))) return void req.socket.destroy();
-    const ctx = { path, headers: req.headers, body: read.body, tooLarge: read.tooLarge, now: Date.now() };
+    const multipart = isMultipart(req.headers) && !read.tooLarge ? await readMultipart(req.headers, read.body) : undefined;
+    if (multipart !== undefined && 'json' in multipart && multipart.json !== undefined) {
+      const ref = peekSourceRef(Buffer.from(multipart.json));
+      if (ref !== undefined) record.sourceRef = ref;
+    }
+    const ctx = { path, headers: req.headers, body: read.body, tooLarge: read.tooLarge, now: Date.now(), ...(multipart === undefined ? {} : { multipart }) };
     const state = { store: this.#store, apiKey: this.#apiKey, organisation: this.#organisation, strictContentType: this.#strict, version: this.#version };
     let reply = handle(route, ctx, state);
     if (fault?.kind === 'accept-then-fail' && reply.status >= 200 && reply.status < 300) reply = statusReply(fault.status);

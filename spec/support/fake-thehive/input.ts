@@ -23,6 +23,8 @@ export interface ObservableInput {
   readonly sighted?: boolean;
   readonly sightedAt?: number;
   readonly ignoreSimilarity?: boolean;
+  /** `attachment` as sent: in a multipart body, the name of the part holding the file (§3.4). */
+  readonly attachment?: unknown;
 }
 
 /** A validated alert-create body. */
@@ -146,7 +148,8 @@ function readObservable(r: FieldReader, item: unknown, path: string): Observable
   const ignoreSimilarity = r.boolean(o['ignoreSimilarity'], at('ignoreSimilarity'));
   if (v1) r.boolean(o['isZip'], at('isZip'));
   if (v1) r.string(o['zipPassword'], at('zipPassword'), false, { min: 1, max: 512 });
-  return { dataType, data, message, tlp, pap, tags, ioc, sighted, sightedAt, ignoreSimilarity };
+  const attachment = o['attachment'];
+  return { dataType, data, message, tlp, pap, tags, ioc, sighted, sightedAt, ignoreSimilarity, ...(attachment === undefined ? {} : { attachment }) };
 }
 
 /**

@@ -8,6 +8,7 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Reply } from './faults.js';
+import type { Multipart } from './multipart.js';
 import { attributeCheckingError } from './fields.js';
 import { parseAlertV0, parseAlertV1, parseObservableV0, parseObservableV1 } from './input.js';
 import { runQuery } from './query.js';
@@ -45,6 +46,8 @@ export interface RequestContext {
   /** The body went past `maxBodyBytes` (and was not kept). */
   readonly tooLarge: boolean;
   readonly now: number;
+  /** A `multipart/form-data` body as read (multipart.ts), or why it could not be. */
+  readonly multipart?: Multipart | { readonly error: string };
 }
 
 /** What the pipeline needs from the server. */
@@ -63,6 +66,8 @@ export const THEHIVE_VERSION = '5.5.13-1';
 export const THEHIVE_4_VERSION = '4.1.24-1';
 
 const JSON_BODIES: ReadonlySet<RouteName> = new Set(['createV1', 'createV0', 'addObservable', 'addArtifactV0', 'query', 'updateV1', 'updateV0']);
+/** Routes that take files: the JSON in `_json`, files in parts (§3.4) [oas5 /api/v1/alert; src4 v0 artifact]. */
+const MULTIPART_BODIES: ReadonlySet<RouteName> = new Set(['createV1', 'addObservable', 'addArtifactV0']);
 
 function decode(segment: string): string {
   try {
@@ -113,8 +118,9 @@ export function handle(route: Route, ctx: RequestContext, state: ServerState): R
     return json(200, { sso: false, ssoProviders: [], version: THEHIVE_VERSION, imports: { mitreCatalog: 'Done' } });
   }
   let body: unknown;
+  const files = ctx.multipart !== undefined && 'files' in ctx.multipart && MULTIPART_BODIES.has(route.name) ? ctx.multipart.files : new Map();
   if (JSON_BODIES.has(route.name)) {
-    const read = readJson(ctx, state.strictContentType);
+    const read = ctx.multipart !== undefined && MULTIPART_BODIES.has(route.name) ? readFormJson(ctx, ctx.multipart) : readJson(ctx, state.strictContentType);
     if ('status' in read) return read;
     body = read.value;
   }
@@ -130,7 +136,7 @@ export function handle(route: Route, ctx: RequestContext, state: ServerState): R
       if (!parsed.ok) return json(400, attributeCheckingError(parsed.errors));
       // A foreign organisation: authenticated with no permission there [src4 v0 AlertCtrl; infer for non-members].
       if (!orgOk) return fail(403, 'AuthorizationError', 'Operation not permitted');
-      const out = store.create(parsed.value, v1 ? 'v1' : 'v0', ctx.now);
+      const out = store.create(parsed.value, v1 ? 'v1' : 'v0', ctx.now, files);
       if (!out.ok) return json(out.status, out.body);
       return json(201, v1 ? renderAlert(out.alert, true) : renderAlertV0(out.alert, out.created, true));
     }
@@ -158,7 +164,7 @@ export function handle(route: Route, ctx: RequestContext, state: ServerState): R
       const alert = orgOk ? store.get(route.id ?? '') : undefined;
       // Missing or foreign alert: 403, not 404 [src4 v1 ObservableCtrl.createInAlert, §4.5].
       if (alert === undefined) return fail(403, 'AuthorizationError', 'Operation not permitted');
-      const out = store.addObservables(alert, parsed.value, ctx.now);
+      const out = store.addObservables(alert, parsed.value, ctx.now, files);
       return json(out.status, out.body);
     }
     case 'query':
@@ -202,6 +208,21 @@ function liveStatus(version: string): unknown {
 function authenticated(headers: IncomingHttpHeaders, key: string): boolean {
   const value = headers.authorization;
   return typeof value === 'string' && value.startsWith('Bearer ') && value.slice('Bearer '.length) === key;
+}
+
+/**
+ * A multipart body's JSON: the `_json` part [oas5; ScalliGraph FieldsParser]. None reads as an empty
+ * object (every required field then missing); an unreadable body or `_json` is Play's 400.
+ */
+function readFormJson(ctx: RequestContext, form: Multipart | { readonly error: string }): Reply | { readonly value: unknown } {
+  if (ctx.tooLarge) return fail(413, 'Unknown', 'Request Entity Too Large');
+  if ('error' in form) return fail(400, 'BadRequest', `Bad multipart body: ${form.error}`);
+  if (form.json === undefined) return { value: {} };
+  try {
+    return { value: JSON.parse(form.json) as unknown };
+  } catch (err) {
+    return fail(400, 'BadRequest', `Invalid Json: ${(err as Error).message}`);
+  }
 }
 
 /**

@@ -5,6 +5,7 @@
 import type { JsonObject } from './fields.js';
 import type { AlertInput, ObservableInput } from './input.js';
 import type { AlertUpdate } from './update.js';
+import { attachmentOf, type FormFile } from './multipart.js';
 import type { OutputObservable, StoredAlert } from './types.js';
 
 /** Built-in observable types → isAttachment [src4 `models/ObservableType.scala`, §3.5]. No other type exists. */
@@ -133,7 +134,7 @@ export class AlertStore {
    * Creates the alert and its observables in one transaction: any failure leaves nothing behind.
    * Order [src4 `v0/AlertCtrl.create`, `AlertSrv.create`]: duplicate → custom fields → observable types.
    */
-  create(input: AlertInput, api: 'v1' | 'v0', now: number): CreateOutcome {
+  create(input: AlertInput, api: 'v1' | 'v0', now: number, files: ReadonlyMap<string, FormFile> = new Map()): CreateOutcome {
     const { type, source, sourceRef } = input;
     if (this.#byName.has(`${type}\u0000${source}\u0000${sourceRef}`)) {
       return error(400, 'CreateError', `Alert ${type}:${source}:${sourceRef} already exist in organisation ${this.organisation}`);
@@ -146,9 +147,17 @@ export class AlertStore {
     for (const obs of input.observables) {
       const isAttachment = OBSERVABLE_TYPES.get(obs.dataType);
       if (isAttachment === undefined) return error(404, 'NotFoundError', `ObservableType ${obs.dataType} not found`);
+      if (!isAttachment && obs.attachment !== undefined) return error(400, 'BadRequest', "A text observable doesn't accept attachment");
       if (isAttachment && api === 'v1') {
-        // 5.x files come as multipart parts, which the stand-in does not take; text data is refused [src4 ObservableSrv].
+        // 5.x: the file is the multipart part the observable names (§3.4); text data is refused [src4 ObservableSrv].
         if (obs.data.length > 0) return error(400, 'BadRequest', "A attachment observable doesn't accept string value");
+        const file = typeof obs.attachment === 'string' ? files.get(obs.attachment) : undefined;
+        // [infer] a part that is not there is a bad request, like any unreadable attribute.
+        if (file === undefined) return error(400, 'BadRequest', `Attachment ${JSON.stringify(obs.attachment ?? null)} not found in the multipart body`);
+        const made = this.#observable(obs, now, undefined, attachmentOf(file));
+        const same = created.find((o) => o.dataType === made.dataType && o.attachment?.id === made.attachment?.id);
+        if (same === undefined) created.push(made);
+        else mergeInto(same, made); // "Alert can be created even if they contain duplicated observables of type files" (5.0 notes)
         continue;
       }
       for (const data of obs.data) {
@@ -187,11 +196,25 @@ export class AlertStore {
    * `POST /api/v1/alert/{id}/observable` after the alert was found [src4 `v1/ObservableCtrl.createInAlert`]:
    * blank values skipped, each value its own transaction, 201 array or 207 `{success, failure}`.
    */
-  addObservables(alert: StoredAlert, input: ObservableInput, now: number): { status: number; body: unknown } {
+  addObservables(alert: StoredAlert, input: ObservableInput, now: number, files: ReadonlyMap<string, FormFile> = new Map()): { status: number; body: unknown } {
     const isAttachment = OBSERVABLE_TYPES.get(input.dataType);
     if (isAttachment === undefined) return error(404, 'NotFoundError', `ObservableType ${input.dataType} not found`);
     const success: JsonObject[] = [];
     const failure: JsonObject[] = [];
+    // A file: the part named `attachment` (TheHive4py's create_in_alert / 1.x create_alert_artifact) [infer for 5.x].
+    const file = isAttachment && input.data.length === 0 ? files.get(typeof input.attachment === 'string' ? input.attachment : 'attachment') : undefined;
+    if (file !== undefined) {
+      const attachment = attachmentOf(file);
+      if (alert.observables.some((o) => o.dataType === input.dataType && o.attachment?.id === attachment.id)) {
+        failure.push({ type: 'CreateError', message: 'Observable already exists', object: { attachment: attachment.name } });
+      } else {
+        const made = this.#observable(input, now, undefined, attachment);
+        alert.observables.push(made);
+        success.push(renderObservable(made));
+      }
+    } else if (isAttachment && input.data.length === 0) {
+      return error(400, 'BadRequest', 'A file observable needs a file: a multipart part named attachment');
+    }
     for (const data of input.data.filter((d) => [...d].some((c) => c !== ' '))) {
       if (isAttachment) {
         failure.push({ type: 'BadRequest', message: "A attachment observable doesn't accept string value", object: { data } });

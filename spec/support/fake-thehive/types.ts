@@ -80,7 +80,8 @@ export interface OutputObservable {
   dataType: string;
   data?: string;
   startDate: number;
-  attachment?: { name: string; contentType: string; size: number };
+  /** 5.x/4.x Attachment: hashes SHA-256, SHA-1, MD5 (TheHive's default `hashAlgorithm`), `id` the SHA-256. */
+  attachment?: { name: string; contentType: string; size: number; hashes?: string[]; id?: string };
   tlp: number;
   tlpLabel: string;
   pap: number;
