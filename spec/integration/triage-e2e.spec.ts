@@ -5,6 +5,8 @@
  */
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { startApp, waitFor, type Harness } from '../support/harness.js';
 import { startFakeTheHive, type FakeTheHive, type StoredAlert } from '../support/fake-thehive.js';
 import { dovecotMissing, startDovecot, type Dovecot } from '../support/dovecot.js';
@@ -124,5 +126,41 @@ describe('triage end to end through IMAP (issue 13)', function () {
     const outlook = alerts.find((a) => a.title === 'Suspicious invoice') as StoredAlert;
     expect(outlook.observables.filter((o) => o.dataType === 'hash' || o.dataType === 'filename')).to.deep.equal([]);
     expect(outlook.description).to.contain('ATT00001.txt holds only white space');
+  });
+
+  it('a reported phish in each of the three shapes reaches TheHive with its files (multipart), and the file store empties', async () => {
+    for (const name of ['phish-report-rfc822.eml', 'phish-report-eml.eml', 'phish-report-outlook-en.eml']) await dovecot.append(fixture(name));
+    h = await startApp({
+      'tcp.enabled': false,
+      'thehive.url': hive.url,
+      'thehive.apiKey': 'k-triage',
+      'email.imap.enabled': true,
+      'email.imap.host': dovecot.host,
+      'email.imap.port': dovecot.port,
+      'email.imap.secure': false,
+      'email.imap.starttls': 'off',
+      'email.imap.user': dovecot.user,
+      'email.imap.password': dovecot.password,
+      'email.imap.pollIntervalMs': 200,
+    });
+    await waitFor('3 alerts', () => hive.alerts.length === 3, 30_000);
+    const files = (a: StoredAlert): string[][] => a.observables.filter((o) => o.dataType === 'file').map((o) => [o.attachment?.name ?? '', o.attachment?.hashes?.[0] ?? '', ...o.tags]);
+    // The phish's own bytes (sha256 of its .eml as attached: see reported-phish.spec.ts) and its attachment, by TheHive's digests.
+    const PHISH = 'd728a3ed9d261b43e29fd90866935a3d0680506a052856f1d5d5bcc2903a247c';
+    const INVOICE = '3b203d7610273e3e24d8e2e7122b759278a16261d144a686657c25116352b1e7';
+    const SCREENSHOT = 'f4cbce8d14647525d11d54c0481df488d8c1989212aa7fa78e93d292bc741357';
+    const byShape = hive.alerts.map(files).sort((x, y) => x.length - y.length || String(x[1]?.[0]).localeCompare(String(y[1]?.[0])));
+    expect(byShape).to.deep.equal([
+      // Outlook inline: the phish has no bytes of its own: the report is the .eml.
+      [['invoice_4412.html', INVOICE, 'attachment:invoice_4412.html', 'filetype:html'], ['report.eml', 'fbadf3d15ec95b45542ab445eb38a892ea2e678276934727693d1a1ddd670f55', 'eml', 'filetype:eml']],
+      [['invoice_4412.html', INVOICE, 'attachment:invoice_4412.html', 'filetype:html'], ['reported-mail.eml', PHISH, 'eml', 'filetype:eml']],
+      [['invoice_4412.html', INVOICE, 'attachment:invoice_4412.html', 'filetype:html'], ['screenshot.png', SCREENSHOT, 'attachment:screenshot.png', 'filetype:png'], ['reported-mail.eml', PHISH, 'eml', 'filetype:eml']],
+    ]);
+    for (const a of hive.alerts) expect(a.tags).to.include('reported');
+    // Each create was one multipart request, its JSON in `_json`.
+    const creates = hive.requests.filter((r) => r.method === 'POST' && r.path === '/api/v1/alert');
+    expect(creates.map((r) => (r.contentType ?? '').split(';')[0])).to.deep.equal(['multipart/form-data', 'multipart/form-data', 'multipart/form-data']);
+    const store = join((h as Harness).dir, 'spool', 'files');
+    await waitFor('the file store emptied', async () => (await readdir(store).catch(() => [])).length === 0, 10_000);
   });
 });

@@ -60,7 +60,7 @@ class FakeTheHiveServer implements FakeTheHive {
     this.#maxBodyBytes = opts.maxBodyBytes ?? (opts.version === 4 ? V4_MAX_BODY_BYTES : DEFAULT_MAX_BODY_BYTES);
     this.#store = new AlertStore(this.#organisation, `api@${this.#organisation}`);
     this.#server = createServer((req, res) => {
-      const record: RequestRecord = { at: Date.now(), method: req.method ?? 'GET', path: (req.url ?? '/').split('?')[0] ?? '/', status: 0 };
+      const record: RequestRecord = { at: Date.now(), method: req.method ?? 'GET', path: (req.url ?? '/').split('?')[0] ?? '/', status: 0, ...(req.headers['content-type'] === undefined ? {} : { contentType: req.headers['content-type'] }) };
       this.requests.push(record);
       // A bug in the stand-in answers 500 with its message rather than hanging the client.
       this.#serve(req, res, record).catch((err: unknown) => {

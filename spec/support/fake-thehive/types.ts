@@ -69,6 +69,8 @@ export interface RequestRecord {
   sourceRef?: string;
   /** Kind of the fault applied to this request, if any. */
   fault?: Fault['kind'];
+  /** The request's `Content-Type` (what a multipart upload is told by). */
+  contentType?: string;
 }
 
 /** TheHive 5 `OutputObservable`. */
