@@ -170,6 +170,11 @@ async function serve(config: Config): Promise<number> {
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
   });
+  // Without a handler SIGHUP would end the process: `systemctl reload` rotates the key instead.
+  process.on('SIGHUP', () => {
+    app.log.info({ signal: 'SIGHUP' }, 'Signal received: reading the secret files again.');
+    app.reloadSecrets();
+  });
   try {
     await app.start();
   } catch (err) {
