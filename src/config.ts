@@ -60,7 +60,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   if (extra) files.push(extra);
   for (const f of files) conf.load(readJson(f));
   if (sources.overrides) conf.load(sources.overrides);
-  const fromFiles = readSecretFiles((k) => String(conf.get(k)), env, describe);
+  const fromFiles = readSecretFiles((k) => String(conf.get(k)), env, keyName);
   const [problem] = fromFiles.problems;
   if (problem) throw new BridgeError(problem.code, `Invalid configuration:\n  ${fromFiles.problems.map((p) => p.message).join('\n  ')}`);
   for (const [key, value] of fromFiles.values) conf.set(key, value);
@@ -136,7 +136,7 @@ function fileProblems(conf: Conf): string[] {
 }
 
 /** A key as messages name it: `thehive.apiKey (THEHIVE_API_KEY)`. */
-export function describe(key: string): string {
+export function keyName(key: string): string {
   const env = envNameOf(key);
   return env ? `${key} (${env})` : key;
 }

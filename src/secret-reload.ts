@@ -8,7 +8,7 @@
  */
 import type { Logger } from 'pino';
 import type { Config } from './config-schema.js';
-import { describe } from './config.js';
+import { keyName } from './config.js';
 import { rereadSecretFiles, secretFilesOf, type SecretKey } from './config-secret-files.js';
 
 /** What a rotation acts on. */
@@ -47,7 +47,7 @@ export class SecretReloader {
       this.#log.info('SIGHUP: no secret is read from a file (a *File key, a *_FILE variable or $CREDENTIALS_DIRECTORY): nothing to read again.');
       return { replaced: [], restartNeeded: [], failed: [] };
     }
-    const read = rereadSecretFiles(files, describe);
+    const read = rereadSecretFiles(files, keyName);
     for (const p of read.problems) this.#log.error({ code: p.code, key: p.key }, `${p.message}. The secret in use is kept.`);
     const replaced: SecretKey[] = [];
     const restartNeeded: SecretKey[] = [];
