@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests drive (as users do): netcat-openbsd for `nc`,
 # dovecot-imapd for a real IMAP server (a private instance per test run, never the system one),
-# openssl for the TLS certificates of the IMAP and SMTP tests.
+# openssl for the TLS certificates of the IMAP and SMTP tests, systemd for `systemd-analyze verify`
+# of the units in config/systemd/.
 # Does nothing when they are already there; needs root (or sudo) otherwise.
 set -euo pipefail
 need=()
@@ -9,6 +10,7 @@ command -v nc >/dev/null 2>&1 || need+=(netcat-openbsd)
 # /usr/sbin is not on an ordinary user's PATH on Debian.
 command -v dovecot >/dev/null 2>&1 || [ -x /usr/sbin/dovecot ] || need+=(dovecot-imapd)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
+[ -x /usr/bin/systemd-analyze ] || need+=(systemd)
 [ ${#need[@]} -eq 0 ] && exit 0
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"

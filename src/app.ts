@@ -44,6 +44,7 @@ import type { ImapSource } from './sources/imap.js';
 import type { SmtpSource } from './sources/smtp.js';
 import { imapOptionsOf, mailPolicyOf, mailTrustOf, smtpOptionsOf, theHiveOptionsOf } from './app-options.js';
 import type { Sink } from './types.js';
+import { SecretReloader, type SecretReload } from './secret-reload.js';
 
 /**
  * Appends to the file sink in flight at once. Each takes everything waiting (group commit, up to
@@ -94,6 +95,8 @@ export interface App {
   deliveryReadiness(): ReadyState;
   /** Parses, maps and spools one mail (what IMAP, SMTP and `ingest` use); needs start() first. */
   readonly mail: MailPipeline;
+  /** SIGHUP: reads the secret files again and replaces TheHive's API key when it changed (secret-reload.ts). */
+  reloadSecrets(): SecretReload;
 }
 
 export function buildApp(config: Config, deps: AppDeps = {}): App {
@@ -244,6 +247,7 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
   admin?.route('POST', THEHIVE_WEBHOOK_PATH, theHiveWebhookHandler({ token: config.http.thehiveWebhookToken, minSeverity: config.notify.minSeverity, notifier: () => notify?.notifier, onAlertEvent: (event) => lifecycle?.alertEvent(event), failed: (err) => log.error({ err }, 'A notification from TheHive’s webhook cannot be recorded.') }));
 
   const probe = theHive ? new SinkProbe(theHive, health, config.thehive.timeoutMs) : undefined;
+  const secrets = new SecretReloader(config, log, { ...(theHive ? { theHive } : {}), recheck: () => probe?.recheck() });
 
   // Requeue requests of `tracehive spool requeue-dead`, and mails left by `tracehive ingest`, while serve runs.
   let requeueTimer: NodeJS.Timeout | undefined;
@@ -338,6 +342,7 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
     readiness,
     deliveryReadiness,
     mail,
+    reloadSecrets: () => secrets.reload(),
     start() {
       starting ??= start();
       return starting;

@@ -3,12 +3,13 @@
  * The `tracehive` command. The only module that reads argv, installs signal handlers and
  * decides exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error.
  */
-import { constants, readFileSync } from 'node:fs';
+import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { loadConfig, redactedConfig, startWarnings, type Config } from './config.js';
 import { BridgeError } from './errors.js';
 import { buildApp } from './app.js';
+import { versionLine } from './build-info.js';
 import { replay, formatSummary } from './tools/replay.js';
 import { formatReport, spoolReport } from './tools/spool-stats.js';
 import { Spool } from './queue/spool.js';
@@ -42,7 +43,7 @@ Commands:
 Options:
   --config FILE              a JSON config file (also TRACEHIVE_CONFIG); environment variables win
   -h, --help                 this text
-  --version                  print the version
+  --version                  print the version, the commit it was built from and the Node version
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -64,8 +65,7 @@ async function main(argv: string[]): Promise<number> {
     },
   });
   if (values.version) {
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-    process.stdout.write(`${pkg.version}\n`);
+    process.stdout.write(`${versionLine()}\n`);
     return 0;
   }
   const [command, ...rest] = positionals;
@@ -169,6 +169,11 @@ async function serve(config: Config): Promise<number> {
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
+  });
+  // Without a handler SIGHUP would end the process: `systemctl reload` rotates the key instead.
+  process.on('SIGHUP', () => {
+    app.log.info({ signal: 'SIGHUP' }, 'Signal received: reading the secret files again.');
+    app.reloadSecrets();
   });
   try {
     await app.start();

@@ -77,6 +77,7 @@ export const schema = {
   thehive: {
     url: { doc: 'TheHive base URL; empty uses the file sink. A user:password@ part is never printed.', format: 'http-url-or-empty', default: '', env: 'THEHIVE_URL', sensitive: true },
     apiKey: { doc: 'TheHive API key (sent as a Bearer token, never logged).', format: String, default: '', env: 'THEHIVE_API_KEY', sensitive: true },
+    apiKeyFile: { doc: 'A file holding thehive.apiKey (one line; read again on SIGHUP); not with thehive.apiKey. Under systemd, $CREDENTIALS_DIRECTORY/thehive-api-key is read when neither is set.', format: String, default: '', env: 'THEHIVE_API_KEY_FILE' },
     organisation: { doc: 'Sent as X-Organisation when set.', format: String, default: '', env: 'THEHIVE_ORG' },
     api: { doc: 'auto = read GET /api/status at start (TheHive 4 → v0, else v1); v1 = TheHive 5 /api/v1 with observables; v0 = TheHive 4 /api/alert with artifacts.', format: ['auto', 'v1', 'v0'], default: 'auto', env: 'THEHIVE_API' },
     tlsVerify: { doc: 'Verify TheHive’s TLS certificate.', format: 'switch', default: true, env: 'THEHIVE_TLS_VERIFY' },
@@ -129,6 +130,7 @@ export const schema = {
       caFile: { doc: 'Extra CA certificate(s) (PEM file) for a private IMAP server, trusted beside the system roots; checked at start.', format: String, default: '', env: 'TRACEHIVE_IMAP_CA_FILE' },
       user: { doc: 'IMAP login.', format: String, default: '', env: 'TRACEHIVE_IMAP_USER' },
       password: { doc: 'IMAP password (never logged).', format: String, default: '', env: 'TRACEHIVE_IMAP_PASSWORD', sensitive: true },
+      passwordFile: { doc: 'A file holding email.imap.password; not with email.imap.password. Under systemd, $CREDENTIALS_DIRECTORY/imap-password is read when neither is set.', format: String, default: '', env: 'TRACEHIVE_IMAP_PASSWORD_FILE' },
       mailbox: { doc: 'Mailbox whose unseen mails become alerts.', format: String, default: 'INBOX', env: 'TRACEHIVE_IMAP_MAILBOX' },
       doneMailbox: { doc: 'Move taken mails here (created when missing); empty marks them \\Seen in place.', format: String, default: '', env: 'TRACEHIVE_IMAP_DONE_MAILBOX' },
       pollIntervalMs: { doc: 'Polling beside IDLE (the only trigger on servers without IDLE).', format: POLL_MS, default: 60000, env: 'TRACEHIVE_IMAP_POLL_INTERVAL_MS' },
@@ -186,6 +188,7 @@ export const schema = {
       starttls: { doc: 'With secure=false: required, when-offered, or off.', format: ['required', 'when-offered', 'off'], default: 'when-offered', env: 'TRACEHIVE_NOTIFY_SMTP_STARTTLS' },
       user: { doc: 'SMTP login; empty: no AUTH.', format: String, default: '', env: 'TRACEHIVE_NOTIFY_SMTP_USER' },
       password: { doc: 'SMTP password (never logged).', format: String, default: '', env: 'TRACEHIVE_NOTIFY_SMTP_PASSWORD', sensitive: true },
+      passwordFile: { doc: 'A file holding notify.smtp.password; not with notify.smtp.password. Under systemd, $CREDENTIALS_DIRECTORY/notify-smtp-password is read when neither is set.', format: String, default: '', env: 'TRACEHIVE_NOTIFY_SMTP_PASSWORD_FILE' },
       tlsVerify: { doc: 'Verify the relay’s TLS certificate (implicit TLS or STARTTLS).', format: 'switch', default: true, env: 'TRACEHIVE_NOTIFY_SMTP_TLS_VERIFY' },
       caFile: { doc: 'Extra CA certificate(s) (PEM file) for a relay with a private certificate, trusted beside the system roots; checked at start.', format: String, default: '', env: 'TRACEHIVE_NOTIFY_SMTP_CA_FILE' },
     },
@@ -194,6 +197,7 @@ export const schema = {
     webhook: {
       url: { doc: 'JSON POST per notification; empty: none.', format: 'http-url-or-empty', default: '', env: 'TRACEHIVE_NOTIFY_WEBHOOK_URL', sensitive: true },
       token: { doc: 'Bearer token sent to the webhook (never logged).', format: String, default: '', env: 'TRACEHIVE_NOTIFY_WEBHOOK_TOKEN', sensitive: true },
+      tokenFile: { doc: 'A file holding notify.webhook.token; not with notify.webhook.token. Under systemd, $CREDENTIALS_DIRECTORY/notify-webhook-token is read when neither is set.', format: String, default: '', env: 'TRACEHIVE_NOTIFY_WEBHOOK_TOKEN_FILE' },
     },
     linkBaseUrl: { doc: 'Base of the alert link in notifications; empty: thehive.url.', format: 'http-url-or-empty', default: '', env: 'TRACEHIVE_NOTIFY_LINK_BASE_URL' },
   },
@@ -205,6 +209,7 @@ export const schema = {
     host: { doc: 'Admin HTTP listen address.', format: 'host', default: '127.0.0.1', env: 'TRACEHIVE_HTTP_HOST' },
     port: { doc: 'Admin HTTP port; 0 picks a free one.', format: 'port', default: 9999, env: 'TRACEHIVE_HTTP_PORT' },
     thehiveWebhookToken: { doc: 'Shared token of POST /webhooks/thehive, where TheHive’s own webhooks (notification.webhook.endpoints) are received; empty: the route is off.', format: String, default: '', env: 'TRACEHIVE_HTTP_THEHIVE_WEBHOOK_TOKEN', sensitive: true },
+    thehiveWebhookTokenFile: { doc: 'A file holding http.thehiveWebhookToken; not with http.thehiveWebhookToken. Under systemd, $CREDENTIALS_DIRECTORY/thehive-webhook-token is read when neither is set.', format: String, default: '', env: 'TRACEHIVE_HTTP_THEHIVE_WEBHOOK_TOKEN_FILE' },
   },
   log: {
     level: { doc: 'pino level: fatal, error, warn, info, debug, trace or silent.', format: LOG_LEVELS, default: 'info', env: 'LOG_LEVEL' },
@@ -235,7 +240,7 @@ export interface FileBudget {
 /** The validated, frozen configuration. */
 export interface Config {
   readonly tcp: { readonly enabled: boolean; readonly host: string; readonly port: number; readonly maxLineBytes: number; readonly maxConnections: number; readonly idleTimeoutMs: number; readonly allow: readonly string[]; readonly lineTimeoutMs: number; readonly maxConnectionsPerPeer: number };
-  readonly thehive: { readonly url: string; readonly apiKey: string; readonly organisation: string; readonly api: 'auto' | 'v1' | 'v0'; readonly tlsVerify: boolean; readonly caFile: string; readonly timeoutMs: number };
+  readonly thehive: { readonly url: string; readonly apiKey: string; readonly apiKeyFile: string; readonly organisation: string; readonly api: 'auto' | 'v1' | 'v0'; readonly tlsVerify: boolean; readonly caFile: string; readonly timeoutMs: number };
   readonly file: { readonly path: string };
   readonly queue: { readonly ratePerSec: number; readonly concurrency: number; readonly maxAttempts: number; readonly maxPending: number; readonly retryBaseMs: number; readonly retryMaxMs: number; readonly authRetryMs: number };
   readonly spool: {
@@ -250,7 +255,7 @@ export interface Config {
   };
   readonly ingest: { readonly dropDir: string; readonly role: MailRole };
   readonly email: {
-    readonly imap: { readonly enabled: boolean; readonly host: string; readonly port: number; readonly secure: boolean; readonly starttls: 'required' | 'when-offered' | 'off'; readonly tlsVerify: boolean; readonly caFile: string; readonly user: string; readonly password: string; readonly mailbox: string; readonly doneMailbox: string; readonly pollIntervalMs: number; readonly maxBytes: number; readonly role: MailRole };
+    readonly imap: { readonly enabled: boolean; readonly host: string; readonly port: number; readonly secure: boolean; readonly starttls: 'required' | 'when-offered' | 'off'; readonly tlsVerify: boolean; readonly caFile: string; readonly user: string; readonly password: string; readonly passwordFile: string; readonly mailbox: string; readonly doneMailbox: string; readonly pollIntervalMs: number; readonly maxBytes: number; readonly role: MailRole };
     readonly smtp: { readonly enabled: boolean; readonly host: string; readonly port: number; readonly allowFrom: readonly string[]; readonly allowPeers: readonly string[]; readonly maxBytes: number; readonly tlsKeyFile: string; readonly tlsCertFile: string; readonly maxClients: number; readonly maxClientsPerPeer: number; readonly maxInflightBytes: number; readonly commandTimeoutMs: number; readonly dataTimeoutMs: number; readonly role: MailRole };
     /** Partial: a configuration written before a field existed keeps that field's defaults (app-options.ts merges). */
     readonly fieldNames: Readonly<Partial<Record<MailField, readonly string[]>>>;
@@ -273,14 +278,14 @@ export interface Config {
   };
   readonly notify: {
     readonly minSeverity: 1 | 2 | 3 | 4;
-    readonly smtp: { readonly host: string; readonly port: number; readonly secure: boolean; readonly starttls: 'required' | 'when-offered' | 'off'; readonly user: string; readonly password: string; readonly tlsVerify: boolean; readonly caFile: string };
+    readonly smtp: { readonly host: string; readonly port: number; readonly secure: boolean; readonly starttls: 'required' | 'when-offered' | 'off'; readonly user: string; readonly password: string; readonly passwordFile: string; readonly tlsVerify: boolean; readonly caFile: string };
     readonly from: string;
     readonly to: readonly string[];
-    readonly webhook: { readonly url: string; readonly token: string };
+    readonly webhook: { readonly url: string; readonly token: string; readonly tokenFile: string };
     readonly linkBaseUrl: string;
   };
   readonly shutdown: { readonly timeoutMs: number };
-  readonly http: { readonly enabled: boolean; readonly host: string; readonly port: number; readonly thehiveWebhookToken: string };
+  readonly http: { readonly enabled: boolean; readonly host: string; readonly port: number; readonly thehiveWebhookToken: string; readonly thehiveWebhookTokenFile: string };
   readonly log: { readonly level: string };
   readonly alert: Omit<AlertPolicy, 'severity' | 'tags'> & { readonly severity: readonly SeverityRule[]; readonly tags: readonly string[]; readonly updateWindowMs: number; readonly updateKey: readonly string[]; readonly updateFlushMs: number; readonly updateMaxKeys: number };
 }

@@ -15,6 +15,7 @@ import { schema, type Config } from './config-schema.js';
 import { environmentProblems, REPLACED_KEYS, type EnvKey } from './config-env.js';
 import { keyMatches, readCertificates, readPrivateKey } from './config-files.js';
 import { SECRET_KEYS, URL_KEYS, scrub, urlSecrets } from './config-secrets.js';
+import { readSecretFiles, rememberSecretFiles } from './config-secret-files.js';
 
 export type { Config, FileBudget } from './config-schema.js';
 export { redactUrl, redactedConfig } from './config-secrets.js';
@@ -59,9 +60,15 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   if (extra) files.push(extra);
   for (const f of files) conf.load(readJson(f));
   if (sources.overrides) conf.load(sources.overrides);
+  const fromFiles = readSecretFiles((k) => String(conf.get(k)), env, keyName);
+  const [problem] = fromFiles.problems;
+  if (problem) throw new BridgeError(problem.code, `Invalid configuration:\n  ${fromFiles.problems.map((p) => p.message).join('\n  ')}`);
+  for (const [key, value] of fromFiles.values) conf.set(key, value);
   const secrets = [...SECRET_KEYS.map((k) => String(conf.get(k))), ...URL_KEYS.flatMap((k) => urlSecrets(String(conf.get(k))))];
   try {
-    return validated(conf, env, files);
+    const config = validated(conf, env, files);
+    rememberSecretFiles(config, fromFiles.files);
+    return config;
   } catch (err) {
     if (!(err instanceof BridgeError)) throw err;
     // No cause: convict's own message carries the values.
@@ -72,6 +79,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
 /** The part of convict's object used here, with string keys (the schema's types are checked by Config). */
 interface Conf {
   get(key: string): unknown;
+  set(key: string, value: unknown): void;
   validate(options: { allowed: 'strict' }): unknown;
   getProperties(): unknown;
 }
@@ -98,7 +106,7 @@ function validated(conf: Conf, env: NodeJS.ProcessEnv, files: readonly string[])
     throw new BridgeError('ERR_CONFIG_INVALID', 'notify.to: notification mails go through notify.smtp.host but to nobody. Set TRACEHIVE_NOTIFY_TO (comma-separated addresses), or leave TRACEHIVE_NOTIFY_SMTP_HOST empty.');
   }
   if (conf.get('thehive.url') !== '' && conf.get('thehive.apiKey') === '') {
-    throw new BridgeError('ERR_CONFIG_INVALID', 'thehive.apiKey: TheHive needs an API key when thehive.url is set. Set THEHIVE_API_KEY (a TheHive user with the manageAlert/create permission).');
+    throw new BridgeError('ERR_CONFIG_INVALID', 'thehive.apiKey: TheHive needs an API key when thehive.url is set. Set THEHIVE_API_KEY or THEHIVE_API_KEY_FILE (a TheHive user with the manageAlert/create permission).');
   }
   return deepFreeze(conf.getProperties() as Config);
 }
@@ -125,6 +133,12 @@ function fileProblems(conf: Conf): string[] {
     fail('email.smtp.tlsKeyFile', `the key in ${keyFile} does not match the certificate in ${certFile} (give the key the certificate was issued for)`);
   }
   return problems;
+}
+
+/** A key as messages name it: `thehive.apiKey (THEHIVE_API_KEY)`. */
+export function keyName(key: string): string {
+  const env = envNameOf(key);
+  return env ? `${key} (${env})` : key;
 }
 
 /** The environment variable of each key, for error hints and docs. */

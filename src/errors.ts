@@ -11,6 +11,8 @@ export const ERROR_CODES = {
   ERR_CEF_MALFORMED: 'The line starts with `CEF:` but lacks the seven `|`-separated header fields.',
   ERR_CONFIG_INVALID: 'The configuration failed validation; the message names the key.',
   ERR_CONFIG_FILE: 'The configuration file could not be read or is not JSON.',
+  ERR_CONFIG_SECRET_BOTH: 'A secret is given twice, as its value and as a file (`thehive.apiKey` and `thehive.apiKeyFile`, …); the message names both keys and their variables.',
+  ERR_CONFIG_SECRET_FILE: 'A secret file (`thehive.apiKeyFile`, `THEHIVE_API_KEY_FILE`, a systemd credential, …) cannot be read, is empty or holds more than one line.',
   ERR_SINK_REJECTED: 'TheHive refused the alert for good (a 4xx other than duplicate/auth); it went to the dead-letter log.',
   ERR_SINK_ATTEMPTS: 'The alert failed `queue.maxAttempts` times; it went to the dead-letter log.',
   ERR_SPOOL_DIR: 'The data directory (`spool.dir`) cannot be created or written.',

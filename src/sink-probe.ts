@@ -32,6 +32,11 @@ export class SinkProbe {
     this.#timer.unref();
   }
 
+  /** Checks now (the key was replaced), whatever the sink's state. */
+  recheck(): void {
+    void this.#probe();
+  }
+
   /** No more checks; one in flight is aborted. */
   stop(): void {
     this.#stop.abort();

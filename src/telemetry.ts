@@ -6,6 +6,7 @@
 import type { Logger } from 'pino';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ErrorCode } from './errors.js';
+import { buildInfo } from './build-info.js';
 import type { CyberTraceRecord, QueuedAlert } from './types.js';
 import type { SpoolRecovery } from './queue/spool.js';
 import type { KeptUsage, Removed } from './io/kept-files.js';
@@ -103,6 +104,8 @@ export class Telemetry {
     this.#smtpRefused = new Counter({ name: 'tracehive_smtp_refused_total', help: 'SMTP sessions or mails turned away by a client bound, by reason: peer_limit (421, email.smtp.maxClientsPerPeer), command_timeout and data_timeout (421 and closed), inflight_bytes (452, email.smtp.maxInflightBytes; the MTA retries).', labelNames: ['reason'], registers });
     const inflight = (): number => this.#smtpInflight?.() ?? 0;
     new Gauge({ name: 'tracehive_smtp_inflight_bytes', help: 'Bytes of mails being received over SMTP or waiting for the intake (bounded by email.smtp.maxInflightBytes).', registers, collect() { this.set(inflight()); } });
+    const build = buildInfo();
+    new Gauge({ name: 'tracehive_build_info', help: 'Always 1; its labels say what runs: the version, the commit it was built from, the Node.js version.', labelNames: ['version', 'commit', 'node'], registers }).set(build, 1);
     this.#spoolSkipped = new Counter({ name: 'tracehive_spool_skipped_records_total', help: 'Spooled records that became no alert (invalid="true": unreadable).', labelNames: ['invalid'], registers });
   }
 

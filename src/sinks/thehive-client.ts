@@ -34,6 +34,8 @@ export type Failure = Extract<Outcome, { readonly kind: 'retry' }>;
 export interface TheHiveClient {
   /** One exchange; `classify` reads the answer. Never throws for network or HTTP trouble. */
   request<R extends { readonly kind: string }>(config: AxiosRequestConfig, signal: AbortSignal, classify: (res: AxiosResponse) => R): Promise<R | Failure>;
+  /** From now on, requests carry this key (a rotation on SIGHUP); requests in flight keep theirs. */
+  setApiKey(key: string): void;
   close(): void;
 }
 
@@ -68,7 +70,9 @@ export function createTheHiveClient(opts: TheHiveClientOptions): TheHiveClient {
     transformRequest: [(data: unknown) => data],
     maxContentLength: MAX_RESPONSE_BYTES,
   });
-  const redact = (text: string): string => (opts.apiKey ? text.split(opts.apiKey).join('[REDACTED]') : text);
+  // Every key this client has carried: an answer to a request sent before a rotation may echo the old one.
+  const keys = new Set(opts.apiKey ? [opts.apiKey] : []);
+  const redact = (text: string): string => [...keys].reduce((t, key) => t.split(key).join('[REDACTED]'), text);
   const rate = new RequestRate(opts.ratePerSec ?? 0);
 
   return {
@@ -94,6 +98,10 @@ export function createTheHiveClient(opts: TheHiveClientOptions): TheHiveClient {
         signal.removeEventListener('abort', abort);
       }
       return scrub(outcome, redact);
+    },
+    setApiKey(key: string): void {
+      keys.add(key);
+      client.defaults.headers['Authorization'] = `Bearer ${key}`;
     },
     close(): void {
       httpAgent.destroy();

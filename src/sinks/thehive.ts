@@ -42,6 +42,8 @@ export interface TheHiveSinkOptions {
 export interface TheHiveSink extends Sink {
   /** `GET /api/v1/user/current` (v1) or `/api/user/current` (v0): delivered = the key works. */
   checkAuth(signal: AbortSignal): Promise<Outcome>;
+  /** Requests from now on carry this `thehive.apiKey` (a rotation: the key file read again on SIGHUP). */
+  setApiKey(key: string): void;
   /** The API in use: the configured one, or what `auto` found (undefined until it could ask). */
   readonly api: 'v1' | 'v0' | undefined;
 }
@@ -103,6 +105,7 @@ export function createTheHiveSink(opts: TheHiveSinkOptions): TheHiveSink {
       return client.request({ method: 'GET', url: `${a === 'v1' ? '/api/v1' : '/api'}/user/current` }, signal, classifyCheck);
     },
     ops,
+    setApiKey: (key: string) => client.setApiKey(key),
     async close(): Promise<void> {
       client.close();
     },

@@ -24,7 +24,7 @@ describe('tools/node-flags', () => {
     const first = readFileSync('dist/src/cli.js', 'utf8').split('\n', 1)[0] ?? '';
     const [interpreter, ...rest] = first.slice(2).split(' ');
     const out = execFileSync(interpreter as string, [rest.join(' '), 'dist/src/cli.js', '--version'], { encoding: 'utf8' });
-    expect(out.trim()).to.equal((JSON.parse(readFileSync('package.json', 'utf8')) as { version: string }).version);
+    expect(out.trim()).to.match(new RegExp(`^tracehive ${(JSON.parse(readFileSync('package.json', 'utf8')) as { version: string }).version.replace(/\./g, '\\.')} \\(commit `));
   });
 
   it('reads every flag after `env -S node`', () => {
