@@ -28,23 +28,37 @@ const ELLIPSIS = '…';
 export type V0Alert = Omit<Alert, 'observables'> & { artifacts: Alert['observables'] };
 
 /**
- * TheHive 4 v0 names the observables `artifacts`. Its TLP ends at 3 (RED): TheHive 5.2's RED (4),
- * which a mail's `TLP:RED` marking sets, is sent as 3; TheHive 5.2's AMBER+STRICT (3) then reads as
- * RED on TheHive 4, the stricter side.
+ * TheHive 4 v0 names the observables `artifacts`. Its TLP has four levels (WHITE 0, GREEN 1, AMBER
+ * 2, RED 3) where TheHive 5.2 has five (…, AMBER+STRICT 3, RED 4), so (issue 13 point 3): RED is
+ * sent as 3, and AMBER+STRICT as AMBER with the tag `tlp:amber+strict` (on the alert and on each
+ * observable so marked), the nearest TheHive 4 can say without calling it RED.
  */
 export function toV0(alert: Alert): V0Alert {
   const { observables, ...rest } = alert;
-  const tlp = (n: number): number => Math.min(n, V0_TLP_RED);
-  return { ...rest, tlp: tlp(rest.tlp), artifacts: observables.map((o) => (o.tlp !== undefined && o.tlp > V0_TLP_RED ? { ...o, tlp: V0_TLP_RED } : o)) };
+  return { ...legacyTlp(rest), artifacts: observables.map((o) => (o.tlp === undefined || o.tlp < 3 ? o : legacyTlp(o))) };
 }
 
-/** TLP RED in TheHive 4's numbering. */
-const V0_TLP_RED = 3;
+/** The tag TheHive 4 gets for TheHive 5.2's AMBER+STRICT, which it has no number for. */
+export const AMBER_STRICT_TAG = 'tlp:amber+strict';
+
+/** TLP 3 (AMBER+STRICT) → 2 + {@link AMBER_STRICT_TAG}; 4 (RED) → 3. */
+function legacyTlp<T extends { tlp?: number; tags?: string[] }>(x: T): T {
+  if (x.tlp === undefined || x.tlp < 3) return x;
+  if (x.tlp >= 4) return { ...x, tlp: 3 };
+  return { ...x, tlp: 2, tags: [...(x.tags ?? []).filter((t) => t !== AMBER_STRICT_TAG), AMBER_STRICT_TAG] };
+}
+
+/** 3 (RED) → 4; 2 + {@link AMBER_STRICT_TAG} → 3: what {@link toV0} made, back in TheHive 5.2's numbers. */
+function modernTlp<T extends { tlp?: number; tags?: string[] }>(x: T): T {
+  if (x.tlp === 3) return { ...x, tlp: 4 };
+  if (x.tlp === 2 && x.tags?.includes(AMBER_STRICT_TAG)) return { ...x, tlp: 3, tags: x.tags.filter((t) => t !== AMBER_STRICT_TAG) };
+  return x;
+}
 
 /** The inverse of {@link toV0}; `observables` comes last, as in alerts the mapper builds. */
 export function fromV0(alert: V0Alert): Alert {
   const { artifacts, ...rest } = alert;
-  return { ...rest, observables: artifacts };
+  return { ...modernTlp(rest), observables: artifacts.map(modernTlp) };
 }
 
 /** The v0 JSON body of `alert`, shortened to at most `maxBytes` (UTF-8) when it is longer. */
