@@ -33,7 +33,7 @@ const CYBERTRACE_FIELDS = [
   ...['md5', 'sha1', 'sha256', 'hash', 'fileHash', 'MD5', 'SHA1', 'SHA256', 'file_size', 'file_type', 'file_names'],
   ...['threat', 'threat_score', 'popularity', 'first_seen', 'last_seen', 'mask', 'feed', 'type', 'id', 'externalId'],
   ...['confidence', 'geo', 'ip_geo', 'users_geo', 'detection_date', 'publication_name', 'note', 'category_reputation'],
-  ...['targeted_organization', 'industry', 'stolen_data_type', 'event_name', 'source', 'lang', 'indicatorInfo'],
+  ...['targeted_organization', 'industry', 'stolen_data_type', 'attack_type', 'event_name', 'source', 'lang', 'indicatorInfo'],
   ...['cs1', 'cs1Label', 'cs2', 'cs2Label', 'cs3', 'cs3Label', 'cs4', 'cs4Label', 'cs5', 'cs5Label', 'cs6', 'cs6Label'],
 ];
 /** Record-context fields come in families (`whois/org`, `files/MD5`): any name under these is known. */
