@@ -187,7 +187,14 @@ export type Outcome =
        */
       readonly forbidden?: boolean;
     }
-  | { readonly kind: 'drop'; readonly reason: string; readonly status?: number; readonly body?: string };
+  | {
+      readonly kind: 'drop';
+      readonly reason: string;
+      readonly status?: number;
+      readonly body?: string;
+      /** TheHive refused a value this rule set (`alert.rules[1] (name)`): a configuration problem, ERR_RULE_REFUSED. */
+      readonly rule?: string;
+    };
 
 /**
  * An alert as the delivery queue holds it: serialised once, when it is queued, in its sink's wire
@@ -198,6 +205,8 @@ export interface QueuedAlert {
   readonly sourceRef: string;
   /** The sink's encoding of the alert ({@link Sink.encode}): what `send` delivers, byte for byte. */
   readonly body: string;
+  /** How `alert.rules` shaped it (never in `body`): the organisation to send it to, the rules to name on a refusal. */
+  readonly meta?: AlertMeta;
 }
 
 /** Where alerts go: TheHive or the NDJSON file. */

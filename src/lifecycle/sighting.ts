@@ -39,8 +39,8 @@ const HOST_KEYS = ['hostname', 'dhost', 'shost', 'host'];
 const USER_KEYS = ['usrname', 'suser', 'user', 'username'];
 
 /** The sighting of a detection received at `receivedAt`. */
-export function sightingOf(rec: DetectionRecord, policy: AlertPolicy, receivedAt: number): Sighting {
-  const alert = shapedRecordAlert(rec, alertFromDetection(rec, policy, receivedAt), policy);
+export function sightingOf(rec: DetectionRecord, policy: AlertPolicy, receivedAt: number, peer?: string): Sighting {
+  const alert = shapedRecordAlert(rec, alertFromDetection(rec, policy, receivedAt), policy, peer);
   return {
     id: sourceRefFor(rec.line),
     receivedAt,

@@ -19,6 +19,7 @@ import { makePrivateDir, PRIVATE_FILE_MODE } from '../io/private-files.js';
 import { observablesLine, updateLine } from './file-lines.js';
 import type { AlertOps, OpResult } from '../lifecycle/types.js';
 import type { Alert, Outcome, QueuedAlert, Sink } from '../types.js';
+import { wireAlert } from './rule-refusal.js';
 
 /**
  * Alerts per append at most. A batch is copied into one buffer (~1.2 KB an alert, so ~1.2 MB here):
@@ -82,7 +83,7 @@ export function createFileSink(path: string): Sink {
   return {
     name: 'file',
     maxBatch: FILE_MAX_BATCH,
-    encode: (alert) => JSON.stringify(alert),
+    encode: (alert) => JSON.stringify(wireAlert(alert)),
     decode: (body) => JSON.parse(body) as Alert,
     send: (batch: readonly QueuedAlert[], signal: AbortSignal): Promise<Outcome> => append(batch, signal),
     ops,

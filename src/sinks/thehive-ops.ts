@@ -15,6 +15,7 @@ import type { AxiosResponse } from 'axios';
 import { commonOutcome, httpReason, isAlreadyExists, parseError, tooLargeReason, truncate } from './thehive-answers.js';
 import type { TheHiveClient } from './thehive-client.js';
 import { encodeV0 } from './thehive-v0.js';
+import { wireAlert } from './rule-refusal.js';
 import type { AlertOps, AlertPatch, AlertStatus, FoundAlert, OpResult } from '../lifecycle/types.js';
 import type { Alert, Observable, Severity } from '../types.js';
 
@@ -48,8 +49,12 @@ export function createTheHiveOps(client: TheHiveClient, api: (signal: AbortSigna
     async create(alert: Alert, signal: AbortSignal) {
       const a = await api(signal);
       if (typeof a !== 'string') return a;
-      const body = a === 'v1' ? JSON.stringify(alert) : encodeV0(alert);
-      const created = await client.request({ method: 'POST', url: `${prefix(a)}/alert`, data: body }, signal, (res) => classifyCreate(res, Buffer.byteLength(body)));
+      const body = a === 'v1' ? JSON.stringify(wireAlert(alert)) : encodeV0(alert);
+      // A rule's organisation on the create. The lifecycle's later requests (get, update, observables) still
+      // go to thehive.organisation: per-organisation lifecycles are part of routing (issue 14, point 2).
+      const organisation = alert.meta?.organisation;
+      const headers = organisation === undefined ? {} : { headers: { 'X-Organisation': organisation } };
+      const created = await client.request({ method: 'POST', url: `${prefix(a)}/alert`, data: body, ...headers }, signal, (res) => classifyCreate(res, Buffer.byteLength(body)));
       if (created.kind !== 'exists') return created;
       // Ours from before (a crash, a forgotten state): its id by name, else by the query API.
       const name = `${alert.type};${alert.source};${alert.sourceRef}`;

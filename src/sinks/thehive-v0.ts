@@ -25,7 +25,7 @@ const LINE_BREAK_REACH = 2000;
 const ELLIPSIS = '…';
 
 /** An alert as TheHive 4 (v0) takes it. */
-export type V0Alert = Omit<Alert, 'observables'> & { artifacts: Alert['observables'] };
+export type V0Alert = Omit<Alert, 'observables' | 'meta' | 'procedures' | 'assignee'> & { artifacts: Alert['observables'] };
 
 /**
  * TheHive 4 v0 names the observables `artifacts`. Its TLP ends at 3 (RED): TheHive 5.2's RED (4),
@@ -33,9 +33,11 @@ export type V0Alert = Omit<Alert, 'observables'> & { artifacts: Alert['observabl
  * RED on TheHive 4, the stricter side.
  */
 export function toV0(alert: Alert): V0Alert {
-  const { observables, ...rest } = alert;
+  const { observables, meta: _meta, procedures, assignee: _assignee, ...rest } = alert;
   const tlp = (n: number): number => Math.min(n, V0_TLP_RED);
-  return { ...rest, tlp: tlp(rest.tlp), artifacts: observables.map((o) => (o.tlp !== undefined && o.tlp > V0_TLP_RED ? { ...o, tlp: V0_TLP_RED } : o)) };
+  // TheHive 4 has no procedures (nor alert assignees): an `attack:<id>` tag per procedure instead.
+  const tags = procedures === undefined ? rest.tags : [...new Set([...rest.tags, ...procedures.map((p) => `attack:${p.patternId}`)])];
+  return { ...rest, tags, tlp: tlp(rest.tlp), artifacts: observables.map((o) => (o.tlp !== undefined && o.tlp > V0_TLP_RED ? { ...o, tlp: V0_TLP_RED } : o)) };
 }
 
 /** TLP RED in TheHive 4's numbering. */
