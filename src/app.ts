@@ -27,7 +27,7 @@ import { THEHIVE_WEBHOOK_PATH, theHiveWebhookHandler } from './http/thehive-webh
 import type { Spool } from './queue/spool.js';
 import { openSpool } from './open-spool.js';
 import { SinkProbe } from './sink-probe.js';
-import { lineRecord } from './queue/spool-payload.js';
+import { lineRecord, peerLineRecord } from './queue/spool-payload.js';
 import { REQUEUE_POLL_MS, pendingRequests, requeueDead } from './queue/requeue.js';
 import { DropPickup } from './queue/drop-pickup.js';
 import { createDeadLetterLog, DEAD_FILES } from './queue/dead-letter.js';
@@ -45,6 +45,7 @@ import type { SmtpSource } from './sources/smtp.js';
 import { imapOptionsOf, mailPolicyOf, mailTrustOf, smtpOptionsOf, theHiveOptionsOf } from './app-options.js';
 import type { Sink } from './types.js';
 import { SecretReloader, type SecretReload } from './secret-reload.js';
+import { RuleTelemetry } from './rule-telemetry.js';
 
 /**
  * Appends to the file sink in flight at once. Each takes everything waiting (group commit, up to
@@ -124,6 +125,7 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
     (ready, reason) => telemetry.readiness(ready, reason),
   );
   telemetry.readiness(health.state.ready, health.state.reasons[0] ?? '', { quiet: true });
+  const ruleTelemetry = new RuleTelemetry(telemetry.registry, log.child({ component: 'rules' }), now);
   telemetry.attachInputReadiness(() => readiness().ready);
   const rejectedLog = createRejectedLog(kept.rejected, telemetry);
   const janitor = new Janitor({ ...kept, telemetry, deadOverBudget: () => deadLetters.overBudget(), failed: (err) => log.error({ err }, 'Cleaning up dead/, rejected/ or quarantine/ failed; retried at the next pass.') });
@@ -147,16 +149,17 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
         ack(alert.ticket);
         alert.job?.settled();
         telemetry.alertDelivered(alert, duplicate, attempts);
-        health.delivered();
+        health.delivered(alert.meta?.rules);
       },
       retried: (alert, reason, delayMs, attempt) => {
         telemetry.alertRetried(alert, reason, delayMs, attempt);
         health.retried(reason);
       },
-      dead: (alert, reason, status) => {
+      dead: (alert, reason, status, rule) => {
         ack(alert.ticket);
         alert.job?.settled();
         telemetry.alertDead(alert, reason, status);
+        if (rule !== undefined) health.ruleRefused(rule, reason.replace(/^ERR_RULE_REFUSED: /, ''));
       },
       // Delivery reports readiness changes on 401/403 (false) and on the next success (true).
       readiness: (ready, reason) => (ready ? health.delivered() : health.authFailed(reason)),
@@ -200,7 +203,7 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
     policy: config.alert,
     telemetry,
     now,
-    accept: (line, receivedAt) => append(lineRecord(line), receivedAt),
+    accept: (line, receivedAt, peer) => append(peer === undefined ? lineRecord(line) : peerLineRecord(peer, line), receivedAt),
     keepRejected: (entry) => {
       rejectedLog.write(entry).catch((err: unknown) => log.warn({ err }, 'Cannot write the rejected-line log; the line is only counted.'));
     },
@@ -295,7 +298,11 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
     feeder = new Feeder({
       spool: opened,
       delivery: queue,
-      map: (entry) => mapSpooled(entry, config.alert, lifecycle !== undefined),
+      map: (entry) => {
+        const mapped = mapSpooled(entry, config.alert, lifecycle !== undefined);
+        if (mapped.kind === 'alert' || mapped.kind === 'mail') ruleTelemetry.mapped(mapped.alert);
+        return mapped;
+      },
       ...(lifecycle ? { lifecycle: lifecycle.target } : {}),
       skipped: (entry, reason, invalid) => telemetry.spoolSkipped(reason, invalid, entry.seq),
       failed: (err) => telemetry.spoolError(err, 'read'),

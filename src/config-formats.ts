@@ -12,6 +12,7 @@ import { parseCidr } from './net/cidr.js';
 import { redactUrl } from './config-secrets.js';
 import type { MailField } from './map/mail-policy.js';
 import type { SeverityRule } from './types.js';
+import { RULES_MAX } from './map/rules/validate.js';
 
 /** The pino levels `log.level` takes. */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -128,6 +129,17 @@ convict.addFormat({
     if (typeof value === 'string') throw new Error('Expected a JSON list of rules such as [{"match":"*_APT_*","severity":4}], got text that is not JSON');
     if (!Array.isArray(value)) throw new Error('Expected a list of {match, severity[, scoreField, steps]} rules');
     value.forEach((rule: unknown, i) => checkSeverityRule(rule, i));
+  },
+  coerce: jsonOrText,
+});
+
+convict.addFormat({
+  name: 'alert-rules',
+  // The shape only: each rule is checked in config.ts (compileRules), which also sees alert.ruleFields
+  // and reports every problem on its own line, named by the rule's index and key.
+  validate(value: unknown) {
+    if (typeof value === 'string') throw new Error('Expected a JSON list of rules such as [{"match":{"category":"*_Phishing_*"},"set":{"tags":["phish"]}}], got text that is not JSON');
+    if (!Array.isArray(value) || value.length > RULES_MAX) throw new Error(`Expected a list of at most ${RULES_MAX} rules {name?, match?, set?, stop?}`);
   },
   coerce: jsonOrText,
 });

@@ -227,6 +227,9 @@ export const schema = {
     updateWindowMs: { doc: 'A key’s open alert takes further sightings (updates) until this long after its last one; 0 = off: every detection its own alert.', format: UPDATE_WINDOW_MS, default: 86400000, env: 'TRACEHIVE_ALERT_UPDATE_WINDOW_MS' },
     updateKey: { doc: 'The detection fields whose values form its key (the TheHive target and organisation always belong to it).', format: 'string-list', default: ['category', 'matchedIndicator'], env: 'TRACEHIVE_ALERT_UPDATE_KEY' },
     updateFlushMs: { doc: 'Sightings of one key are sent as one update per interval.', format: FLUSH_MS, default: 5000, env: 'TRACEHIVE_ALERT_UPDATE_FLUSH_MS' },
+    rules: { doc: 'Mapping rules, tried in order on every alert: each whose `match` fits layers its `set` (title/description templates, severity, tags, tlp, pap, type, source, customFields, caseTemplate, externalLink, assignee, procedures, organisation) over the built-in mapping; `stop: true` ends. JSON list in the environment. See the README, "Mapping rules".', format: 'alert-rules', default: [] as unknown[], env: 'TRACEHIVE_ALERT_RULES' },
+    ruleFields: { doc: 'Field names of your feeds (record context) that alert.rules may use besides the CyberTrace and mail fields tracehive knows.', format: 'string-list', default: [] as string[], env: 'TRACEHIVE_ALERT_RULE_FIELDS' },
+    procedures: { doc: 'Add the default ATT&CK procedure of each detection’s category (BotnetCnC → T1071, Phishing → T1566…; README table); TheHive 4 gets `attack:<id>` tags instead.', format: 'switch', default: false, env: 'TRACEHIVE_ALERT_PROCEDURES' },
     updateMaxKeys: { doc: 'Keys whose alert tracehive remembers at most (the least recently seen are forgotten first; a forgotten key is found again in TheHive by its key tag).', format: POSITIVE, default: 10000, env: 'TRACEHIVE_ALERT_UPDATE_MAX_KEYS' },
   },
 };
@@ -287,5 +290,5 @@ export interface Config {
   readonly shutdown: { readonly timeoutMs: number };
   readonly http: { readonly enabled: boolean; readonly host: string; readonly port: number; readonly thehiveWebhookToken: string; readonly thehiveWebhookTokenFile: string };
   readonly log: { readonly level: string };
-  readonly alert: Omit<AlertPolicy, 'severity' | 'tags'> & { readonly severity: readonly SeverityRule[]; readonly tags: readonly string[]; readonly updateWindowMs: number; readonly updateKey: readonly string[]; readonly updateFlushMs: number; readonly updateMaxKeys: number };
+  readonly alert: Omit<AlertPolicy, 'severity' | 'tags'> & { readonly severity: readonly SeverityRule[]; readonly tags: readonly string[]; readonly updateWindowMs: number; readonly updateKey: readonly string[]; readonly updateFlushMs: number; readonly updateMaxKeys: number; readonly rules: readonly unknown[]; readonly ruleFields: readonly string[]; readonly procedures: boolean };
 }

@@ -16,6 +16,7 @@ import { environmentProblems, REPLACED_KEYS, type EnvKey } from './config-env.js
 import { keyMatches, readCertificates, readPrivateKey } from './config-files.js';
 import { SECRET_KEYS, URL_KEYS, scrub, urlSecrets } from './config-secrets.js';
 import { readSecretFiles, rememberSecretFiles } from './config-secret-files.js';
+import { compileRules } from './map/rules/validate.js';
 
 export type { Config, FileBudget } from './config-schema.js';
 export { redactUrl, redactedConfig } from './config-secrets.js';
@@ -93,6 +94,11 @@ function validated(conf: Conf, env: NodeJS.ProcessEnv, files: readonly string[])
   }
   if (problems.length === 0) problems.push(...fileProblems(conf));
   if (problems.length > 0) throw new BridgeError('ERR_CONFIG_INVALID', `Invalid configuration:\n  ${problems.join('\n  ')}`);
+  const rules = compileRules(conf.get('alert.rules'), { extraFields: conf.get('alert.ruleFields') as string[] }).problems;
+  if (rules.length > 0) {
+    const where = [...files, 'the environment variable TRACEHIVE_ALERT_RULES'].join(' or ');
+    throw new BridgeError('ERR_CONFIG_RULE', `Invalid alert.rules (fix them in ${where}; the README's "Mapping rules" describes them):\n  ${rules.join('\n  ')}`);
+  }
   if (conf.get('email.imap.enabled') && (conf.get('email.imap.host') === '' || conf.get('email.imap.user') === '')) {
     throw new BridgeError('ERR_CONFIG_INVALID', 'email.imap: IMAP is enabled but email.imap.host or email.imap.user is empty. Set TRACEHIVE_IMAP_HOST, TRACEHIVE_IMAP_USER and TRACEHIVE_IMAP_PASSWORD, or TRACEHIVE_IMAP_ENABLED=false.');
   }

@@ -8,6 +8,7 @@
  */
 import { parseLine } from './parse/kv.js';
 import { alertFromRecord } from './map/alert.js';
+import { peerAddress } from './map/rules/match.js';
 import { MAIL_PREFIX } from './map/mail-alert.js';
 import { decodeRecord } from './queue/spool-payload.js';
 import type { Mapped } from './queue/feeder.js';
@@ -33,16 +34,23 @@ export interface LinePipelineOptions {
   readonly policy: AlertPolicy;
   readonly telemetry: Telemetry;
   readonly now: () => number;
-  /** Spools an accepted line; returns a promise only when the caller must pause (spool full). */
-  readonly accept: (line: string, receivedAt: number) => void | Promise<void>;
+  /**
+   * Spools an accepted line; returns a promise only when the caller must pause (spool full).
+   * `peer`: the sender's address, given only when a rule of `alert.rules` matches on it.
+   */
+  readonly accept: (line: string, receivedAt: number, peer?: string) => void | Promise<void>;
   readonly keepRejected: (entry: RejectedEntry) => void;
 }
 
 export class LinePipeline {
   readonly #o: LinePipelineOptions;
 
+  /** A rule matches on the peer: its address is spooled with the line. */
+  readonly #peerRules: boolean;
+
   constructor(options: LinePipelineOptions) {
     this.#o = options;
+    this.#peerRules = rulesUsePeer(options.policy);
   }
 
   /** Handles one line from `peer`; a returned promise means "pause this source until it settles". */
@@ -52,7 +60,7 @@ export class LinePipeline {
     const record = this.#parse(line, peer);
     if (record === undefined || !becomesAlert(record, this.#o.policy)) return undefined;
     telemetry.alertQueued();
-    return this.#o.accept(line, this.#o.now());
+    return this.#peerRules ? this.#o.accept(line, this.#o.now(), peerAddress(peer)) : this.#o.accept(line, this.#o.now());
   }
 
   /** Parses and maps one line; undefined when it becomes no alert (rejected, finished, logged service alert). */
@@ -64,7 +72,7 @@ export class LinePipeline {
   toMapped(line: string, peer: string): { readonly record: CyberTraceRecord; readonly alert: Alert } | undefined {
     const record = this.#parse(line, peer);
     if (record === undefined || !becomesAlert(record, this.#o.policy)) return undefined;
-    const alert = alertFromRecord(record, this.#o.policy, this.#o.now());
+    const alert = alertFromRecord(record, this.#o.policy, this.#o.now(), peerAddress(peer));
     return alert === null ? undefined : { record, alert };
   }
 
@@ -109,7 +117,15 @@ export function mapSpooled(entry: SpoolEntry, policy: AlertPolicy, grouping: boo
   if (!parsed.ok) return { kind: 'skip', reason: `ERR_SPOOL_RECORD: ${parsed.code}: ${parsed.detail}`, invalid: true };
   const record = parsed.value;
   if (!becomesAlert(record, policy)) return { kind: 'skip', reason: `a ${record.kind} event is no alert under the current alert.serviceAlerts`, invalid: false };
-  if (grouping && record.kind === 'detection') return { kind: 'sighting', sighting: { record, receivedAt: entry.time } };
-  const alert = alertFromRecord(record, policy, entry.time);
+  if (grouping && record.kind === 'detection') return { kind: 'sighting', sighting: { record, receivedAt: entry.time, ...(item.peer === undefined ? {} : { peer: item.peer }) } };
+  const alert = alertFromRecord(record, policy, entry.time, item.peer);
   return alert === null ? { kind: 'skip', reason: 'no alert for this record', invalid: false } : { kind: 'alert', alert };
+}
+
+/** True when a rule of `alert.rules` has a `match.peer` condition (the rules were validated at load). */
+export function rulesUsePeer(policy: AlertPolicy): boolean {
+  return (policy.rules ?? []).some((r) => {
+    const match = (r as { match?: { peer?: unknown } } | null)?.match;
+    return match !== undefined && match !== null && match.peer !== undefined;
+  });
 }

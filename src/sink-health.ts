@@ -21,6 +21,11 @@ export class SinkHealth {
    * the manageAlert/create permission), so only a delivered alert proves it fixed.
    */
   #authFailedOnSend = false;
+  /**
+   * Rules of `alert.rules` whose values TheHive refused (ERR_RULE_REFUSED), with the reason: each
+   * keeps delivery not ready, naming the rule, until an alert that rule shaped is accepted.
+   */
+  readonly #rules = new Map<string, string>();
 
   constructor(initial: { ready: boolean; reason: string }, onChange: (ready: boolean, reason: string) => void) {
     this.#ready = initial.ready;
@@ -29,13 +34,23 @@ export class SinkHealth {
   }
 
   get state(): ReadyState {
-    return { ready: this.#ready, reasons: this.#ready ? [] : [this.#reason] };
+    const reasons = [...(this.#ready ? [] : [this.#reason]), ...this.#rules.values()];
+    return { ready: this.#ready && this.#rules.size === 0, reasons };
   }
 
-  delivered(): void {
+  /** `rules`: the rules that shaped the delivered alert (its meta), whose refusals it clears. */
+  delivered(rules: readonly string[] = []): void {
     this.#failures = 0;
     this.#authFailedOnSend = false;
+    for (const rule of rules) if (this.#rules.delete(rule)) this.#onChange(this.#ready && this.#rules.size === 0, `TheHive accepted an alert shaped by ${rule}`);
     this.#set(true, 'the sink confirmed an alert');
+  }
+
+  /** TheHive refused a value `rule` set: delivery is not ready for alerts that rule shapes. */
+  ruleRefused(rule: string, reason: string): void {
+    const had = this.#rules.get(rule);
+    this.#rules.set(rule, `ERR_RULE_REFUSED: ${reason}`);
+    if (had === undefined) this.#onChange(false, reason);
   }
 
   retried(reason: string): void {

@@ -110,6 +110,30 @@ export interface Observable {
 /** TheHive 1–4: LOW, MEDIUM, HIGH, CRITICAL. */
 export type Severity = 1 | 2 | 3 | 4;
 
+/** One ATT&CK procedure of an alert (TheHive 5 `procedures`); TheHive 4 has none: the v0 sink makes it an `attack:<id>` tag. */
+export interface Procedure {
+  patternId: string;
+  /** Epoch ms: the event's date. */
+  occurDate: number;
+  tactic?: string;
+}
+
+/**
+ * What tracehive keeps about how `alert.rules` shaped an alert (rules/apply.ts). Internal: the
+ * sinks never send it; the TheHive sink reads `organisation` into the `X-Organisation` header,
+ * and a refusal is traced back to the rule that set what TheHive refused.
+ */
+export interface AlertMeta {
+  /** The rules that matched, in order: `alert.rules[0] (tenant-a)`. */
+  rules: string[];
+  /** Which rule set each value TheHive may refuse: `organisation`, `caseTemplate`, `customFields.<name>`, `procedures`. */
+  setBy: { field: string; rule: string }[];
+  /** The TheHive organisation a rule chose (sent as `X-Organisation`). */
+  organisation?: string;
+  /** Values a rule could not convert (left out of the alert), each with its reason: counted and logged. */
+  dropped?: string[];
+}
+
 /** An alert in TheHive 5 `InputCreateAlert` shape; the v0 sink renames `observables` → `artifacts`. */
 export interface Alert {
   type: string;
@@ -123,7 +147,15 @@ export interface Alert {
   tags: string[];
   tlp: number;
   pap: number;
+  /** Set by `alert.rules` only: the built-in mapping leaves them out. */
+  externalLink?: string;
+  assignee?: string;
+  caseTemplate?: string;
+  customFields?: Record<string, string | number | boolean>;
+  procedures?: Procedure[];
   observables: Observable[];
+  /** Internal, never sent (see {@link AlertMeta}); absent when no rule matched. */
+  meta?: AlertMeta;
 }
 
 /** One severity rule; rules are tried in order and the first whose `match` fits the category wins. */
@@ -149,6 +181,12 @@ export interface AlertPolicy {
   readonly defaultSeverity: Severity;
   /** `log`: service alerts are only logged and counted; `alert`: they also become alerts. */
   readonly serviceAlerts: 'log' | 'alert';
+  /** `alert.rules` (map/rules/): layered over the built-in mapping, in order. Absent or empty: none. */
+  readonly rules?: readonly unknown[];
+  /** `alert.procedures`: add the default ATT&CK procedure of each detection's category. */
+  readonly procedures?: boolean;
+  /** `alert.ruleFields`: a feed's own field names rules may use besides the known ones. */
+  readonly ruleFields?: readonly string[];
 }
 
 /** What a sink says about one delivery attempt (style.md: components classify, the runtime retries). */
@@ -167,7 +205,14 @@ export type Outcome =
        */
       readonly forbidden?: boolean;
     }
-  | { readonly kind: 'drop'; readonly reason: string; readonly status?: number; readonly body?: string };
+  | {
+      readonly kind: 'drop';
+      readonly reason: string;
+      readonly status?: number;
+      readonly body?: string;
+      /** TheHive refused a value this rule set (`alert.rules[1] (name)`): a configuration problem, ERR_RULE_REFUSED. */
+      readonly rule?: string;
+    };
 
 /**
  * An alert as the delivery queue holds it: serialised once, when it is queued, in its sink's wire
@@ -178,6 +223,8 @@ export interface QueuedAlert {
   readonly sourceRef: string;
   /** The sink's encoding of the alert ({@link Sink.encode}): what `send` delivers, byte for byte. */
   readonly body: string;
+  /** How `alert.rules` shaped it (never in `body`): the organisation to send it to, the rules to name on a refusal. */
+  readonly meta?: AlertMeta;
 }
 
 /** Where alerts go: TheHive or the NDJSON file. */

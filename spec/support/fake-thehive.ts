@@ -4,8 +4,9 @@
  * duplicate detection and field limits, so a test fails where TheHive would. `POST /api/alert` answers as the
  * TheHive 4 v0 API. Faults (slow, resets, proxy 5xx/429, lost 201) are injected into alert-create requests.
  *
- * Not modelled: multipart bodies (file observables on 5.x), Basic/session auth, custom fields (none exist, so
- * any one sent is a 404 as on a server without it), case templates (unknown names are ignored as on 4.x).
+ * Custom fields, case templates, ATT&CK patterns and organisations exist as the options say: a create naming
+ * another is refused as TheHive refuses it (404 NotFoundError; 403 for an organisation the user is not in).
+ * Not modelled: multipart bodies (file observables on 5.x), Basic/session auth.
  */
 import { isMultipart, readMultipart } from './fake-thehive/multipart.js';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -13,7 +14,7 @@ import type { Socket } from 'node:net';
 import { FaultPlan, statusReply, throttleReply, type Reply } from './fake-thehive/faults.js';
 import { handle, matchRoute } from './fake-thehive/routes.js';
 import { AlertStore } from './fake-thehive/store.js';
-import type { Fault, FakeTheHive, FakeTheHiveOptions, RequestRecord, StoredAlert } from './fake-thehive/types.js';
+import { KNOWN_PATTERNS, type Fault, type FakeTheHive, type FakeTheHiveOptions, type RequestRecord, type StoredAlert } from './fake-thehive/types.js';
 
 export type { Fault, FakeTheHive, FakeTheHiveOptions, OutputAlert, OutputObservable, RequestRecord, StoredAlert } from './fake-thehive/types.js';
 
@@ -42,6 +43,7 @@ class FakeTheHiveServer implements FakeTheHive {
   /** Cancels of in-flight `slow` delays: down()/close() end them without an answer. */
   readonly #pending = new Set<() => void>();
   readonly #organisation: string;
+  readonly #organisations: readonly string[];
   readonly #strict: boolean;
   readonly #maxBodyBytes: number;
   readonly #version: 4 | 5;
@@ -58,7 +60,12 @@ class FakeTheHiveServer implements FakeTheHive {
     this.#port = opts.port ?? 0;
     this.#version = opts.version ?? 5;
     this.#maxBodyBytes = opts.maxBodyBytes ?? (opts.version === 4 ? V4_MAX_BODY_BYTES : DEFAULT_MAX_BODY_BYTES);
-    this.#store = new AlertStore(this.#organisation, `api@${this.#organisation}`);
+    this.#organisations = opts.organisations ?? [];
+    this.#store = new AlertStore(this.#organisation, `api@${this.#organisation}`, {
+      customFields: new Map(Object.entries(opts.customFields ?? {})),
+      caseTemplates: new Set(opts.caseTemplates ?? []),
+      patterns: new Set(opts.patterns ?? KNOWN_PATTERNS),
+    });
     this.#server = createServer((req, res) => {
       const record: RequestRecord = { at: Date.now(), method: req.method ?? 'GET', path: (req.url ?? '/').split('?')[0] ?? '/', status: 0, ...(req.headers['content-type'] === undefined ? {} : { contentType: req.headers['content-type'] }) };
       this.requests.push(record);
@@ -195,7 +202,7 @@ class FakeTheHiveServer implements FakeTheHive {
       if (ref !== undefined) record.sourceRef = ref;
     }
     const ctx = { path, headers: req.headers, body: read.body, tooLarge: read.tooLarge, now: Date.now(), ...(multipart === undefined ? {} : { multipart }) };
-    const state = { store: this.#store, apiKey: this.#apiKey, organisation: this.#organisation, strictContentType: this.#strict, version: this.#version };
+    const state = { store: this.#store, apiKey: this.#apiKey, organisation: this.#organisation, organisations: this.#organisations, strictContentType: this.#strict, version: this.#version };
     let reply = handle(route, ctx, state);
     if (fault?.kind === 'accept-then-fail' && reply.status >= 200 && reply.status < 300) reply = statusReply(fault.status);
     if (fault?.kind === 'reset-mid-body') return this.#sendHalf(req, res, record, reply);

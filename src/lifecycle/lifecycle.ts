@@ -141,8 +141,8 @@ export class Lifecycle {
   }
 
   /** Takes one detection read from the spool (record `seq`, received at `receivedAt`). */
-  add(seq: number, record: DetectionRecord, receivedAt: number): void {
-    const sighting = sightingOf(record, this.#o.policy, receivedAt);
+  add(seq: number, record: DetectionRecord, receivedAt: number, peer?: string): void {
+    const sighting = sightingOf(record, this.#o.policy, receivedAt, peer);
     const key = detectionKey(record, this.#o.keyFields, this.#o.target);
     let e = this.#entries.get(key);
     if (e === undefined) {

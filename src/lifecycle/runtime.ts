@@ -116,7 +116,7 @@ export async function startLifecycle(o: LifecycleRuntimeOptions): Promise<Lifecy
       return Math.min(lifecycle.room, mails.room);
     },
     whenRoom: () => Promise.all([lifecycle.whenRoom(), mails.whenRoom()]).then(() => undefined),
-    add: (seq, record, receivedAt) => lifecycle.add(seq, record, receivedAt),
+    add: (seq, record, receivedAt, peer) => lifecycle.add(seq, record, receivedAt, peer),
     addMail: (seq, alert, receivedAt) => mails.add(seq, alert, receivedAt),
   };
   return {

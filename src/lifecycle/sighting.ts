@@ -8,7 +8,7 @@
  * sighting, and lines without `%Date%` that repeat are the same line.
  */
 import type { Alert, AlertPolicy, DetectionRecord, KvPair } from '../types.js';
-import { alertFromDetection } from '../map/alert.js';
+import { alertFromDetection, shapedRecordAlert } from '../map/alert.js';
 import { sourceRefFor } from '../map/source-ref.js';
 
 /** One row of an alert's sightings table. */
@@ -39,8 +39,8 @@ const HOST_KEYS = ['hostname', 'dhost', 'shost', 'host'];
 const USER_KEYS = ['usrname', 'suser', 'user', 'username'];
 
 /** The sighting of a detection received at `receivedAt`. */
-export function sightingOf(rec: DetectionRecord, policy: AlertPolicy, receivedAt: number): Sighting {
-  const alert = alertFromDetection(rec, policy, receivedAt);
+export function sightingOf(rec: DetectionRecord, policy: AlertPolicy, receivedAt: number, peer?: string): Sighting {
+  const alert = shapedRecordAlert(rec, alertFromDetection(rec, policy, receivedAt), policy, peer);
   return {
     id: sourceRefFor(rec.line),
     receivedAt,

@@ -9,6 +9,8 @@ import { OBSERVABLE_DATA_MAX, SOURCE_MAX, TYPE_MAX, cleanTags, cleanTitle, cut }
 import { ObservableSet, classifyIndicator, isCidr, isHexHash, isIp, isMask } from './observables.js';
 import { DEFAULT_SEVERITY_RULES, globMatches, severityFor } from './severity.js';
 import { sourceRefFor } from './source-ref.js';
+import { shapeAlert } from './rules/apply.js';
+import { recordEvent } from './rules/fields.js';
 
 export { DEFAULT_SEVERITY_RULES } from './severity.js';
 
@@ -93,18 +95,26 @@ export function alertFromServiceAlert(rec: ServiceAlertRecord, policy: AlertPoli
 }
 
 /**
- * The alert of any record, or null for a `LookupFinished` record (never an alert). Whether a
+ * The alert of any record (`alert.rules` applied), or null for a `LookupFinished` record (never an alert). Whether a
  * service alert should be sent at all (`alert.serviceAlerts`) is the caller's decision.
  */
-export function alertFromRecord(rec: CyberTraceRecord, policy: AlertPolicy, receivedAt: number): Alert | null {
+export function alertFromRecord(rec: CyberTraceRecord, policy: AlertPolicy, receivedAt: number, peer?: string): Alert | null {
   switch (rec.kind) {
     case 'detection':
-      return alertFromDetection(rec, policy, receivedAt);
+      return shapedRecordAlert(rec, alertFromDetection(rec, policy, receivedAt), policy, peer);
     case 'service':
-      return alertFromServiceAlert(rec, policy, receivedAt);
+      return shapedRecordAlert(rec, alertFromServiceAlert(rec, policy, receivedAt), policy, peer);
     case 'finished':
       return null;
   }
+}
+
+/**
+ * The built-in alert of a record with `alert.rules` layered over it (rules/apply.ts): the one
+ * place rules meet CyberTrace events. `peer` is the sender's address, for rules that match on it.
+ */
+export function shapedRecordAlert(rec: DetectionRecord | ServiceAlertRecord, alert: Alert, policy: AlertPolicy, peer?: string): Alert {
+  return shapeAlert(alert, recordEvent(rec, alert.date, peer), policy);
 }
 
 /**

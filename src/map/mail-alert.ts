@@ -23,6 +23,8 @@ import { markingsOf, withFloor } from './markings.js';
 import { ruleTags } from './mail-knobs.js';
 import { addAttachments, addIocs, addMail, collector, type Collect } from './mail-collect.js';
 import { mailFiles } from './mail-files.js';
+import { shapeAlert } from './rules/apply.js';
+import { mailEvent } from './rules/fields.js';
 
 /** Every mail alert's sourceRef starts so: how the lifecycle tells a mail's alert from others. */
 export const MAIL_PREFIX = 'mail-';
@@ -61,23 +63,44 @@ export function alertFromMail(mail: ParsedMail, policy: AlertPolicy, mailPolicy:
   const notification = parseNotification(mail.text, mailPolicy);
   const extra = envelope === undefined ? [] : envelopePairs(envelope);
   const untrusted = options.untrusted ?? [];
-  if (notification !== null && untrusted.length > 0) return mailAlert(mail, policy, mailPolicy, receivedAt, extra, untrusted);
-  return notification === null
-    ? mailAlert(mail, policy, mailPolicy, receivedAt, extra)
-    : notificationAlert(mail, notification, policy, mailPolicy, receivedAt, extra);
+  const incident = notification !== null && untrusted.length === 0 ? notification : null;
+  const alert = incident === null ? mailAlert(mail, policy, mailPolicy, receivedAt, extra, untrusted) : notificationAlert(mail, incident, policy, mailPolicy, receivedAt, extra);
+  // `alert.rules` (rules/apply.ts): the one place rules meet mails.
+  const kind = incident !== null ? 'notification' : reportedPhish(mail, untrusted) !== undefined ? 'reported' : 'mail';
+  const fields = new Map<string, string>();
+  if (incident !== null) {
+    fields.set('incidentId', incident.incidentId);
+    for (const f of NOTIFICATION_RULE_FIELDS) {
+      const value = firstBySynonym(incident.fields, mailPolicy.fieldNames[f])?.value;
+      if (value !== undefined && value !== null) fields.set(f, value);
+    }
+  }
+  return shapeAlert(alert, mailEvent({ kind, subject: mail.subject, sender: mail.from?.address ?? null, date: alert.date, notification: fields }), policy);
 }
 
-/** The tag of a mail that reads as a SIEM notification from a sender not trusted to send one. */
-export const UNTRUSTED_NOTIFICATION_TAG = 'untrusted-notification';
+/** The fields of a SIEM notification a rule may read, by their `email.fieldNames` name. */
+const NOTIFICATION_RULE_FIELDS = ['title', 'severity', 'status', 'description', 'attacker', 'victim', 'destination', 'user'] as const satisfies readonly MailField[];
 
-function mailAlert(mail: ParsedMail, policy: AlertPolicy, mp: MailPolicy, receivedAt: number, extra: readonly KvPair[], untrusted: readonly string[] = []): Alert {
+/**
+ * The mail a mail reports (a phish forwarded to us), when it forwards exactly one, not as a reply,
+ * from a sender who is not posing as an untrusted SIEM.
+ */
+function reportedPhish(mail: ParsedMail, untrusted: readonly string[]): ParsedMail | undefined {
   // One forwarded mail: someone reports a phish, and the alert is about the phish. With several,
   // which one is "the" phish is a guess: the alert stays about the forwarding mail.
   const only = mail.forwarded.length === 1 ? mail.forwarded[0] : undefined;
   // Outlook quotes the mail replied to under the same `From:/Sent:/To:/Subject:` block as one it
   // forwards: an inline block under a reply's subject (`RE:`, `Ответ:`) is correspondence, not a report.
   const reply = only?.origin === 'inline' && isReplySubject(mail.subject ?? '');
-  if (only !== undefined && !reply && untrusted.length === 0) return reportedAlert(mail, only, policy, mp, receivedAt, extra);
+  return only !== undefined && !reply && untrusted.length === 0 ? only : undefined;
+}
+
+/** The tag of a mail that reads as a SIEM notification from a sender not trusted to send one. */
+export const UNTRUSTED_NOTIFICATION_TAG = 'untrusted-notification';
+
+function mailAlert(mail: ParsedMail, policy: AlertPolicy, mp: MailPolicy, receivedAt: number, extra: readonly KvPair[], untrusted: readonly string[] = []): Alert {
+  const phish = reportedPhish(mail, untrusted);
+  if (phish !== undefined) return reportedAlert(mail, phish, policy, mp, receivedAt, extra);
   const c = collector(mail, mp);
   addMail(c, mail, [], true, false);
   const tags = ['mail', ...(mail.forwarded.length > 0 ? ['forwarded'] : []), ...(untrusted.length > 0 ? [UNTRUSTED_NOTIFICATION_TAG] : []), ...ruleTags(mail.subject ?? '', mail.text, mp.keywordTags, mp.subjectTags), ...policy.tags];

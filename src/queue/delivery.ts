@@ -24,7 +24,7 @@
  *   job runs alone, never batched with alerts, and fills its ticket when it runs.
  */
 import PQueue from 'p-queue';
-import type { Alert, Outcome, QueuedAlert, Sink } from '../types.js';
+import type { Alert, AlertMeta, Outcome, QueuedAlert, Sink } from '../types.js';
 import { fullJitter } from './backoff.js';
 import type { DeadLetterLog } from './dead-letter.js';
 import type { LifecycleJob } from '../lifecycle/lifecycle.js';
@@ -40,8 +40,11 @@ export interface TrackedAlert extends QueuedAlert {
 export interface DeliveryHooks {
   delivered(alert: TrackedAlert, duplicate: boolean, attempts: number): void;
   retried(alert: TrackedAlert, reason: string, delayMs: number, attempt: number): void;
-  /** Called once the dead letter is written (not before: until then the spool keeps the alert). */
-  dead(alert: TrackedAlert, reason: string, status?: number): void;
+  /**
+   * Called once the dead letter is written (not before: until then the spool keeps the alert).
+   * `rule`: TheHive refused a value this rule of `alert.rules` set (ERR_RULE_REFUSED).
+   */
+  dead(alert: TrackedAlert, reason: string, status?: number, rule?: string): void;
   /** Called on changes only: false on an auth/configuration failure, true again on the next success. */
   readiness(ready: boolean, reason: string): void;
 }
@@ -89,16 +92,18 @@ class Held implements TrackedAlert {
   readonly body: string;
   readonly ticket: readonly number[];
   readonly job: LifecycleJob | undefined;
+  readonly meta: AlertMeta | undefined;
   /** Sends made. */
   attempts = 0;
   /** Retry outcomes that count toward `maxAttempts` (auth failures do not: a wrong key loses nothing). */
   failures = 0;
 
-  constructor(sourceRef: string, body: string, ticket: readonly number[], job?: LifecycleJob) {
+  constructor(sourceRef: string, body: string, ticket: readonly number[], job?: LifecycleJob, meta?: AlertMeta) {
     this.sourceRef = sourceRef;
     this.body = body;
     this.ticket = ticket;
     this.job = job;
+    this.meta = meta;
   }
 }
 
@@ -222,7 +227,7 @@ export class Delivery {
 
   #take(alert: Alert, ticket: readonly number[]): void {
     this.#pending++;
-    const held = new Held(alert.sourceRef, this.#opts.sink.encode(alert), ticket);
+    const held = new Held(alert.sourceRef, this.#opts.sink.encode(alert), ticket, undefined, alert.meta);
     this.#pendingChars += held.body.length;
     this.#held.add(held);
     this.#waiting.push(held);
@@ -337,7 +342,8 @@ export class Delivery {
       }
     } else if (outcome.kind === 'drop') {
       this.#closeCircuit(); // the server answered: it is up
-      for (const held of batch) await this.#deadLetter(held, `ERR_SINK_REJECTED: ${outcome.reason}`, outcome.status, outcome.body);
+      const code = outcome.rule === undefined ? 'ERR_SINK_REJECTED' : 'ERR_RULE_REFUSED';
+      for (const held of batch) await this.#deadLetter(held, `${code}: ${outcome.reason}`, outcome.status, outcome.body, outcome.rule);
     } else if (!this.#closed) {
       await this.#failed(batch, outcome);
     }
@@ -380,9 +386,11 @@ export class Delivery {
     this.#timers.add(timer);
   }
 
-  async #deadLetter(held: Held, reason: string, status?: number, body?: string): Promise<void> {
+  async #deadLetter(held: Held, reason: string, status?: number, body?: string, rule?: string): Promise<void> {
     try {
-      const alert = held.job !== undefined ? held.job.deadAlert() : this.#opts.sink.decode(held.body);
+      const decoded = held.job !== undefined ? held.job.deadAlert() : this.#opts.sink.decode(held.body);
+      // The rules' meta goes with it: a requeued dead letter keeps its organisation.
+      const alert = held.meta === undefined ? decoded : { ...decoded, meta: held.meta };
       await this.#opts.deadLetters.write({ alert, reason, status, body, attempts: held.attempts });
     } catch (err) {
       // Never lose an alert: keep it and retry the write (not the send) after the longest backoff.
@@ -392,12 +400,12 @@ export class Delivery {
       this.#hook(() => this.#opts.hooks.retried(held, `dead-letter write failed (${why}); ${reason}`, delay, held.attempts));
       const timer = setTimeout(() => {
         this.#timers.delete(timer);
-        void this.#deadLetter(held, reason, status, body);
+        void this.#deadLetter(held, reason, status, body, rule);
       }, delay);
       this.#timers.add(timer);
       return;
     }
-    this.#hook(() => this.#opts.hooks.dead(held, reason, status));
+    this.#hook(() => this.#opts.hooks.dead(held, reason, status, rule));
     this.#release(held);
   }
 

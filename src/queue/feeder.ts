@@ -14,6 +14,8 @@ import type { SpoolEntry } from './spool.js';
 export interface SpooledSighting {
   readonly record: DetectionRecord;
   readonly receivedAt: number;
+  /** The sender's address, when it was spooled (a rule matches on it). */
+  readonly peer?: string;
 }
 
 /** What one spool record becomes. */
@@ -37,7 +39,7 @@ export interface FeedSource {
 export interface SightingTarget {
   readonly room: number;
   whenRoom(): Promise<void>;
-  add(seq: number, record: DetectionRecord, receivedAt: number): void;
+  add(seq: number, record: DetectionRecord, receivedAt: number, peer?: string): void;
   addMail(seq: number, alert: Alert, receivedAt: number): void;
 }
 
@@ -124,7 +126,7 @@ export class Feeder {
             await this.#until(lifecycle.whenRoom());
           }
           if (mapped.kind === 'mail') lifecycle.addMail(entry.seq, mapped.alert, mapped.receivedAt);
-          else lifecycle.add(entry.seq, mapped.sighting.record, mapped.sighting.receivedAt);
+          else lifecycle.add(entry.seq, mapped.sighting.record, mapped.sighting.receivedAt, mapped.sighting.peer);
         }
       }
     }

@@ -6,7 +6,7 @@
  * built. A mail is spooled as its finished alert: the raw mail may be megabytes, and its
  * attachments are only needed for the hashes already in the alert.
  *
- * Payload = one tag character, then the data: `L` + line, or `A` + the alert's JSON.
+ * Payload = one tag character, then the data: `L` + line, `P` + peer address + blank + line, or `A` + the alert's JSON.
  */
 import type { Alert } from '../types.js';
 
@@ -22,11 +22,21 @@ export interface SpoolWriter {
 }
 
 export type SpooledItem =
-  | { readonly kind: 'line'; readonly line: string }
+  /** `peer`: the sender's address, kept only when a rule of `alert.rules` matches on it. */
+  | { readonly kind: 'line'; readonly line: string; readonly peer?: string }
   | { readonly kind: 'alert'; readonly alert: Alert };
 
 export function lineRecord(line: string): string {
   return `L${line}`;
+}
+
+/**
+ * A line with the address of the peer that sent it (`P<address> <line>`): written only when a rule
+ * of `alert.rules` matches on the peer, so spools of configurations without one stay readable by
+ * earlier releases. An address holds no blank.
+ */
+export function peerLineRecord(peer: string, line: string): string {
+  return `P${peer} ${line}`;
 }
 
 export function alertRecord(alert: Alert): string {
@@ -37,6 +47,11 @@ export function alertRecord(alert: Alert): string {
 export function decodeRecord(payload: string): SpooledItem | { readonly kind: 'invalid'; readonly reason: string } {
   const tag = payload.charCodeAt(0);
   if (tag === 76 /* L */) return { kind: 'line', line: payload.slice(1) };
+  if (tag === 80 /* P */) {
+    const blank = payload.indexOf(' ');
+    if (blank < 0) return { kind: 'invalid', reason: 'peer line record without its line' };
+    return { kind: 'line', line: payload.slice(blank + 1), peer: payload.slice(1, blank) };
+  }
   if (tag === 65 /* A */) {
     try {
       const alert = JSON.parse(payload.slice(1)) as Alert;

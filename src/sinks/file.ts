@@ -28,6 +28,7 @@ import type { Alert, Observable, Outcome, QueuedAlert, Sink } from '../types.js'
 
 /** The file store as the file sink reads it: where each content is. */
 export type FileCopySource = FileSource & { path(sha256: string): string };
+import { wireAlert } from './rule-refusal.js';
 
 /**
  * Alerts per append at most. A batch is copied into one buffer (~1.2 KB an alert, so ~1.2 MB here):
@@ -116,7 +117,7 @@ export function createFileSink(path: string, files?: FileCopySource): Sink {
   return {
     name: 'file',
     maxBatch: FILE_MAX_BATCH,
-    encode: (alert) => JSON.stringify(alert),
+    encode: (alert) => JSON.stringify(wireAlert(alert)),
     decode: (body) => JSON.parse(body) as Alert,
     send: (batch: readonly QueuedAlert[], signal: AbortSignal): Promise<Outcome> => append(batch, signal),
     ops,

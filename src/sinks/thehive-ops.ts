@@ -17,6 +17,7 @@ import type { TheHiveClient } from './thehive-client.js';
 import { attachedHashes, createV1Body, isFile, oneFileBody, partsOf, releaseFiles, withoutFiles, type FileObservable, type FileSource } from './thehive-files.js';
 import type { MultipartBody } from './multipart.js';
 import { encodeV0 } from './thehive-v0.js';
+import { wireAlert } from './rule-refusal.js';
 import type { AlertOps, AlertPatch, AlertStatus, FoundAlert, OpResult } from '../lifecycle/types.js';
 import type { Alert, Observable, Severity } from '../types.js';
 
@@ -121,13 +122,18 @@ export function createTheHiveOps(client: TheHiveClient, api: (signal: AbortSigna
   /** `POST …/alert`, its files in it on TheHive 5 (multipart); "already exists" resolved to the alert's id. */
   async function createOnly(a: Api, alert: Alert, withFiles: boolean, signal: AbortSignal): Promise<OpResult<{ readonly id: string; readonly duplicate: boolean }>> {
     let created;
+    // A rule's organisation on the create. The lifecycle's later requests (get, update, observables) still
+    // go to thehive.organisation: per-organisation lifecycles are part of routing (issue 14, point 2).
+    const organisation = alert.meta?.organisation;
+    const orgHeader: Record<string, string> = organisation === undefined ? {} : { 'X-Organisation': organisation };
     if (withFiles && a === 'v1') {
-      const mp = await createV1Body(alert, files as FileSource);
-      created = await client.request(multipartConfig(`${prefix(a)}/alert`, mp), signal, (res) => classifyCreate(res, mp.length));
+      const mp = await createV1Body(wireAlert(alert), files as FileSource);
+      const config = multipartConfig(`${prefix(a)}/alert`, mp);
+      created = await client.request({ ...config, headers: { ...config.headers, ...orgHeader } }, signal, (res) => classifyCreate(res, mp.length));
     } else {
       const plain = withoutFiles(alert);
-      const body = a === 'v1' ? JSON.stringify(plain) : encodeV0(plain);
-      created = await client.request({ method: 'POST', url: `${prefix(a)}/alert`, data: body }, signal, (res) => classifyCreate(res, Buffer.byteLength(body)));
+      const body = a === 'v1' ? JSON.stringify(wireAlert(plain)) : encodeV0(plain);
+      created = await client.request({ method: 'POST', url: `${prefix(a)}/alert`, data: body, headers: orgHeader }, signal, (res) => classifyCreate(res, Buffer.byteLength(body)));
     }
     if (created.kind !== 'exists') return created;
     // Ours from before (a crash, a forgotten state): its id by name, else by the query API.

@@ -25,7 +25,7 @@ const LINE_BREAK_REACH = 2000;
 const ELLIPSIS = '…';
 
 /** An alert as TheHive 4 (v0) takes it. */
-export type V0Alert = Omit<Alert, 'observables'> & { artifacts: Alert['observables'] };
+export type V0Alert = Omit<Alert, 'observables' | 'meta' | 'procedures' | 'assignee'> & { artifacts: Alert['observables'] };
 
 /**
  * TheHive 4 v0 names the observables `artifacts`. Its TLP has four levels (WHITE 0, GREEN 1, AMBER
@@ -34,8 +34,10 @@ export type V0Alert = Omit<Alert, 'observables'> & { artifacts: Alert['observabl
  * observable so marked), the nearest TheHive 4 can say without calling it RED.
  */
 export function toV0(alert: Alert): V0Alert {
-  const { observables, ...rest } = alert;
-  return { ...legacyTlp(rest), artifacts: observables.map((o) => (o.tlp === undefined || o.tlp < 3 ? o : legacyTlp(o))) };
+  const { observables, meta: _meta, procedures, assignee: _assignee, ...rest } = alert;
+  // TheHive 4 has no procedures (nor alert assignees): an `attack:<id>` tag per procedure instead.
+  const tags = procedures === undefined ? rest.tags : [...new Set([...rest.tags, ...procedures.map((p) => `attack:${p.patternId}`)])];
+  return { ...legacyTlp({ ...rest, tags }), artifacts: observables.map((o) => (o.tlp === undefined || o.tlp < 3 ? o : legacyTlp(o))) };
 }
 
 /** The tag TheHive 4 gets for TheHive 5.2's AMBER+STRICT, which it has no number for. */

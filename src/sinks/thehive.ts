@@ -12,7 +12,8 @@ import { createTheHiveClient, type Failure } from './thehive-client.js';
 import { mayHaveFiles, withoutFiles, type FileSource } from './thehive-files.js';
 import { createTheHiveOps } from './thehive-ops.js';
 import { encodeV0, fromV0, type V0Alert } from './thehive-v0.js';
-import type { Alert, Outcome, QueuedAlert, Sink } from '../types.js';
+import { refusedRule, wireAlert } from './rule-refusal.js';
+import type { Alert, AlertMeta, Outcome, QueuedAlert, Sink } from '../types.js';
 
 export { MAX_OUTCOME_BODY_BYTES, parseRetryAfter } from './thehive-answers.js';
 
@@ -77,7 +78,7 @@ export function createTheHiveSink(opts: TheHiveSinkOptions): TheHiveSink {
       return api;
     },
     // v0: TheHive 4 refuses bodies over 256 kB, so encodeV0 shortens a bigger alert (thehive-v0.ts).
-    encode: (alert: Alert): string => (encodedAs === 'v1' ? JSON.stringify(alert) : encodeV0(alert)),
+    encode: (alert: Alert): string => (encodedAs === 'v1' ? JSON.stringify(wireAlert(alert)) : encodeV0(alert)),
     decode: (body: string): Alert => (encodedAs === 'v1' ? (JSON.parse(body) as Alert) : fromV0(JSON.parse(body) as V0Alert)),
     async send(batch: readonly QueuedAlert[], signal: AbortSignal): Promise<Outcome> {
       const [queued] = batch;
@@ -96,8 +97,10 @@ export function createTheHiveSink(opts: TheHiveSinkOptions): TheHiveSink {
         return client.request({ method: 'POST', url: `${a === 'v1' ? '/api/v1' : '/api'}/alert`, data: text }, signal, (res) => classifyCreate(res, Buffer.byteLength(text)));
       }
       const body = a === encodedAs ? queued.body : encodeV0(JSON.parse(queued.body) as Alert);
-      const config = { method: 'POST', url: `${a === 'v1' ? '/api/v1' : '/api'}/alert`, data: body } as const;
-      return client.request(config, signal, (res) => classifyCreate(res, Buffer.byteLength(body)));
+      // A rule's organisation (alert.rules set.organisation) for this alert only; else thehive.organisation.
+      const organisation = queued.meta?.organisation;
+      const config = { method: 'POST', url: `${a === 'v1' ? '/api/v1' : '/api'}/alert`, data: body, ...(organisation === undefined ? {} : { headers: { 'X-Organisation': organisation } }) } as const;
+      return client.request(config, signal, (res) => classifyCreate(res, Buffer.byteLength(body), queued.meta));
     },
     async checkAuth(signal: AbortSignal): Promise<Outcome> {
       const a = await resolveApi(signal);
@@ -128,7 +131,7 @@ function classifyStatus(res: AxiosResponse): { readonly kind: 'found'; readonly 
 }
 
 /** Answer to `POST …/alert`. */
-function classifyCreate(res: AxiosResponse, requestBytes: number): Outcome {
+function classifyCreate(res: AxiosResponse, requestBytes: number, meta?: AlertMeta): Outcome {
   const { status } = res;
   // TheHive's 201 echoes the whole alert: it is not read, only an error envelope is.
   if (status >= 200 && status < 300) return { kind: 'delivered' };
@@ -136,6 +139,9 @@ function classifyCreate(res: AxiosResponse, requestBytes: number): Outcome {
   const error = parseError(text);
   // The alert exists already (same type/source/sourceRef): our sourceRef is deterministic, so it is ours.
   if (isAlreadyExists(status, error)) return { kind: 'delivered', duplicate: true };
+  // A value a rule set (a custom field, a case template, an organisation): that rule's configuration, not a retry.
+  const refused = refusedRule(meta, status, error);
+  if (refused !== null) return { kind: 'drop', reason: refused.reason, status, body: truncate(text), rule: refused.rule };
   const common = commonOutcome(res, error);
   if (common) return common;
   const reason = status === 413 ? tooLargeReason(status, error, requestBytes) : httpReason(status, error);

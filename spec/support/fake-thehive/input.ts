@@ -42,6 +42,10 @@ export interface AlertInput {
   readonly pap?: number;
   /** Names of the custom fields sent (object keys or array items' `name`). */
   readonly customFieldNames: readonly string[];
+  /** The custom fields sent, name → value (object form `{name: value}` or array items). */
+  readonly customFieldValues?: ReadonlyMap<string, unknown>;
+  /** v1 `procedures` (TheHive 5 only). */
+  readonly procedures?: readonly { readonly patternId: string; readonly occurDate: number; readonly tactic?: string }[];
   readonly summary?: string;
   readonly status?: string;
   readonly assignee?: string;
@@ -83,9 +87,10 @@ export function parseAlertV1(body: unknown): Parsed<AlertInput> {
   const assignee = r.string(o['assignee'], 'assignee', false, { min: 1, max: 128 });
   const caseTemplate = r.string(o['caseTemplate'], 'caseTemplate', false, { min: 1, max: 128 });
   const observables = r.seq(o['observables'], 'observables', 'InputObservable').map((item, i) => readObservable(r, item, `observables[${i}]`));
+  const procedures = r.seq(o['procedures'], 'procedures', 'InputProcedure').map((item, i) => readProcedure(r, item, `procedures[${i}]`));
   if (r.errors.length > 0) return { ok: false, errors: r.errors };
   const required = { type: type ?? '', source: source ?? '', sourceRef: sourceRef ?? '', title: title ?? '', description: description ?? '' };
-  const optional = { externalLink, severity, date, tags, tlp, pap, customFieldNames, summary, status, assignee, caseTemplate };
+  const optional = { externalLink, severity, date, tags, tlp, pap, customFieldNames, customFieldValues: customFieldValues(o['customFields']), summary, status, assignee, caseTemplate, procedures };
   return { ok: true, value: { ...required, ...optional, observables } };
 }
 
@@ -170,6 +175,24 @@ function readData(r: FieldReader, v: unknown, name: string): string[] {
     if (s !== undefined) out.push(s);
   });
   return out;
+}
+
+/** A v1 `InputProcedure`: `patternId` (1–128) and `occurDate` required, `tactic` 1–32 (§3.1). */
+function readProcedure(r: FieldReader, item: unknown, path: string): { patternId: string; occurDate: number; tactic?: string } {
+  const o = asObject(item);
+  const patternId = r.string(o['patternId'], `${path}.patternId`, true, { min: 1, max: 128 }) ?? '';
+  const occurDate = r.date(o['occurDate'], `${path}.occurDate`);
+  if (occurDate === undefined && o['occurDate'] === undefined) r.string(undefined, `${path}.occurDate`, true);
+  const tactic = r.string(o['tactic'], `${path}.tactic`, false, { min: 1, max: 32 });
+  r.string(o['description'], `${path}.description`, false, { max: MIB });
+  return { patternId, occurDate: occurDate ?? 0, ...(tactic === undefined ? {} : { tactic }) };
+}
+
+/** The custom fields' values by name (object form, or array items' `name`/`value`). */
+function customFieldValues(v: unknown): Map<string, unknown> {
+  if (isObject(v)) return new Map(Object.entries(v));
+  if (!Array.isArray(v)) return new Map();
+  return new Map(v.flatMap((item) => (isObject(item) && typeof item['name'] === 'string' ? [[item['name'], item['value']] as [string, unknown]] : [])));
 }
 
 /** Names of the custom fields sent; other shapes are ignored like 4.x's parser does (`case _ => Good(Nil)`). */

@@ -55,6 +55,8 @@ export interface ServerState {
   readonly store: AlertStore;
   readonly apiKey: string;
   readonly organisation: string;
+  /** Further organisations the API user is a member of. */
+  readonly organisations?: readonly string[];
   readonly strictContentType: boolean;
   /** The TheHive major version played: 4 has no `/api/v1/alert/{id}/observable` route (§1.2). */
   readonly version: 4 | 5;
@@ -126,7 +128,8 @@ export function handle(route: Route, ctx: RequestContext, state: ServerState): R
   }
   if (!authenticated(ctx.headers, state.apiKey)) return fail(401, 'AuthenticationError', 'Authentication failure');
   const org = ctx.headers['x-organisation'];
-  const orgOk = org === undefined || org === '' || org === state.organisation;
+  const orgOk = org === undefined || org === '' || org === state.organisation || (typeof org === 'string' && (state.organisations ?? []).includes(org));
+  const orgName = typeof org === 'string' && org !== '' ? org : state.organisation;
   const { store } = state;
   switch (route.name) {
     case 'createV1':
@@ -136,7 +139,7 @@ export function handle(route: Route, ctx: RequestContext, state: ServerState): R
       if (!parsed.ok) return json(400, attributeCheckingError(parsed.errors));
       // A foreign organisation: authenticated with no permission there [src4 v0 AlertCtrl; infer for non-members].
       if (!orgOk) return fail(403, 'AuthorizationError', 'Operation not permitted');
-      const out = store.create(parsed.value, v1 ? 'v1' : 'v0', ctx.now, files);
+      const out = store.create(parsed.value, v1 ? 'v1' : 'v0', ctx.now, orgName, files);
       if (!out.ok) return json(out.status, out.body);
       return json(201, v1 ? renderAlert(out.alert, true) : renderAlertV0(out.alert, out.created, true));
     }

@@ -26,7 +26,7 @@ const label = (labels: readonly string[], n: number): string => labels[n] || 'UN
 const ALERT_KEYS = [
   ...['_id', '_type', '_createdBy', '_updatedBy', '_createdAt', '_updatedAt', 'type', 'source', 'sourceRef'],
   ...['externalLink', 'title', 'description', 'severity', 'severityLabel', 'date', 'tags', 'tlp', 'tlpLabel'],
-  ...['pap', 'papLabel', 'follow', 'customFields', 'observableCount', 'caseId', 'status', 'stage', 'assignee', 'summary'],
+  ...['pap', 'papLabel', 'follow', 'customFields', 'caseTemplate', 'observableCount', 'caseId', 'status', 'stage', 'assignee', 'summary'],
   ...['extraData', 'newDate', 'timeToDetect'],
 ] as const;
 const OBSERVABLE_KEYS = [
@@ -100,19 +100,30 @@ export type CreateOutcome =
   | { readonly ok: true; readonly alert: StoredAlert; readonly created: readonly OutputObservable[] }
   | { readonly ok: false; readonly status: number; readonly body: JsonObject };
 
-/** The alerts of the one organisation the stand-in serves. */
+/** What exists in TheHive besides alerts: custom fields, case templates, the ATT&CK catalogue. */
+export interface Catalogue {
+  readonly customFields: ReadonlyMap<string, string>;
+  readonly caseTemplates: ReadonlySet<string>;
+  readonly patterns: ReadonlySet<string>;
+}
+
+const EMPTY_CATALOGUE: Catalogue = { customFields: new Map(), caseTemplates: new Set(), patterns: new Set() };
+
+/** The alerts of the organisations the stand-in serves (the default one, and any other it is told of). */
 export class AlertStore {
   readonly alerts: StoredAlert[] = [];
   #seq = 0;
 
   readonly organisation: string;
   readonly login: string;
-  /** Alerts by `type;source;sourceRef` (TheHive's unique name): the duplicate check must not scan every alert. */
+  readonly #catalogue: Catalogue;
+  /** Alerts by organisation + `type;source;sourceRef` (TheHive's unique name): the duplicate check must not scan every alert. */
   readonly #byName = new Map<string, StoredAlert>();
 
-  constructor(organisation: string, login: string) {
+  constructor(organisation: string, login: string, catalogue: Catalogue = EMPTY_CATALOGUE) {
     this.organisation = organisation;
     this.login = login;
+    this.#catalogue = catalogue;
   }
 
   /** `~4120`, `~8216`, … (ids look like JanusGraph ones; one sequence for alerts and observables). */
@@ -127,21 +138,30 @@ export class AlertStore {
     const parts = javaSplit(idOrName, ';');
     if (parts.length !== 3) return undefined;
     const [type, source, sourceRef] = parts;
-    return this.#byName.get(`${type}\u0000${source}\u0000${sourceRef}`);
+    return this.#byName.get(`${this.organisation}\u0000${type}\u0000${source}\u0000${sourceRef}`);
   }
 
   /**
    * Creates the alert and its observables in one transaction: any failure leaves nothing behind.
    * Order [src4 `v0/AlertCtrl.create`, `AlertSrv.create`]: duplicate → custom fields → observable types.
    */
-  create(input: AlertInput, api: 'v1' | 'v0', now: number, files: ReadonlyMap<string, FormFile> = new Map()): CreateOutcome {
+  create(input: AlertInput, api: 'v1' | 'v0', now: number, organisation: string = this.organisation, files: ReadonlyMap<string, FormFile> = new Map()): CreateOutcome {
     const { type, source, sourceRef } = input;
-    if (this.#byName.has(`${type}\u0000${source}\u0000${sourceRef}`)) {
-      return error(400, 'CreateError', `Alert ${type}:${source}:${sourceRef} already exist in organisation ${this.organisation}`);
+    const name = `${organisation}\u0000${type}\u0000${source}\u0000${sourceRef}`;
+    if (this.#byName.has(name)) {
+      return error(400, 'CreateError', `Alert ${type}:${source}:${sourceRef} already exist in organisation ${organisation}`);
     }
-    // No custom field is defined on the stand-in, so any name fails the lookup [src4 `AlertSrv.createCustomField`].
-    const unknownField = input.customFieldNames[0];
+    // A name the stand-in does not define fails the lookup [src4 `AlertSrv.createCustomField`].
+    const unknownField = input.customFieldNames.find((n) => !this.#catalogue.customFields.has(n));
     if (unknownField !== undefined) return error(404, 'NotFoundError', `CustomField ${unknownField} not found`);
+    // 4.x ignores an unknown case template [src4 `AlertCtrl.create` headOption]; 5.x refuses it [infer].
+    if (api === 'v1' && input.caseTemplate !== undefined && !this.#catalogue.caseTemplates.has(input.caseTemplate)) {
+      return error(404, 'NotFoundError', `CaseTemplate ${input.caseTemplate} not found`);
+    }
+    const unknownPattern = (input.procedures ?? []).find((p) => !this.#catalogue.patterns.has(p.patternId));
+    if (unknownPattern !== undefined) return error(404, 'NotFoundError', `Pattern ${unknownPattern.patternId} not found`);
+    const customFields = input.customFieldNames.map((n, order) => ({ _id: this.#nextId(), name: n, type: this.#catalogue.customFields.get(n) ?? 'string', value: input.customFieldValues?.get(n) ?? null, order }));
+    const caseTemplate = input.caseTemplate !== undefined && this.#catalogue.caseTemplates.has(input.caseTemplate) ? input.caseTemplate : undefined;
     const alertId = this.#nextId();
     const created: OutputObservable[] = [];
     for (const obs of input.observables) {
@@ -179,16 +199,16 @@ export class AlertStore {
       ...{ _id: alertId, _type: 'Alert', _createdBy: this.login, _createdAt: now, type, source, sourceRef },
       ...{ externalLink: input.externalLink, title: input.title, description: input.description },
       ...{ severity, severityLabel: label(SEVERITY_LABELS, severity), date, tags: [...input.tags] },
-      ...{ tlp, tlpLabel: label(TLP_LABELS, tlp), pap, papLabel: label(PAP_LABELS, pap), follow: true, customFields: [] },
+      ...{ tlp, tlpLabel: label(TLP_LABELS, tlp), pap, papLabel: label(PAP_LABELS, pap), follow: true, customFields, caseTemplate },
       ...{ observableCount: created.length, status: input.status ?? 'New', stage: 'New' },
       ...{ assignee: input.assignee, summary: input.summary, extraData: {}, newDate: now },
       // `timeToDetect` = newDate − date [infer from the case sample, §4.1].
-      ...{ timeToDetect: now - date, observables: created },
+      ...{ timeToDetect: now - date, observables: created, organisation, procedures: [...(input.procedures ?? [])] },
       // A GET after an inline-observable create shows `_updated*` (TheHive4py test note, §4.1).
       ...(withObservables ? { _updatedBy: this.login, _updatedAt: now } : {}),
     });
     this.alerts.push(alert);
-    this.#byName.set(`${type}\u0000${source}\u0000${sourceRef}`, alert);
+    this.#byName.set(name, alert);
     return { ok: true, alert, created };
   }
 
@@ -267,7 +287,7 @@ export class AlertStore {
   delete(alert: StoredAlert): void {
     const i = this.alerts.indexOf(alert);
     if (i >= 0) this.alerts.splice(i, 1);
-    this.#byName.delete(`${alert.type}\u0000${alert.source}\u0000${alert.sourceRef}`);
+    this.#byName.delete(`${alert.organisation}\u0000${alert.type}\u0000${alert.source}\u0000${alert.sourceRef}`);
   }
 
   #observable(obs: ObservableInput, now: number, data?: string, attachment?: OutputObservable['attachment']): OutputObservable {

@@ -39,6 +39,40 @@ export interface FakeTheHiveOptions {
    * @default 5
    */
   readonly version?: 4 | 5;
+  /**
+   * Custom fields defined on the stand-in, by name → type; a create naming another one is a 404
+   * `NotFoundError` "CustomField <name> not found", as TheHive answers (thehive-api §3.2).
+   * @default {} (none)
+   */
+  readonly customFields?: Readonly<Record<string, 'string' | 'integer' | 'float' | 'boolean' | 'date' | 'url'>>;
+  /**
+   * Case templates that exist. On v1 another name is a 404 `NotFoundError` "CaseTemplate <name> not
+   * found" [infer: 5.x looks it up like a custom field]; v0 ignores an unknown one, as 4.x does (§3.2).
+   * @default [] (none)
+   */
+  readonly caseTemplates?: readonly string[];
+  /**
+   * ATT&CK pattern IDs TheHive's catalogue holds: a v1 procedure naming another is a 404
+   * `NotFoundError` "Pattern <id> not found" [infer].
+   * @default {@link KNOWN_PATTERNS}
+   */
+  readonly patterns?: readonly string[];
+  /**
+   * Further organisations the API user is a member of (besides `organisation`): an `X-Organisation`
+   * naming one of them is served there; any other is refused with 403 (§2).
+   * @default []
+   */
+  readonly organisations?: readonly string[];
+}
+
+/** Pattern IDs the stand-in's ATT&CK catalogue holds by default (a sample of the Enterprise matrix). */
+export const KNOWN_PATTERNS: readonly string[] = ['T1071', 'T1105', 'T1189', 'T1204', 'T1486', 'T1496', 'T1566', 'T1566.001', 'T1566.002', 'T1568', 'T1595'];
+
+/** A procedure of an alert as the stand-in keeps it (TheHive 5 shows them under the alert's TTPs). */
+export interface StoredProcedure {
+  readonly patternId: string;
+  readonly occurDate: number;
+  readonly tactic?: string;
 }
 
 /** A failure injected into alert-create requests (`POST /api/v1/alert`, `POST /api/alert`). */
@@ -139,6 +173,11 @@ export interface OutputAlert {
 /** A created alert: its OutputAlert plus its observables (in creation order). */
 export interface StoredAlert extends OutputAlert {
   observables: OutputObservable[];
+  /** The organisation it was created in (not part of TheHive's output). */
+  organisation: string;
+  /** Its procedures (TheHive 5 keeps them apart from the alert's output). */
+  procedures: StoredProcedure[];
+  caseTemplate?: string;
 }
 
 /** A running stand-in TheHive (thehive-api.md §7.2). */
