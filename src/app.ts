@@ -99,7 +99,8 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
   const log = deps.logger ?? createLogger(config.log.level);
   const now = deps.now ?? Date.now;
   const usesTheHive = config.thehive.url !== '';
-  const theHive = usesTheHive ? createTheHiveSink(theHiveOptionsOf(config)) : undefined;
+  // The histogram lives in telemetry, made below: the sink makes no request before start().
+  const theHive = usesTheHive ? createTheHiveSink({ ...theHiveOptionsOf(config), observe: (result, seconds) => telemetry.theHiveExchange(result, seconds) }) : undefined;
   const sink: Sink = theHive ?? createFileSink(config.file.path);
   // The directories beside the queue, each counted against its budget (spool.dead/rejected/quarantine).
   const kept = {

@@ -26,6 +26,19 @@ export interface TheHiveClientOptions {
   readonly timeoutMs: number;
   /** Requests started per second at most (0 = unlimited). */
   readonly ratePerSec?: number;
+  /** Told of every exchange that ended (not of one aborted by shutdown): its result and how long it took. */
+  readonly observe?: (result: ExchangeResult, seconds: number) => void;
+}
+
+/** How an exchange with TheHive ended: the answer's status class, or no answer at all. */
+export type ExchangeResult = '2xx' | '3xx' | '4xx' | '5xx' | 'network' | 'timeout';
+
+/** The status class of an answer (1xx never reaches here: node answers them itself). */
+export function statusClass(status: number): ExchangeResult {
+  if (status >= 500) return '5xx';
+  if (status >= 400) return '4xx';
+  if (status >= 300) return '3xx';
+  return '2xx';
 }
 
 /** A failure of the exchange itself: no answer, a timeout, an abort. */
@@ -82,13 +95,21 @@ export function createTheHiveClient(opts: TheHiveClientOptions): TheHiveClient {
       const timer = setTimeout(abort, opts.timeoutMs);
       signal.addEventListener('abort', abort, { once: true });
       let outcome: R | Failure;
+      const started = performance.now();
+      const observe = (result: ExchangeResult): void => opts.observe?.(result, (performance.now() - started) / 1000);
       try {
         const res = await client.request({ ...config, signal: request.signal });
+        observe(statusClass(res.status));
         outcome = classify(res);
       } catch (err) {
         if (signal.aborted) outcome = { kind: 'retry', reason: 'aborted' };
-        else if (request.signal.aborted) outcome = { kind: 'retry', reason: `timeout after ${opts.timeoutMs} ms` };
-        else outcome = networkOutcome(err) as Failure;
+        else if (request.signal.aborted) {
+          observe('timeout');
+          outcome = { kind: 'retry', reason: `timeout after ${opts.timeoutMs} ms` };
+        } else {
+          observe('network');
+          outcome = networkOutcome(err) as Failure;
+        }
       } finally {
         clearTimeout(timer);
         signal.removeEventListener('abort', abort);

@@ -8,7 +8,7 @@
  */
 import type { AxiosResponse } from 'axios';
 import { commonOutcome, httpReason, isAlreadyExists, parseError, tooLargeReason, truncate } from './thehive-answers.js';
-import { createTheHiveClient, type Failure } from './thehive-client.js';
+import { createTheHiveClient, type ExchangeResult, type Failure } from './thehive-client.js';
 import { createTheHiveOps } from './thehive-ops.js';
 import { encodeV0, fromV0, type V0Alert } from './thehive-v0.js';
 import type { Alert, Outcome, QueuedAlert, Sink } from '../types.js';
@@ -33,6 +33,8 @@ export interface TheHiveSinkOptions {
   readonly timeoutMs: number;
   /** `queue.ratePerSec`: requests of any kind started per second at most (0 = unlimited). */
   readonly ratePerSec?: number;
+  /** Told of every exchange with TheHive (the request-duration histogram of /metrics). */
+  readonly observe?: (result: ExchangeResult, seconds: number) => void;
 }
 
 /** A sink that can also check the key and organisation without creating anything. */
