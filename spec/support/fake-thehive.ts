@@ -8,6 +8,7 @@
  * any one sent is a 404 as on a server without it), case templates (unknown names are ignored as on 4.x).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { Socket } from 'node:net';
 import { FaultPlan, statusReply, throttleReply, type Reply } from './fake-thehive/faults.js';
 import { handle, matchRoute } from './fake-thehive/routes.js';
@@ -48,6 +49,7 @@ class FakeTheHiveServer implements FakeTheHive {
   #port: number;
   #listening = false;
   #closed = false;
+  readonly #secure: boolean;
 
   constructor(opts: FakeTheHiveOptions) {
     this.#apiKey = opts.apiKey ?? 'test-key';
@@ -58,7 +60,7 @@ class FakeTheHiveServer implements FakeTheHive {
     this.#version = opts.version ?? 5;
     this.#maxBodyBytes = opts.maxBodyBytes ?? (opts.version === 4 ? V4_MAX_BODY_BYTES : DEFAULT_MAX_BODY_BYTES);
     this.#store = new AlertStore(this.#organisation, `api@${this.#organisation}`);
-    this.#server = createServer((req, res) => {
+    const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
       const record: RequestRecord = { at: Date.now(), method: req.method ?? 'GET', path: (req.url ?? '/').split('?')[0] ?? '/', status: 0 };
       this.requests.push(record);
       // A bug in the stand-in answers 500 with its message rather than hanging the client.
@@ -66,7 +68,10 @@ class FakeTheHiveServer implements FakeTheHive {
         if (res.headersSent) return void res.destroy();
         this.#send(res, record, { status: 500, body: { type: 'InternalError', message: String(err) } });
       });
-    });
+    };
+    this.#secure = opts.tls !== undefined;
+    // https.Server has every method of http.Server used here; only the TLS handshake comes first.
+    this.#server = opts.tls ? (createTlsServer(opts.tls, onRequest) as unknown as Server) : createServer(onRequest);
     this.#server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
     this.#server.headersTimeout = KEEP_ALIVE_TIMEOUT_MS + 1_000;
     this.#server.on('connection', (socket: Socket) => {
@@ -76,7 +81,7 @@ class FakeTheHiveServer implements FakeTheHive {
   }
 
   get url(): string {
-    return `http://127.0.0.1:${this.#port}`;
+    return `${this.#secure ? 'https' : 'http'}://127.0.0.1:${this.#port}`;
   }
 
   get port(): number {

@@ -5,10 +5,10 @@
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findBinary } from './dovecot.js';
+import { freePort } from './free-port.js';
 import { waitFor } from './harness.js';
 
 /** Why the Prometheus tests cannot run here, or undefined when they can. */
@@ -36,16 +36,6 @@ export interface PrometheusServer {
   api(path: string): Promise<unknown>;
   out(): string;
   stop(): Promise<void>;
-}
-
-/** A free loopback port (the OS picks it; Prometheus takes no port 0). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address !== 'object') throw new Error('no port');
-  return address.port;
 }
 
 /** Starts Prometheus scraping `targets` (host:port) as job `tracehive` every `scrapeInterval`, with `ruleFiles` loaded. */

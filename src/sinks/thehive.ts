@@ -29,6 +29,11 @@ export interface TheHiveSinkOptions {
   readonly tlsVerify: boolean;
   /** PEM text of `thehive.caFile` (read by the caller), trusted in addition to Node's root CAs. */
   readonly ca?: string;
+  /** PEM text of `thehive.clientCertFile` / `thehive.clientKeyFile` (read by the caller), for mTLS. */
+  readonly clientCert?: string;
+  readonly clientKey?: string;
+  /** The proxy URL requests go through (`thehive.proxy` resolved for `url`); undefined = directly. */
+  readonly proxy?: string;
   /** `thehive.timeoutMs`: a hard deadline for the whole exchange (connect, send, answer). */
   readonly timeoutMs: number;
   /** `queue.ratePerSec`: requests of any kind started per second at most (0 = unlimited). */
