@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { Config } from './config.js';
 import type { MailTrust } from './mail-pipeline.js';
 import { DEFAULT_MAIL_POLICY, type MailPolicy } from './map/mail-policy.js';
+import { proxyFor } from './sinks/proxy-route.js';
 import type { TheHiveSinkOptions } from './sinks/thehive.js';
 import type { ImapOptions } from './sources/imap.js';
 import type { SmtpOptions } from './sources/smtp.js';
@@ -46,7 +47,12 @@ export function mailTrustOf(config: Config): MailTrust {
   };
 }
 
-/** The `thehive.*` keys as the TheHive sink takes them (its CA file read, as PEM text). */
+function proxyOf(setting: string, url: string): { proxy?: string } {
+  const proxy = proxyFor(setting, url);
+  return proxy === undefined ? {} : { proxy };
+}
+
+/** The `thehive.*` keys as the TheHive sink takes them (its CA and client certificate files read, as PEM text; the proxy resolved). */
 export function theHiveOptionsOf(config: Config): TheHiveSinkOptions {
   const t = config.thehive;
   return {
@@ -57,6 +63,9 @@ export function theHiveOptionsOf(config: Config): TheHiveSinkOptions {
     api: t.api,
     tlsVerify: t.tlsVerify,
     ...(t.caFile ? { ca: readFileSync(t.caFile, 'utf8') } : {}),
+    ...(t.clientCertFile ? { clientCert: readFileSync(t.clientCertFile, 'utf8'), clientKey: readFileSync(t.clientKeyFile, 'utf8') } : {}),
+    // `env` is read here, once: HTTPS_PROXY/NO_PROXY as serve was started with them.
+    ...proxyOf(t.proxy, t.url),
     timeoutMs: t.timeoutMs,
     // Every request counts, not only creates: the sink's client limits them all (the delivery queue does not).
     ratePerSec: config.queue.ratePerSec,

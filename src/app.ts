@@ -106,7 +106,8 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
   const usesTheHive = config.thehive.url !== '';
   // Mail alerts' files (the .eml, attachments) wait here until the sink has them (issue 13).
   const fileStore = new FileStore(join(config.spool.dir, 'files'));
-  const theHive = usesTheHive ? createTheHiveSink({ ...theHiveOptionsOf(config), files: fileStore }) : undefined;
+  // The histogram lives in telemetry, made below: the sink makes no request before start().
+  const theHive = usesTheHive ? createTheHiveSink({ ...theHiveOptionsOf(config), files: fileStore, observe: (result, seconds) => telemetry.theHiveExchange(result, seconds) }) : undefined;
   const sink: Sink = theHive ?? createFileSink(config.file.path, fileStore);
   // The directories beside the queue, each counted against its budget (spool.dead/rejected/quarantine).
   const kept = {

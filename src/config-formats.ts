@@ -78,6 +78,29 @@ convict.addFormat({
   },
 });
 
+/** `thehive.proxy`: off (""), `env` (HTTPS_PROXY/HTTP_PROXY/NO_PROXY), or the URL of an HTTP(S) proxy. */
+convict.addFormat({
+  name: 'proxy-setting',
+  validate(value: unknown) {
+    if (value === '' || value === 'env') return;
+    if (typeof value !== 'string') throw new Error('Expected "", "env" or a proxy URL such as http://proxy.example:3128');
+    // `host:port` parses as a URL whose scheme is the host: say what is missing instead.
+    if (!value.includes('://')) throw new Error(`Expected "", "env" or a proxy URL with its scheme, such as http://proxy.example:3128, got ${JSON.stringify(redactUrl(value))}`);
+    let url: URL;
+    try {
+      url = new URL(value);
+    } catch {
+      throw new Error(`Expected "", "env" or a proxy URL such as http://proxy.example:3128, got ${JSON.stringify(redactUrl(value))}`);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      throw new Error(`Expected an http: or https: proxy URL (CONNECT through an HTTP proxy; SOCKS is not supported), got ${JSON.stringify(url.protocol)}`);
+    }
+    if (url.pathname !== '/' || url.search !== '' || url.hash !== '') {
+      throw new Error(`Expected a proxy URL without a path, such as http://proxy.example:3128, got ${JSON.stringify(redactUrl(value))}`);
+    }
+  },
+});
+
 convict.addFormat({
   name: 'host',
   validate(value: unknown) {

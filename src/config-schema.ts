@@ -82,6 +82,9 @@ export const schema = {
     api: { doc: 'auto = read GET /api/status at start (TheHive 4 → v0, else v1); v1 = TheHive 5 /api/v1 with observables; v0 = TheHive 4 /api/alert with artifacts.', format: ['auto', 'v1', 'v0'], default: 'auto', env: 'THEHIVE_API' },
     tlsVerify: { doc: 'Verify TheHive’s TLS certificate.', format: 'switch', default: true, env: 'THEHIVE_TLS_VERIFY' },
     caFile: { doc: 'Extra CA certificate(s) (PEM file) for a private TheHive, trusted beside the system roots; checked at start.', format: String, default: '', env: 'THEHIVE_CA_FILE' },
+    proxy: { doc: 'Reach TheHive through an HTTP proxy (CONNECT): "" = directly; a URL such as http://proxy.example:3128 (user:password@ for Basic auth, never printed); env = as HTTPS_PROXY/HTTP_PROXY and NO_PROXY say. The key check of /readyz/delivery goes the same way.', format: 'proxy-setting', default: '', env: 'THEHIVE_PROXY', sensitive: true },
+    clientCertFile: { doc: 'Client certificate (PEM, chain) for a TheHive or reverse proxy that asks for one (mTLS); with thehive.clientKeyFile; checked at start.', format: String, default: '', env: 'THEHIVE_CLIENT_CERT_FILE' },
+    clientKeyFile: { doc: 'Private key (PEM, unencrypted) of thehive.clientCertFile; checked at start against the certificate.', format: String, default: '', env: 'THEHIVE_CLIENT_KEY_FILE' },
     timeoutMs: { doc: 'Per-request timeout.', format: REQUEST_MS, default: 10000, env: 'THEHIVE_TIMEOUT_MS' },
   },
   file: {
@@ -243,7 +246,7 @@ export interface FileBudget {
 /** The validated, frozen configuration. */
 export interface Config {
   readonly tcp: { readonly enabled: boolean; readonly host: string; readonly port: number; readonly maxLineBytes: number; readonly maxConnections: number; readonly idleTimeoutMs: number; readonly allow: readonly string[]; readonly lineTimeoutMs: number; readonly maxConnectionsPerPeer: number };
-  readonly thehive: { readonly url: string; readonly apiKey: string; readonly apiKeyFile: string; readonly organisation: string; readonly api: 'auto' | 'v1' | 'v0'; readonly tlsVerify: boolean; readonly caFile: string; readonly timeoutMs: number };
+  readonly thehive: { readonly url: string; readonly apiKey: string; readonly apiKeyFile: string; readonly organisation: string; readonly api: 'auto' | 'v1' | 'v0'; readonly tlsVerify: boolean; readonly caFile: string; readonly proxy: string; readonly clientCertFile: string; readonly clientKeyFile: string; readonly timeoutMs: number };
   readonly file: { readonly path: string };
   readonly queue: { readonly ratePerSec: number; readonly concurrency: number; readonly maxAttempts: number; readonly maxPending: number; readonly retryBaseMs: number; readonly retryMaxMs: number; readonly authRetryMs: number };
   readonly spool: {

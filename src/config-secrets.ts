@@ -19,7 +19,7 @@ const MIN_SCRUB_LENGTH = 4;
 export const SECRET_KEYS = ['thehive.apiKey', 'email.imap.password', 'notify.smtp.password', 'notify.webhook.token', 'http.thehiveWebhookToken'] as const;
 
 /** The keys holding a URL that may carry a `user:password@` part. */
-export const URL_KEYS = ['thehive.url', 'notify.webhook.url'] as const;
+export const URL_KEYS = ['thehive.url', 'notify.webhook.url', 'thehive.proxy'] as const;
 
 /**
  * A URL without its `user:password@` part's secrets, for logs and output: the password, and the

@@ -102,6 +102,9 @@ function validated(conf: Conf, env: NodeJS.ProcessEnv, files: readonly string[])
   if (conf.get('email.imap.enabled') && (conf.get('email.imap.host') === '' || conf.get('email.imap.user') === '')) {
     throw new BridgeError('ERR_CONFIG_INVALID', 'email.imap: IMAP is enabled but email.imap.host or email.imap.user is empty. Set TRACEHIVE_IMAP_HOST, TRACEHIVE_IMAP_USER and TRACEHIVE_IMAP_PASSWORD, or TRACEHIVE_IMAP_ENABLED=false.');
   }
+  if ((conf.get('thehive.clientKeyFile') === '') !== (conf.get('thehive.clientCertFile') === '')) {
+    throw new BridgeError('ERR_CONFIG_INVALID', 'thehive.clientCertFile and thehive.clientKeyFile: give both (a client certificate needs its key) or neither. Set THEHIVE_CLIENT_CERT_FILE and THEHIVE_CLIENT_KEY_FILE.');
+  }
   if ((conf.get('email.smtp.tlsKeyFile') === '') !== (conf.get('email.smtp.tlsCertFile') === '')) {
     throw new BridgeError('ERR_CONFIG_INVALID', 'email.smtp.tlsKeyFile and email.smtp.tlsCertFile: give both (STARTTLS needs the key and its certificate) or neither.');
   }
@@ -129,16 +132,22 @@ function fileProblems(conf: Conf): string[] {
     const certs = readCertificates(file);
     if (!certs.ok) fail(key, certs.problem);
   }
-  const keyFile = String(conf.get('email.smtp.tlsKeyFile'));
-  const certFile = String(conf.get('email.smtp.tlsCertFile'));
+  keyPairProblems(conf, 'email.smtp.tlsKeyFile', 'email.smtp.tlsCertFile', fail);
+  keyPairProblems(conf, 'thehive.clientKeyFile', 'thehive.clientCertFile', fail);
+  return problems;
+}
+
+/** A private key and its certificate, each loaded as TLS will load it, and whether they belong together. */
+function keyPairProblems(conf: Conf, keyKey: string, certKey: string, fail: (key: string, problem: string) => void): void {
+  const keyFile = String(conf.get(keyKey));
+  const certFile = String(conf.get(certKey));
   const key = keyFile === '' ? undefined : readPrivateKey(keyFile);
   const certs = certFile === '' ? undefined : readCertificates(certFile);
-  if (key && !key.ok) fail('email.smtp.tlsKeyFile', key.problem);
-  if (certs && !certs.ok) fail('email.smtp.tlsCertFile', certs.problem);
+  if (key && !key.ok) fail(keyKey, key.problem);
+  if (certs && !certs.ok) fail(certKey, certs.problem);
   if (key?.ok && certs?.ok && !keyMatches(certs.value, key.value)) {
-    fail('email.smtp.tlsKeyFile', `the key in ${keyFile} does not match the certificate in ${certFile} (give the key the certificate was issued for)`);
+    fail(keyKey, `the key in ${keyFile} does not match the certificate in ${certFile} (give the key the certificate was issued for)`);
   }
-  return problems;
 }
 
 /** A key as messages name it: `thehive.apiKey (THEHIVE_API_KEY)`. */

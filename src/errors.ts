@@ -26,6 +26,7 @@ export const ERROR_CODES = {
   ERR_MAIL_PARSE: 'A mail could not be turned into an alert; it was kept in `spool.dir/quarantine/` with the reason.',
   ERR_MAIL_TOO_BIG: 'A mail is larger than the configured limit; it was refused (SMTP 552) or quarantined.',
   ERR_MAIL_UNTRUSTED: 'A mail that reads as a SIEM notification came from a sender not trusted to send one (`email.trustedSenders`, `email.trustedSenderIps`, `email.authservId`); on a `notifications` source it was quarantined with every failed check.',
+  ERR_THEHIVE_PROXY: 'The proxy of `thehive.proxy` (or `HTTPS_PROXY` with `env`) could not be reached or refused the CONNECT to TheHive (403: the port is not allowed; 407: it wants a login); the request is retried.',
   ERR_USAGE: 'The command line is wrong.',
   ERR_FILE_UNSAFE: 'A file tracehive opens in `spool.dir` or the drop directory is a symbolic link, a hard link, not a regular file or not its own: refused, never followed.',
   ERR_DROP_INVALID: 'A file in the ingest drop directory (`ingest.dropDir`) is not a drop file `tracehive ingest` wrote: moved aside with its reason, never sent.',

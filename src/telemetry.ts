@@ -10,6 +10,7 @@ import { buildInfo } from './build-info.js';
 import type { CyberTraceRecord, QueuedAlert } from './types.js';
 import type { SpoolRecovery } from './queue/spool.js';
 import type { KeptUsage, Removed } from './io/kept-files.js';
+import type { ExchangeResult } from './sinks/thehive-client.js';
 
 /** The directories of kept files that have a budget (spool.dead, spool.rejected, spool.quarantine). */
 export type KeptDir = 'dead' | 'rejected' | 'quarantine';
@@ -360,5 +361,13 @@ export class Telemetry {
   legacyIncoming(dir: string, taken: number, refused: number): void {
     this.#drops.inc({ outcome: 'legacy' }, taken);
     this.#log.warn({ dir, taken, refused }, 'Legacy drop directory spool.dir/incoming/ (tracehive 0.1.0) drained: its alerts are in the spool. tracehive ingest now writes to ingest.dropDir.');
+  }
+
+  // Every exchange with TheHive (creates, updates, lookups, the key check): latency and errors as TheHive
+  // answers them, beside the per-alert counters above (an alert can take several exchanges).
+  readonly #theHiveExchanges = new Histogram<'result'>({ name: 'tracehive_thehive_request_duration_seconds', help: 'Requests to TheHive by result: 2xx, 3xx, 4xx, 5xx (the answer\'s status class), network (no answer: refused, reset, TLS, proxy), timeout (thehive.timeoutMs).', labelNames: ['result'], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [this.registry] });
+
+  theHiveExchange(result: ExchangeResult, seconds: number): void {
+    this.#theHiveExchanges.observe({ result }, seconds);
   }
 }

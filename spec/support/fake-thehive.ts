@@ -10,6 +10,7 @@
  */
 import { isMultipart, readMultipart } from './fake-thehive/multipart.js';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { Socket } from 'node:net';
 import { FaultPlan, statusReply, throttleReply, type Reply } from './fake-thehive/faults.js';
 import { handle, matchRoute } from './fake-thehive/routes.js';
@@ -51,6 +52,7 @@ class FakeTheHiveServer implements FakeTheHive {
   #port: number;
   #listening = false;
   #closed = false;
+  readonly #secure: boolean;
 
   constructor(opts: FakeTheHiveOptions) {
     this.#apiKey = opts.apiKey ?? 'test-key';
@@ -66,7 +68,7 @@ class FakeTheHiveServer implements FakeTheHive {
       caseTemplates: new Set(opts.caseTemplates ?? []),
       patterns: new Set(opts.patterns ?? KNOWN_PATTERNS),
     });
-    this.#server = createServer((req, res) => {
+    const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
       const record: RequestRecord = { at: Date.now(), method: req.method ?? 'GET', path: (req.url ?? '/').split('?')[0] ?? '/', status: 0, ...(req.headers['content-type'] === undefined ? {} : { contentType: req.headers['content-type'] }) };
       this.requests.push(record);
       // A bug in the stand-in answers 500 with its message rather than hanging the client.
@@ -74,7 +76,10 @@ class FakeTheHiveServer implements FakeTheHive {
         if (res.headersSent) return void res.destroy();
         this.#send(res, record, { status: 500, body: { type: 'InternalError', message: String(err) } });
       });
-    });
+    };
+    this.#secure = opts.tls !== undefined;
+    // https.Server has every method of http.Server used here; only the TLS handshake comes first.
+    this.#server = opts.tls ? (createTlsServer(opts.tls, onRequest) as unknown as Server) : createServer(onRequest);
     this.#server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
     this.#server.headersTimeout = KEEP_ALIVE_TIMEOUT_MS + 1_000;
     this.#server.on('connection', (socket: Socket) => {
@@ -84,7 +89,7 @@ class FakeTheHiveServer implements FakeTheHive {
   }
 
   get url(): string {
-    return `http://127.0.0.1:${this.#port}`;
+    return `${this.#secure ? 'https' : 'http'}://127.0.0.1:${this.#port}`;
   }
 
   get port(): number {

@@ -93,6 +93,10 @@ export function networkOutcome(err: unknown): Extract<Outcome, { readonly kind: 
   const message = typeof e?.message === 'string' ? e.message : '';
   if (/maxContentLength/.test(message)) return { kind: 'retry', reason: `answer larger than ${MAX_RESPONSE_BYTES} bytes` };
   const what = !message || message === code ? code || 'network error' : code ? `${code} (${message})` : message;
+  // An alert TheHive (or the gateway in front of it) sent about our certificate: none, or one it does not trust.
+  if (/^ERR_SSL_.*_ALERT_(CERTIFICATE_REQUIRED|BAD_CERTIFICATE|UNKNOWN_CA|CERTIFICATE_UNKNOWN|UNSUPPORTED_CERTIFICATE|CERTIFICATE_REVOKED|CERTIFICATE_EXPIRED|ACCESS_DENIED)$/.test(code)) {
+    return { kind: 'retry', auth: true, reason: `TLS ${code}: TheHive (or its gateway) wants a client certificate it trusts; check THEHIVE_CLIENT_CERT_FILE and THEHIVE_CLIENT_KEY_FILE (thehive.clientCertFile, thehive.clientKeyFile)` };
+  }
   if (/^(CERT_|UNABLE_TO_|ERR_TLS_|ERR_SSL_)|SELF_SIGNED/.test(code)) {
     return { kind: 'retry', auth: true, reason: `TLS ${what}: check THEHIVE_CA_FILE (thehive.caFile) or THEHIVE_TLS_VERIFY` };
   }

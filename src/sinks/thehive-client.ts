@@ -12,6 +12,7 @@ import https from 'node:https';
 import { rootCertificates } from 'node:tls';
 import axios, { type AxiosRequestConfig, type AxiosResponse } from 'axios';
 import { nodeHttpAdapter } from './http-adapter.js';
+import { TheHiveProxyAgent, type TunnelTls } from './proxy-agent.js';
 import { MAX_RESPONSE_BYTES, networkOutcome, scrub } from './thehive-answers.js';
 import { RequestRate } from './request-rate.js';
 import type { Outcome } from '../types.js';
@@ -23,9 +24,27 @@ export interface TheHiveClientOptions {
   readonly organisation: string;
   readonly tlsVerify: boolean;
   readonly ca?: string;
+  /** PEM text of `thehive.clientCertFile` and `thehive.clientKeyFile`: presented when TheHive asks (mTLS). */
+  readonly clientCert?: string;
+  readonly clientKey?: string;
+  /** The proxy to tunnel through (`thehive.proxy`, resolved by proxy-route.ts); undefined = directly. */
+  readonly proxy?: string;
   readonly timeoutMs: number;
   /** Requests started per second at most (0 = unlimited). */
   readonly ratePerSec?: number;
+  /** Told of every exchange that ended (not of one aborted by shutdown): its result and how long it took. */
+  readonly observe?: (result: ExchangeResult, seconds: number) => void;
+}
+
+/** How an exchange with TheHive ended: the answer's status class, or no answer at all. */
+export type ExchangeResult = '2xx' | '3xx' | '4xx' | '5xx' | 'network' | 'timeout';
+
+/** The status class of an answer (1xx never reaches here: node answers them itself). */
+export function statusClass(status: number): ExchangeResult {
+  if (status >= 500) return '5xx';
+  if (status >= 400) return '4xx';
+  if (status >= 300) return '3xx';
+  return '2xx';
 }
 
 /** A failure of the exchange itself: no answer, a timeout, an abort. */
@@ -41,12 +60,15 @@ export interface TheHiveClient {
 
 export function createTheHiveClient(opts: TheHiveClientOptions): TheHiveClient {
   const base = opts.url.replace(/\/+$/, '');
-  const httpAgent = new http.Agent({ keepAlive: true });
-  const httpsAgent = new https.Agent({
-    keepAlive: true,
+  const tls: TunnelTls = {
     rejectUnauthorized: opts.tlsVerify,
     ...(opts.ca ? { ca: [...rootCertificates, opts.ca] } : {}),
-  });
+    ...(opts.clientCert && opts.clientKey ? { cert: opts.clientCert, key: opts.clientKey } : {}),
+  };
+  // thehive.url has one scheme: only its agent goes through the proxy.
+  const secure = base.startsWith('https:');
+  const httpAgent: http.Agent = opts.proxy && !secure ? new TheHiveProxyAgent(opts.proxy, false, tls) : new http.Agent({ keepAlive: true });
+  const httpsAgent: http.Agent = opts.proxy && secure ? new TheHiveProxyAgent(opts.proxy, true, tls) : new https.Agent({ keepAlive: true, ...tls });
   const headers: Record<string, string> = {
     'Content-Type': 'application/json',
     Accept: 'application/json',
@@ -63,7 +85,7 @@ export function createTheHiveClient(opts: TheHiveClientOptions): TheHiveClient {
     adapter: nodeHttpAdapter, // axios' own http adapter cost 3.6× a bare request (http-adapter.ts)
     validateStatus: () => true, // every status is classified by the caller, none throws
     maxRedirects: 0, // a redirect is a wrong thehive.url; following it could replay the key elsewhere
-    proxy: false, // no silent HTTP(S)_PROXY detour: TheHive is reached directly
+    proxy: false, // no silent HTTP(S)_PROXY detour: only thehive.proxy sends requests through a proxy (its agent above)
     responseType: 'text',
     transformResponse: [(data: unknown) => data], // keep the raw text: it goes to the dead-letter log
     // Bodies are JSON already: axios would otherwise JSON.parse each one again to check it.
@@ -86,13 +108,21 @@ export function createTheHiveClient(opts: TheHiveClientOptions): TheHiveClient {
       const timer = setTimeout(abort, opts.timeoutMs);
       signal.addEventListener('abort', abort, { once: true });
       let outcome: R | Failure;
+      const started = performance.now();
+      const observe = (result: ExchangeResult): void => opts.observe?.(result, (performance.now() - started) / 1000);
       try {
         const res = await client.request({ ...config, signal: request.signal });
+        observe(statusClass(res.status));
         outcome = classify(res);
       } catch (err) {
         if (signal.aborted) outcome = { kind: 'retry', reason: 'aborted' };
-        else if (request.signal.aborted) outcome = { kind: 'retry', reason: `timeout after ${opts.timeoutMs} ms` };
-        else outcome = networkOutcome(err) as Failure;
+        else if (request.signal.aborted) {
+          observe('timeout');
+          outcome = { kind: 'retry', reason: `timeout after ${opts.timeoutMs} ms` };
+        } else {
+          observe('network');
+          outcome = networkOutcome(err) as Failure;
+        }
       } finally {
         clearTimeout(timer);
         signal.removeEventListener('abort', abort);

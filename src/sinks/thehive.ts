@@ -8,7 +8,7 @@
  */
 import type { AxiosResponse } from 'axios';
 import { commonOutcome, httpReason, isAlreadyExists, parseError, tooLargeReason, truncate } from './thehive-answers.js';
-import { createTheHiveClient, type Failure } from './thehive-client.js';
+import { createTheHiveClient, type ExchangeResult, type Failure } from './thehive-client.js';
 import { mayHaveFiles, withoutFiles, type FileSource } from './thehive-files.js';
 import { createTheHiveOps } from './thehive-ops.js';
 import { encodeV0, fromV0, type V0Alert } from './thehive-v0.js';
@@ -31,12 +31,19 @@ export interface TheHiveSinkOptions {
   readonly tlsVerify: boolean;
   /** PEM text of `thehive.caFile` (read by the caller), trusted in addition to Node's root CAs. */
   readonly ca?: string;
+  /** PEM text of `thehive.clientCertFile` / `thehive.clientKeyFile` (read by the caller), for mTLS. */
+  readonly clientCert?: string;
+  readonly clientKey?: string;
+  /** The proxy URL requests go through (`thehive.proxy` resolved for `url`); undefined = directly. */
+  readonly proxy?: string;
   /** `thehive.timeoutMs`: a hard deadline for the whole exchange (connect, send, answer). */
   readonly timeoutMs: number;
   /** `queue.ratePerSec`: requests of any kind started per second at most (0 = unlimited). */
   readonly ratePerSec?: number;
   /** Where mail alerts' `file` observables wait (spool.dir/files); without it they are left out. */
   readonly files?: FileSource;
+  /** Told of every exchange with TheHive (the request-duration histogram of /metrics). */
+  readonly observe?: (result: ExchangeResult, seconds: number) => void;
 }
 
 /** A sink that can also check the key and organisation without creating anything. */

@@ -4,6 +4,7 @@
  * Output shapes follow TheHive 5's OpenAPI `OutputAlert` / `OutputObservable`, keys in the
  * OpenAPI property order (thehive-api.md §4.1).
  */
+import type { TlsOptions } from 'node:tls';
 
 /** Options of {@link FakeTheHive}. */
 export interface FakeTheHiveOptions {
@@ -63,6 +64,12 @@ export interface FakeTheHiveOptions {
    * @default []
    */
   readonly organisations?: readonly string[];
+  /**
+   * Serve https with these TLS settings (key, cert; with `requestCert` and `ca`, a TheHive or reverse
+   * proxy that wants a client certificate). `url` then starts with https://.
+   * @default undefined (plain http)
+   */
+  readonly tls?: TlsOptions;
 }
 
 /** Pattern IDs the stand-in's ATT&CK catalogue holds by default (a sample of the Enterprise matrix). */
