@@ -9,6 +9,7 @@ import type { ErrorCode } from './errors.js';
 import type { CyberTraceRecord, QueuedAlert } from './types.js';
 import type { SpoolRecovery } from './queue/spool.js';
 import type { KeptUsage, Removed } from './io/kept-files.js';
+import { GlueTelemetry } from './glue-telemetry.js';
 
 /** The directories of kept files that have a budget (spool.dead, spool.rejected, spool.quarantine). */
 export type KeptDir = 'dead' | 'rejected' | 'quarantine';
@@ -68,6 +69,7 @@ export class Telemetry {
   #smtpInflight: (() => number) | undefined;
   #spool: (() => SpoolGauges) | undefined;
   readonly #spoolErrorLogged = new Map<string, number>();
+  readonly #glue: GlueTelemetry;
   #open = 0;
 
   constructor(log: Logger, queueDepth: () => number) {
@@ -103,6 +105,7 @@ export class Telemetry {
     this.#smtpRefused = new Counter({ name: 'tracehive_smtp_refused_total', help: 'SMTP sessions or mails turned away by a client bound, by reason: peer_limit (421, email.smtp.maxClientsPerPeer), command_timeout and data_timeout (421 and closed), inflight_bytes (452, email.smtp.maxInflightBytes; the MTA retries).', labelNames: ['reason'], registers });
     const inflight = (): number => this.#smtpInflight?.() ?? 0;
     new Gauge({ name: 'tracehive_smtp_inflight_bytes', help: 'Bytes of mails being received over SMTP or waiting for the intake (bounded by email.smtp.maxInflightBytes).', registers, collect() { this.set(inflight()); } });
+    this.#glue = new GlueTelemetry(log, this.registry);
     this.#spoolSkipped = new Counter({ name: 'tracehive_spool_skipped_records_total', help: 'Spooled records that became no alert (invalid="true": unreadable).', labelNames: ['invalid'], registers });
   }
 
@@ -204,6 +207,7 @@ export class Telemetry {
 
   lineParsed(record: CyberTraceRecord): void {
     this.#linesParsed.inc({ kind: record.kind });
+    this.#glue.parsed(record);
     if (record.kind === 'service') this.#log.info({ alert: clip(record.alert, EXCERPT_CHARS), line: clip(record.line) }, 'CyberTrace service alert.');
   }
 
