@@ -145,6 +145,12 @@ export interface AlertPolicy {
   readonly defaultSeverity: Severity;
   /** `log`: service alerts are only logged and counted; `alert`: they also become alerts. */
   readonly serviceAlerts: 'log' | 'alert';
+  /**
+   * DNS suffixes of internal names besides the built-in ones (`.local`, `.corp`, `.lan`,
+   * `.internal`, names under no public suffix): names under them are `hostname` observables
+   * tagged `internal`, never `domain`. @default []
+   */
+  readonly internalSuffixes?: readonly string[];
 }
 
 /** What a sink says about one delivery attempt (style.md: components classify, the runtime retries). */
