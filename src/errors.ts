@@ -9,6 +9,7 @@ export const ERROR_CODES = {
   ERR_KV_MALFORMED: 'The line has no `key=value` pair at all.',
   ERR_KV_NO_CATEGORY: 'The line has `key=value` pairs but no `category` (or `reason`) and is no service alert.',
   ERR_CEF_MALFORMED: 'The line starts with `CEF:` but lacks the seven `|`-separated header fields.',
+  ERR_LEEF_MALFORMED: 'The line starts with `LEEF:` but lacks the five `|`-separated header fields (version, vendor, product, version, EventID).',
   ERR_CONFIG_INVALID: 'The configuration failed validation; the message names the key.',
   ERR_CONFIG_FILE: 'The configuration file could not be read or is not JSON.',
   ERR_CONFIG_SECRET_BOTH: 'A secret is given twice, as its value and as a file (`thehive.apiKey` and `thehive.apiKeyFile`, …); the message names both keys and their variables.',

@@ -11,6 +11,7 @@ import type { CyberTraceRecord, QueuedAlert } from './types.js';
 import type { SpoolRecovery } from './queue/spool.js';
 import type { KeptUsage, Removed } from './io/kept-files.js';
 import type { ExchangeResult } from './sinks/thehive-client.js';
+import { GlueTelemetry } from './glue-telemetry.js';
 
 /** The directories of kept files that have a budget (spool.dead, spool.rejected, spool.quarantine). */
 export type KeptDir = 'dead' | 'rejected' | 'quarantine';
@@ -70,6 +71,7 @@ export class Telemetry {
   #smtpInflight: (() => number) | undefined;
   #spool: (() => SpoolGauges) | undefined;
   readonly #spoolErrorLogged = new Map<string, number>();
+  readonly #glue: GlueTelemetry;
   #open = 0;
 
   constructor(log: Logger, queueDepth: () => number) {
@@ -107,6 +109,7 @@ export class Telemetry {
     new Gauge({ name: 'tracehive_smtp_inflight_bytes', help: 'Bytes of mails being received over SMTP or waiting for the intake (bounded by email.smtp.maxInflightBytes).', registers, collect() { this.set(inflight()); } });
     const build = buildInfo();
     new Gauge({ name: 'tracehive_build_info', help: 'Always 1; its labels say what runs: the version, the commit it was built from, the Node.js version.', labelNames: ['version', 'commit', 'node'], registers }).set(build, 1);
+    this.#glue = new GlueTelemetry(log, this.registry);
     this.#spoolSkipped = new Counter({ name: 'tracehive_spool_skipped_records_total', help: 'Spooled records that became no alert (invalid="true": unreadable).', labelNames: ['invalid'], registers });
   }
 
@@ -208,6 +211,7 @@ export class Telemetry {
 
   lineParsed(record: CyberTraceRecord): void {
     this.#linesParsed.inc({ kind: record.kind });
+    this.#glue.parsed(record);
     if (record.kind === 'service') this.#log.info({ alert: clip(record.alert, EXCERPT_CHARS), line: clip(record.line) }, 'CyberTrace service alert.');
   }
 

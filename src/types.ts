@@ -21,12 +21,26 @@ export interface KvPair {
 export type LineFormat =
   | 'kv' //   `[date] category=… matchedIndicator=… …` (the documented EventFormat family)
   | 'esm' //  `Kaspersky CyberTrace Detection Event| date=… reason=… detected=… … msg:…` (McAfee ESM recipe)
-  | 'cef'; // `CEF:0|Kaspersky|…| reason=… … cs5=<indicator> …` (ArcSight recipe)
+  | 'cef' //  `CEF:0|Kaspersky|…| reason=… … cs5=<indicator> …` (ArcSight recipe)
+  | 'kuma' // `Category=…|MatchedIndicator=…|k=v|…` (KUMA lookup/pipe format, §6)
+  | 'leef'; // `LEEF:1.0|Kaspersky Lab|…|<category>|k=v<TAB>k=v…` or LEEF:2.0 with its delimiter (QRadar recipe)
+
+/** The syslog header a relay (rsyslog, syslog-ng) put before the CyberTrace line, removed before parsing. */
+export type LineFraming = 'rfc3164' | 'rfc5424';
 
 interface RecordBase {
-  /** The normalised line: `\r` and trailing whitespace removed. `sourceRef` hashes exactly this. */
+  /**
+   * What `sourceRef` hashes: the normalised line (`\r` and trailing whitespace removed) without
+   * a syslog header; a KUMA or LEEF line rendered as its plain `key=value` equivalent, a line
+   * with glued context fields with the blanks put back. So the same event makes the same alert
+   * whichever way it travelled.
+   */
   readonly line: string;
   readonly format: LineFormat;
+  /** The syslog header that was removed, when the line came through a relay. */
+  readonly framing?: LineFraming;
+  /** Context fields that were glued to the value before them and split apart (RecordFieldContextFormat without its leading blank). */
+  readonly glued?: number;
   /** Text of the event's own timestamp (`Oct 12 16:14:02`, an ISO string…) when the line carries one, else null. */
   readonly dateText: string | null;
   /** Every key/value of the line in order, repeats kept (for CEF: the extension pairs). */
@@ -187,6 +201,12 @@ export interface AlertPolicy {
   readonly procedures?: boolean;
   /** `alert.ruleFields`: a feed's own field names rules may use besides the known ones. */
   readonly ruleFields?: readonly string[];
+  /**
+   * DNS suffixes of internal names besides the built-in ones (`.local`, `.corp`, `.lan`,
+   * `.internal`, names under no public suffix): names under them are `hostname` observables
+   * tagged `internal`, never `domain`. @default []
+   */
+  readonly internalSuffixes?: readonly string[];
 }
 
 /** What a sink says about one delivery attempt (style.md: components classify, the runtime retries). */

@@ -6,7 +6,8 @@ import type { Alert, AlertPolicy, CyberTraceRecord, DetectionRecord, KvPair, Ser
 import { detectionSummary, inlineCode, markdownDescription } from './description.js';
 import { parseEventDate } from './event-date.js';
 import { OBSERVABLE_DATA_MAX, SOURCE_MAX, TYPE_MAX, cleanTags, cleanTitle, cut } from './limits.js';
-import { ObservableSet, classifyIndicator, isCidr, isHexHash, isIp, isMask } from './observables.js';
+import { isInternalName } from './indicator-syntax.js';
+import { ObservableSet, classifyIndicator, isCidr, isHexHash, isIp, isMask, isSchemelessUrl } from './observables.js';
 import { DEFAULT_SEVERITY_RULES, globMatches, severityFor } from './severity.js';
 import { sourceRefFor } from './source-ref.js';
 import { shapeAlert } from './rules/apply.js';
@@ -33,20 +34,23 @@ export const DEFAULT_POLICY: AlertPolicy = {
   severity: DEFAULT_SEVERITY_RULES,
   defaultSeverity: 2,
   serviceAlerts: 'log',
+  internalSuffixes: [],
 };
 
 /** The alert of a detection event (contract §4). `receivedAt` (epoch ms) stands in for an unusable event date. */
 export function alertFromDetection(rec: DetectionRecord, policy: AlertPolicy, receivedAt: number): Alert {
   // Lower-cased once here, not in each of the four scans below: that was a tenth of the map's time.
   const keys = lowerKeys(rec.pairs);
-  const observables = detectionObservables(rec, keys);
+  const observables = detectionObservables(rec, keys, policy.internalSuffixes);
   const threat = firstValue(rec.pairs, keys, ['threat']);
+  const reputation = reputationOf(rec, keys);
   const summary = detectionSummary({
     category: rec.category,
     indicator: rec.matchedIndicator,
     threat,
     srcHost: firstValue(rec.pairs, keys, ['src']),
     user: firstValue(rec.pairs, keys, ['usrname', 'suser']),
+    ...reputation,
   });
   const tags = ['cybertrace', `category:${rec.category}`];
   if (threat !== null) tags.push(`threat:${threat}`);
@@ -54,7 +58,7 @@ export function alertFromDetection(rec: DetectionRecord, policy: AlertPolicy, re
     type: identifier(policy.type, DEFAULT_POLICY.type, TYPE_MAX),
     source: identifier(policy.source, DEFAULT_POLICY.source, SOURCE_MAX),
     sourceRef: sourceRefFor(rec.line),
-    title: titleFor(rec.category, rec.matchedIndicator),
+    title: titleFor(rec.category, rec.matchedIndicator, reputation),
     description: markdownDescription({ summary, pairs: rec.pairs, notes: [...oversizedNote(observables.oversized), ...capNote(observables.leftOut)] }),
     severity: severityFor(rec, policy),
     date: parseEventDate(rec.dateText, receivedAt) ?? receivedAt,
@@ -83,7 +87,8 @@ export function alertFromServiceAlert(rec: ServiceAlertRecord, policy: AlertPoli
     type: identifier(policy.serviceType, DEFAULT_POLICY.serviceType, TYPE_MAX),
     source: identifier(policy.source, DEFAULT_POLICY.source, SOURCE_MAX),
     sourceRef: sourceRefFor(rec.line),
-    title: cleanTitle(`CyberTrace service: ${short}`),
+    // The feed is what an analyst acts on (`UpdatedFeed` of which feed?): it goes in the title.
+    title: cleanTitle(`CyberTrace service: ${short}${feed === null ? '' : ` (${feed})`}`),
     description: markdownDescription({ summary, pairs: rec.pairs }),
     severity,
     date: parseEventDate(rec.dateText, receivedAt) ?? receivedAt,
@@ -120,12 +125,37 @@ export function shapedRecordAlert(rec: DetectionRecord | ServiceAlertRecord, ale
 /**
  * `<category without KL_, underscores as spaces>: <indicator>`, at most 512 chars, control
  * characters made visible ({@link cleanTitle}); the category alone without an indicator;
- * `CyberTrace detection` when both are blank.
+ * `CyberTrace detection` when both are blank. An IP-reputation hit adds what the feed says of
+ * the address: `IP Reputation: 192.0.2.0 (malware, threat score 97)`.
  */
-export function titleFor(category: string, indicator: string | null): string {
+export function titleFor(category: string, indicator: string | null, reputation: Reputation = {}): string {
   const label = category.replace(/^KL_/, '').replace(/_/g, ' ').trim() || category;
+  const facts = [reputation.reputationCategory, reputation.threatScore === undefined ? undefined : `threat score ${reputation.threatScore}`].filter((f) => f !== undefined);
+  const tail = facts.length === 0 ? '' : ` (${facts.join(', ')})`;
   // A blank category and indicator would leave an empty title, which TheHive refuses (1..512).
-  return cleanTitle(indicator === null ? label : `${label}: ${indicator}`) || 'CyberTrace detection';
+  return cleanTitle(indicator === null ? `${label}${tail}` : `${label}: ${indicator}${tail}`) || 'CyberTrace detection';
+}
+
+/** What an IP-reputation record says of the address (cybertrace-format §3.2). */
+export interface Reputation {
+  readonly threatScore?: string;
+  readonly reputationCategory?: string;
+}
+
+/**
+ * `threat_score` and the record's own `category` (`malware`, `spam`…) of an IP-reputation
+ * detection; nothing for other categories. The record's `category` is the first one that is not
+ * the detection's own (in the key=value format both are called `category`, §4.3).
+ */
+function reputationOf(rec: DetectionRecord, keys: readonly string[]): Reputation {
+  if (!/IP_REPUTATION/i.test(rec.category)) return {};
+  const threatScore = firstValue(rec.pairs, keys, ['threat_score']) ?? undefined;
+  let reputationCategory: string | undefined;
+  for (let i = 0; i < rec.pairs.length && reputationCategory === undefined; i++) {
+    const value = (rec.pairs[i] as KvPair).value;
+    if (keys[i] === 'category' && value !== null && value !== rec.category) reputationCategory = value;
+  }
+  return { ...(threatScore === undefined ? {} : { threatScore }), ...(reputationCategory === undefined ? {} : { reputationCategory }) };
 }
 
 /** What the value of a key becomes: `ip` carries the tags of its observable, `urls` is a `;` list. */
@@ -161,35 +191,50 @@ function roleOf(key: string): KeyRole | undefined {
 
 /**
  * Observables of a detection: the matched indicator first (`ioc: true`, tag
- * `category:<category>`, plus `mask` for masks), then, in line order, `src`/`dst`/`ip` (ip),
- * `url`/`request`/`urls/url` (url), hex hashes of `md5`/`sha1`/`sha256`/`hash`/`fileHash`/`files/*`,
- * `usrName`/`suser` (other, tag `user`), `hostname` (hostname). `keys` are the pairs' keys
- * lower-cased, index for index, for a caller that already has them. At most
- * {@link MAX_DETECTION_OBSERVABLES}: the rest are counted in the set's `leftOut`.
+ * `category:<category>`, plus `mask` for masks), then, in line order, `src`/`dst`/`ip` (ip, or
+ * hostname for a host name), `url`/`request`/`urls/url` (url), hex hashes of
+ * `md5`/`sha1`/`sha256`/`hash`/`fileHash`/`files/*`, `usrName`/`suser` (other, tag `user`),
+ * `hostname` (hostname). A URL without a scheme becomes the absolute URL of the same event that
+ * it abbreviates (`e593…fd.com/.i` and `url=http://e593…fd.com/.i`: one `url`) and stays
+ * `other` when there is none or more than one; a path alone is `uri_path`. Internal host
+ * names are `hostname` tagged `internal` (`internalSuffixes` adds to the built-in ones).
+ * `keys` are the pairs' keys lower-cased, index for index, for a caller that already has them.
+ * At most {@link MAX_DETECTION_OBSERVABLES}: the rest are counted in the set's `leftOut`.
  */
-export function detectionObservables(rec: DetectionRecord, keys: readonly string[] = lowerKeys(rec.pairs)): ObservableSet {
+export function detectionObservables(rec: DetectionRecord, keys: readonly string[] = lowerKeys(rec.pairs), internalSuffixes: readonly string[] = []): ObservableSet {
   const set = new ObservableSet({ max: MAX_DETECTION_OBSERVABLES });
+  const absolute = absoluteUrls(rec.pairs, keys);
   if (rec.matchedIndicator !== null) {
     const value = rec.matchedIndicator.trim();
     const tags = [`category:${rec.category}`];
     if (isMask(value)) tags.push('mask');
-    set.add(classifyIndicator(rec.category, value), value, { ioc: true, tags });
+    const full = isSchemelessUrl(value) ? absolute(value) : null;
+    const dataType = full === null ? classifyIndicator(rec.category, value, internalSuffixes) : 'url';
+    if (dataType === 'hostname' && isInternalName(value, internalSuffixes)) tags.push('internal');
+    set.add(dataType, full ?? value, { ioc: true, tags });
   }
+  const addUrl = (value: string): void => {
+    const v = value.trim();
+    if (SCHEME.test(v)) set.add('url', v);
+    else if (isSchemelessUrl(v)) set.add(absolute(v) === null ? 'other' : 'url', absolute(v) ?? v);
+    else addHost(set, v, [], internalSuffixes, v.startsWith('/') ? 'uri_path' : 'other', false);
+  };
   for (let i = 0; i < rec.pairs.length; i++) {
     const value = (rec.pairs[i] as KvPair).value;
     if (value === null) continue;
     const role = roleOf(keys[i] as string);
     switch (role?.as) {
       case 'ip':
-        // A non-address here (a host name in some recipes) is kept, but not claimed to be an ip.
-        set.add(isIp(value.trim()) || isCidr(value.trim()) ? 'ip' : 'other', value, { tags: role.tags });
+        // A host name here (some recipes put one in src/dst) is a hostname, never claimed to be an ip.
+        if (isIp(value.trim()) || isCidr(value.trim())) set.add('ip', value, { tags: role.tags });
+        else addHost(set, value.trim(), role.tags, internalSuffixes, 'other', true);
         break;
       case 'url':
-        set.add('url', value);
+        addUrl(value);
         break;
       case 'urls':
         // Record-context lists join repeated fields with `;` (cybertrace-format §3.2).
-        for (const url of value.split(';')) set.add('url', url);
+        for (const url of value.split(';')) addUrl(url);
         break;
       case 'hash':
         for (const hash of value.split(';')) if (isHexHash(hash.trim())) set.add('hash', hash);
@@ -198,11 +243,63 @@ export function detectionObservables(rec: DetectionRecord, keys: readonly string
         set.add('other', value, { tags: ['user'] });
         break;
       case 'hostname':
-        set.add('hostname', value);
+        set.add('hostname', value, { tags: isInternalName(value.trim(), internalSuffixes) ? ['internal'] : [] });
         break;
     }
   }
   return set;
+}
+
+const SCHEME = /^[a-z][a-z0-9+.-]*:\/\//i;
+
+/**
+ * A DNS name by its shape (`domain`/`fqdn`, `hostname` tagged `internal` for an internal one;
+ * always `hostname` when `asHost`: a name in `src`/`dst` names a machine), an address as `ip`,
+ * anything else as `fallback`.
+ */
+function addHost(set: ObservableSet, value: string, tags: readonly string[], internalSuffixes: readonly string[], fallback: 'other' | 'uri_path', asHost: boolean): void {
+  const type = classifyIndicator('', value, internalSuffixes);
+  if (type === 'hostname' || ((type === 'domain' || type === 'fqdn') && asHost)) {
+    set.add('hostname', value, { tags: isInternalName(value, internalSuffixes) ? [...tags, 'internal'] : tags });
+  } else if (type === 'domain' || type === 'fqdn' || type === 'ip' || type === 'url' || type === 'uri_path') {
+    set.add(type, value, { tags });
+  } else {
+    set.add(fallback, value, { tags });
+  }
+}
+
+/**
+ * The absolute URLs of the event's URL fields, and a lookup that gives the one a scheme-less
+ * URL abbreviates (the same text after `scheme://`, a trailing `/` aside; the host in any
+ * case), or null when none or several (`http://` and `https://`) do: that would be a guess.
+ */
+function absoluteUrls(pairs: readonly KvPair[], keys: readonly string[]): (schemeless: string) => string | null {
+  const byRest = new Map<string, Set<string>>();
+  for (let i = 0; i < pairs.length; i++) {
+    const value = (pairs[i] as KvPair).value;
+    const as = value === null ? undefined : roleOf(keys[i] as string)?.as;
+    if (value === null || (as !== 'url' && as !== 'urls')) continue;
+    for (const part of as === 'urls' ? value.split(';') : [value]) {
+      const url = part.trim();
+      const m = SCHEME.exec(url);
+      if (m === null) continue;
+      const rest = comparable(url.slice(m[0].length));
+      let seen = byRest.get(rest);
+      if (seen === undefined) byRest.set(rest, (seen = new Set()));
+      seen.add(url);
+    }
+  }
+  return (schemeless) => {
+    const hits = byRest.get(comparable(schemeless.trim()));
+    return hits !== undefined && hits.size === 1 ? ([...hits][0] as string) : null;
+  };
+}
+
+/** `host/path` with the host lower-cased and one trailing `/` dropped, for comparing. */
+function comparable(rest: string): string {
+  const slash = rest.indexOf('/');
+  const text = slash < 0 ? rest.toLowerCase() : rest.slice(0, slash).toLowerCase() + rest.slice(slash);
+  return text.endsWith('/') ? text.slice(0, -1) : text;
 }
 
 function oversizedNote(count: number): string[] {

@@ -15,7 +15,7 @@ const OMISSION_NOTE_ROOM = 200;
 export interface DescriptionInput {
   /** One short sentence, already markdown (build it with {@link inlineCode} for values). */
   readonly summary: string;
-  /** Every pair in line order, repeats kept; null values are shown as `-`. */
+  /** Every pair in line order, repeats kept; pairs without a value (null, empty, `-`) make no row. */
   readonly pairs: readonly KvPair[];
   /**
    * Plain sentences shown in italics under the summary, e.g. about values left out. They are
@@ -31,22 +31,31 @@ export interface DescriptionInput {
  */
 export function markdownDescription(input: DescriptionInput): string {
   const head = [input.summary, ...(input.notes ?? []).map((n) => `_${escapeText(n)}_`)].join('\n\n');
-  if (input.pairs.length === 0) return truncate(head, DESCRIPTION_MAX);
+  // `url | -` rows (a regex that matched nothing) say nothing and push the real ones down.
+  const pairs = input.pairs.filter((p) => hasValue(p.value));
+  if (pairs.length === 0) return truncate(head, DESCRIPTION_MAX);
   let text = `${head}\n\n| key | value |\n|---|---|`;
   const budget = DESCRIPTION_MAX - OMISSION_NOTE_ROOM;
   let shown = 0;
-  for (const pair of input.pairs) {
+  for (const pair of pairs) {
     const row = `\n| ${escapeCell(pair.key)} | ${escapeCell(pair.value)} |`;
     if (text.length + row.length > budget) break;
     text += row;
     shown += 1;
   }
-  if (shown < input.pairs.length) {
-    const left = input.pairs.length - shown;
-    text += `\n\n_${left} of ${input.pairs.length} pairs left out: TheHive takes at most ${DESCRIPTION_MAX} characters._`;
+  if (shown < pairs.length) {
+    const left = pairs.length - shown;
+    text += `\n\n_${left} of ${pairs.length} pairs left out: TheHive takes at most ${DESCRIPTION_MAX} characters._`;
   }
   // Only an absurd summary can still be too long here; cut rather than have TheHive refuse.
   return truncate(text, DESCRIPTION_MAX);
+}
+
+/** False for null, empty, blank and `-`: CyberTrace's "no value" (cybertrace-format §4.4). */
+function hasValue(value: string | null): boolean {
+  if (value === null) return false;
+  const v = value.trim();
+  return v !== '' && v !== '-';
 }
 
 /**
@@ -115,12 +124,18 @@ export interface DetectionFacts {
   readonly threat: string | null;
   readonly srcHost: string | null;
   readonly user: string | null;
+  /** IP reputation: the record's `threat_score` (0–100). */
+  readonly threatScore?: string;
+  /** IP reputation: the record's own `category` (`malware`, `spam`, `tor_exit_node`…). */
+  readonly reputationCategory?: string;
 }
 
 /** `CyberTrace matched `x` in feed category `KL_…` (threat `…`; source `10.0.0.1`, user `jsmith`).` */
 export function detectionSummary(f: DetectionFacts): string {
   const what = f.indicator === null ? 'CyberTrace reported a detection' : `CyberTrace matched ${inlineCode(f.indicator)}`;
   const extras: string[] = [];
+  if (f.reputationCategory !== undefined) extras.push(`reputation category ${inlineCode(f.reputationCategory)}`);
+  if (f.threatScore !== undefined) extras.push(`threat score ${inlineCode(f.threatScore)}`);
   if (f.threat !== null) extras.push(`threat ${inlineCode(f.threat)}`);
   if (f.srcHost !== null) extras.push(`source ${inlineCode(f.srcHost)}`);
   if (f.user !== null) extras.push(`user ${inlineCode(f.user)}`);

@@ -104,3 +104,26 @@ export function canonicalIp(ip: string): string {
   const addr = ip.split('/')[0] ?? '';
   return addr.includes(':') ? ip.replace(addr, ipaddr.IPv6.parse(addr).toString()) : ip;
 }
+
+/**
+ * Suffixes of names that only resolve inside a network whatever the public suffix list says:
+ * `.local` (mDNS), `.corp`, `.lan`, `.internal`, `.home.arpa` (RFC 8375), `.localdomain`.
+ * Most are not public suffixes at all; listing them keeps the rule true if one ever becomes one.
+ */
+const INTERNAL_SUFFIXES: readonly string[] = ['local', 'corp', 'lan', 'internal', 'home.arpa', 'localdomain', 'intranet'];
+
+/**
+ * True when `name` (a DNS name) is an internal host name: one label (`ws-buh-07`), under no
+ * ICANN public suffix (tldts), under one of {@link INTERNAL_SUFFIXES}, or equal to or under one
+ * of `extra` (`alert.internalSuffixes`, e.g. `corp.kz`: a public suffix a company uses inside).
+ * Such a name must never be a `domain` observable: analyzers would send it to public services.
+ */
+export function isInternalName(name: string, extra: readonly string[] = []): boolean {
+  const host = name.toLowerCase().replace(/\.$/, '');
+  if (host === '' || !host.includes('.')) return host !== '';
+  for (const suffix of [...INTERNAL_SUFFIXES, ...extra]) {
+    const s = suffix.toLowerCase().replace(/^\.+|\.+$/g, '');
+    if (s !== '' && (host === s || host.endsWith(`.${s}`))) return true;
+  }
+  return parse(host).isIcann !== true;
+}

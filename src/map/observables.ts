@@ -5,6 +5,7 @@
  */
 import { BUILTIN_DATATYPES, type DataType, type Observable } from '../types.js';
 import { oneLine, percentEncodeControls } from './controls.js';
+import { isInternalName } from './indicator-syntax.js';
 import { OBSERVABLE_DATA_MAX, cleanTags } from './limits.js';
 
 const BUILTIN: ReadonlySet<string> = new Set(BUILTIN_DATATYPES);
@@ -184,28 +185,45 @@ export function isMask(value: string): boolean {
 }
 
 /**
- * TheHive dataType of an indicator. The category suffix decides first: `_URL` → `url` when
- * the value has a scheme, a path or a mask, `domain` for a bare two-label name
- * (`fakess123.nu`), `fqdn` for a longer one, `ip` for a bare address; `_IP` and
- * `IP_Reputation` → `ip` (an address or a CIDR network); `_Hash_*` → `hash`. A mask (`*`) is
- * `other` whatever the category. A value that does not fit its category
- * (a non-hex "hash") and any other category fall back to its shape: IPv4/IPv6 →
- * `ip` (CIDR too), 32/40/64 hex → `hash`, scheme, `host/path` or mask → `url`, DNS name → `domain`
- * or `fqdn`, anything else `other`.
+ * TheHive dataType of an indicator, from its value alone. The category suffix decides first:
+ * `_URL` → `url` when the value has a scheme, `domain` for a bare two-label public name
+ * (`fakess123.nu`), `fqdn` for a longer one, `hostname` for an internal name (one label, no
+ * public suffix, `.local`/`.corp`/`.lan`/`.internal`, `internalSuffixes`), `ip` for a bare
+ * address; `_IP` and `IP_Reputation` → `ip` (an address or a CIDR network); `_Hash_*` → `hash`.
+ * A mask (`*`) is `other` whatever the category. A URL without a scheme (`host/path`,
+ * `host:port`) is `other`: which scheme it had is a guess, and only the event can tell
+ * ({@link isSchemelessUrl}; alert.ts makes it absolute when it can). A value that does not fit
+ * its category and any other category fall back to its shape: IPv4/IPv6 → `ip` (CIDR too),
+ * 32/40/64 hex → `hash`, scheme → `url`, `/path` → `uri_path`, DNS name of several labels →
+ * `domain`, `fqdn` or `hostname` (internal), anything else `other`.
  */
-export function classifyIndicator(category: string, value: string): DataType {
+export function classifyIndicator(category: string, value: string, internalSuffixes: readonly string[] = []): DataType {
   const v = value.trim();
   // A feed mask (`host/path/*`, `*.host`) is a pattern, not an address: as a `url` or `domain`
   // observable, analyzers would fetch or resolve the literal `*` (cybertrace-format §4.7).
   if (isMask(v)) return 'other';
   const cat = category.toUpperCase();
   if (cat.endsWith('_URL')) {
-    const byShape = shapeOf(v);
-    return byShape === 'ip' || byShape === 'domain' || byShape === 'fqdn' ? byShape : 'url';
+    // A single label in a URL feed is a host name (`http://ws-buh-07/`'s host), not a word.
+    if (hostLabels(v) === 1) return 'hostname';
+    return shapeOf(v, internalSuffixes);
   }
   if ((cat.endsWith('_IP') || cat.includes('IP_REPUTATION')) && (isIp(v) || isCidr(v))) return 'ip';
   if (/_HASH(_|$)/.test(cat) && isHexHash(v)) return 'hash';
-  return shapeOf(v);
+  return shapeOf(v, internalSuffixes);
+}
+
+/**
+ * True for a URL written without its scheme: something host-like (a DNS name or an address,
+ * optionally with a port) followed by a path (`e593…fd.com/.i`, `192.0.2.7:8080/x`).
+ */
+export function isSchemelessUrl(value: string): boolean {
+  const v = value.trim();
+  if (SCHEME.test(v) || isMask(v)) return false;
+  const slash = v.indexOf('/');
+  if (slash <= 0) return false;
+  const host = v.slice(0, slash).replace(/:\d{1,5}$/, '');
+  return hostLabels(host) > 0 || isIp(host);
 }
 
 /** `192.0.2.0/24`, `2001:db8::/32`: feeds list networks too, and TheHive's `ip` type takes them. */
@@ -219,18 +237,13 @@ export function isCidr(value: string): boolean {
   return IPV4.test(addr) ? prefix <= 32 : isIpv6(addr) && prefix <= 128;
 }
 
-function shapeOf(v: string): DataType {
+function shapeOf(v: string, internalSuffixes: readonly string[]): DataType {
   if (isIp(v) || isCidr(v)) return 'ip';
   if (isHexHash(v)) return 'hash';
   if (SCHEME.test(v)) return 'url';
-  const slash = v.indexOf('/');
-  const host = slash < 0 ? v : v.slice(0, slash);
-  // A mask or a path after something host-like is a scheme-less URL (`host/path/*`, `*.host`).
-  if (slash > 0 || isMask(v)) {
-    return hostLabels(host.replace(/\*/g, 'x').replace(/:\d{1,5}$/, '')) > 0 || isIp(host) ? 'url' : 'other';
-  }
+  if (v.startsWith('/') && !v.startsWith('//') && !/\s/.test(v)) return 'uri_path';
   const labels = hostLabels(v);
-  if (labels === 2) return 'domain';
-  if (labels > 2) return 'fqdn';
-  return 'other';
+  if (labels < 2) return 'other';
+  if (isInternalName(v, internalSuffixes)) return 'hostname';
+  return labels === 2 ? 'domain' : 'fqdn';
 }

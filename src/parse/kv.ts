@@ -13,6 +13,11 @@ import type { CyberTraceRecord, KvPair, LineFormat, ParseResult } from '../types
 import type { ErrorCode } from '../errors.js';
 import { CEF_HEADER_FIELDS, cefMatchedIndicator, readCefHeader } from './cef.js';
 import { dateTextOf } from './date-text.js';
+import { unglue } from './glue.js';
+import { isBlank, keyEqAt } from './key-token.js';
+import { canonicalKey, isPiped, pipedPairs, plainLineOf } from './kuma.js';
+import { leefPairs, readLeefHeader } from './leef.js';
+import { unframe } from './syslog.js';
 
 /** The finished-event marker, either as the bare line or as any pair's value (§2.6). */
 const FINISHED = 'LookupFinished';
@@ -29,32 +34,6 @@ const ESM_MSG = 'msg:';
 const KV_CATEGORY_KEYS: readonly string[] = ['category', 'event_name'];
 /** ESM and CEF put the category in `reason`, which CEF also uses for service alert names. */
 const REASON_KEYS: readonly string[] = ['reason'];
-
-/**
- * Blanks for tokenising and trimming: space, tab, LF, VT, FF, CR. ASCII only on purpose: the
- * normalised line is hashed into `sourceRef`, so what counts as a blank must not depend on
- * Unicode tables; a no-break space is part of a value.
- */
-function isBlank(code: number): boolean {
-  return code === 0x20 || (code >= 0x09 && code <= 0x0d);
-}
-
-function isKeyStart(code: number): boolean {
-  return (code >= 0x41 && code <= 0x5a) || (code >= 0x61 && code <= 0x7a) || code === 0x5f;
-}
-
-function isKeyChar(code: number): boolean {
-  // digits, `-` (0x2d), `.` (0x2e) and `/` (0x2f) are allowed after the first character
-  return isKeyStart(code) || (code >= 0x2d && code <= 0x39);
-}
-
-/** Index of the `=` ending a key token that starts at `i`, or -1 when none starts there. */
-function keyEqAt(s: string, i: number): number {
-  if (!isKeyStart(s.charCodeAt(i))) return -1;
-  let j = i + 1;
-  while (j < s.length && isKeyChar(s.charCodeAt(j))) j++;
-  return s.charCodeAt(j) === 0x3d ? j : -1;
-}
 
 function trimBlankEnd(s: string): string {
   let end = s.length;
@@ -169,7 +148,8 @@ function classify(
   dateText: string | null,
 ): ParseResult<CyberTraceRecord> {
   const base = { line, format, dateText, pairs };
-  const categoryKeys = format === 'kv' ? KV_CATEGORY_KEYS : REASON_KEYS;
+  const byReason = format === 'esm' || format === 'cef';
+  const categoryKeys = byReason ? REASON_KEYS : KV_CATEGORY_KEYS;
   for (const { key, value } of pairs) {
     if (value === FINISHED) return { ok: true, value: { kind: 'finished', ...base } };
     const isCategory = categoryKeys.includes(key);
@@ -185,7 +165,7 @@ function classify(
       return { ok: true, value: { kind: 'detection', ...base, category: value, matchedIndicator } };
     }
   }
-  const wanted = format === 'kv' ? '`category`' : '`reason`';
+  const wanted = byReason ? '`reason`' : format === 'leef' ? 'a LEEF EventID, `category`' : '`category`';
   return fail(
     'ERR_KV_NO_CATEGORY',
     `None of the ${pairs.length} pairs is ${wanted}, \`alert=KL_ALERT_…\` or a \`LookupFinished\` marker.`,
@@ -207,29 +187,55 @@ function parseCef(line: string, start: number): ParseResult<CyberTraceRecord> {
 }
 
 /**
- * Parses one CyberTrace output line (with or without its `\r`) into a record.
- *
- * - `CEF:…` lines: seven header fields, then extension pairs; category from `reason`, the
- *   indicator from the `csN` labelled `MatchedIndicator`.
- * - Lines whose header ends with `Detection Event|` (McAfee ESM recipe): category from `reason`,
- *   indicator from `detected`, `dateText` from `date`, `msg:` opens the record context.
- * - Anything else is the plain key=value family: category and indicator from the first
- *   `category` (or `event_name`) and `matchedIndicator`; `dateText` from the header before the
- *   first key when it is or ends with a syslog or ISO-8601 timestamp.
- *
- * Refusals: `ERR_LINE_EMPTY` (only blanks), `ERR_CEF_MALFORMED` (short CEF header),
- * `ERR_KV_MALFORMED` (no key token), `ERR_KV_NO_CATEGORY` (pairs, but no category, service
- * alert or finished marker). `detail` names what is missing, never the line itself.
+ * A LEEF line (QRadar recipe): the EventID is the category (`KL_ALERT_…`: a service alert,
+ * `LookupFinished`: a finished event) and comes first as `category=` (or `alert=`) unless the
+ * attributes already start with it. Attributes are split on the header's delimiter; when the
+ * delimiter never occurs but blanks separate keys (a recipe typed with blanks), on key tokens.
  */
-export function parseLine(raw: string): ParseResult<CyberTraceRecord> {
-  const line = normaliseLine(raw);
-  let start = 0;
-  while (start < line.length && isBlank(line.charCodeAt(start))) start++;
-  if (start === line.length) return fail('ERR_LINE_EMPTY', 'The line holds only whitespace.');
+function parseLeef(line: string, start: number): ParseResult<CyberTraceRecord> {
+  const read = readLeefHeader(line, start);
+  if (!read.ok) return fail('ERR_LEEF_MALFORMED', `The LEEF header has ${read.fieldsFound} of the 5 \`|\`-terminated fields.`);
+  const { eventId, delimiter, attributesStart } = read.header;
+  const text = line.slice(attributesStart);
+  let attributes: KvPair[];
+  if (text.includes(delimiter)) attributes = leefPairs(text, delimiter);
+  else {
+    const first = nextKeyAt(line, attributesStart);
+    attributes = first < 0 ? [] : scanPairs(line, first, false).map((p) => ({ key: canonicalKey(p.key), value: p.value }));
+  }
+  const id = eventId === '' || eventId === '-' ? null : eventId;
+  const lead = attributes.find((p) => KV_CATEGORY_KEYS.includes(p.key) || p.key === 'alert');
+  const pairs = id === null || lead?.value === id ? attributes : [{ key: id.startsWith(ALERT_PREFIX) ? 'alert' : 'category', value: id }, ...attributes];
+  if (pairs.length === 0) return fail('ERR_KV_MALFORMED', 'The LEEF line has no EventID and no `key=value` attribute.');
+  const devTime = attributes.find((p) => p.key === 'devTime')?.value ?? null;
+  return classify(plainLineOf(pairs), 'leef', pairs, devTime === null ? null : dateTextOf(devTime));
+}
+
+/** A KUMA pipe-format line: keys normalised, hashed as its plain equivalent. */
+function parseKuma(line: string, start: number): ParseResult<CyberTraceRecord> {
+  const pairs = pipedPairs(line, start);
+  return classify(plainLineOf(pairs), 'kuma', pairs, null);
+}
+
+/**
+ * A plain key=value line, with glued context fields put apart first: the fixed line is what the
+ * record carries (and `sourceRef` hashes), the line CyberTrace writes with the documented format.
+ */
+function parseKv(line: string, first: number, header: string): ParseResult<CyberTraceRecord> {
+  const fixed = unglue(line, first);
+  const result = classify(fixed.line, 'kv', scanPairs(fixed.line, first, false), dateTextOf(header));
+  if (!result.ok || fixed.splits === 0) return result;
+  return { ok: true, value: { ...result.value, glued: fixed.splits } };
+}
+
+/** Parses a line without syslog header, from its first non-blank character `start`. */
+function parsePayload(line: string, start: number): ParseResult<CyberTraceRecord> {
   if (line.length - start === FINISHED.length && line.startsWith(FINISHED, start)) {
     return { ok: true, value: { kind: 'finished', line, format: 'kv', dateText: null, pairs: [] } };
   }
   if (line.startsWith('CEF:', start)) return parseCef(line, start);
+  if (line.startsWith('LEEF:', start)) return parseLeef(line, start);
+  if (isPiped(line, start)) return parseKuma(line, start);
   const first = nextKeyAt(line, start);
   if (first < 0) return fail('ERR_KV_MALFORMED', 'The line has no `key=value` pair.');
   const header = trimBlankEnd(line.slice(start, first));
@@ -237,5 +243,45 @@ export function parseLine(raw: string): ParseResult<CyberTraceRecord> {
     const pairs = scanPairs(line, first, true);
     return classify(line, 'esm', pairs, firstValue(pairs, 'date'));
   }
-  return classify(line, 'kv', scanPairs(line, first, false), dateTextOf(header));
+  return parseKv(line, first, header);
+}
+
+/**
+ * Parses one CyberTrace output line (with or without its `\r`) into a record.
+ *
+ * - A syslog header (RFC 3164 or 5424, added by a relay) is removed first; the payload is
+ *   parsed as below and its `dateText` falls back to the header's timestamp.
+ * - `CEF:…` lines: seven header fields, then extension pairs; category from `reason`, the
+ *   indicator from the `csN` labelled `MatchedIndicator`.
+ * - `LEEF:…` lines (QRadar recipe): the EventID is the category, then the attributes.
+ * - `Category=…|MatchedIndicator=…|…` (KUMA pipe format): pairs split on `|` before a key.
+ * - Lines whose header ends with `Detection Event|` (McAfee ESM recipe): category from `reason`,
+ *   indicator from `detected`, `dateText` from `date`, `msg:` opens the record context.
+ * - Anything else is the plain key=value family: category and indicator from the first
+ *   `category` (or `event_name`) and `matchedIndicator`; `dateText` from the header before the
+ *   first key when it is or ends with a syslog or ISO-8601 timestamp. Context fields glued to
+ *   each other (RecordFieldContextFormat without its leading blank) are split (`glued`).
+ *
+ * Refusals: `ERR_LINE_EMPTY` (only blanks), `ERR_CEF_MALFORMED` (short CEF header),
+ * `ERR_LEEF_MALFORMED` (short LEEF header), `ERR_KV_MALFORMED` (no key token),
+ * `ERR_KV_NO_CATEGORY` (pairs, but no category, service alert or finished marker). `detail`
+ * names what is missing, never the line itself.
+ */
+export function parseLine(raw: string): ParseResult<CyberTraceRecord> {
+  const line = normaliseLine(raw);
+  const start = skipBlanks(line, 0);
+  if (start === line.length) return fail('ERR_LINE_EMPTY', 'The line holds only whitespace.');
+  const framed = line.charCodeAt(start) === 0x3c ? unframe(line, start) : null;
+  if (framed === null) return parsePayload(line, start);
+  if (framed.payload === '') return fail('ERR_LINE_EMPTY', 'The line holds only a syslog header.');
+  const inner = parsePayload(framed.payload, 0);
+  if (!inner.ok) return inner;
+  const dateText = inner.value.dateText ?? (framed.dateText === null ? null : dateTextOf(framed.dateText));
+  return { ok: true, value: { ...inner.value, framing: framed.framing, dateText } };
+}
+
+function skipBlanks(s: string, from: number): number {
+  let i = from;
+  while (i < s.length && isBlank(s.charCodeAt(i))) i++;
+  return i;
 }

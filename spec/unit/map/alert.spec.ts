@@ -101,9 +101,10 @@ describe('map/alert', () => {
         'CyberTrace matched `fakess123.nu` in feed category `KL_Malicious_URL` (threat `HEUR:Trojan.Script.Generic`, source `10.20.1.44`, user `jsmith`).',
       );
       expect(lines.slice(2, 5)).to.deep.equal(['| key | value |', '|---|---|', '| category | KL_Malicious_URL |']);
-      expect(lines).to.include('| ip | - |');
+      // ip, md5, sha1 and sha256 are `-` (no regex match): no row says so.
+      expect(lines.some((l) => l.startsWith('| ip |'))).to.equal(false);
       expect(lines).to.include('| first_seen | 10.07.2015 23:53 |');
-      expect(lines.filter((l) => l.startsWith('| '))).to.have.length(1 + 15); // header + 15 pairs
+      expect(lines.filter((l) => l.startsWith('| '))).to.have.length(1 + 11); // header + 15 pairs less the 4 without a value
     });
   });
 
@@ -111,7 +112,7 @@ describe('map/alert', () => {
     const alert = alertFromDetection(kvDetection(C8), DEFAULT_POLICY, RECEIVED);
 
     it('keeps the first category for title, tags and severity', () => {
-      expect(alert.title).to.equal('IP Reputation: 192.0.2.0');
+      expect(alert.title).to.equal('IP Reputation: 192.0.2.0 (malware, threat score 97)');
       expect(alert.tags).to.deep.equal(['cybertrace', 'category:KL_IP_Reputation']);
       expect(alert.severity).to.equal(3); // threat_score=97
     });
@@ -163,11 +164,10 @@ describe('map/alert', () => {
     expect(alert.description.split('\n')[0]).to.contain('`fakess123ap.nu/*`');
   });
 
-  it('C13: the repeated record url equal to the indicator merges into it', () => {
+  it('C13: the scheme-less indicator and record url become the event\'s absolute url, one observable', () => {
     const alert = alertFromDetection(kvDetection(C13), DEFAULT_POLICY, RECEIVED);
     expect(alert.observables.filter((o) => o.dataType === 'url')).to.deep.equal([
-      obs('url', 'e593461621ee0f9134c632d00bf108fd.com/.i', true, ['category:KL_IoT_URL']),
-      obs('url', 'http://e593461621ee0f9134c632d00bf108fd.com/.i', false),
+      obs('url', 'http://e593461621ee0f9134c632d00bf108fd.com/.i', true, ['category:KL_IoT_URL']),
     ]);
   });
 
@@ -217,7 +217,7 @@ describe('map/alert', () => {
       obs('hash', '776735a8ca96db15b422879da599f474', false),
       obs('url', 'http://a.example/x', false),
       obs('url', 'http://b.example/y', false),
-      obs('hostname', 'ws-042', false),
+      obs('hostname', 'ws-042', false, ['internal']), // one label: an internal name
     ]);
     expect(alert.date).to.equal(local(2024, 10, 12, 16, 13, 23));
   });
@@ -229,9 +229,9 @@ describe('map/alert', () => {
     expect(alert.description).to.contain('| \\_\\_proto\\_\\_ | a |'); // edge underscores escaped, never emphasis
   });
 
-  it('keeps a non-address src as other, still tagged src', () => {
-    const alert = alertFromDetection(detection('KL_APT_IP', '192.0.2.4', [['src', 'gw.example.org']]), DEFAULT_POLICY, RECEIVED);
-    expect(alert.observables[1]).to.deep.equal(obs('other', 'gw.example.org', false, ['src']));
+  it('types a host name in src as hostname, still tagged src; anything else stays other', () => {
+    const alert = alertFromDetection(detection('KL_APT_IP', '192.0.2.4', [['src', 'gw.example.org'], ['dst', 'not a host']]), DEFAULT_POLICY, RECEIVED);
+    expect(alert.observables.slice(1)).to.deep.equal([obs('hostname', 'gw.example.org', false, ['src']), obs('other', 'not a host', false, ['dst'])]);
   });
 
   describe('title', () => {
@@ -337,7 +337,9 @@ describe('map/alert', () => {
     for (const [line, name, severity] of table) {
       it(`${name} → severity ${severity}`, () => {
         const alert = alertFromServiceAlert(service(line), DEFAULT_POLICY, RECEIVED);
-        expect(alert).to.include({ type: 'cybertrace-service', source: 'CyberTrace', title: `CyberTrace service: ${name}`, severity });
+        // The feed a feed alert is about is named in the title.
+        const feed = /feed=(\S+)/.exec(line)?.[1];
+        expect(alert).to.include({ type: 'cybertrace-service', source: 'CyberTrace', title: `CyberTrace service: ${name}${feed === undefined ? '' : ` (${feed})`}`, severity });
         expect(alert.tags).to.deep.equal(['cybertrace', 'service-alert', `alert:KL_ALERT_${name}`]);
         expect(alert.observables).to.deep.equal([]);
         expect(alert.date).to.equal(local(2024, 10, 12, 6, 0, 1));

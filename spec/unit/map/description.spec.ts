@@ -5,10 +5,10 @@ import type { KvPair } from '../../../src/types.js';
 const pairs = (...kv: Array<[string, string | null]>): KvPair[] => kv.map(([key, value]) => ({ key, value }));
 
 describe('map/description', () => {
-  it('renders the summary, then every pair in order with repeats kept and null as -', () => {
+  it('renders the summary, then every pair with a value in order, repeats kept; null, empty and - make no row', () => {
     const text = markdownDescription({
       summary: 'Summary.',
-      pairs: pairs(['ip', '192.0.2.0'], ['url', null], ['ip', '192.0.2.0'], ['category', 'malware']),
+      pairs: pairs(['ip', '192.0.2.0'], ['url', null], ['md5', ''], ['sha1', ' - '], ['ip', '192.0.2.0'], ['category', 'malware']),
     });
     expect(text).to.equal(
       [
@@ -17,11 +17,14 @@ describe('map/description', () => {
         '| key | value |',
         '|---|---|',
         '| ip | 192.0.2.0 |',
-        '| url | - |',
         '| ip | 192.0.2.0 |',
         '| category | malware |',
       ].join('\n'),
     );
+  });
+
+  it('gives only the summary when no pair has a value', () => {
+    expect(markdownDescription({ summary: 'S.', pairs: pairs(['url', null], ['md5', '-']) })).to.equal('S.');
   });
 
   it('puts notes in italics between summary and table', () => {

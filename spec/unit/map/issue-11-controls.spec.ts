@@ -55,7 +55,8 @@ describe('issue 11: control and bidi characters', () => {
       expect(a.title).to.equal('Malicious URL<U+001B>[31m: evil.top/invoice<U+202E>fdp.exe');
       expect(a.tags).to.deep.equal(['cybertrace', 'category:KL_Malicious_URL<U+001B>[31m', 'threat:HEUR:Trojan<U+0000>.Win32']);
       expect(a.observables.map((o) => [o.dataType, o.data])).to.deep.equal([
-        ['url', 'evil.top/invoice%E2%80%AEfdp.exe'],
+        // No scheme and no absolute URL of it in the event: `other` (issue 14), so <U+XXXX>, not %-encoded.
+        ['other', 'evil.top/invoice<U+202E>fdp.exe'],
         ['ip', '10.0.0.1'],
         ['other', 'ad<U+2066>min<U+2069>'],
         ['hostname', 'ws<U+0007>-01<U+0085>'],

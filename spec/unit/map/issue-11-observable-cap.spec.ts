@@ -37,7 +37,8 @@ describe('issue 11: observables per detection', () => {
     expect(values).to.be.above(5000);
     const a = alertFromDetection(detection(line), DEFAULT_POLICY, 0);
     expect(a.observables).to.have.length(MAX_DETECTION_OBSERVABLES);
-    expect(a.observables[0]).to.deep.equal({ dataType: 'url', data: 'evil.top/gate.php', ioc: true, tags: ['category:KL_Malicious_URL'] });
+    // No scheme and no absolute URL of it in the line: `other` (issue 14), still the indicator.
+    expect(a.observables[0]).to.deep.equal({ dataType: 'other', data: 'evil.top/gate.php', ioc: true, tags: ['category:KL_Malicious_URL'] });
     // Line order after the indicator: the 300 sources, then the URLs until the cap.
     expect(a.observables[1]?.data).to.equal('10.1.0.0');
     expect(a.observables[301]?.data).to.equal('e0.kz');
@@ -61,7 +62,8 @@ describe('issue 11: observables per detection', () => {
 
   it('an ordinary detection is untouched', () => {
     const a = alertFromDetection(detection('category=KL_Malicious_URL matchedIndicator=evil.top/a src=10.0.0.1 url=http://evil.top/a'), DEFAULT_POLICY, 0);
-    expect(a.observables.map((o) => o.data)).to.deep.equal(['evil.top/a', '10.0.0.1', 'http://evil.top/a']);
+    // The scheme-less indicator is the event's absolute URL (issue 14): one url observable.
+    expect(a.observables.map((o) => o.data)).to.deep.equal(['http://evil.top/a', '10.0.0.1']);
     expect(a.description).to.not.include('more values');
   });
 });

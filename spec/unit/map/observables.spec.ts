@@ -97,10 +97,13 @@ describe('map/observables', () => {
       ['KL_Malicious_URL', 'FAKESS123.NU.', 'domain'],
       ['KL_Phishing_URL', 'fakess123ap.nu/*', 'other'], // a mask is a pattern, not an address
       ['KL_Phishing_URL', '*.fakess123ap.nu', 'other'],
-      ['KL_IoT_URL', 'e593461621ee0f9134c632d00bf108fd.com/.i', 'url'], // path
-      ['KL_Malicious_URL', 'fakess123.nu:8080', 'url'],
+      // no scheme: which one is a guess; only the event can tell (alert.ts), so `other` here
+      ['KL_IoT_URL', 'e593461621ee0f9134c632d00bf108fd.com/.i', 'other'],
+      ['KL_Malicious_URL', 'fakess123.nu:8080', 'other'],
       ['KL_Malicious_URL', '192.0.2.7', 'ip'],
-      ['kl_malicious_url', 'fakess123.nu/x', 'url'],
+      ['kl_malicious_url', 'fakess123.nu/x', 'other'],
+      ['KL_InternalTI_URL', 'ws-buh-07', 'hostname'], // one label in a URL feed: a host
+      ['KL_Malicious_URL', 'intranet.corp', 'hostname'], // no public suffix: internal
       ['KL_APT_IP', '192.0.2.4', 'ip'],
       ['KL_APT_IP', '2001:db8::4', 'ip'],
       ['KL_InternalTI_IP', '198.51.100.0/24', 'ip'],
@@ -118,7 +121,7 @@ describe('map/observables', () => {
       ['Custom', 'fe80::1%eth0', 'ip'],
       ['Custom', MD5.toLowerCase(), 'hash'],
       ['Custom', 'https://example.com/x?a=1', 'url'],
-      ['Custom', 'example.com/path', 'url'],
+      ['Custom', 'example.com/path', 'other'],
       ['Custom', '*.example.com', 'other'],
       ['Custom', 'example.com', 'domain'],
       ['Custom', 'mail.example.co.uk', 'fqdn'],
@@ -127,7 +130,8 @@ describe('map/observables', () => {
       ['Custom', '1.2.3.4.5', 'other'],
       ['Custom', '256.1.1.1', 'other'],
       ['Custom', 'hello world', 'other'],
-      ['Custom', '/just/a/path', 'other'],
+      ['Custom', '/just/a/path', 'uri_path'],
+      ['Custom', 'printer.local', 'hostname'],
     ];
     for (const [category, value, dataType] of table) {
       it(`${category} ${JSON.stringify(value)} → ${dataType}`, () => {

@@ -16,10 +16,11 @@ function lines(seed: number, count: number, repeatShare?: number): string[] {
  * independently of src/map/observables.ts: a mask is `other`; a URL feed's value is `url` with a
  * path, else `ip`, `domain` (two labels) or `fqdn`; IP feeds give `ip`, hash feeds `hash`.
  */
-function expectedDataType(category: string, indicator: string): DataType {
+function expectedDataType(category: string, indicator: string, line: string): DataType {
   if (indicator.includes('*')) return 'other';
   if (category.endsWith('_URL')) {
-    if (indicator.includes('/')) return 'url';
+    // A host/path is a url only when the line holds it with a scheme (issue 14), else `other`.
+    if (indicator.includes('/')) return new RegExp(`=https?://${indicator.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}( |$)`).test(line) ? 'url' : 'other';
     if (/^\d+\.\d+\.\d+\.\d+$/.test(indicator)) return 'ip';
     return indicator.split('.').length === 2 ? 'domain' : 'fqdn';
   }
@@ -46,9 +47,9 @@ describe('tools/cybertrace-gen', () => {
       const alert = alertFromRecord(rec, DEFAULT_POLICY, RECEIVED);
       if (alert === null || rec.matchedIndicator === null) return expect.fail(`no alert or indicator: ${line}`);
       const ioc = alert.observables[0];
-      const want = expectedDataType(rec.category, rec.matchedIndicator);
+      const want = expectedDataType(rec.category, rec.matchedIndicator, line);
       expect(ioc, line).to.include({ ioc: true, dataType: want });
-      expect(ioc?.data.toLowerCase()).to.equal(rec.matchedIndicator.toLowerCase());
+      expect(ioc?.data.toLowerCase().replace(/^https?:\/\//, '')).to.equal(rec.matchedIndicator.toLowerCase());
       expect(alert.date, `date of ${line}`).to.not.equal(RECEIVED);
       seenTypes.add(want);
     }
