@@ -4,6 +4,7 @@
  * exactly what to fix. Regexes are compiled with RE2 (re2js): what RE2 refuses (lookaround,
  * backreferences) is refused here, never run on a backtracking engine. Pure.
  */
+import { globMatches } from '../severity.js';
 import { RE2JS } from 're2js';
 import { cidrMatcher, parseCidr } from '../../net/cidr.js';
 import type { Severity } from '../../types.js';
@@ -120,7 +121,14 @@ class RuleChecker {
       this.fail('match', 'expected an object {category?, fields?, peer?, mail?}');
       return { fields };
     }
-    this.unknownKeys(raw, MATCH_KEYS, 'match');
+    // The contract's shorthand: any other key names a field, its value a glob or a `/regex/` (RE2).
+    for (const [field, pattern] of Object.entries(raw)) {
+      if (MATCH_KEYS.includes(field)) continue;
+      const key = `match.${field}`;
+      this.field(field, key);
+      const test = typeof pattern === 'string' && pattern.length > 2 && pattern.startsWith('/') && pattern.endsWith('/') ? this.regex(pattern.slice(1, -1), key) : this.glob(pattern, key);
+      if (test !== undefined) fields.push({ field, test });
+    }
     const out: { -readonly [K in keyof CompiledRule['match']]: CompiledRule['match'][K] } = { fields };
     const category = own(raw, 'category');
     if (category !== undefined) out.category = this.text(category, 'match.category', 256);
@@ -155,6 +163,12 @@ class RuleChecker {
       }
     }
     return out;
+  }
+
+  /** A glob as `alert.severity` rules take them: `*` any run, any case. */
+  glob(pattern: unknown, key: string): ((value: string) => boolean) | undefined {
+    if (typeof pattern !== 'string' || pattern === '') return this.fail(key, 'expected a glob such as "KL_BotnetCnC*" or a regex between slashes such as "/^10\\./"');
+    return (value) => globMatches(pattern, value);
   }
 
   regex(pattern: unknown, key: string): ((value: string) => boolean) | undefined {
@@ -204,8 +218,14 @@ class RuleChecker {
         const key = `set.customFields.${name}`;
         if (name.length < 1 || name.length > 64) this.fail(key, 'a custom field name is 1 to 64 characters');
         else if (name in Object.prototype) this.fail(key, `${JSON.stringify(name)} is no custom field name`);
+        // The contract's shorthand: a template alone is a string field.
+        if (typeof spec === 'string') {
+          const value = this.template(spec, key);
+          if (value !== undefined) customFields.push({ name, type: 'string', value });
+          continue;
+        }
         if (!isObj(spec)) {
-          this.fail(key, `expected {"type": one of ${CUSTOM_FIELD_TYPES.join(', ')}, "value": a template}`);
+          this.fail(key, `expected a template, or {"type": one of ${CUSTOM_FIELD_TYPES.join(', ')}, "value": a template}`);
           continue;
         }
         this.unknownKeys(spec, ['type', 'value'], key);

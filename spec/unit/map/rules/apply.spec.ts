@@ -20,6 +20,24 @@ function map(line: string, policy: Partial<AlertPolicy>, peer?: string): Alert {
 }
 
 describe('map/rules/apply', () => {
+  it("the contract's minimum shape: fields directly under match (a glob, or /regex/ in RE2), a custom field as a plain template", () => {
+    const rules = [
+      {
+        match: { category: 'KL_BotnetCnC*', src: '/^10\\./' },
+        set: { title: 'C2 {{matchedIndicator}} contacted by {{src}}', severity: 3, tags: ['c2'], customFields: { 'ct-feed': '{{category}}' } },
+      },
+    ];
+    const a = map(CNC, { rules });
+    expect([a.title, a.severity]).to.deep.equal(['C2 a7396d61.com contacted by 10.1.5.9', 3]);
+    expect(a.tags).to.include('c2');
+    expect(a.customFields).to.deep.equal({ 'ct-feed': 'KL_BotnetCnC_URL' });
+    // The regex holds or the rule does not match: a 192.168 source keeps the built-in title.
+    const other = map(CNC.replace('src=10.1.5.9', 'src=192.168.5.9'), { rules });
+    expect(other.title).to.not.match(/^C2 /);
+    // A glob on any field, any case.
+    expect(map(PHISH, { rules: [{ match: { usrName: 'A.PET*' }, set: { tags: ['vip'] } }] }).tags).to.include('vip');
+  });
+
   it('no rules: the built-in alert, the same object, no meta', () => {
     const plain = alertFromRecord(record(PHISH), DEFAULT_POLICY, NOW);
     expect(map(PHISH, { rules: [] })).to.deep.equal(plain);
