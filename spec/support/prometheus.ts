@@ -3,13 +3,13 @@
  * loopback port with its storage in a temp dir, scraping what the test names. Nothing of the
  * system's Prometheus (its config, its data, its port) is used or touched.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findBinary } from './dovecot.js';
 import { freePort } from './free-port.js';
-import { waitFor } from './harness.js';
+import { startForeground } from './foreground-server.js';
 
 /** Why the Prometheus tests cannot run here, or undefined when they can. */
 export function prometheusMissing(): string | undefined {
@@ -59,26 +59,7 @@ export async function startPrometheus(opts: { targets: readonly string[]; ruleFi
   await writeFile(join(dir, 'prometheus.yml'), config);
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const child: ChildProcess = spawn(binary, [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
-  let exited = false;
-  const gone = new Promise<void>((resolve) => child.once('exit', () => ((exited = true), resolve())));
-  const stop = async (): Promise<void> => {
-    if (!exited) child.kill('SIGTERM');
-    await gone;
-    await rm(dir, { recursive: true, force: true });
-  };
-  try {
-    await waitFor('Prometheus to be ready', async () => {
-      if (exited) throw new Error(`prometheus exited during start-up:\n${out}`);
-      return (await fetch(`${url}/-/ready`).then((r) => r.status, () => 0)) === 200;
-    }, 30_000);
-  } catch (err) {
-    await stop();
-    throw err;
-  }
+  const server = await startForeground('Prometheus', binary, [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`], dir, async () => (await fetch(`${url}/-/ready`).then((r) => r.status, () => 0)) === 200, 30_000);
   const api = async (path: string): Promise<unknown> => {
     const body = (await (await fetch(`${url}${path}`)).json()) as { status: string; data: unknown; error?: string };
     if (body.status !== 'success') throw new Error(`Prometheus ${path}: ${body.error ?? body.status}`);
@@ -91,7 +72,7 @@ export async function startPrometheus(opts: { targets: readonly string[]; ruleFi
       const data = (await api(`/api/v1/query?query=${encodeURIComponent(expr)}`)) as { result: { metric: Record<string, string>; value: [number, string] }[] };
       return data.result;
     },
-    out: () => out,
-    stop,
+    out: server.out,
+    stop: server.stop,
   };
 }

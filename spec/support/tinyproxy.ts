@@ -3,13 +3,13 @@
  * generated in a temp dir, its log read to see which CONNECTs it carried. The system's tinyproxy
  * (its config, its port) is never used.
  */
-import { spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findBinary } from './dovecot.js';
 import { freePort } from './free-port.js';
-import { connect, waitFor } from './harness.js';
+import { startForeground } from './foreground-server.js';
+import { connect } from './harness.js';
 
 /** Why the proxy tests cannot run here, or undefined when they can. */
 export function tinyproxyMissing(): string | undefined {
@@ -45,33 +45,15 @@ export async function startTinyproxy(opts: { connectPorts?: readonly number[] } 
   ].join('\n');
   await writeFile(join(dir, 'tinyproxy.conf'), config);
   // -d: stay in the foreground and log to stderr.
-  const child = spawn(binary, ['-d', '-c', join(dir, 'tinyproxy.conf')], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  let exited = false;
-  const gone = new Promise<void>((resolve) => child.once('exit', () => ((exited = true), resolve())));
-  const stop = async (): Promise<void> => {
-    if (!exited) child.kill('SIGTERM');
-    await gone;
-    await rm(dir, { recursive: true, force: true });
-  };
-  try {
-    await waitFor('tinyproxy to listen', async () => {
-      if (exited) throw new Error(`tinyproxy exited during start-up:\n${out}`);
-      return connect(port).then(
-        (s) => (s.destroy(), true),
-        () => false,
-      );
-    });
-  } catch (err) {
-    await stop();
-    throw err;
-  }
+  const server = await startForeground('tinyproxy', binary, ['-d', '-c', join(dir, 'tinyproxy.conf')], dir, () =>
+    connect(port).then(
+      (sock) => (sock.destroy(), true),
+      () => false,
+    ), 10_000);
   return {
     url: `http://127.0.0.1:${port}`,
-    connects: () => [...out.matchAll(/Request \(file descriptor \d+\): CONNECT (\S+) HTTP/g)].map((m) => m[1] as string),
-    out: () => out,
-    stop,
+    connects: () => [...server.out().matchAll(/Request \(file descriptor \d+\): CONNECT (\S+) HTTP/g)].map((m) => m[1] as string),
+    out: server.out,
+    stop: server.stop,
   };
 }
