@@ -76,11 +76,11 @@ export function oneFileBody(f: FileObservable, part: FilePart): MultipartBody {
   return multipartBody(JSON.stringify(wireObservable(f)), [{ ...part, field: 'attachment' }]);
 }
 
-/** Gives the store back the alert's files: TheHive has them (or they are gone from the store). */
-export async function releaseFiles(alert: Alert, source: FileSource | undefined): Promise<void> {
+/** Gives the store back these observables' files: TheHive has them (or they are gone from the store). */
+export async function releaseFiles(observables: readonly Observable[], source: FileSource | undefined): Promise<void> {
   if (source === undefined) return;
   const byRef = new Map<string, string[]>();
-  for (const o of alert.observables) {
+  for (const o of observables) {
     if (!isFile(o)) continue;
     const list = byRef.get(o.attachment.ref) ?? [];
     list.push(o.attachment.sha256);

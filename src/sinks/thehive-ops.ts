@@ -62,7 +62,7 @@ export function createTheHiveOps(client: TheHiveClient, api: (signal: AbortSigna
         const attached = await attachV0(made.value.id, alert.observables.filter(isFile), signal);
         if (attached.kind !== 'ok') return attached;
       }
-      await releaseFiles(alert, files);
+      await releaseFiles(alert.observables, files);
       return made;
     },
     async get(id: string, signal: AbortSignal) {
@@ -109,7 +109,7 @@ export function createTheHiveOps(client: TheHiveClient, api: (signal: AbortSigna
         if (r.kind !== 'ok') return r;
         added += r.value.added;
         existed += r.value.existed;
-        await releaseFiles({ observables: fileObs } as unknown as Alert, files);
+        await releaseFiles(fileObs, files);
       }
       return ok({ added, existed });
     },

@@ -77,6 +77,7 @@ export function createTheHiveSink(opts: TheHiveSinkOptions): TheHiveSink {
   }
 
   const ops = createTheHiveOps(client, resolveApi, opts.files);
+  const decode = (body: string): Alert => (encodedAs === 'v1' ? (JSON.parse(body) as Alert) : fromV0(JSON.parse(body) as V0Alert));
 
   return {
     name: 'thehive',
@@ -86,7 +87,7 @@ export function createTheHiveSink(opts: TheHiveSinkOptions): TheHiveSink {
     },
     // v0: TheHive 4 refuses bodies over 256 kB, so encodeV0 shortens a bigger alert (thehive-v0.ts).
     encode: (alert: Alert): string => (encodedAs === 'v1' ? JSON.stringify(wireAlert(alert)) : encodeV0(alert)),
-    decode: (body: string): Alert => (encodedAs === 'v1' ? (JSON.parse(body) as Alert) : fromV0(JSON.parse(body) as V0Alert)),
+    decode,
     async send(batch: readonly QueuedAlert[], signal: AbortSignal): Promise<Outcome> {
       const [queued] = batch;
       if (queued === undefined || batch.length > 1) throw new TypeError(`Expected \`batch\` to hold 1 alert, got ${batch.length}.`);
@@ -94,7 +95,7 @@ export function createTheHiveSink(opts: TheHiveSinkOptions): TheHiveSink {
       if (typeof a !== 'string') return a;
       // A mail's files go by multipart (TheHive 5) or one request each after the alert (4): the ops do both.
       if (mayHaveFiles(queued.body)) {
-        const alert = encodedAs === 'v1' ? (JSON.parse(queued.body) as Alert) : fromV0(JSON.parse(queued.body) as V0Alert);
+        const alert = decode(queued.body);
         if (opts.files !== undefined) {
           const made = await ops.create(alert, signal);
           return made.kind === 'ok' ? { kind: 'delivered', ...(made.value.duplicate ? { duplicate: true } : {}) } : made;
