@@ -56,11 +56,11 @@ export function createFileSink(path: string, files?: FileCopySource): Sink {
         await makePrivateDir(dirname(path));
         handle = await openOutput(path);
       }
-      const withFiles = files === undefined ? [] : batch.filter((q) => mayHaveFiles(q.body)).map((q) => JSON.parse(q.body) as Alert);
-      for (const alert of withFiles) await copyFiles(alert.observables);
+      const withFiles = files === undefined ? [] : batch.filter((q) => mayHaveFiles(q.body)).map((q) => observablesOf(q.body));
+      for (const observables of withFiles) await copyFiles(observables);
       await handle.appendFile(lines(needsNewline, batch));
       needsNewline = false;
-      for (const alert of withFiles) await releaseFiles(alert, files);
+      for (const observables of withFiles) await releaseFiles(observables, files);
       return { kind: 'delivered' };
     } catch (err) {
       needsNewline = handle !== null;
@@ -104,13 +104,8 @@ export function createFileSink(path: string, files?: FileCopySource): Sink {
     create: (alert, signal) => appendOne(JSON.stringify(alert), signal, { id: alert.sourceRef, duplicate: false }),
     get: (id) => Promise.resolve({ kind: 'ok', value: { id, sourceRef: id, status: 'open', severity: 1, tags: [] } }),
     update: (id, patch, signal) => appendOne(updateLine(id, patch), signal, undefined),
-    // The batch path copies and releases a line's files; a lone observables line carries them the same way.
-    addObservables: async (id, observables, signal) => {
-      await copyFiles(observables).catch(() => undefined);
-      const r = await appendOne(observablesLine(id, observables), signal, { added: observables.length, existed: 0 });
-      if (r.kind === 'ok') await releaseFiles({ observables } as unknown as Alert, files);
-      return r;
-    },
+    // Its files are copied and released by write(), as an alert line's.
+    addObservables: (id, observables, signal) => appendOne(observablesLine(id, observables), signal, { added: observables.length, existed: 0 }),
     find: () => Promise.resolve({ kind: 'ok', value: null }),
   };
 
@@ -131,6 +126,14 @@ export function createFileSink(path: string, files?: FileCopySource): Sink {
       await h.close();
     },
   };
+}
+
+/** The observables a line carries: an alert's, or an observables line's `add` (file-lines.ts). */
+function observablesOf(body: string): readonly Observable[] {
+  const line = JSON.parse(body) as Partial<Alert> & { observables?: unknown };
+  if (Array.isArray(line.observables)) return line.observables as Observable[];
+  const add = (line.observables as { add?: unknown } | undefined)?.add;
+  return Array.isArray(add) ? (add as Observable[]) : [];
 }
 
 /** Opens the output for appending; a file made here is 0600 whatever the umask. */

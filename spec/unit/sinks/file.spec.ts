@@ -1,10 +1,12 @@
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
+import { FileStore } from '../../../src/io/file-store.js';
 import { createFileSink } from '../../../src/sinks/file.js';
-import type { Alert, QueuedAlert, Sink } from '../../../src/types.js';
+import type { Alert, Observable, QueuedAlert, Sink } from '../../../src/types.js';
 import { testAlert } from '../../support/alerts.js';
 
 const alert = (ref: string, description = 'd'): Alert =>
@@ -114,5 +116,40 @@ describe('sinks/file', () => {
       { observables: { sourceRef: 'ct-k1-1', add: [{ dataType: 'ip', data: '203.0.113.7', ioc: true }] } },
     ]);
     expect(await ops.find({ sourceRef: 'ct-k1-1' }, live())).to.deep.equal({ kind: 'ok', value: null });
+  });
+});
+
+describe('sinks/file: mail files (issue 13)', () => {
+  const content = Buffer.from('%PDF-1.4 a small file\n');
+  const sha = createHash('sha256').update(content).digest('hex');
+  const REF = 'cd'.repeat(16);
+  const fileObs: Observable = { dataType: 'file', data: sha, ioc: false, attachment: { name: 'scan.pdf', contentType: 'application/pdf', size: content.length, sha256: sha, ref: REF }, tags: ['attachment:scan.pdf'] };
+  let dir: string;
+  let store: FileStore;
+  const signal = new AbortController().signal;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'file-sink-files-'));
+    store = new FileStore(join(dir, 'spool', 'files'));
+    await store.put(REF, [{ sha256: sha, content }]);
+  });
+  afterEach(() => rm(dir, { recursive: true, force: true }));
+
+  it('an alert line: the bytes copied to files/<sha256> beside the output, then given back to the store', async () => {
+    const sink = createFileSink(join(dir, 'out', 'alerts.ndjson'), store);
+    const alert: Alert = { ...testAlert('mail-f1'), observables: [fileObs] };
+    expect(await sink.send([{ sourceRef: 'mail-f1', body: sink.encode(alert) }], signal)).to.deep.equal({ kind: 'delivered' });
+    await sink.close();
+    expect(await readFile(join(dir, 'out', 'files', sha))).to.deep.equal(content);
+    expect(await store.size(sha)).to.equal(null);
+  });
+
+  it('an observables line (a file added to an open alert): the same, not a retry', async () => {
+    const sink = createFileSink(join(dir, 'out', 'alerts.ndjson'), store);
+    const added = await sink.ops?.addObservables('mail-f2', [fileObs], signal);
+    expect(added).to.deep.equal({ kind: 'ok', value: { added: 1, existed: 0 } });
+    await sink.close();
+    expect(await readFile(join(dir, 'out', 'files', sha))).to.deep.equal(content);
+    expect(await store.size(sha)).to.equal(null);
+    expect(await readFile(join(dir, 'out', 'alerts.ndjson'), 'utf8')).to.contain('"add":[{"dataType":"file"');
   });
 });
