@@ -72,23 +72,25 @@ describe('triage end to end through IMAP (issue 13)', function () {
     await hive.close();
   });
 
+  /** serve polling the test's Dovecot, delivering to the stand-in. */
+  const imapToHive = (): Record<string, unknown> => ({
+    'tcp.enabled': false,
+    'thehive.url': hive.url,
+    'thehive.apiKey': 'k-triage',
+    'email.imap.enabled': true,
+    'email.imap.host': dovecot.host,
+    'email.imap.port': dovecot.port,
+    'email.imap.secure': false,
+    'email.imap.starttls': 'off',
+    'email.imap.user': dovecot.user,
+    'email.imap.password': dovecot.password,
+    'email.imap.pollIntervalMs': 200,
+  });
+
   it('gives each fixture the alert an analyst expects', async () => {
     const mails = [fixture('siem-kuma-ru.eml'), fixture('siem-fortisiem-en.eml'), fixture('siem-qradar-en.eml'), fixture('advisory-ioc-refs.eml'), TLP_RED, OUTLOOK, AUTO_REPLY];
     for (const m of mails) await dovecot.append(m);
-    h = await startApp({
-      'tcp.enabled': false,
-      'thehive.url': hive.url,
-      'thehive.apiKey': 'k-triage',
-      'email.imap.enabled': true,
-      'email.imap.host': dovecot.host,
-      'email.imap.port': dovecot.port,
-      'email.imap.secure': false,
-      'email.imap.starttls': 'off',
-      'email.imap.user': dovecot.user,
-      'email.imap.password': dovecot.password,
-      'email.imap.pollIntervalMs': 200,
-      'email.dropSubjects': ['Automatic reply:*'],
-    });
+    h = await startApp({ ...imapToHive(), 'email.dropSubjects': ['Automatic reply:*'] });
     await waitFor('6 alerts (the auto-reply makes none)', () => hive.alerts.length === 6, 30_000);
     const harness = h;
     await waitFor('the auto-reply taken', () => harness.logs.some((l) => l['msg'] === 'Mail dropped by policy: no alert.'), 10_000);
@@ -130,19 +132,7 @@ describe('triage end to end through IMAP (issue 13)', function () {
 
   it('a reported phish in each of the three shapes reaches TheHive with its files (multipart), and the file store empties', async () => {
     for (const name of ['phish-report-rfc822.eml', 'phish-report-eml.eml', 'phish-report-outlook-en.eml']) await dovecot.append(fixture(name));
-    h = await startApp({
-      'tcp.enabled': false,
-      'thehive.url': hive.url,
-      'thehive.apiKey': 'k-triage',
-      'email.imap.enabled': true,
-      'email.imap.host': dovecot.host,
-      'email.imap.port': dovecot.port,
-      'email.imap.secure': false,
-      'email.imap.starttls': 'off',
-      'email.imap.user': dovecot.user,
-      'email.imap.password': dovecot.password,
-      'email.imap.pollIntervalMs': 200,
-    });
+    h = await startApp(imapToHive());
     await waitFor('3 alerts', () => hive.alerts.length === 3, 30_000);
     const files = (a: StoredAlert): string[][] => a.observables.filter((o) => o.dataType === 'file').map((o) => [o.attachment?.name ?? '', o.attachment?.hashes?.[0] ?? '', ...o.tags]);
     // The phish's own bytes (sha256 of its .eml as attached: see reported-phish.spec.ts) and its attachment, by TheHive's digests.
