@@ -119,6 +119,23 @@ export class SpoolReader {
     return cursor.offset < cursor.segment.size || segments.indexOf(cursor.segment) < segments.length - 1;
   }
 
+  /**
+   * A seq no later than the oldest record this reader still holds back: the oldest it read that is
+   * neither acked nor released, else (when it has more to read) where its next read starts. Null
+   * when it is caught up and holds nothing.
+   */
+  oldestSeq(): number | null {
+    const read = this.#readTimes.keys().next();
+    if (!read.done) return read.value;
+    if (this.#rewindAsked) return this.#spool.segments.find((s) => s.live > 0)?.firstSeq ?? null;
+    if (!this.readable()) return null;
+    if (this.#mode === 'tail') {
+      const batch = this.#tail[0];
+      return batch?.entries[batch.index]?.seq ?? batch?.segment.firstSeq ?? null;
+    }
+    return this.#cursor?.segment.firstSeq ?? this.#spool.segments.find((s) => s.live > 0)?.firstSeq ?? null;
+  }
+
   /** The time of the oldest unacked record the reader knows of; undefined when it knows none. */
   oldestTime(): number | undefined {
     const read = this.#readTimes.values().next();

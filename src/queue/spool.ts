@@ -94,6 +94,22 @@ export interface SpoolEntry {
   readonly payload: string;
 }
 
+/** One more reader of the spool ({@link Spool.cursor}): what a delivery target's feeder reads. */
+export interface SpoolCursor {
+  read(max: number, maxChars?: number): Promise<SpoolEntry[]>;
+  whenReadable(): Promise<void>;
+  ack(seq: number): void;
+  /** This cursor read `seq` and leaves it to the cursor that owns it. */
+  release(seq: number): void;
+  /** The next read() starts again from the oldest unacked record. */
+  rewind(): void;
+  /**
+   * Spool bytes this cursor holds on disk: from the segment of the oldest record it read and has not
+   * released nor seen acked (or, when none, of the next it has to read) to the newest. 0 when caught up.
+   */
+  heldBytes(): number;
+}
+
 /** What the spool holds and did since open. */
 export interface SpoolStats {
   /** Bytes of segment files on disk plus appended-not-yet-written. */
@@ -212,6 +228,8 @@ export class Spool {
   readonly #spaceWaiters = new Set<() => void>();
 
   readonly #reader: SpoolReader;
+  /** The primary reader and every {@link cursor} (one per delivery target, issue 14): commits and acks reach all. */
+  readonly #readers: SpoolReader[] = [];
 
   #closing = false;
   #closed = false;
@@ -236,6 +254,7 @@ export class Spool {
       found.recovery.records > 0,
       found.recovery.oldestTime,
     );
+    this.#readers.push(this.#reader);
     this.recovery = found.recovery;
   }
 
@@ -363,8 +382,58 @@ export class Spool {
 
   /** Resolves when read() has records to look at (immediately if so), or when the spool closes. */
   whenReadable(): Promise<void> {
-    if (this.#closed || this.#readable()) return Promise.resolve();
+    return this.#whenReadableBy(this.#reader);
+  }
+
+  /**
+   * Another reader of the same records, with its own position (issue 14: one per delivery target).
+   * It starts at the oldest unacked record, reads every committed record once like read(), and sees
+   * every ack, whoever gives it. A record one cursor reads and leaves to another is released with
+   * {@link SpoolCursor.release} (it no longer counts for that cursor's oldest time). Acks are
+   * shared: a record is acked once, by the cursor that owns it, and a segment goes once every
+   * record in it is acked, so once every cursor is past it.
+   */
+  cursor(): SpoolCursor {
+    const reader = new SpoolReader({ segments: this.#segments, isAcked: (seq) => this.#acks.has(seq), isClosing: () => this.#closing }, true, this.#reader.oldestTime() ?? this.#reader.diskTimeHint);
+    this.#readers.push(reader);
+    return {
+      read: (max, maxChars = Infinity) => reader.read(max, maxChars),
+      whenReadable: () => this.#whenReadableBy(reader),
+      ack: (seq) => this.ack(seq),
+      release: (seq) => reader.acked(seq),
+      rewind: () => {
+        reader.rewind();
+        this.#wake(this.#readWaiters);
+      },
+      heldBytes: () => this.#bytesFrom(reader.oldestSeq()),
+    };
+  }
+
+  /** What the primary reader holds back (see {@link SpoolCursor.heldBytes}). */
+  heldBytes(): number {
+    return this.#bytesFrom(this.#reader.oldestSeq());
+  }
+
+  /** Releases `seq` from the primary reader (see {@link SpoolCursor.release}). */
+  release(seq: number): void {
+    this.#reader.acked(seq);
+  }
+
+  #whenReadableBy(reader: SpoolReader): Promise<void> {
+    if (this.#closed || this.#readableBy(reader)) return Promise.resolve();
     return new Promise((resolve) => this.#readWaiters.add(resolve));
+  }
+
+  /** Bytes of the segments from the one holding `seq` to the newest, plus what waits for its commit; 0 for null. */
+  #bytesFrom(seq: number | null): number {
+    if (seq === null) return 0;
+    let bytes = this.#bufferedBytes;
+    for (let i = this.#segments.length - 1; i >= 0; i--) {
+      const segment = this.#segments[i] as Segment;
+      bytes += segment.size;
+      if (segment.firstSeq <= seq) break;
+    }
+    return bytes;
   }
 
   /** Marks `seq` done (delivered or dead-lettered), in any order; acking twice, after close, or an unknown seq is harmless. */
@@ -372,7 +441,7 @@ export class Spool {
     if (this.#closed || !Number.isSafeInteger(seq) || seq < 1 || seq >= this.#durableNext) return;
     const segment = this.#segmentOf(seq);
     if (segment === undefined || segment.live === 0 || !this.#acks.add(seq)) return;
-    this.#reader.acked(seq);
+    for (const reader of this.#readers) reader.acked(seq);
     this.#unacked--;
     this.#ackedCount++;
     if (this.#ackVersion === this.#persistedAckVersion) this.#ackSince = performance.now();
@@ -421,7 +490,7 @@ export class Spool {
     for (const waiter of this.#commitWaiters.splice(0)) {
       waiter.reject(spoolError('ERR_SPOOL_CLOSED', `The spool in ${this.#dir} closed before records up to seq ${waiter.target} could be written${failure ? ` (${failure.message})` : ''}.`));
     }
-    await this.#reader.close();
+    await Promise.all(this.#readers.map((r) => r.close()));
     await this.#active?.handle.close().catch(() => undefined);
     this.#active = null;
     await releaseLock(this.#dir);
@@ -574,7 +643,7 @@ export class Spool {
     this.#bufferedBytes -= bytes;
     this.#durableNext = (batch[n - 1] as SpoolEntry).seq + 1;
     this.#committed += n;
-    this.#reader.committed(batch, segment, segment.size - bytes, bytes);
+    for (const reader of this.#readers) reader.committed(batch, segment, segment.size - bytes, bytes);
     // Readers first: once commit() resolves, read() already has the records.
     this.#wake(this.#readWaiters);
     if (this.#spaceWaiters.size > 0 && !this.full) this.#wake(this.#spaceWaiters);
@@ -702,14 +771,19 @@ export class Spool {
     return found;
   }
 
-  #readable(): boolean {
-    if (this.#reader.rewinding) return this.#unacked > this.#pending.length + this.#inflight.length;
-    return this.#reader.readable();
+  #readableBy(reader: SpoolReader): boolean {
+    if (reader.rewinding) return this.#unacked > this.#pending.length + this.#inflight.length;
+    return reader.readable();
   }
 
   #oldestTime(): number | null {
     if (this.#unacked === 0) return null;
-    return this.#reader.oldestTime() ?? (this.#inflight[0] ?? this.#pending[0])?.time ?? this.#reader.diskTimeHint;
+    let oldest: number | undefined;
+    for (const reader of this.#readers) {
+      const time = reader.oldestTime();
+      if (time !== undefined && (oldest === undefined || time < oldest)) oldest = time;
+    }
+    return oldest ?? (this.#inflight[0] ?? this.#pending[0])?.time ?? this.#reader.diskTimeHint;
   }
 
   #wake(waiters: Set<() => void>): void {
