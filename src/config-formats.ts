@@ -168,6 +168,16 @@ convict.addFormat({
 });
 
 convict.addFormat({
+  name: 'thehive-targets',
+  // The shape only: config.ts checks each target (config-targets.ts), with the names rules use.
+  validate(value: unknown) {
+    if (typeof value === 'string') throw new Error('Expected a JSON object of named targets such as {"tenant-b": {"organisation": "tenant-b"}}, got text that is not JSON');
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new Error('Expected an object of named targets such as {"tenant-b": {"organisation": "tenant-b"}}');
+  },
+  coerce: jsonOrText,
+});
+
+convict.addFormat({
   name: 'switch',
   validate(value: unknown) {
     if (typeof value !== 'boolean') throw new Error(`Expected true or false (or 1 or 0), got ${JSON.stringify(value)}`);

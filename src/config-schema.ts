@@ -4,6 +4,7 @@
  * duration and size has an upper bound, stated below with its reason: the one every timer shares
  * is setTimeout's, which fires at once for a delay that does not fit in a signed 32-bit integer.
  */
+import type { TargetSpec } from './config-targets.js';
 import { DEFAULT_SEVERITY_RULES } from './map/severity.js';
 import { DEFAULT_MAIL_POLICY, type MailField } from './map/mail-policy.js';
 import type { MailRole } from './map/mail-trust.js';
@@ -86,6 +87,7 @@ export const schema = {
     clientCertFile: { doc: 'Client certificate (PEM, chain) for a TheHive or reverse proxy that asks for one (mTLS); with thehive.clientKeyFile; checked at start.', format: String, default: '', env: 'THEHIVE_CLIENT_CERT_FILE' },
     clientKeyFile: { doc: 'Private key (PEM, unencrypted) of thehive.clientCertFile; checked at start against the certificate.', format: String, default: '', env: 'THEHIVE_CLIENT_KEY_FILE' },
     timeoutMs: { doc: 'Per-request timeout.', format: REQUEST_MS, default: 10000, env: 'THEHIVE_TIMEOUT_MS' },
+    targets: { doc: 'Named TheHive targets besides thehive.url (another organisation, or another TheHive with its own key): {"tenant-b": {"organisation": "tenant-b"}}. A rule\'s set.target picks one. Each has its own spool cursor, window, rate, readiness and dead letters; unset keys come from thehive.* and queue.*. JSON in the environment. See the README, "Routing to several TheHive targets".', format: 'thehive-targets', default: {} as Record<string, unknown>, env: 'THEHIVE_TARGETS', sensitive: true },
   },
   file: {
     path: { doc: 'The file sink: one alert (the exact request body) per line.', format: String, default: 'data/alerts.ndjson', env: 'TRACEHIVE_FILE_PATH' },
@@ -247,7 +249,7 @@ export interface FileBudget {
 /** The validated, frozen configuration. */
 export interface Config {
   readonly tcp: { readonly enabled: boolean; readonly host: string; readonly port: number; readonly maxLineBytes: number; readonly maxConnections: number; readonly idleTimeoutMs: number; readonly allow: readonly string[]; readonly lineTimeoutMs: number; readonly maxConnectionsPerPeer: number };
-  readonly thehive: { readonly url: string; readonly apiKey: string; readonly apiKeyFile: string; readonly organisation: string; readonly api: 'auto' | 'v1' | 'v0'; readonly tlsVerify: boolean; readonly caFile: string; readonly proxy: string; readonly clientCertFile: string; readonly clientKeyFile: string; readonly timeoutMs: number };
+  readonly thehive: { readonly url: string; readonly apiKey: string; readonly apiKeyFile: string; readonly organisation: string; readonly api: 'auto' | 'v1' | 'v0'; readonly tlsVerify: boolean; readonly caFile: string; readonly proxy: string; readonly clientCertFile: string; readonly clientKeyFile: string; readonly timeoutMs: number; readonly targets: Readonly<Record<string, TargetSpec>> };
   readonly file: { readonly path: string };
   readonly queue: { readonly ratePerSec: number; readonly concurrency: number; readonly maxAttempts: number; readonly maxPending: number; readonly retryBaseMs: number; readonly retryMaxMs: number; readonly authRetryMs: number };
   readonly spool: {

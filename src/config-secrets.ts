@@ -69,6 +69,16 @@ export function redactedConfig(config: object): Record<string, unknown> {
   const copy = JSON.parse(JSON.stringify(config)) as Record<string, unknown>;
   for (const key of SECRET_KEYS) update(copy, key, (v) => (v === '' ? v : REDACTED));
   for (const key of URL_KEYS) update(copy, key, redactUrl);
+  // thehive.targets: each target's key and URL, as thehive.apiKey and thehive.url.
+  const targets = (copy['thehive'] as Record<string, unknown> | undefined)?.['targets'];
+  if (targets !== null && typeof targets === 'object') {
+    for (const target of Object.values(targets as Record<string, Record<string, unknown>>)) {
+      if (target === null || typeof target !== 'object') continue;
+      if (typeof target['apiKey'] === 'string' && target['apiKey'] !== '') target['apiKey'] = REDACTED;
+      if (typeof target['url'] === 'string') target['url'] = redactUrl(target['url']);
+      if (typeof target['proxy'] === 'string') target['proxy'] = redactUrl(target['proxy']);
+    }
+  }
   return copy;
 }
 

@@ -17,6 +17,7 @@ import { keyMatches, readCertificates, readPrivateKey } from './config-files.js'
 import { SECRET_KEYS, URL_KEYS, scrub, urlSecrets } from './config-secrets.js';
 import { readSecretFiles, rememberSecretFiles } from './config-secret-files.js';
 import { compileRules } from './map/rules/validate.js';
+import { readKeyFile, ruleTargets, targetProblems, type TargetSpec } from './config-targets.js';
 
 export type { Config, FileBudget } from './config-schema.js';
 export { redactUrl, redactedConfig } from './config-secrets.js';
@@ -59,13 +60,13 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   if (sources.useDefaultFile !== false && existsSync(DEFAULT_FILE)) files.push(DEFAULT_FILE);
   const extra = sources.file ?? env['TRACEHIVE_CONFIG'];
   if (extra) files.push(extra);
-  for (const f of files) conf.load(readJson(f));
-  if (sources.overrides) conf.load(sources.overrides);
+  for (const f of files) conf.load(objectLeaves(readJson(f)));
+  if (sources.overrides) conf.load(objectLeaves(sources.overrides));
   const fromFiles = readSecretFiles((k) => String(conf.get(k)), env, keyName);
   const [problem] = fromFiles.problems;
   if (problem) throw new BridgeError(problem.code, `Invalid configuration:\n  ${fromFiles.problems.map((p) => p.message).join('\n  ')}`);
   for (const [key, value] of fromFiles.values) conf.set(key, value);
-  const secrets = [...SECRET_KEYS.map((k) => String(conf.get(k))), ...URL_KEYS.flatMap((k) => urlSecrets(String(conf.get(k))))];
+  const secrets = [...SECRET_KEYS.map((k) => String(conf.get(k))), ...URL_KEYS.flatMap((k) => urlSecrets(String(conf.get(k)))), ...targetSecrets(conf.get('thehive.targets'))];
   try {
     const config = validated(conf, env, files);
     rememberSecretFiles(config, fromFiles.files);
@@ -98,6 +99,19 @@ function validated(conf: Conf, env: NodeJS.ProcessEnv, files: readonly string[])
   if (rules.length > 0) {
     const where = [...files, 'the environment variable TRACEHIVE_ALERT_RULES'].join(' or ');
     throw new BridgeError('ERR_CONFIG_RULE', `Invalid alert.rules (fix them in ${where}; the README's "Mapping rules" describes them):\n  ${rules.join('\n  ')}`);
+  }
+  const targets = targetProblems(conf.get('thehive.targets'), ruleTargets(conf.get('alert.rules')), { url: String(conf.get('thehive.url')), apiKey: String(conf.get('thehive.apiKey')) });
+  if (targets.length === 0) {
+    for (const [name, spec] of Object.entries(conf.get('thehive.targets') as Record<string, TargetSpec>)) {
+      try {
+        if (spec.apiKeyFile) readKeyFile(spec.apiKeyFile, `thehive.targets.${name}.apiKeyFile`);
+      } catch (err) {
+        targets.push((err as Error).message);
+      }
+    }
+  }
+  if (targets.length > 0) {
+    throw new BridgeError('ERR_CONFIG_TARGET', `Invalid thehive.targets (fix them in ${[...files, 'the environment variable THEHIVE_TARGETS'].join(' or ')}; the README's "Routing to several TheHive targets" describes them):\n  ${targets.join('\n  ')}`);
   }
   if (conf.get('email.imap.enabled') && (conf.get('email.imap.host') === '' || conf.get('email.imap.user') === '')) {
     throw new BridgeError('ERR_CONFIG_INVALID', 'email.imap: IMAP is enabled but email.imap.host or email.imap.user is empty. Set TRACEHIVE_IMAP_HOST, TRACEHIVE_IMAP_USER and TRACEHIVE_IMAP_PASSWORD, or TRACEHIVE_IMAP_ENABLED=false.');
@@ -211,6 +225,28 @@ function explain(message: string, files: readonly string[]): string[] {
     const where = [...files, envName ? `the environment variable ${envName}` : ''].filter(Boolean).join(' or ');
     return where ? `${line}. Fix it in ${where}.` : line;
   });
+}
+
+/**
+ * convict merges a file's objects key by key into the schema, so an object-valued key (its value a
+ * map of names, as thehive.targets) must reach it whole: as JSON text, which its format parses.
+ */
+function objectLeaves(o: object): object {
+  const thehive = (o as Record<string, unknown>)['thehive'];
+  if (thehive === null || typeof thehive !== 'object' || Array.isArray(thehive)) return o;
+  const targets = (thehive as Record<string, unknown>)['targets'];
+  if (targets === null || typeof targets !== 'object' || Array.isArray(targets)) return o;
+  return { ...o, thehive: { ...thehive, targets: JSON.stringify(targets) } };
+}
+
+/** The API keys and URL passwords of thehive.targets: scrubbed from error messages like thehive.apiKey. */
+function targetSecrets(targets: unknown): string[] {
+  if (targets === null || typeof targets !== 'object') return [];
+  return Object.values(targets as Record<string, Record<string, unknown> | null>).flatMap((t) => [
+    ...(typeof t?.['apiKey'] === 'string' ? [t['apiKey']] : []),
+    ...(typeof t?.['url'] === 'string' ? urlSecrets(t['url']) : []),
+    ...(typeof t?.['proxy'] === 'string' ? urlSecrets(t['proxy']) : []),
+  ]);
 }
 
 function deepFreeze<T>(value: T): T {

@@ -14,6 +14,7 @@ export const ERROR_CODES = {
   ERR_CONFIG_FILE: 'The configuration file could not be read or is not JSON.',
   ERR_CONFIG_SECRET_BOTH: 'A secret is given twice, as its value and as a file (`thehive.apiKey` and `thehive.apiKeyFile`, …); the message names both keys and their variables.',
   ERR_CONFIG_SECRET_FILE: 'A secret file (`thehive.apiKeyFile`, `THEHIVE_API_KEY_FILE`, a systemd credential, …) cannot be read, is empty or holds more than one line.',
+  ERR_CONFIG_TARGET: 'A `thehive.targets` entry is invalid, or a rule or mailbox names a target it does not have; the message names the key, e.g. `alert.rules[1].set.target: no target "tenant-c" in thehive.targets`.',
   ERR_CONFIG_RULE: 'An `alert.rules` entry is invalid (a regex RE2 refuses, an unknown field, a template error, a bad CIDR…); the message names the rule’s index and key, e.g. `alert.rules[2].set.title: unclosed {{`.',
   ERR_RULE_REFUSED: 'TheHive refused a value a rule set (an unknown custom field, case template, ATT&CK pattern or organisation): the alert went to the dead-letter log, and `/readyz/delivery` names the rule.',
   ERR_RULE_VALUE: 'A rule’s custom field or external link did not convert (e.g. `abc` as an integer): that value was left out and the alert sent without it; counted in `tracehive_rule_values_dropped_total`.',

@@ -89,6 +89,7 @@ export function applyRules(alert: Alert, event: RuleEvent, set: RuleSet): Alert 
       meta.organisation = s.organisation;
       setBy('organisation', rule.label);
     }
+    if (s.target !== undefined) meta.target = s.target;
     if (s.externalLink !== undefined) {
       const link = render(s.externalLink, lookup, TEMPLATE_MAX).trim();
       if (isHttpUrl(link)) out.externalLink = link;
@@ -108,8 +109,26 @@ export function applyRules(alert: Alert, event: RuleEvent, set: RuleSet): Alert 
     if (rule.stop) break;
   }
   if (meta.rules.length === 0 && fallback === null) return alert;
+  // A target the source chose (a mailbox's) stands unless a rule chose another.
+  const chosen = alert.meta?.target;
+  if (meta.target === undefined && chosen !== undefined) meta.target = chosen;
   if (dropped.length > 0) meta.dropped = dropped;
   return out.alert(event.date, meta);
+}
+
+/**
+ * The `thehive.targets` name the rules send `event` to: the `set.target` of the last matching rule
+ * (a rule with `stop` ends the evaluation), or undefined for `thehive.url`. What {@link applyRules}
+ * puts in `meta.target`, without building the alert: the feeders route records with it.
+ */
+export function targetOf(event: RuleEvent, set: RuleSet): string | undefined {
+  let target: string | undefined;
+  for (const rule of set.rules) {
+    if (!ruleMatches(rule, event)) continue;
+    if (rule.set.target !== undefined) target = rule.set.target;
+    if (rule.stop) break;
+  }
+  return target;
 }
 
 function render(t: Template, lookup: (field: string) => string | null, max: number, keepLines = false): string {

@@ -47,6 +47,8 @@ export interface RuleSpec {
     readonly assignee?: string;
     readonly procedures?: readonly ProcedureSpec[];
     readonly organisation?: string;
+    /** A name of `thehive.targets`: the TheHive the alert goes to (none: `thehive.url`). */
+    readonly target?: string;
   };
   readonly stop?: boolean;
 }
@@ -77,6 +79,7 @@ export interface CompiledRule {
     readonly assignee?: string;
     readonly procedures?: readonly ProcedureSpec[];
     readonly organisation?: string;
+    readonly target?: string;
   };
   readonly stop: boolean;
 }

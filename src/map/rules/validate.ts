@@ -29,7 +29,7 @@ export interface CompileOptions {
 const RULE_KEYS = ['name', 'match', 'set', 'stop'];
 const MATCH_KEYS = ['category', 'fields', 'peer', 'mail'];
 const MAIL_KEYS = ['kind', 'sender'];
-const SET_KEYS = ['title', 'description', 'severity', 'tags', 'tlp', 'pap', 'type', 'source', 'customFields', 'caseTemplate', 'externalLink', 'assignee', 'procedures', 'organisation'];
+const SET_KEYS = ['title', 'description', 'severity', 'tags', 'tlp', 'pap', 'type', 'source', 'customFields', 'caseTemplate', 'externalLink', 'assignee', 'procedures', 'organisation', 'target'];
 /** Rules at most: each is tried on every event. */
 export const RULES_MAX = 200;
 
@@ -203,6 +203,8 @@ class RuleChecker {
     if (has('caseTemplate')) out.caseTemplate = this.text(raw['caseTemplate'], 'set.caseTemplate', 128);
     if (has('assignee')) out.assignee = this.text(raw['assignee'], 'set.assignee', 128);
     if (has('organisation')) out.organisation = this.text(raw['organisation'], 'set.organisation', 128);
+    // Whether thehive.targets has it is checked in config.ts, which sees both keys.
+    if (has('target')) out.target = this.text(raw['target'], 'set.target', 64);
     if (has('tags')) {
       const t = raw['tags'];
       if (!Array.isArray(t)) this.fail('set.tags', 'expected a list of tags (templates allowed, e.g. "tenant:{{src}}")');

@@ -133,3 +133,30 @@ describe('map/rules/apply', () => {
     expect(a.meta?.dropped?.[0]).to.match(/set\.externalLink: "" is no http\(s\) URL/);
   });
 });
+
+describe('map/rules set.target (issue 14, routing)', () => {
+  const rules = [
+    { match: { category: 'KL_Phishing_*' }, set: { target: 'tenant-b' } },
+    { match: { fields: { src: '^10\\.1\\.' } }, set: { target: 'tenant-c' }, stop: true },
+    { set: { target: 'default' } },
+  ];
+
+  it('puts the target of the last matching rule in meta.target, and targetOf agrees without building the alert', async () => {
+    const { targetOf, ruleSetOf } = await import('../../../../src/map/rules/apply.js');
+    const { recordEvent } = await import('../../../../src/map/rules/fields.js');
+    const policy = { ...DEFAULT_POLICY, serviceAlerts: 'alert' as const, rules };
+    // Phishing: rule 0 says tenant-b, rule 2 (no match condition) then says default.
+    expect(map(PHISH, policy).meta?.target).to.equal('default');
+    // C2 from 10.1.x: rule 1 says tenant-c and stops.
+    expect(map(CNC, policy).meta?.target).to.equal('tenant-c');
+    for (const line of [PHISH, CNC]) {
+      const rec = record(line);
+      if (rec.kind === 'finished') throw new Error('unexpected');
+      expect(targetOf(recordEvent(rec, NOW), ruleSetOf(policy))).to.equal(map(line, policy).meta?.target);
+    }
+  });
+
+  it('leaves meta.target out when no rule names a target', () => {
+    expect(map(CNC, { rules: [{ set: { tags: ['x'] } }] }).meta?.target).to.equal(undefined);
+  });
+});
