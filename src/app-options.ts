@@ -11,6 +11,7 @@ import type { MailTrust } from './mail-pipeline.js';
 import { DEFAULT_MAIL_POLICY, type MailPolicy } from './map/mail-policy.js';
 import { proxyFor } from './sinks/proxy-route.js';
 import type { TheHiveSinkOptions } from './sinks/thehive.js';
+import { resolveTargets, type ResolvedTarget } from './config-targets.js';
 import type { ImapOptions } from './sources/imap.js';
 import type { SmtpOptions } from './sources/smtp.js';
 
@@ -53,8 +54,7 @@ function proxyOf(setting: string, url: string): { proxy?: string } {
 }
 
 /** The `thehive.*` keys as the TheHive sink takes them (its CA and client certificate files read, as PEM text; the proxy resolved). */
-export function theHiveOptionsOf(config: Config): TheHiveSinkOptions {
-  const t = config.thehive;
+export function theHiveOptionsOf(t: ResolvedTarget): TheHiveSinkOptions {
   return {
     url: t.url,
     apiKey: t.apiKey,
@@ -68,8 +68,30 @@ export function theHiveOptionsOf(config: Config): TheHiveSinkOptions {
     ...proxyOf(t.proxy, t.url),
     timeoutMs: t.timeoutMs,
     // Every request counts, not only creates: the sink's client limits them all (the delivery queue does not).
-    ratePerSec: config.queue.ratePerSec,
+    ratePerSec: t.ratePerSec,
   };
+}
+
+/** Every delivery target, thehive.url's (`default`, or the file sink) first, with thehive.targets' filled in (config-targets.ts). */
+export function targetsOf(config: Config): ResolvedTarget[] {
+  const t = config.thehive;
+  const q = config.queue;
+  return resolveTargets(t.targets, {
+    url: t.url,
+    apiKey: t.apiKey,
+    organisation: t.organisation,
+    api: t.api,
+    tlsVerify: t.tlsVerify,
+    caFile: t.caFile,
+    proxy: t.proxy,
+    clientCertFile: t.clientCertFile,
+    clientKeyFile: t.clientKeyFile,
+    timeoutMs: t.timeoutMs,
+    ratePerSec: q.ratePerSec,
+    concurrency: q.concurrency,
+    maxPending: q.maxPending,
+    spoolMaxBytes: config.spool.maxBytes,
+  });
 }
 
 /** The `email.imap.*` keys as the IMAP source takes them; undefined when IMAP is off. */

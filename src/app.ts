@@ -10,49 +10,36 @@
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import { redactUrl, startWarnings, type Config } from './config.js';
+import { startWarnings, type Config } from './config.js';
 import { BridgeError } from './errors.js';
 import { createLogger } from './log.js';
 import { Telemetry } from './telemetry.js';
 import { TcpSource } from './sources/tcp.js';
 import { AdminServer, type ReadyState } from './http/admin.js';
-import { LinePipeline, mapSpooled } from './pipeline.js';
-import { SinkHealth } from './sink-health.js';
-import { Delivery } from './queue/delivery.js';
-import { Feeder } from './queue/feeder.js';
-import { startLifecycle, type LifecycleRuntime } from './lifecycle/runtime.js';
+import { LinePipeline } from './pipeline.js';
 import { inputReadiness } from './input-readiness.js';
 import { startNotifier, type NotifierRuntime } from './notify/runtime.js';
 import { THEHIVE_WEBHOOK_PATH, theHiveWebhookHandler } from './http/thehive-webhook.js';
 import type { Spool } from './queue/spool.js';
 import { openSpool } from './open-spool.js';
-import { SinkProbe } from './sink-probe.js';
 import { lineRecord, peerLineRecord } from './queue/spool-payload.js';
 import { REQUEUE_POLL_MS, pendingRequests, requeueDead } from './queue/requeue.js';
 import { DropPickup } from './queue/drop-pickup.js';
-import { createDeadLetterLog, DEAD_FILES } from './queue/dead-letter.js';
+import { DEAD_FILES } from './queue/dead-letter.js';
 import { createRejectedLog } from './queue/rejected-log.js';
 import { Janitor } from './queue/janitor.js';
 import { FileStore } from './io/file-store.js';
 import { KeptFiles } from './io/kept-files.js';
 import { checkDropDirPlacement, dropDirWarnings, prepareSpoolDir } from './io/spool-dir.js';
-import { createTheHiveSink } from './sinks/thehive.js';
-import { createFileSink } from './sinks/file.js';
 import { MailPipeline, type MailSpool } from './mail-pipeline.js';
 import { InputGate } from './input-gate.js';
 import type { ImapSource } from './sources/imap.js';
 import type { SmtpSource } from './sources/smtp.js';
-import { imapOptionsOf, mailPolicyOf, mailTrustOf, smtpOptionsOf, theHiveOptionsOf } from './app-options.js';
-import type { Sink } from './types.js';
+import { imapOptionsOf, mailPolicyOf, mailTrustOf, smtpOptionsOf, targetsOf } from './app-options.js';
+import { TargetRuntime } from './target-runtime.js';
+import { attachTargetMetrics } from './target-telemetry.js';
 import { SecretReloader, type SecretReload } from './secret-reload.js';
 import { RuleTelemetry } from './rule-telemetry.js';
-
-/**
- * Appends to the file sink in flight at once. Each takes everything waiting (group commit, up to
- * the sink's maxBatch), so one is enough: appends to one file run one after another anyway.
- * queue.concurrency is TheHive's limit.
- */
-const FILE_SINK_CONCURRENCY = 1;
 
 /**
  * At shutdown, how long peers may take to finish the line they are writing after we
@@ -103,76 +90,47 @@ export interface App {
 export function buildApp(config: Config, deps: AppDeps = {}): App {
   const log = deps.logger ?? createLogger(config.log.level);
   const now = deps.now ?? Date.now;
-  const usesTheHive = config.thehive.url !== '';
   // Mail alerts' files (the .eml, attachments) wait here until the sink has them (issue 13).
   const fileStore = new FileStore(join(config.spool.dir, 'files'));
-  // The histogram lives in telemetry, made below: the sink makes no request before start().
-  const theHive = usesTheHive ? createTheHiveSink({ ...theHiveOptionsOf(config), files: fileStore, observe: (result, seconds) => telemetry.theHiveExchange(result, seconds) }) : undefined;
-  const sink: Sink = theHive ?? createFileSink(config.file.path, fileStore);
   // The directories beside the queue, each counted against its budget (spool.dead/rejected/quarantine).
   const kept = {
     dead: new KeptFiles(join(config.spool.dir, 'dead'), DEAD_FILES, config.spool.dead),
     rejected: new KeptFiles(join(config.spool.dir, 'rejected'), { kind: 'day', prefix: 'rejected' }, config.spool.rejected),
     quarantine: new KeptFiles(join(config.spool.dir, 'quarantine'), { kind: 'quarantine' }, config.spool.quarantine),
   };
-  const deadLetters = createDeadLetterLog(kept.dead.dir, undefined, kept.dead, (overBudget) => telemetry.deadOverBudget(overBudget));
-
   // Opened in start(): it takes the lock and reads the spool back from disk.
   let spool: Spool | undefined;
-  let delivery: Delivery | undefined;
-  const telemetry = new Telemetry(log.child({ component: 'telemetry' }), () => delivery?.pending ?? 0);
-  const health = new SinkHealth(
-    theHive ? { ready: false, reason: 'checking the API key with TheHive' } : { ready: true, reason: '' },
-    (ready, reason) => telemetry.readiness(ready, reason),
-  );
-  telemetry.readiness(health.state.ready, health.state.reasons[0] ?? '', { quiet: true });
+  // Each delivery target: thehive.url's (or the file sink) first, then thehive.targets' (issue 14).
+  let targets: TargetRuntime[] = [];
+  const telemetry = new Telemetry(log.child({ component: 'telemetry' }), () => targets.reduce((n, t) => n + t.delivery.pending, 0));
   const ruleTelemetry = new RuleTelemetry(telemetry.registry, log.child({ component: 'rules' }), now);
   telemetry.attachInputReadiness(() => readiness().ready);
+  const resolved = targetsOf(config);
+  const names = new Set(resolved.map((t) => t.name));
+  let lastReady: ReadyState | undefined;
+  /** /readyz/delivery and tracehive_sink_ready: every target ready; each reason named by its target when there are several. */
+  const deliveryReadiness = (): ReadyState => {
+    if (targets.length === 1) return (targets[0] as TargetRuntime).readiness();
+    const states = targets.map((t) => ({ name: t.name, state: t.readiness() }));
+    return { ready: states.every((s) => s.state.ready), reasons: states.flatMap((s) => s.state.reasons.map((r) => `${s.name}: ${r}`)) };
+  };
+  const readinessChanged = (ready: boolean, reason: string): void => {
+    // One target: its health's own words, as before targets existed.
+    if (targets.length === 1) return telemetry.readiness(ready, reason);
+    const state = deliveryReadiness();
+    if (lastReady !== undefined && lastReady.ready === state.ready && lastReady.reasons[0] === state.reasons[0]) return;
+    lastReady = state;
+    telemetry.readiness(state.ready, state.reasons[0] ?? '');
+  };
+  const deadBudgetChecked = (overBudget: string | null): void => telemetry.deadOverBudget(overBudget);
+  targets = resolved.map((target) => new TargetRuntime({ target, names, config, files: fileStore, telemetry, ruleTelemetry, log, now, dead: kept.dead, deadBudgetChecked, readinessChanged }));
+  const primary = targets[0] as TargetRuntime;
+  const deadLetters = primary.deadLetters;
+  telemetry.readiness(deliveryReadiness().ready, deliveryReadiness().reasons[0] ?? '', { quiet: true });
+  attachTargetMetrics(telemetry.registry, () => targets);
   const rejectedLog = createRejectedLog(kept.rejected, telemetry);
   const janitor = new Janitor({ ...kept, telemetry, deadOverBudget: () => deadLetters.overBudget(), failed: (err) => log.error({ err }, 'Cleaning up dead/, rejected/ or quarantine/ failed; retried at the next pass.') });
-  const ack = (ticket: readonly number[]): void => {
-    for (const seq of ticket) spool?.ack(seq);
-  };
-  delivery = new Delivery({
-    sink,
-    deadLetters,
-    // queue.ratePerSec protects TheHive and counts every request to it: the TheHive sink's client
-    // applies it (thehive-client.ts). A local file takes alerts as fast as the disk does.
-    ratePerSec: 0,
-    concurrency: usesTheHive ? config.queue.concurrency : FILE_SINK_CONCURRENCY,
-    maxAttempts: config.queue.maxAttempts,
-    maxPending: config.queue.maxPending,
-    retryBaseMs: config.queue.retryBaseMs,
-    retryMaxMs: config.queue.retryMaxMs,
-    authRetryMs: config.queue.authRetryMs,
-    hooks: {
-      delivered: (alert, duplicate, attempts) => {
-        ack(alert.ticket);
-        alert.job?.settled();
-        telemetry.alertDelivered(alert, duplicate, attempts);
-        health.delivered(alert.meta?.rules);
-      },
-      retried: (alert, reason, delayMs, attempt) => {
-        telemetry.alertRetried(alert, reason, delayMs, attempt);
-        health.retried(reason);
-      },
-      dead: (alert, reason, status, rule) => {
-        ack(alert.ticket);
-        alert.job?.settled();
-        telemetry.alertDead(alert, reason, status);
-        if (rule !== undefined) health.ruleRefused(rule, reason.replace(/^ERR_RULE_REFUSED: /, ''));
-      },
-      // Delivery reports readiness changes on 401/403 (false) and on the next success (true).
-      readiness: (ready, reason) => (ready ? health.delivered() : health.authFailed(reason)),
-    },
-  });
-  const queue = delivery;
-  // One open alert per key (issue 12): on when the window is set and the sink can update alerts.
-  const ops = sink.ops;
-  const lifecycleOn = config.alert.updateWindowMs > 0 && ops !== undefined;
-  let lifecycle: LifecycleRuntime | undefined;
   let notify: NotifierRuntime | undefined;
-  let feeder: Feeder | undefined;
 
   const gate = new InputGate(() => spool);
   // Dead letters over spool.dead.maxBytes: still written (they hold accepted data), but input waits for the operator.
@@ -244,14 +202,15 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
   let stopping = false;
   const readiness = (): ReadyState =>
     inputReadiness({ spoolOpen: spool !== undefined, blocked: spool?.blocked ?? null, atMaxBytes: spool?.atMaxBytes === true, maxBytes: config.spool.maxBytes, gateReasons: gate.reasons(), tcpEnabled: tcp !== undefined, tcpListening, stopping });
-  const deliveryReadiness = (): ReadyState => health.state;
   const admin = config.http.enabled
     ? new AdminServer({ host: config.http.host, port: config.http.port, registry: telemetry.registry, readiness, deliveryReadiness })
     : undefined;
-  admin?.route('POST', THEHIVE_WEBHOOK_PATH, theHiveWebhookHandler({ token: config.http.thehiveWebhookToken, minSeverity: config.notify.minSeverity, notifier: () => notify?.notifier, onAlertEvent: (event) => lifecycle?.alertEvent(event), failed: (err) => log.error({ err }, 'A notification from TheHive’s webhook cannot be recorded.') }));
+  admin?.route('POST', THEHIVE_WEBHOOK_PATH, theHiveWebhookHandler({ token: config.http.thehiveWebhookToken, minSeverity: config.notify.minSeverity, notifier: () => notify?.notifier, onAlertEvent: (event) => {
+      for (const t of targets) t.lifecycle?.alertEvent(event);
+    }, failed: (err) => log.error({ err }, 'A notification from TheHive’s webhook cannot be recorded.') }));
 
-  const probe = theHive ? new SinkProbe(theHive, health, config.thehive.timeoutMs) : undefined;
-  const secrets = new SecretReloader(config, log, { ...(theHive ? { theHive } : {}), recheck: () => probe?.recheck() });
+  // SIGHUP re-reads thehive.url's key; a named target's key file is read at start.
+  const secrets = new SecretReloader(config, log, { ...(primary.theHive ? { theHive: primary.theHive } : {}), recheck: () => primary.probe?.recheck() });
 
   // Requeue requests of `tracehive spool requeue-dead`, and mails left by `tracehive ingest`, while serve runs.
   let requeueTimer: NodeJS.Timeout | undefined;
@@ -261,7 +220,7 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
     const open = spool;
     if (!open || stopping) return;
     for (const request of await pendingRequests(config.spool.dir)) {
-      const result = await requeueDead(config.spool.dir, open, { request, beforeMove: () => deadLetters.close(), ...(notify ? { notifications: notify.requeue } : {}) });
+      const result = await requeueDead(config.spool.dir, open, { request, beforeMove: () => Promise.all(targets.map((t) => t.deadLetters.close())).then(() => undefined), ...(notify ? { notifications: notify.requeue } : {}) });
       log.info({ ...result }, 'Dead letters requeued: their alerts are in the spool and are sent again.');
       // The files left dead/: count again, so input paused over spool.dead.maxBytes resumes.
       await kept.dead.scan();
@@ -293,22 +252,8 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
     telemetry.attachSpool(() => ({ ...opened.stats(), maxBytes: config.spool.maxBytes, full: opened.atMaxBytes, blocked: opened.blocked !== null }));
     telemetry.spoolRecovered(opened.recovery);
     notify = await startNotifier({ config, log: log.child({ component: 'notify' }), registry: telemetry.registry, now });
-    if (lifecycleOn && ops !== undefined) {
-      lifecycle = await startLifecycle({ config, ops, queue, ack: (seq) => opened.ack(seq), log: log.child({ component: 'lifecycle' }), registry: telemetry.registry, now, ...(notify ? { notifier: notify.notifier } : {}) });
-    }
-    feeder = new Feeder({
-      spool: opened,
-      delivery: queue,
-      map: (entry) => {
-        const mapped = mapSpooled(entry, config.alert, lifecycle !== undefined);
-        if (mapped.kind === 'alert' || mapped.kind === 'mail') ruleTelemetry.mapped(mapped.alert);
-        return mapped;
-      },
-      ...(lifecycle ? { lifecycle: lifecycle.target } : {}),
-      skipped: (entry, reason, invalid) => telemetry.spoolSkipped(reason, invalid, entry.seq),
-      failed: (err) => telemetry.spoolError(err, 'read'),
-    });
-    feeder.start();
+    // thehive.url's target reads with the spool's own reader; each named target with a cursor of its own.
+    for (const t of targets) await t.start(t === primary ? opened : opened.cursor(), notify?.notifier, telemetry.registry);
     requeueing = drops
       .legacy(opened)
       .catch((err: unknown) => log.error({ err }, 'Draining the legacy spool.dir/incoming/ failed; retried at the next start.'))
@@ -333,13 +278,7 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
       // Resolves after the first attempt, connected or not: a down mail server must not stop CyberTrace intake.
       await imap.start();
     }
-    if (theHive) {
-      log.info({ url: redactUrl(config.thehive.url), api: config.thehive.api }, 'Delivering alerts to TheHive; checking the API key.');
-      // Not awaited: a slow TheHive must not delay accepting CyberTrace's connections.
-      probe?.start();
-    } else {
-      log.info({ path: config.file.path }, 'No thehive.url configured: alerts go to the file sink.');
-    }
+    if (primary.theHive === undefined) log.info({ path: config.file.path }, 'No thehive.url configured: alerts go to the file sink.');
     return addresses;
   };
 
@@ -370,13 +309,13 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
     const remaining = (): number => Math.max(0, deadline - Date.now());
     const bounded = <T>(p: Promise<T> | undefined): Promise<T | undefined> => Promise.race([p, sleep(remaining()).then(() => undefined)]);
     stopping = true;
-    probe?.stop();
+    for (const t of targets) t.stopChecks();
     if (requeueTimer) clearInterval(requeueTimer);
     const janitorDone = janitor.stop();
     let records = 0;
     try {
       await bounded(starting?.catch(() => undefined)); // a signal during start-up: stop what it started
-      log.info({ timeoutMs: config.shutdown.timeoutMs, inMemory: queue.pending, spooled: spool?.stats().records ?? 0 }, 'Shutting down: no new connections; delivering what is in memory, the rest stays in the spool.');
+      log.info({ timeoutMs: config.shutdown.timeoutMs, inMemory: targets.reduce((n, t) => n + t.delivery.pending, 0), spooled: spool?.stats().records ?? 0 }, 'Shutting down: no new connections; delivering what is in memory, the rest stays in the spool.');
       // Sources hand what they already read to the spool while the queue keeps delivering.
       const sourcesDone = Promise.all([
         tcp?.stop(Math.min(SHUTDOWN_GRACE_MS, remaining())),
@@ -386,14 +325,14 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
       ]);
       await bounded(sourcesDone);
       tcpListening = false;
-      await bounded(feeder?.stop());
+      await bounded(Promise.all(targets.map((t) => t.feeder?.stop())));
       await bounded(requeueing);
       // Sightings waiting for their interval get their flush within the deadline too.
-      lifecycle?.lifecycle.flushAll();
-      await queue.drain(remaining());
+      for (const t of targets) t.lifecycle?.lifecycle.flushAll();
+      await Promise.all(targets.map((t) => t.delivery.drain(remaining())));
       // Sends still in flight end within thehive.timeoutMs; a file sink on a hung disk must not hold the exit.
-      const left = (await bounded(queue.close())) ?? queue.pending;
-      await bounded(lifecycle?.close());
+      const left = (await bounded(Promise.all(targets.map((t) => t.delivery.close())).then((n) => n.reduce((a, b) => a + b, 0)))) ?? targets.reduce((n, t) => n + t.delivery.pending, 0);
+      await bounded(Promise.all(targets.map((t) => t.lifecycle?.close())));
       await bounded(notify?.close());
       records = spool?.stats().records ?? 0;
       // Closing the spool wakes sources still waiting for room (a full or failing spool): their
@@ -415,7 +354,7 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
       if (closeError) throw closeError;
       if (closing && !closed) throw new BridgeError('ERR_SPOOL_DIR', `The spool did not close within shutdown.timeoutMs (${config.shutdown.timeoutMs} ms): the disk of ${config.spool.dir} hangs. What was committed is on disk; records appended in the last moment may be lost.`);
     } finally {
-      await Promise.allSettled([bounded(sink.close()), bounded(deadLetters.close()), bounded(rejectedLog.close()), bounded(janitorDone)]);
+      await Promise.allSettled([...targets.flatMap((t) => [bounded(t.sink.close()), bounded(t.deadLetters.close())]), bounded(rejectedLog.close()), bounded(janitorDone)]);
       await admin?.stop();
     }
     const count = (name: string): Promise<number> => telemetry.value(name);

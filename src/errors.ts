@@ -19,6 +19,8 @@ export const ERROR_CODES = {
   ERR_RULE_REFUSED: 'TheHive refused a value a rule set (an unknown custom field, case template, ATT&CK pattern or organisation): the alert went to the dead-letter log, and `/readyz/delivery` names the rule.',
   ERR_RULE_VALUE: 'A rule’s custom field or external link did not convert (e.g. `abc` as an integer): that value was left out and the alert sent without it; counted in `tracehive_rule_values_dropped_total`.',
   ERR_SINK_REJECTED: 'TheHive refused the alert for good (a 4xx other than duplicate/auth); it went to the dead-letter log.',
+  ERR_TARGET_BACKLOG: 'A delivery target’s backlog went over its share of the spool (`thehive.targets.<name>.spoolMaxBytes`): what it read went to its dead letters, so the other targets kept their input. Requeue them once it delivers again.',
+  ERR_TARGET_UNKNOWN: 'An alert was routed to a target `thehive.targets` no longer has (removed since it was spooled): it went to the dead letters. Add the target back, then requeue.',
   ERR_SINK_ATTEMPTS: 'The alert failed `queue.maxAttempts` times; it went to the dead-letter log.',
   ERR_SPOOL_DIR: 'The data directory (`spool.dir`) cannot be created or written.',
   ERR_SPOOL_LOCKED: 'Another running tracehive serve holds the spool (`spool.dir/queue/LOCK` names its pid).',

@@ -9,6 +9,8 @@
 import { parseLine } from './parse/kv.js';
 import { alertFromRecord } from './map/alert.js';
 import { peerAddress } from './map/rules/match.js';
+import { ruleSetOf, targetOf } from './map/rules/apply.js';
+import { recordEvent } from './map/rules/fields.js';
 import { MAIL_PREFIX } from './map/mail-alert.js';
 import { decodeRecord } from './queue/spool-payload.js';
 import type { Mapped } from './queue/feeder.js';
@@ -120,6 +122,37 @@ export function mapSpooled(entry: SpoolEntry, policy: AlertPolicy, grouping: boo
   if (grouping && record.kind === 'detection') return { kind: 'sighting', sighting: { record, receivedAt: entry.time, ...(item.peer === undefined ? {} : { peer: item.peer }) } };
   const alert = alertFromRecord(record, policy, entry.time, item.peer);
   return alert === null ? { kind: 'skip', reason: 'no alert for this record', invalid: false } : { kind: 'alert', alert };
+}
+
+/**
+ * The `thehive.targets` name a spooled record goes to (issue 14): a mail alert's `meta.target`, or
+ * what the rules say of a line (`set.target`); undefined for thehive.url's. A line is only parsed
+ * when a rule names a target at all. An unreadable record is thehive.url's to skip. Pure.
+ */
+export function routeSpooled(entry: SpoolEntry, policy: AlertPolicy): string | undefined {
+  const tag = entry.payload.charCodeAt(0);
+  if (tag === 65 /* A */) {
+    const item = decodeRecord(entry.payload);
+    return item.kind === 'alert' ? item.alert.meta?.target : undefined;
+  }
+  if (!rulesRoute(policy)) return undefined;
+  const item = decodeRecord(entry.payload);
+  if (item.kind !== 'line') return undefined;
+  const parsed = parseLine(item.line);
+  if (!parsed.ok || parsed.value.kind === 'finished') return undefined;
+  return targetOf(recordEvent(parsed.value, entry.time, item.peer), ruleSetOf(policy));
+}
+
+const routing = new WeakMap<AlertPolicy, boolean>();
+
+/** True when a rule of `alert.rules` sets a target (computed once per policy). */
+function rulesRoute(policy: AlertPolicy): boolean {
+  let routes = routing.get(policy);
+  if (routes === undefined) {
+    routes = ruleSetOf(policy).rules.some((r) => r.set.target !== undefined);
+    routing.set(policy, routes);
+  }
+  return routes;
 }
 
 /** True when a rule of `alert.rules` has a `match.peer` condition (the rules were validated at load). */

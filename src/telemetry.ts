@@ -235,6 +235,11 @@ export class Telemetry {
     this.#log.error({ sourceRef: alert.sourceRef, reason: clip(reason), status }, 'Alert dead-lettered: see the dead/ log in spool.dir, fix the cause, then requeue it.');
   }
 
+  /** Alerts written to the dead letters as a batch (a target's backlog over its share): counted, logged by the caller once. */
+  alertsDeadBatch(code: string, n: number): void {
+    this.#alertsDead.inc({ code }, n);
+  }
+
   mailAccepted(origin: { via: string; id: string }, sourceRef: string): void {
     this.#mails.inc({ via: origin.via, outcome: 'accepted' });
     this.#log.info({ via: origin.via, origin: clip(origin.id), sourceRef }, 'Mail accepted: its alert is in the spool.');

@@ -23,6 +23,8 @@ export interface DailyNdjson {
    * planted link (ERR_FILE_UNSAFE).
    */
   append(entry: object, time?: Date): Promise<boolean>;
+  /** Appends several lines with one write (and one fsync): what {@link append} does for one. */
+  appendMany(entries: readonly object[], time?: Date): Promise<boolean>;
   /** Waits for pending writes, syncs and closes the file. Later appends reopen it. */
   close(): Promise<void>;
 }
@@ -74,6 +76,12 @@ export function createDailyNdjson(dir: string, prefix: string, now: () => Date =
     append(entry, time = now()) {
       const line = `${JSON.stringify(entry)}\n`;
       const run = chain.then(() => write(line, time));
+      chain = run.catch(() => undefined);
+      return run;
+    },
+    appendMany(entries, time = now()) {
+      const lines = entries.map((e) => `${JSON.stringify(e)}\n`).join('');
+      const run = chain.then(() => write(lines, time));
       chain = run.catch(() => undefined);
       return run;
     },

@@ -46,7 +46,9 @@ export function keptKeyOf(naming: KeptNaming, name: string): { key: string; time
   if (naming.kind === 'day') {
     const m = /^(.+)-(\d{4})-(\d{2})-(\d{2})\.ndjson$/.exec(name);
     const prefixes: readonly string[] = typeof naming.prefix === 'string' ? [naming.prefix] : naming.prefix;
-    if (!m || !prefixes.includes(m[1] as string)) return null;
+    // `dead.tenant-b`: a named target's own dead letters count as `dead` (issue 14).
+    const stem = (m?.[1] ?? '').replace(/\.[a-z0-9][a-z0-9_-]*$/, '');
+    if (!m || !prefixes.includes(stem)) return null;
     const time = Date.UTC(Number(m[2]), Number(m[3]) - 1, Number(m[4]));
     return Number.isNaN(time) ? null : { key: name, time };
   }

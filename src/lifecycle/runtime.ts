@@ -24,6 +24,11 @@ export interface LifecycleRuntimeOptions {
   readonly registry: Registry;
   readonly notifier?: Notifier;
   readonly now: () => number;
+  /**
+   * A named target of thehive.targets (issue 14): its state lives in its own directory, its key
+   * names its TheHive and organisation, and `tracehive alerts forget` (thehive.url's) is not its.
+   */
+  readonly namedTarget?: { readonly stateDir: string; readonly url: string; readonly organisation: string };
 }
 
 export interface LifecycleRuntime {
@@ -46,8 +51,10 @@ export function lifecycleTarget(config: Config): { url: string; organisation: st
 export async function startLifecycle(o: LifecycleRuntimeOptions): Promise<LifecycleRuntime> {
   const { config, log } = o;
   const registers = [o.registry];
-  const store = await StateStore.open({ dir: join(config.spool.dir, 'alerts'), maxKeys: config.alert.updateMaxKeys, report: (err) => log.warn({ err }, 'Alert state file damaged: the line is skipped.') });
-  const mailStore = await StateStore.open<MailKeyState>({ dir: join(config.spool.dir, 'alerts'), file: MAIL_STATE_FILE, maxKeys: config.alert.updateMaxKeys, report: (err) => log.warn({ err }, 'Mail alert state file damaged: the line is skipped.') });
+  const stateDir = o.namedTarget?.stateDir ?? join(config.spool.dir, 'alerts');
+  const keyTarget = o.namedTarget ? { url: o.namedTarget.url, organisation: o.namedTarget.organisation } : lifecycleTarget(config);
+  const store = await StateStore.open({ dir: stateDir, maxKeys: config.alert.updateMaxKeys, report: (err) => log.warn({ err }, 'Alert state file damaged: the line is skipped.') });
+  const mailStore = await StateStore.open<MailKeyState>({ dir: stateDir, file: MAIL_STATE_FILE, maxKeys: config.alert.updateMaxKeys, report: (err) => log.warn({ err }, 'Mail alert state file damaged: the line is skipped.') });
   const flushes = new Counter({ name: 'tracehive_alert_flushes_total', help: 'Alerts created or updated by the lifecycle (how="created" or "updated"): one per key per alert.updateFlushMs at most.', labelNames: ['how'], registers });
   const sightings = new Counter({ name: 'tracehive_sightings_total', help: 'Detections counted as sightings of an open alert (a line seen again is not counted twice).', registers });
   const generations = new Counter({ name: 'tracehive_alert_generations_total', help: 'Keys whose alert ended and whose next sighting opens a new alert, by why: closed, deleted, expired.', labelNames: ['why'], registers });
@@ -60,7 +67,7 @@ export async function startLifecycle(o: LifecycleRuntimeOptions): Promise<Lifecy
     store: mailStore,
     ops: o.ops,
     queue: o.queue,
-    target: lifecycleTarget(config),
+    target: keyTarget,
     ack: o.ack,
     ...(o.notifier ? { notifier: o.notifier } : {}),
     notifyMinSeverity: config.notify.minSeverity,
@@ -77,7 +84,7 @@ export async function startLifecycle(o: LifecycleRuntimeOptions): Promise<Lifecy
     queue: o.queue,
     policy: config.alert,
     keyFields: config.alert.updateKey,
-    target: lifecycleTarget(config),
+    target: keyTarget,
     windowMs: config.alert.updateWindowMs,
     flushMs: config.alert.updateFlushMs,
     maxHeld: config.queue.maxPending,
@@ -99,6 +106,7 @@ export async function startLifecycle(o: LifecycleRuntimeOptions): Promise<Lifecy
   });
   let polling = Promise.resolve();
   const poll = async (): Promise<void> => {
+    if (o.namedTarget) return;
     for (const path of await pendingForgets(config.spool.dir)) {
       for (const key of await readForget(path)) {
         const known = (await lifecycle.forget(key)) || (await mails.forget(key));

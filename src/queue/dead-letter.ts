@@ -1,6 +1,7 @@
 /**
  * The dead-letter log: alerts the queue gave up on, one JSON object per line, in a file per UTC day
- * (`<dir>/dead-YYYY-MM-DD.ndjson`) so old days can be archived or deleted with plain file tools.
+ * (`<dir>/dead-YYYY-MM-DD.ndjson`; a named target's `dead.<target>-YYYY-MM-DD.ndjson`, issue 14)
+ * so old days can be archived or deleted with plain file tools.
  * Each line is `{version, time, reason, status, body, attempts, alert}`; `status`/`body` are null
  * when TheHive gave no answer; 0.1.0 wrote the same without `version`. `tracehive spool
  * requeue-dead` and operators read these files back.
@@ -39,6 +40,8 @@ export interface DeadLetterEntry {
 export interface DeadLetterLog {
   /** Appends one line; resolves once written and fsynced, rejects on I/O errors (ENOSPC…). */
   write(entry: DeadLetterEntry): Promise<void>;
+  /** Appends several lines with one write and one fsync (a target's backlog over its share). */
+  writeMany(entries: readonly DeadLetterEntry[]): Promise<void>;
   /** Waits for pending writes, syncs and closes the file. Later writes reopen it. */
   close(): Promise<void>;
   /** Why input must pause (dead letters over spool.dead.maxBytes), or null while they fit. */
@@ -51,22 +54,28 @@ export interface DeadLetterLog {
  * @param kept - the budget of `dir` (spool.dead): counted on each write; none = no cap.
  * @param budgetChecked - told {@link DeadLetterLog.overBudget} after each write (telemetry logs a change).
  */
-export function createDeadLetterLog(dir: string, now: () => Date = () => new Date(), kept?: KeptFiles, budgetChecked?: (overBudget: string | null) => void): DeadLetterLog {
+export function createDeadLetterLog(dir: string, now: () => Date = () => new Date(), kept?: KeptFiles, budgetChecked?: (overBudget: string | null) => void, prefix = 'dead'): DeadLetterLog {
   // Synced: once a dead letter is written its spool record is acknowledged and may be deleted.
-  const log = createDailyNdjson(dir, 'dead', now, true, kept && { admit: () => Promise.resolve(true), added: (name, bytes) => kept.added(name, bytes) });
+  const log = createDailyNdjson(dir, prefix, now, true, kept && { admit: () => Promise.resolve(true), added: (name, bytes) => kept.added(name, bytes) });
+  const lineOf = (entry: DeadLetterEntry, time: Date): object => ({
+    version: DEAD_LETTER_VERSION,
+    time: time.toISOString(),
+    reason: entry.reason,
+    status: entry.status ?? null,
+    body: entry.body ?? null,
+    attempts: entry.attempts,
+    alert: entry.alert,
+  });
   const dead: DeadLetterLog = {
     async write(entry) {
       const time = now();
-      const line = {
-        version: DEAD_LETTER_VERSION,
-        time: time.toISOString(),
-        reason: entry.reason,
-        status: entry.status ?? null,
-        body: entry.body ?? null,
-        attempts: entry.attempts,
-        alert: entry.alert,
-      };
-      await log.append(line, time);
+      await log.append(lineOf(entry, time), time);
+      budgetChecked?.(dead.overBudget());
+    },
+    async writeMany(entries) {
+      if (entries.length === 0) return;
+      const time = now();
+      await log.appendMany(entries.map((e) => lineOf(e, time)), time);
       budgetChecked?.(dead.overBudget());
     },
     close: () => log.close(),

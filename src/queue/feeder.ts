@@ -26,13 +26,19 @@ export type Mapped =
   /** A mail's alert for the lifecycle, which updates the alert of an incident notified again (only when it is on). */
   | { readonly kind: 'mail'; readonly alert: Alert; readonly receivedAt: number }
   /** Nothing to send (a record the current policy makes no alert of, or one that cannot be read): acked at once. */
-  | { readonly kind: 'skip'; readonly reason: string; readonly invalid: boolean };
+  | { readonly kind: 'skip'; readonly reason: string; readonly invalid: boolean }
+  /** Another target's record (issue 14, routing): its feeder delivers and acks it; this one lets go of it. */
+  | { readonly kind: 'pass' }
+  /** An alert that goes to the dead letters at once, with the reason (a target that no longer exists; a backlog over its share). */
+  | { readonly kind: 'dead'; readonly alert: Alert; readonly reason: string };
 
 /** The parts of the spool the feeder reads. */
 export interface FeedSource {
   read(max: number, maxChars?: number): Promise<SpoolEntry[]>;
   whenReadable(): Promise<void>;
   ack(seq: number): void;
+  /** Lets go of a record another reader owns (see Spool.cursor). */
+  release?(seq: number): void;
 }
 
 /** Where sightings go: the alert lifecycle (lifecycle/lifecycle.ts). */
@@ -61,6 +67,17 @@ export interface FeederOptions {
   readonly skipped?: (entry: SpoolEntry, reason: string, invalid: boolean) => void;
   /** The loop failed (a spool read error): it waits and tries again. Must not throw. */
   readonly failed?: (err: Error) => void;
+  /**
+   * Why, while this target's backlog is over its share of the spool (issue 14), else null: the
+   * feeder keeps reading without waiting for room, `map` makes dead letters of what it reads
+   * (it knows why), and an alert waiting for room goes to the dead letters with this reason.
+   */
+  readonly overflowing?: () => string | null;
+  /**
+   * Alerts to write to the dead letters, each with its reason and seq, one call per read batch; the
+   * records are acked once it resolves. Required when `map` may give `dead`.
+   */
+  readonly dead?: (batch: readonly { readonly alert: Alert; readonly reason: string; readonly seq: number }[]) => Promise<void>;
 }
 
 /** Records read per spool read at most: big enough for one file-sink batch, small enough to keep turns short. */
@@ -96,14 +113,15 @@ export class Feeder {
   async #run(): Promise<void> {
     const { spool, delivery, lifecycle } = this.#o;
     while (this.#running) {
-      if (delivery.room === 0) {
+      const overflowing = (this.#o.overflowing?.() ?? null) !== null;
+      if (delivery.room === 0 && !overflowing) {
         if (!delivery.accepting) return;
         await this.#until(delivery.whenRoom());
         continue;
       }
       let entries: SpoolEntry[];
       try {
-        entries = await spool.read(Math.min(delivery.room, READ_MAX), READ_MAX_CHARS);
+        entries = await spool.read(overflowing ? READ_MAX : Math.min(delivery.room, READ_MAX), READ_MAX_CHARS);
       } catch (err) {
         this.#o.failed?.(err instanceof Error ? err : new Error(String(err)));
         await this.#until(sleep(READ_RETRY_MS));
@@ -113,11 +131,16 @@ export class Feeder {
         await this.#until(spool.whenReadable());
         continue;
       }
+      const dead: { alert: Alert; reason: string; seq: number }[] = [];
       for (const entry of entries) {
         const mapped = this.#map(entry);
-        if (mapped.kind === 'skip') {
+        if (mapped.kind === 'pass') {
+          spool.release?.(entry.seq);
+        } else if (mapped.kind === 'skip') {
           spool.ack(entry.seq);
           this.#o.skipped?.(entry, mapped.reason, mapped.invalid);
+        } else if (mapped.kind === 'dead') {
+          dead.push({ alert: mapped.alert, reason: mapped.reason, seq: entry.seq });
         } else if (mapped.kind === 'alert') {
           if (!(await this.#hand(mapped.alert, [entry.seq]))) return;
         } else if (lifecycle) {
@@ -129,7 +152,29 @@ export class Feeder {
           else lifecycle.add(entry.seq, mapped.sighting.record, mapped.sighting.receivedAt, mapped.sighting.peer);
         }
       }
+      if (dead.length > 0) await this.#bury(dead);
     }
+  }
+
+  /** Writes a batch of dead letters, then acks their records; on a failed write they stay unacked and are read again after a rewind-free retry. */
+  async #bury(batch: readonly { alert: Alert; reason: string; seq: number }[]): Promise<void> {
+    for (;;) {
+      try {
+        await (this.#o.dead as NonNullable<FeederOptions['dead']>)(batch);
+        for (const { seq } of batch) this.#o.spool.ack(seq);
+        return;
+      } catch (err) {
+        // Accepted data: never dropped. The disk of dead/ is failing; try again.
+        this.#o.failed?.(err instanceof Error ? err : new Error(String(err)));
+        if (!this.#running) return;
+        await this.#until(sleep(READ_RETRY_MS));
+      }
+    }
+  }
+
+  /** Wakes a feeder waiting for room: its target's backlog went over its share (see `overflowing`). */
+  poke(): void {
+    this.#wake?.();
   }
 
   #map(entry: SpoolEntry): Mapped {
@@ -146,6 +191,13 @@ export class Feeder {
     while (!this.#o.delivery.offer(alert, ticket)) {
       // Not taken: the queue is full (wait for room) or stopping (the spool keeps the records).
       if (!this.#running || !this.#o.delivery.accepting) return false;
+      // Over its share meanwhile: this alert goes to the dead letters with the rest of the backlog.
+      const overflow = this.#o.overflowing?.() ?? null;
+      if (overflow !== null && this.#o.dead !== undefined) {
+        await this.#bury([{ alert, reason: overflow, seq: ticket[0] as number }]);
+        for (const seq of ticket.slice(1)) this.#o.spool.ack(seq);
+        return true;
+      }
       await this.#until(this.#o.delivery.whenRoom());
     }
     return true;
