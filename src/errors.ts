@@ -6,6 +6,9 @@
 export const ERROR_CODES = {
   ERR_LINE_EMPTY: 'The line holds nothing but whitespace.',
   ERR_LINE_TOO_LONG: 'The line is longer than `tcp.maxLineBytes`; it was dropped and the connection went on.',
+  ERR_FRAME_TOO_LONG: 'An octet-counted frame (RFC 6587, `MSG-LEN SP MSG`) is longer than `tcp.maxLineBytes`; its bytes were skipped and the next frame read (counted in `tracehive_lines_too_long_total`).',
+  ERR_FRAME_MALFORMED: 'An octet-counted connection (RFC 6587) sent no valid `MSG-LEN SP` where a frame starts (not digits, more than 10, or 0): the frames before it were taken, then the connection was closed; the relay reconnects. Check its framing (rsyslog `TCP_Framing`).',
+  ERR_FRAME_TRUNCATED: 'An octet-counted connection (RFC 6587) ended inside a frame: the partial frame was dropped (it would be another alert than the whole one).',
   ERR_KV_MALFORMED: 'The line has no `key=value` pair at all.',
   ERR_KV_NO_CATEGORY: 'The line has `key=value` pairs but no `category` (or `reason`) and is no service alert.',
   ERR_CEF_MALFORMED: 'The line starts with `CEF:` but lacks the seven `|`-separated header fields.',

@@ -67,6 +67,7 @@ export class Telemetry {
   readonly #spoolSkipped: Counter<'invalid'>;
   readonly #mails: Counter<'via' | 'outcome'>;
   readonly #lineTimeouts: Counter;
+  readonly #framingErrors: Counter<'code'>;
   readonly #smtpRefused: Counter<'reason'>;
   #smtpInflight: (() => number) | undefined;
   #spool: (() => SpoolGauges) | undefined;
@@ -104,6 +105,7 @@ export class Telemetry {
     this.#spoolErrors = new Counter({ name: 'tracehive_spool_errors_total', help: 'Spool I/O errors by operation (the data stays in memory and the operation is retried).', labelNames: ['during'], registers });
     this.#mails = new Counter({ name: 'tracehive_mails_total', help: 'Mails taken in, by source (imap, smtp, file, stdin) and outcome: accepted (alert in the spool), quarantined (kept in spool.dir/quarantine/), dropped (email.dropSubjects).', labelNames: ['via', 'outcome'], registers });
     this.#lineTimeouts = new Counter({ name: 'tracehive_tcp_line_timeouts_total', help: 'Connections closed because a line did not end within tcp.lineTimeoutMs (its unfinished line is dropped).', registers });
+    this.#framingErrors = new Counter({ name: 'tracehive_tcp_framing_errors_total', help: 'Octet-counted (RFC 6587) connections that broke their framing, by code: ERR_FRAME_MALFORMED (no valid MSG-LEN: the connection was closed), ERR_FRAME_TRUNCATED (it ended inside a frame: the partial frame was dropped).', labelNames: ['code'], registers });
     this.#smtpRefused = new Counter({ name: 'tracehive_smtp_refused_total', help: 'SMTP sessions or mails turned away by a client bound, by reason: peer_limit (421, email.smtp.maxClientsPerPeer), command_timeout and data_timeout (421 and closed), inflight_bytes (452, email.smtp.maxInflightBytes; the MTA retries).', labelNames: ['reason'], registers });
     const inflight = (): number => this.#smtpInflight?.() ?? 0;
     new Gauge({ name: 'tracehive_smtp_inflight_bytes', help: 'Bytes of mails being received over SMTP or waiting for the intake (bounded by email.smtp.maxInflightBytes).', registers, collect() { this.set(inflight()); } });
@@ -202,6 +204,21 @@ export class Telemetry {
   lineTooLong(peer: string, maxBytes: number): void {
     this.#linesTooLong.inc();
     this.#log.warn({ peer, maxBytes, code: 'ERR_LINE_TOO_LONG' }, 'Line dropped: longer than tcp.maxLineBytes; the connection goes on.');
+  }
+
+  /** An octet-counted frame over tcp.maxLineBytes was skipped: a line too long to the operator. */
+  frameTooLong(peer: string, maxBytes: number, length: number): void {
+    this.#linesTooLong.inc();
+    this.#log.warn({ peer, maxBytes, length, code: 'ERR_FRAME_TOO_LONG' }, 'Octet-counted frame skipped: longer than tcp.maxLineBytes; the next frame is read.');
+  }
+
+  /** An octet-counted connection sent no valid MSG-LEN (the listener closes it) or ended inside a frame. */
+  frameBroken(peer: string, code: 'ERR_FRAME_MALFORMED' | 'ERR_FRAME_TRUNCATED', detail: string): void {
+    this.#framingErrors.inc({ code });
+    const msg = code === 'ERR_FRAME_MALFORMED'
+      ? 'Connection closed: its octet counting (RFC 6587) broke; the frames before were taken, the relay reconnects. Check its framing (rsyslog TCP_Framing, syslog-ng transport).'
+      : 'Connection ended inside an octet-counted frame: the partial frame is dropped.';
+    this.#log.warn({ peer, code, detail: clip(detail, EXCERPT_CHARS) }, msg);
   }
 
   lineRejected(code: ErrorCode, detail: string, peer: string, line: string): void {

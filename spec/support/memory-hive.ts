@@ -21,6 +21,8 @@ export interface MemoryAlert {
 export class MemoryHive implements AlertOps {
   readonly alerts = new Map<string, MemoryAlert>();
   readonly requests: string[] = [];
+  /** Each request with the organisation it was sent to (`-`: thehive.organisation), e.g. `update tenantA`. */
+  readonly organisations: string[] = [];
   /** The next requests fail this way (a queue of outcomes). */
   readonly failures: Exclude<OpResult<unknown>, { kind: 'ok' }>[] = [];
   #next = 1;
@@ -32,6 +34,7 @@ export class MemoryHive implements AlertOps {
 
   async create(alert: Alert): Promise<OpResult<{ id: string; duplicate: boolean }>> {
     this.requests.push(`create ${alert.sourceRef}`);
+    this.organisations.push(`create ${alert.meta?.organisation ?? '-'}`);
     const failure = this.failures.shift();
     if (failure) return failure;
     const existing = this.bySourceRef(alert.sourceRef);
@@ -50,8 +53,9 @@ export class MemoryHive implements AlertOps {
     return { kind: 'ok', value: { id, duplicate: false } };
   }
 
-  async get(id: string): Promise<OpResult<FoundAlert | { id: string; status: 'gone' }>> {
+  async get(id: string, _signal?: AbortSignal, organisation?: string): Promise<OpResult<FoundAlert | { id: string; status: 'gone' }>> {
     this.requests.push(`get ${id}`);
+    this.organisations.push(`get ${organisation ?? '-'}`);
     const failure = this.failures.shift();
     if (failure) return failure;
     const a = this.alerts.get(id);
@@ -59,8 +63,9 @@ export class MemoryHive implements AlertOps {
     return { kind: 'ok', value: { id, sourceRef: a.sourceRef, status: a.status, severity: a.severity, tags: [...a.tags] } };
   }
 
-  async update(id: string, patch: AlertPatch): Promise<OpResult<void>> {
+  async update(id: string, patch: AlertPatch, _signal?: AbortSignal, organisation?: string): Promise<OpResult<void>> {
     this.requests.push(`update ${id}`);
+    this.organisations.push(`update ${organisation ?? '-'}`);
     const failure = this.failures.shift();
     if (failure) return failure;
     const a = this.alerts.get(id);
@@ -73,8 +78,9 @@ export class MemoryHive implements AlertOps {
     return { kind: 'ok', value: undefined };
   }
 
-  async addObservables(id: string, observables: readonly Observable[]): Promise<OpResult<{ added: number; existed: number }>> {
+  async addObservables(id: string, observables: readonly Observable[], _signal?: AbortSignal, organisation?: string): Promise<OpResult<{ added: number; existed: number }>> {
     this.requests.push(`observables ${id} ${observables.length}`);
+    this.organisations.push(`observables ${organisation ?? '-'}`);
     const failure = this.failures.shift();
     if (failure) return failure;
     const a = this.alerts.get(id);

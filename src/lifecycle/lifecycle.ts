@@ -22,7 +22,7 @@
  */
 import type { Alert, AlertPolicy, DetectionRecord, Outcome, Severity } from '../types.js';
 import { createBody, patchOf } from './render.js';
-import { applySightings, newGeneration, type KeyState, type PreviousAlert } from './state.js';
+import { applySightings, newGeneration, organisationOf, type KeyState, type PreviousAlert } from './state.js';
 import type { StateStore } from './state-store.js';
 import { detectionKey, detectionSourceRef, type Target } from './key.js';
 import { sightingOf, type Sighting } from './sighting.js';
@@ -301,11 +301,13 @@ export class Lifecycle {
     const { ops, store } = this.#o;
     const first = sightings[0] as Sighting;
     let state = store.get(key);
+    // A state of the format before 2 did not record its organisation: from now on it does.
+    if (state !== undefined && state.organisation === undefined) state = { ...state, organisation: organisationOf(state, first) ?? null };
     if (state !== undefined && state.alertId !== null) {
       if (first.receivedAt - state.lastReceived > this.#o.windowMs) {
         state = this.#next(state, first, 'expired (no sighting within alert.updateWindowMs)');
       } else {
-        const found = await this.#statuses.statusOf(ops, state.alertId, signal);
+        const found = await this.#statuses.statusOf(ops, state.alertId, signal, organisationOf(state, first));
         if (found.kind !== 'ok') return failed(found);
         if (found.value !== 'open') state = this.#next(state, first, found.value === 'gone' ? 'deleted' : 'closed or imported into a case');
       }
@@ -324,7 +326,8 @@ export class Lifecycle {
         if (!created.value.duplicate) this.#statuses.learn(created.value.id, 'open', false);
         if (created.value.duplicate) {
           // Ours from before a crash, or from a state since forgotten: is it still open?
-          const found = await ops.get(created.value.id, signal);
+          const org = organisationOf(next, first);
+          const found = await ops.get(created.value.id, signal, org);
           if (found.kind !== 'ok') return failed(found);
           if (found.value.status !== 'open') {
             if (hop >= MAX_GENERATION_HOPS) return { kind: 'drop', reason: `ERR_SINK_REJECTED: ${MAX_GENERATION_HOPS} alerts of this key in a row are closed in TheHive` };
@@ -332,10 +335,10 @@ export class Lifecycle {
             continue;
           }
           // It may hold fewer sightings than we counted: set the absolute values (severity only upwards, tags only added).
-          const patched = await ops.update(next.alertId as string, patchOf({ ...next, severity: found.value.severity, tags: found.value.tags }, next), signal);
+          const patched = await ops.update(next.alertId as string, patchOf({ ...next, severity: found.value.severity, tags: found.value.tags }, next), signal, org);
           if (patched.kind !== 'ok') return failed(patched);
           if (applied.observables.length > 0) {
-            const added = await ops.addObservables(next.alertId as string, applied.observables, signal);
+            const added = await ops.addObservables(next.alertId as string, applied.observables, signal, org);
             if (added.kind !== 'ok') return failed(added);
           }
         }
@@ -349,10 +352,11 @@ export class Lifecycle {
     const applied = applySightings(state, sightings);
     if (applied.counted === 0) return { kind: 'delivered' };
     deadAlert(createBody(applied.state, applied.observables));
-    const updated = await ops.update(state.alertId, patchOf(state, applied.state), signal);
+    const org = organisationOf(state, first);
+    const updated = await ops.update(state.alertId, patchOf(state, applied.state), signal, org);
     if (updated.kind !== 'ok') return failed(updated);
     if (applied.observables.length > 0) {
-      const added = await ops.addObservables(state.alertId, applied.observables, signal);
+      const added = await ops.addObservables(state.alertId, applied.observables, signal, org);
       if (added.kind !== 'ok') return failed(added);
     }
     if (applied.state.severity > state.severity) await this.#notify(applied.state, state.severity, sightings);
@@ -385,7 +389,7 @@ export class Lifecycle {
       sightings: state.count,
       firstSeen: state.first,
       lastSeen: state.last,
-      organisation: this.#o.target.organisation,
+      organisation: organisationOf(state, sightings[0] as Sighting) ?? this.#o.target.organisation,
       iocs: [...iocs.values()],
     };
     await notifier.notify(event);

@@ -26,6 +26,8 @@ export function createBody(state: KeyState, observables: readonly Observable[], 
     tlp: tlpPap.tlp,
     pap: tlpPap.pap,
     observables: [...observables],
+    // A rule's organisation: the create goes there (X-Organisation), as every later request does.
+    ...(typeof state.organisation === 'string' ? { meta: { rules: [], setBy: [], organisation: state.organisation } } : {}),
   };
 }
 

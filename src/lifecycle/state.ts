@@ -13,8 +13,12 @@ import { cleanTags } from '../map/limits.js';
 import { keyTag } from './key.js';
 import type { Sighting, SightingRow } from './sighting.js';
 
-/** The format of a persisted state; a newer one is refused, not misread. */
-export const STATE_VERSION = 1;
+/**
+ * The format of a persisted state; a newer one is refused, not misread. 2 added `organisation`
+ * (a release before would send the updates of a rule's alert to thehive.organisation); a 1
+ * state is read, its organisation taken from its next sighting ({@link organisationOf}).
+ */
+export const STATE_VERSION = 2;
 /** Rows of the sightings table kept (the newest): enough to triage, small enough to PATCH often. */
 export const ROWS_MAX = 100;
 /**
@@ -73,6 +77,21 @@ export interface KeyState {
   readonly ids: readonly string[];
   readonly base: BaseAlert;
   readonly previous: PreviousAlert | null;
+  /**
+   * The TheHive organisation a rule created the alert in (`X-Organisation` on every request about
+   * it); null: thehive.organisation. Absent from a format-1 state, which did not record it.
+   */
+  readonly organisation?: string | null;
+}
+
+/**
+ * The organisation of `state`'s alert, for its requests (undefined: thehive.organisation). A
+ * format-1 state did not record it: the alert was created with the organisation the same rules
+ * give this key's sightings, so `sighting`'s is taken.
+ */
+export function organisationOf(state: KeyState, sighting: Sighting): string | undefined {
+  const org = state.organisation === undefined ? sighting.alert.meta?.organisation : state.organisation;
+  return org ?? undefined;
 }
 
 /** What {@link applySightings} made of new sightings. */
@@ -107,6 +126,7 @@ export function newGeneration(key: string, generation: number, sourceRef: string
     ids: [],
     base: { type: a.type, source: a.source, title: a.title, description: a.description, tlp: a.tlp, pap: a.pap, indicator: first.indicator, category: first.category },
     previous,
+    organisation: a.meta?.organisation ?? null,
   };
 }
 

@@ -44,10 +44,10 @@ export class AlertStatusCache {
   }
 
   /** Where alert `id` stands: from the cache when fresh, else by `GET` (and remembered). */
-  async statusOf(ops: AlertOps, id: string, signal: AbortSignal): Promise<OpResult<AlertStatus>> {
+  async statusOf(ops: AlertOps, id: string, signal: AbortSignal, organisation?: string): Promise<OpResult<AlertStatus>> {
     const known = this.fresh(id);
     if (known !== undefined) return { kind: 'ok', value: known };
-    const found = await ops.get(id, signal);
+    const found = await ops.get(id, signal, organisation);
     if (found.kind !== 'ok') return found;
     this.learn(id, found.value.status, false);
     return { kind: 'ok', value: found.value.status };

@@ -36,18 +36,22 @@ export interface FoundAlert {
   readonly tags: readonly string[];
 }
 
-/** The requests of the lifecycle, each counted by the sink's rate limit (`queue.ratePerSec`). */
+/**
+ * The requests of the lifecycle, each counted by the sink's rate limit (`queue.ratePerSec`).
+ * `organisation`: the one a rule created the alert in (sent as `X-Organisation`, as on the create:
+ * TheHive finds an alert only in its own organisation); undefined for `thehive.organisation`.
+ */
 export interface AlertOps {
   /** `POST …/alert`: the new alert's id; on "already exists" the existing alert's id (`duplicate`). */
   create(alert: import('../types.js').Alert, signal: AbortSignal): Promise<OpResult<{ readonly id: string; readonly duplicate: boolean }>>;
   /** `GET …/alert/{id}`: where it stands (`gone` on 404). */
-  get(id: string, signal: AbortSignal): Promise<OpResult<FoundAlert | { readonly id: string; readonly status: 'gone' }>>;
+  get(id: string, signal: AbortSignal, organisation?: string): Promise<OpResult<FoundAlert | { readonly id: string; readonly status: 'gone' }>>;
   /** `PATCH …/alert/{id}` (v1 answers 204, v0 200). */
-  update(id: string, patch: AlertPatch, signal: AbortSignal): Promise<OpResult<void>>;
+  update(id: string, patch: AlertPatch, signal: AbortSignal, organisation?: string): Promise<OpResult<void>>;
   /** `POST /api/v1/alert/{id}/observable` (v0: `…/artifact`); 201 or 207 with the ones already there: both ok. */
-  addObservables(id: string, observables: readonly Observable[], signal: AbortSignal): Promise<OpResult<{ readonly added: number; readonly existed: number }>>;
+  addObservables(id: string, observables: readonly Observable[], signal: AbortSignal, organisation?: string): Promise<OpResult<{ readonly added: number; readonly existed: number }>>;
   /** `POST /api/v1/query` (listAlert + filter, newest first): by sourceRef, or by a tag (`key:<hash>`); null when none. */
-  find(by: { readonly sourceRef: string } | { readonly tag: string }, signal: AbortSignal): Promise<OpResult<FoundAlert | null>>;
+  find(by: { readonly sourceRef: string } | { readonly tag: string }, signal: AbortSignal, organisation?: string): Promise<OpResult<FoundAlert | null>>;
 }
 
 /** One notification: an alert created or updated to `notify.minSeverity` or above. */

@@ -32,17 +32,17 @@ export function createTheHiveOps(client: TheHiveClient, api: (signal: AbortSigna
   const prefix = (a: Api): string => (a === 'v1' ? '/api/v1' : '/api');
   const alertPath = (a: Api, id: string): string => `${prefix(a)}/alert/${encodeURIComponent(id)}`;
 
-  async function get(a: Api, id: string, signal: AbortSignal): Promise<OpResult<FoundAlert | { readonly id: string; readonly status: 'gone' }>> {
-    return client.request({ method: 'GET', url: alertPath(a, id) }, signal, (res) => {
+  async function get(a: Api, id: string, signal: AbortSignal, organisation?: string): Promise<OpResult<FoundAlert | { readonly id: string; readonly status: 'gone' }>> {
+    return client.request({ method: 'GET', url: alertPath(a, id), headers: orgHeaders(organisation) }, signal, (res) => {
       if (res.status === 404) return ok({ id, status: 'gone' as const });
       return readJson(res, 'GET alert', (body) => foundAlert(body, id));
     });
   }
 
-  async function find(by: { readonly sourceRef: string } | { readonly tag: string }, signal: AbortSignal): Promise<OpResult<FoundAlert | null>> {
+  async function find(by: { readonly sourceRef: string } | { readonly tag: string }, signal: AbortSignal, organisation?: string): Promise<OpResult<FoundAlert | null>> {
     const filter = 'sourceRef' in by ? { _eq: { _field: 'sourceRef', _value: by.sourceRef } } : { _eq: { _field: 'tags', _value: by.tag } };
     const query = { query: [{ _name: 'listAlert' }, { _name: 'filter', ...filter }, { _name: 'sort', _fields: [{ _createdAt: 'desc' }] }, { _name: 'page', from: 0, to: 1 }] };
-    return client.request({ method: 'POST', url: '/api/v1/query', data: JSON.stringify(query) }, signal, (res) =>
+    return client.request({ method: 'POST', url: '/api/v1/query', data: JSON.stringify(query), headers: orgHeaders(organisation) }, signal, (res) =>
       readJson(res, 'query', (body) => {
         if (!Array.isArray(body)) return null;
         return body.length === 0 ? null : foundAlert(body[0], '');
@@ -59,17 +59,17 @@ export function createTheHiveOps(client: TheHiveClient, api: (signal: AbortSigna
       if (made.kind !== 'ok' || !withFiles) return made;
       // TheHive 4 takes files one request each, after the alert; 5 had them in the create.
       if (a === 'v0') {
-        const attached = await attachV0(made.value.id, alert.observables.filter(isFile), signal);
+        const attached = await attachV0(made.value.id, alert.observables.filter(isFile), signal, alert.meta?.organisation);
         if (attached.kind !== 'ok') return attached;
       }
       await releaseFiles(alert.observables, files);
       return made;
     },
-    async get(id: string, signal: AbortSignal) {
+    async get(id: string, signal: AbortSignal, organisation?: string) {
       const a = await api(signal);
-      return typeof a === 'string' ? get(a, id, signal) : a;
+      return typeof a === 'string' ? get(a, id, signal, organisation) : a;
     },
-    async update(id: string, patch: AlertPatch, signal: AbortSignal) {
+    async update(id: string, patch: AlertPatch, signal: AbortSignal, organisation?: string) {
       const a = await api(signal);
       if (typeof a !== 'string') return a;
       const { addTags = [], removeTags = [], ...fields } = patch;
@@ -78,34 +78,34 @@ export function createTheHiveOps(client: TheHiveClient, api: (signal: AbortSigna
         if (addTags.length > 0) body['addTags'] = addTags;
         if (removeTags.length > 0) body['removeTags'] = removeTags;
       } else if (addTags.length > 0 || removeTags.length > 0) {
-        const current = await get(a, id, signal);
+        const current = await get(a, id, signal, organisation);
         if (current.kind !== 'ok') return current;
         if (current.value.status === 'gone') return gone(id);
         const tags = current.value.tags.filter((t) => !removeTags.includes(t));
         for (const t of addTags) if (!tags.includes(t)) tags.push(t);
         body = { ...body, tags };
       }
-      return client.request({ method: 'PATCH', url: alertPath(a, id), data: JSON.stringify(body) }, signal, (res) => {
+      return client.request({ method: 'PATCH', url: alertPath(a, id), data: JSON.stringify(body), headers: orgHeaders(organisation) }, signal, (res) => {
         if (res.status >= 200 && res.status < 300) return ok(undefined);
         if (res.status === 404) return gone(id);
         return failure(res, 'PATCH alert');
       });
     },
-    async addObservables(id: string, observables: readonly Observable[], signal: AbortSignal) {
+    async addObservables(id: string, observables: readonly Observable[], signal: AbortSignal, organisation?: string) {
       const a = await api(signal);
       if (typeof a !== 'string') return a;
       let added = 0;
       let existed = 0;
       const url = `${alertPath(a, id)}/${a === 'v1' ? 'observable' : 'artifact'}`;
       for (const group of groups(observables.filter((o) => !isFile(o)))) {
-        const r = await client.request({ method: 'POST', url, data: JSON.stringify(group) }, signal, classifyAdd);
+        const r = await client.request({ method: 'POST', url, data: JSON.stringify(group), headers: orgHeaders(organisation) }, signal, classifyAdd);
         if (r.kind !== 'ok') return r;
         added += r.value.added;
         existed += r.value.existed;
       }
       const fileObs = observables.filter(isFile);
       if (files !== undefined && fileObs.length > 0) {
-        const r = await addFiles(url, fileObs, signal);
+        const r = await addFiles(url, fileObs, signal, organisation);
         if (r.kind !== 'ok') return r;
         added += r.value.added;
         existed += r.value.existed;
@@ -113,19 +113,18 @@ export function createTheHiveOps(client: TheHiveClient, api: (signal: AbortSigna
       }
       return ok({ added, existed });
     },
-    async find(by, signal) {
+    async find(by, signal, organisation) {
       const a = await api(signal);
-      return typeof a === 'string' ? find(by, signal) : a;
+      return typeof a === 'string' ? find(by, signal, organisation) : a;
     },
   };
 
   /** `POST …/alert`, its files in it on TheHive 5 (multipart); "already exists" resolved to the alert's id. */
   async function createOnly(a: Api, alert: Alert, withFiles: boolean, signal: AbortSignal): Promise<OpResult<{ readonly id: string; readonly duplicate: boolean }>> {
     let created;
-    // A rule's organisation on the create. The lifecycle's later requests (get, update, observables) still
-    // go to thehive.organisation: per-organisation lifecycles are part of routing (issue 14, point 2).
+    // A rule's organisation on the create; the lifecycle keeps it (its state) for every later request.
     const organisation = alert.meta?.organisation;
-    const orgHeader: Record<string, string> = organisation === undefined ? {} : { 'X-Organisation': organisation };
+    const orgHeader = orgHeaders(organisation);
     if (withFiles && a === 'v1') {
       const mp = await createV1Body(wireAlert(alert), files as FileSource);
       const config = multipartConfig(`${prefix(a)}/alert`, mp);
@@ -138,38 +137,44 @@ export function createTheHiveOps(client: TheHiveClient, api: (signal: AbortSigna
     if (created.kind !== 'exists') return created;
     // Ours from before (a crash, a forgotten state): its id by name, else by the query API.
     const name = `${alert.type};${alert.source};${alert.sourceRef}`;
-    const byName = await get(a, name, signal);
+    const byName = await get(a, name, signal, organisation);
     if (byName.kind !== 'ok') return byName;
     if (byName.value.status !== 'gone') return ok({ id: byName.value.id, duplicate: true });
-    const found = await find({ sourceRef: alert.sourceRef }, signal);
+    const found = await find({ sourceRef: alert.sourceRef }, signal, organisation);
     if (found.kind !== 'ok') return found;
     if (found.value === null) return { kind: 'retry', reason: `TheHive says ${alert.sourceRef} already exists but neither GET by name nor the query API finds it` };
     return ok({ id: found.value.id, duplicate: true });
   }
 
   /** TheHive 4: each file the alert does not hold yet, by `POST /api/alert/{id}/artifact` (multipart). */
-  async function attachV0(id: string, fileObs: readonly FileObservable[], signal: AbortSignal): Promise<OpResult<void>> {
-    const current = await client.request({ method: 'GET', url: alertPath('v0', id) }, signal, (res) => readJson(res, 'GET alert', attachedHashes));
+  async function attachV0(id: string, fileObs: readonly FileObservable[], signal: AbortSignal, organisation?: string): Promise<OpResult<void>> {
+    const current = await client.request({ method: 'GET', url: alertPath('v0', id), headers: orgHeaders(organisation) }, signal, (res) => readJson(res, 'GET alert', attachedHashes));
     if (current.kind !== 'ok') return current;
     const missing = fileObs.filter((f) => !current.value.has(f.attachment.sha256));
-    const r = await addFiles(`${alertPath('v0', id)}/artifact`, missing, signal);
+    const r = await addFiles(`${alertPath('v0', id)}/artifact`, missing, signal, organisation);
     return r.kind === 'ok' ? ok(undefined) : r;
   }
 
   /** One multipart request per file still in the store; "already exists" (207) counts as there. */
-  async function addFiles(url: string, fileObs: readonly FileObservable[], signal: AbortSignal): Promise<OpResult<{ added: number; existed: number }>> {
+  async function addFiles(url: string, fileObs: readonly FileObservable[], signal: AbortSignal, organisation?: string): Promise<OpResult<{ added: number; existed: number }>> {
     const { parts, kept } = await partsOf(fileObs, files as FileSource, () => 'attachment');
     let added = 0;
     let existed = 0;
     for (let i = 0; i < kept.length; i++) {
       const mp = oneFileBody(kept[i] as FileObservable, parts[i] as (typeof parts)[number]);
-      const r = await client.request(multipartConfig(url, mp), signal, classifyAdd);
+      const config = multipartConfig(url, mp);
+      const r = await client.request({ ...config, headers: { ...config.headers, ...orgHeaders(organisation) } }, signal, classifyAdd);
       if (r.kind !== 'ok') return r;
       added += r.value.added;
       existed += r.value.existed;
     }
     return ok({ added, existed });
   }
+}
+
+/** `X-Organisation` for an alert a rule put in `organisation`; none (the client's thehive.organisation) otherwise. */
+function orgHeaders(organisation: string | undefined): Record<string, string> {
+  return organisation === undefined ? {} : { 'X-Organisation': organisation };
 }
 
 /** A POST of a multipart body, its type and length in the headers. */

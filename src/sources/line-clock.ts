@@ -21,9 +21,18 @@ export class LineClock {
   /** Called with every chunk read from the peer. */
   read(chunk: Buffer, now = Date.now()): void {
     if (chunk.length === 0) return;
-    if (chunk[chunk.length - 1] === NEWLINE) this.#since = 0;
-    // A newline inside the chunk ended the old line: the unfinished one started in this chunk.
-    else if (this.#since === 0 || chunk.includes(NEWLINE)) this.#since = now;
+    this.advance(chunk[chunk.length - 1] === NEWLINE, chunk.includes(NEWLINE), now);
+  }
+
+  /**
+   * A chunk was read that ends on a message boundary (`ends`), or crossed one (`crossed`) and
+   * ends inside the next message. Newline framing is {@link LineClock.read}; octet counting
+   * (RFC 6587) knows its boundaries from the frame lengths.
+   */
+  advance(ends: boolean, crossed: boolean, now = Date.now()): void {
+    if (ends) this.#since = 0;
+    // A boundary inside the chunk ended the old line: the unfinished one started in this chunk.
+    else if (this.#since === 0 || crossed) this.#since = now;
   }
 
   /** tracehive stopped reading this connection: the clock stands still. */

@@ -1,6 +1,7 @@
 /**
  * The CyberTrace listener: a `net.Server` that reassembles newline-terminated lines across
- * reads with split2 and hands each to `onLine`. Everything a peer controls is bounded: line
+ * reads with split2 (or RFC 6587 octet-counted frames, when a connection starts with one:
+ * tcp-framing.ts) and hands each to `onLine`. Everything a peer controls is bounded: line
  * length, connection count and one address's share of it, idle time, and the time one line may
  * take (a peer trickling bytes without a newline cannot hold a slot for good). When `onLine`
  * returns a promise (the queue is full) the connection is paused until it settles, so memory
@@ -15,6 +16,7 @@ import { cidrMatcher } from '../net/cidr.js';
 import { listen } from '../net/listen.js';
 import { PeerSlots } from '../net/peer-slots.js';
 import { LineClock, sweepIntervalMs } from './line-clock.js';
+import { frameByFirstBytes } from './tcp-framing.js';
 
 export interface TcpSourceOptions {
   readonly host: string;
@@ -151,6 +153,8 @@ export class TcpSource {
     this.#telemetry.connectionOpened(peer);
     let lines = 0;
 
+    const idleMs = this.#opts.idleTimeoutMs;
+    const clock = new LineClock();
     const max = this.#opts.maxLineBytes;
     const lineStream = split2(
       (line: string) => {
@@ -174,6 +178,18 @@ export class TcpSource {
         overflowing = value;
       },
     });
+    // RFC 6587 octet counting, when the connection's first bytes say so (a relay's TCP_Framing).
+    const framing = frameByFirstBytes(lineStream, max, {
+      progress: (ends, crossed) => clock.advance(ends, crossed),
+      tooLong: (length) => this.#telemetry.frameTooLong(peer, max, length),
+      malformed: (detail) => {
+        // Nothing after a bad length can be framed: the frames before it are handed on (they are
+        // in the line stream), the rest is not read; the relay reconnects and starts a new frame.
+        this.#telemetry.frameBroken(peer, 'ERR_FRAME_MALFORMED', detail);
+        socket.destroy();
+      },
+      truncated: (detail) => this.#telemetry.frameBroken(peer, 'ERR_FRAME_TRUNCATED', detail),
+    });
     // After a line timeout the unfinished tail is no line: the complete lines before it were
     // handed on by transform() (flush runs after every buffered write), only the tail is dropped.
     let cut = false;
@@ -188,8 +204,6 @@ export class TcpSource {
     // Kept until its lines are handed on, even after the socket closed, so stop() waits for them.
     void handedOver.then(() => this.#connections.delete(socket));
 
-    const idleMs = this.#opts.idleTimeoutMs;
-    const clock = new LineClock();
     const open: Open = {
       peer,
       clock,
@@ -254,7 +268,8 @@ export class TcpSource {
       });
     }
     socket.on('error', (err) => this.#telemetry.connectionError(peer, err));
-    if (this.#lineTimeoutMs > 0) socket.on('data', (chunk: Buffer) => clock.read(chunk));
+    // An octet-counted connection's boundaries are its frames': the framing moves its clock.
+    if (this.#lineTimeoutMs > 0) socket.on('data', (chunk: Buffer) => framing() !== 'octet' && clock.read(chunk));
     socket.on('close', () => {
       this.#open.delete(open);
       this.#slots.give(address);

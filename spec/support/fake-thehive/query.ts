@@ -27,8 +27,8 @@ const badRequest = (message: string): QueryError => new QueryError({ status: 400
 const ALERT_OPERATIONS = ['listAlert', 'getAlert'];
 const STEP_OPERATIONS = ['filter', 'sort', 'page', 'count', 'observables'];
 
-/** Runs a query for the organisation; `visible` false (foreign `X-Organisation`) sees no alert. */
-export function runQuery(body: unknown, store: AlertStore, visible: boolean): Reply {
+/** Runs a query for `organisation` (its alerts only); `visible` false (foreign `X-Organisation`) sees no alert. */
+export function runQuery(body: unknown, store: AlertStore, visible: boolean, organisation: string = store.organisation): Reply {
   const query = isObject(body) ? body['query'] : undefined;
   if (query === undefined) return { status: 400, body: attributeCheckingError([missing('query')]) };
   if (!Array.isArray(query)) return { status: 400, body: attributeCheckingError([invalid('query', 'object', ['[query]'], query)]) };
@@ -43,10 +43,10 @@ export function runQuery(body: unknown, store: AlertStore, visible: boolean): Re
       }
       const params = op as JsonObject;
       if (name === 'listAlert') {
-        items = visible ? store.alerts.map((a) => renderAlert(a)) : [];
+        items = visible ? store.alerts.filter((a) => a.organisation === organisation).map((a) => renderAlert(a)) : [];
         kind = 'Alert';
       } else if (name === 'getAlert') {
-        const found = visible && typeof params['idOrName'] === 'string' ? store.get(params['idOrName']) : undefined;
+        const found = visible && typeof params['idOrName'] === 'string' ? store.get(params['idOrName'], organisation) : undefined;
         if (found === undefined) return { status: 404, body: { type: 'NotFoundError', message: 'Alert not found' } };
         items = [renderAlert(found)];
         kind = 'Alert';

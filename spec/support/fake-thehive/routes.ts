@@ -145,7 +145,7 @@ export function handle(route: Route, ctx: RequestContext, state: ServerState): R
     }
     case 'getV1':
     case 'getV0': {
-      const alert = orgOk ? store.get(route.id ?? '') : undefined;
+      const alert = orgOk ? store.get(route.id ?? '', orgName) : undefined;
       if (alert === undefined) return fail(404, 'NotFoundError', 'Alert not found');
       return json(200, route.name === 'getV1' ? renderAlert(alert) : renderAlertV0(alert, alert.observables));
     }
@@ -154,7 +154,8 @@ export function handle(route: Route, ctx: RequestContext, state: ServerState): R
       const v1 = route.name === 'updateV1';
       const parsed = parseUpdate(body, v1 ? 'v1' : 'v0');
       if (!parsed.ok) return json(400, attributeCheckingError(parsed.errors));
-      const alert = orgOk ? store.get(route.id ?? '') : undefined;
+      // An alert of another organisation than X-Organisation's is not found there (thehive-api §7).
+      const alert = orgOk ? store.get(route.id ?? '', orgName) : undefined;
       if (alert === undefined) return fail(404, 'NotFoundError', 'Alert not found');
       store.update(alert, parsed.value, ctx.now);
       // 5.x answers 204 with no body (thehive4go integration test, §1.1); 4.x v0 the updated alert.
@@ -164,14 +165,14 @@ export function handle(route: Route, ctx: RequestContext, state: ServerState): R
     case 'addArtifactV0': {
       const parsed = route.name === 'addObservable' ? parseObservableV1(body) : parseObservableV0(body);
       if (!parsed.ok) return json(400, attributeCheckingError(parsed.errors));
-      const alert = orgOk ? store.get(route.id ?? '') : undefined;
+      const alert = orgOk ? store.get(route.id ?? '', orgName) : undefined;
       // Missing or foreign alert: 403, not 404 [src4 v1 ObservableCtrl.createInAlert, §4.5].
       if (alert === undefined) return fail(403, 'AuthorizationError', 'Operation not permitted');
       const out = store.addObservables(alert, parsed.value, ctx.now, files);
       return json(out.status, out.body);
     }
     case 'query':
-      return runQuery(body, store, orgOk);
+      return runQuery(body, store, orgOk, orgName);
     case 'userCurrent':
       // A non-member organisation authenticates with no permission there [infer from src4 UserSrv.getAuthContext].
       if (!orgOk) return fail(403, 'AuthorizationError', 'Operation not permitted');

@@ -132,13 +132,16 @@ export class AlertStore {
     return `~${4096 * this.#seq + 24}`;
   }
 
-  /** `~id`, or the name `type;source;sourceRef` [src4 `AlertSrv.getByName` splits on `;`]. */
-  get(idOrName: string): StoredAlert | undefined {
-    if (idOrName.startsWith('~')) return this.alerts.find((a) => a._id === idOrName);
+  /**
+   * `~id`, or the name `type;source;sourceRef` [src4 `AlertSrv.getByName` splits on `;`], as
+   * `organisation` sees it: an alert of another organisation is not there (TheHive: 404).
+   */
+  get(idOrName: string, organisation: string = this.organisation): StoredAlert | undefined {
+    if (idOrName.startsWith('~')) return this.alerts.find((a) => a._id === idOrName && a.organisation === organisation);
     const parts = javaSplit(idOrName, ';');
     if (parts.length !== 3) return undefined;
     const [type, source, sourceRef] = parts;
-    return this.#byName.get(`${this.organisation}\u0000${type}\u0000${source}\u0000${sourceRef}`);
+    return this.#byName.get(`${organisation}\u0000${type}\u0000${source}\u0000${sourceRef}`);
   }
 
   /**

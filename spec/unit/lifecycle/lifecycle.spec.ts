@@ -64,7 +64,7 @@ describe('lifecycle: one open alert per key, updated in place', function () {
     await rm(dir, { recursive: true, force: true });
   });
 
-  async function start(opts: { windowMs?: number; flushMs?: number; maxHeld?: number } = {}): Promise<(typeof running)[number]> {
+  async function start(opts: { windowMs?: number; flushMs?: number; maxHeld?: number; rules?: readonly unknown[] } = {}): Promise<(typeof running)[number]> {
     const store = await StateStore.open({ dir: join(dir, 'alerts'), maxKeys: 1000 });
     const acked = new Set<number>();
     const dead: number[] = [];
@@ -98,7 +98,7 @@ describe('lifecycle: one open alert per key, updated in place', function () {
       store,
       ops: hive,
       queue: delivery,
-      policy: DEFAULT_POLICY,
+      policy: opts.rules ? { ...DEFAULT_POLICY, rules: opts.rules } : DEFAULT_POLICY,
       keyFields: ['category', 'matchedIndicator'],
       target: { url: 'https://thehive.test', organisation: 'SOC' },
       windowMs: opts.windowMs ?? 24 * HOUR,
@@ -130,6 +130,18 @@ describe('lifecycle: one open alert per key, updated in place', function () {
     // create, then one GET + PATCH + observables for the four that followed: not one update per line.
     expect(hive.requests.filter((q) => q.startsWith('update'))).to.have.length(1);
     expect(hive.requests.filter((q) => q.startsWith('create'))).to.have.length(1);
+  });
+
+  it('sends the create, the status check, the update and the observables of a rule’s alert to the rule’s organisation', async () => {
+    const r = await start({ flushMs: 50, rules: [{ name: 'tenant-a', match: { fields: { src: '^10\\.1\\.' } }, set: { organisation: 'tenantA' } }] });
+    r.lifecycle.add(1, record(line('t.example.nu', '10.1.0.1')), T0);
+    r.lifecycle.add(2, record(line('soc.example.nu', '10.9.0.1')), T0);
+    await until(() => r.acked.size === 2, 'both created');
+    r.lifecycle.add(3, record(line('t.example.nu', '10.1.0.2', 'Oct 12 16:15:00')), T0 + 1000);
+    await until(() => r.acked.size === 3, 'the update');
+    // The two creates run side by side: their order is not the point.
+    expect([...hive.organisations].sort()).to.deep.equal(['create -', 'create tenantA', 'get tenantA', 'observables tenantA', 'update tenantA']);
+    expect(r.store.list().map((s) => s.organisation).sort()).to.deep.equal([null, 'tenantA'].sort());
   });
 
   it('opens the next alert, linking the previous one, once TheHive closed or imported it', async () => {

@@ -3,10 +3,12 @@
  * release, eviction and compaction make of it, read back as the next start would.
  */
 import { expect } from 'chai';
-import { appendFile, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { appendFile, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StateStore } from '../../../src/lifecycle/state-store.js';
+import { organisationOf, type KeyState } from '../../../src/lifecycle/state.js';
+import type { Sighting } from '../../../src/lifecycle/sighting.js';
 import { keyState } from '../../support/key-states.js';
 
 const key = (i: number): string => i.toString(16).padStart(20, '0');
@@ -51,13 +53,38 @@ describe('lifecycle state store', () => {
     expect(reports.map((e) => e.message).join()).to.match(/Line 2 of .* is not JSON/);
   });
 
+  it('reads a state file the previous release (format 1, no organisation) wrote; its organisation comes from its next sighting', async () => {
+    // Written out by hand as 0.3's lifecycle wrote it: a rule's alert created in tenantA.
+    const v1 = { v: 1, state: { v: 1, key: key(7), generation: 1, sourceRef: `ct-k${key(7)}`, alertId: '~4120', count: 2, first: 1_000, last: 2_000, lastReceived: 2_000, severity: 3, tags: [`key:${key(7)}`], observables: ['domain\u0000bad.test'], observablesLeftOut: 0, rows: [], ids: ['ct-a', 'ct-b'], base: { type: 'cybertrace', source: 'cybertrace', title: 'Malicious URL: bad.test', description: 'd', tlp: 2, pap: 2, indicator: 'bad.test', category: 'KL_Malicious_URL' }, previous: null } };
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    await writeFile(join(dir, 'state.ndjson'), `${JSON.stringify(v1)}\n`, { mode: 0o600 });
+    const store = await open();
+    const state = store.get(key(7)) as KeyState;
+    expect(state.alertId).to.equal('~4120');
+    expect(state.count).to.equal(2);
+    expect(state.organisation).to.equal(undefined);
+    const sighting = (organisation?: string): Sighting => ({ alert: { ...(organisation === undefined ? {} : { meta: { rules: [], setBy: [], organisation } }) } }) as unknown as Sighting;
+    expect(organisationOf(state, sighting('tenantA'))).to.equal('tenantA');
+    expect(organisationOf(state, sighting())).to.equal(undefined);
+    // Format 2 records it: thehive.organisation (null) stays so whatever a later sighting says, and back.
+    expect(organisationOf({ ...state, organisation: null }, sighting('tenantA'))).to.equal(undefined);
+    expect(organisationOf({ ...state, organisation: 'tenantA' }, sighting())).to.equal('tenantA');
+    await store.put([{ ...state, organisation: 'tenantA' }]);
+    await store.close();
+    const again = await open();
+    expect(again.get(key(7))?.organisation).to.equal('tenantA');
+    const lines = (await readFile(join(dir, 'state.ndjson'), 'utf8')).trim().split('\n');
+    expect((JSON.parse(lines.at(-1) as string) as { v: number }).v).to.equal(2);
+    await again.close();
+  });
+
   it('refuses a line of a newer format (ERR_FORMAT_NEWER) rather than misread it', async () => {
     const a = await open();
     await a.put([keyState(key(1), 2)]);
-    await appendFile(join(dir, 'state.ndjson'), `${JSON.stringify({ v: 2, state: { key: key(1) } })}\n`);
+    await appendFile(join(dir, 'state.ndjson'), `${JSON.stringify({ v: 3, state: { key: key(1) } })}\n`);
     const err = await open().then(() => null, (e: unknown) => e as { code?: string; message: string });
     expect(err?.code).to.equal('ERR_FORMAT_NEWER');
-    expect(err?.message).to.match(/line 2 .* format 2/);
+    expect(err?.message).to.match(/line 2 .* format 3/);
   });
 
   it('forgets the least recently seen keys past maxKeys, durably', async () => {

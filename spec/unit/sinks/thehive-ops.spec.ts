@@ -130,6 +130,44 @@ for (const version of [5, 4] as const) {
   });
 }
 
+describe('sinks/thehive ops: a rule’s organisation', () => {
+  for (const version of [5, 4] as const) {
+    it(`sends every request about an alert a rule put in another organisation there (TheHive ${version})`, async () => {
+      const hive = await startFakeTheHive({ apiKey: KEY, version, organisation: 'soc', organisations: ['tenantA'] });
+      const sink = sinkFor(hive, 'auto');
+      const ops = sink.ops as AlertOps;
+      try {
+        const meta = { rules: ['alert.rules[0] (tenant-a)'], setBy: [{ field: 'organisation', rule: 'alert.rules[0] (tenant-a)' }], organisation: 'tenantA' };
+        const created = await ops.create(alertOf('t-1', { meta }), signal);
+        if (created.kind !== 'ok') throw new Error(`create failed: ${JSON.stringify(created)}`);
+        const id = created.value.id;
+        expect(hive.alert('t-1')?.organisation).to.equal('tenantA');
+        // Without it the alert is not found where the request looks (the stand-in, as TheHive: 404 / 403).
+        const lost = await ops.get(id, signal);
+        expect(lost.kind === 'ok' ? lost.value.status : lost.kind).to.equal('gone');
+        expect((await ops.update(id, { title: 'x' }, signal)).kind).to.not.equal('ok');
+        // With it: found, updated, observables added, found by the query API.
+        const found = await ops.get(id, signal, 'tenantA');
+        expect(found.kind === 'ok' ? found.value.status : found.kind).to.equal('open');
+        expect((await ops.update(id, { title: 'Updated in tenantA', addTags: ['more'] }, signal, 'tenantA')).kind).to.equal('ok');
+        expect((await ops.addObservables(id, [{ dataType: 'ip', data: '198.51.100.9', ioc: false }], signal, 'tenantA')).kind).to.equal('ok');
+        expect(hive.alert('t-1')?.title).to.equal('Updated in tenantA');
+        expect(hive.alert('t-1')?.observables.map((o) => o.data)).to.include('198.51.100.9');
+        const byRef = await ops.find({ sourceRef: 't-1' }, signal, 'tenantA');
+        expect(byRef.kind === 'ok' ? byRef.value?.id : byRef.kind).to.equal(id);
+        const elsewhere = await ops.find({ sourceRef: 't-1' }, signal);
+        expect(elsewhere.kind === 'ok' ? elsewhere.value : elsewhere.kind).to.equal(null);
+        // "Already exists" in tenantA is resolved in tenantA too.
+        const again = await ops.create(alertOf('t-1', { meta }), signal);
+        expect(again.kind === 'ok' ? again.value : again.kind).to.deep.equal({ id, duplicate: true });
+      } finally {
+        await sink.close();
+        await hive.close();
+      }
+    });
+  }
+});
+
 describe('sinks/thehive: requests and the rate', () => {
   let hive: FakeTheHive;
   beforeEach(async () => {
