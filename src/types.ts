@@ -144,6 +144,8 @@ export interface AlertMeta {
   setBy: { field: string; rule: string }[];
   /** The TheHive organisation a rule chose (sent as `X-Organisation`). */
   organisation?: string;
+  /** The named TheHive target (`thehive.targets`) the alert goes to; absent: the default, `thehive.url`. */
+  target?: string;
   /** Values a rule could not convert (left out of the alert), each with its reason: counted and logged. */
   dropped?: string[];
 }
