@@ -69,6 +69,9 @@ export function redactedConfig(config: object): Record<string, unknown> {
   const copy = JSON.parse(JSON.stringify(config)) as Record<string, unknown>;
   for (const key of SECRET_KEYS) update(copy, key, (v) => (v === '' ? v : REDACTED));
   for (const key of URL_KEYS) update(copy, key, redactUrl);
+  // email.imap.mailboxes: each entry may hold its own password.
+  const boxes = (copy['email'] as { imap?: { mailboxes?: unknown } } | undefined)?.imap?.mailboxes;
+  if (Array.isArray(boxes)) for (const box of boxes as Record<string, unknown>[]) if (typeof box?.['password'] === 'string' && box['password'] !== '') box['password'] = REDACTED;
   return copy;
 }
 
