@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from './config.js';
+import { imapMailboxesOf } from './config-imap-mailboxes.js';
 import type { MailTrust } from './mail-pipeline.js';
 import { DEFAULT_MAIL_POLICY, type MailPolicy } from './map/mail-policy.js';
 import { proxyFor } from './sinks/proxy-route.js';
@@ -94,26 +95,36 @@ export function targetsOf(config: Config): ResolvedTarget[] {
   });
 }
 
-/** The `email.imap.*` keys as the IMAP source takes them; undefined when IMAP is off. */
-export function imapOptionsOf(config: Config): ImapOptions | undefined {
+/**
+ * The `email.imap.*` keys as the IMAP sources take them: one source per mailbox of
+ * `email.imap.mailboxes` (imapflow selects one mailbox per connection), or the one of
+ * `email.imap.mailbox` when that list is empty; none when IMAP is off. The sources share the state
+ * file, each under its account and mailbox.
+ */
+export function imapOptionsOf(config: Config): ImapOptions[] {
   const i = config.email.imap;
-  if (!i.enabled) return undefined;
-  return {
-    host: i.host,
-    port: i.port,
+  if (!i.enabled) return [];
+  const ca = i.caFile ? { ca: readFileSync(i.caFile, 'utf8') } : {};
+  return imapMailboxesOf(config).map((m) => ({
+    host: m.host,
+    port: m.port,
     secure: i.secure,
     starttls: i.starttls,
     tlsVerify: i.tlsVerify,
-    ...(i.caFile ? { ca: readFileSync(i.caFile, 'utf8') } : {}),
-    user: i.user,
-    password: i.password,
-    mailbox: i.mailbox,
-    doneMailbox: i.doneMailbox,
+    ...ca,
+    user: m.user,
+    password: m.password,
+    mailbox: m.mailbox,
+    doneMailbox: m.doneMailbox,
     pollIntervalMs: i.pollIntervalMs,
     maxBytes: i.maxBytes,
     stateFile: join(config.spool.dir, 'imap-state.json'),
     retryMaxMs: config.queue.retryMaxMs,
-  };
+    legacyState: m.legacyState,
+    configKey: m.key,
+    ...(m.target === undefined ? {} : { target: m.target }),
+    ...(m.role === undefined ? {} : { role: { value: m.role, key: `${m.key}.role` } }),
+  }));
 }
 
 /** The `email.smtp.*` keys as the SMTP source takes them; undefined when SMTP is off. */

@@ -194,7 +194,7 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
   // The IMAP and SMTP libraries are loaded in start(), only when enabled (memory of a serve without mail).
   const imapOptions = imapOptionsOf(config);
   const smtpOptions = smtpOptionsOf(config);
-  let imap: ImapSource | undefined;
+  const imap: ImapSource[] = [];
   let smtp: SmtpSource | undefined;
 
   const tcp = config.tcp.enabled ? new TcpSource(config.tcp, telemetry, (line, peer) => pipeline.handle(line, peer)) : undefined;
@@ -273,10 +273,13 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
       addresses.smtp = await smtp.start();
       log.info({ host: addresses.smtp.address, port: addresses.smtp.port }, 'SMTP intake listening: mail sent here becomes alerts.');
     }
-    if (imapOptions && !stopping) {
-      imap = new (await import('./sources/imap.js')).ImapSource(imapOptions, mail, log.child({ component: 'imap' }));
-      // Resolves after the first attempt, connected or not: a down mail server must not stop CyberTrace intake.
-      await imap.start();
+    if (imapOptions.length > 0 && !stopping) {
+      const { ImapSource } = await import('./sources/imap.js');
+      // One source per mailbox (email.imap.mailboxes); each start resolves after its first attempt,
+      // connected or not: a down mail server must not stop CyberTrace intake, nor the other mailboxes.
+      const sources = imapOptions.map((o) => new ImapSource(o, mail, log.child({ component: 'imap' })));
+      imap.push(...sources);
+      await Promise.all(sources.map((s) => s.start()));
     }
     if (primary.theHive === undefined) log.info({ path: config.file.path }, 'No thehive.url configured: alerts go to the file sink.');
     return addresses;
@@ -320,7 +323,7 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
       const sourcesDone = Promise.all([
         tcp?.stop(Math.min(SHUTDOWN_GRACE_MS, remaining())),
         // A mail being taken finishes (its accept resolves) before the spool closes; IMAP logs out.
-        imap?.stop(remaining()),
+        ...imap.map((s) => s.stop(remaining())),
         smtp?.stop(),
       ]);
       await bounded(sourcesDone);

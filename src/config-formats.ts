@@ -13,6 +13,7 @@ import { redactUrl } from './config-secrets.js';
 import type { MailField } from './map/mail-policy.js';
 import type { SeverityRule } from './types.js';
 import { RULES_MAX } from './map/rules/validate.js';
+import { MAILBOXES_MAX } from './config-imap-mailboxes.js';
 
 /** The pino levels `log.level` takes. */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -173,6 +174,17 @@ convict.addFormat({
   validate(value: unknown) {
     if (typeof value === 'string') throw new Error('Expected a JSON object of named targets such as {"tenant-b": {"organisation": "tenant-b"}}, got text that is not JSON');
     if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new Error('Expected an object of named targets such as {"tenant-b": {"organisation": "tenant-b"}}');
+  },
+  coerce: jsonOrText,
+});
+
+convict.addFormat({
+  name: 'imap-mailboxes',
+  // The shape only: each entry is checked in config.ts (config-imap-mailboxes.ts), which also sees
+  // the email.imap.* keys it inherits, and reports every problem on its own line.
+  validate(value: unknown) {
+    if (typeof value === 'string') throw new Error('Expected a JSON list of mailboxes such as [{"mailbox":"INBOX/tenant-b","target":"tenant-b"}], got text that is not JSON');
+    if (!Array.isArray(value) || value.length > MAILBOXES_MAX) throw new Error(`Expected a list of at most ${MAILBOXES_MAX} mailboxes {mailbox, name?, doneMailbox?, role?, target?, host?, port?, user?, password?, passwordFile?}`);
   },
   coerce: jsonOrText,
 });

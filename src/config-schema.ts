@@ -8,6 +8,7 @@ import type { TargetSpec } from './config-targets.js';
 import { DEFAULT_SEVERITY_RULES } from './map/severity.js';
 import { DEFAULT_MAIL_POLICY, type MailField } from './map/mail-policy.js';
 import type { MailRole } from './map/mail-trust.js';
+import type { ImapMailboxSpec } from './config-imap-mailboxes.js';
 import type { AlertPolicy, SeverityRule } from './types.js';
 import { LOG_LEVELS, intAtLeast, intIn } from './config-formats.js';
 
@@ -141,6 +142,7 @@ export const schema = {
       pollIntervalMs: { doc: 'Polling beside IDLE (the only trigger on servers without IDLE).', format: POLL_MS, default: 60000, env: 'TRACEHIVE_IMAP_POLL_INTERVAL_MS' },
       maxBytes: { doc: 'Larger mails are left unread in the mailbox and logged.', format: MAIL_BYTES, default: 26214400, env: 'TRACEHIVE_IMAP_MAX_BYTES' },
       role: { doc: 'What the mailbox holds: notifications, reports or mixed (see ingest.role).', format: ['notifications', 'reports', 'mixed'], default: 'mixed', env: 'TRACEHIVE_IMAP_ROLE' },
+      mailboxes: { doc: 'Several mailboxes, each polled on its own connection: a JSON list of {mailbox, name?, doneMailbox?, role?, target?, host?, port?, user?, password?, passwordFile?}; a key left out comes from email.imap.*. target names a thehive.targets entry for its mails. Empty: the one mailbox of email.imap.mailbox.', format: 'imap-mailboxes', default: [] as ImapMailboxSpec[], env: 'TRACEHIVE_IMAP_MAILBOXES' },
     },
     smtp: {
       enabled: { doc: 'Accept mail over SMTP (a spamtrap, a forwarding rule, a report-phishing address).', format: 'switch', default: false, env: 'TRACEHIVE_SMTP_ENABLED' },
@@ -264,7 +266,7 @@ export interface Config {
   };
   readonly ingest: { readonly dropDir: string; readonly role: MailRole };
   readonly email: {
-    readonly imap: { readonly enabled: boolean; readonly host: string; readonly port: number; readonly secure: boolean; readonly starttls: 'required' | 'when-offered' | 'off'; readonly tlsVerify: boolean; readonly caFile: string; readonly user: string; readonly password: string; readonly passwordFile: string; readonly mailbox: string; readonly doneMailbox: string; readonly pollIntervalMs: number; readonly maxBytes: number; readonly role: MailRole };
+    readonly imap: { readonly enabled: boolean; readonly host: string; readonly port: number; readonly secure: boolean; readonly starttls: 'required' | 'when-offered' | 'off'; readonly tlsVerify: boolean; readonly caFile: string; readonly user: string; readonly password: string; readonly passwordFile: string; readonly mailbox: string; readonly doneMailbox: string; readonly pollIntervalMs: number; readonly maxBytes: number; readonly role: MailRole; readonly mailboxes: readonly ImapMailboxSpec[] };
     readonly smtp: { readonly enabled: boolean; readonly host: string; readonly port: number; readonly allowFrom: readonly string[]; readonly allowPeers: readonly string[]; readonly maxBytes: number; readonly tlsKeyFile: string; readonly tlsCertFile: string; readonly maxClients: number; readonly maxClientsPerPeer: number; readonly maxInflightBytes: number; readonly commandTimeoutMs: number; readonly dataTimeoutMs: number; readonly role: MailRole };
     /** Partial: a configuration written before a field existed keeps that field's defaults (app-options.ts merges). */
     readonly fieldNames: Readonly<Partial<Record<MailField, readonly string[]>>>;

@@ -79,6 +79,9 @@ export function redactedConfig(config: object): Record<string, unknown> {
       if (typeof target['proxy'] === 'string') target['proxy'] = redactUrl(target['proxy']);
     }
   }
+  // email.imap.mailboxes: each entry may hold its own password.
+  const boxes = (copy['email'] as { imap?: { mailboxes?: unknown } } | undefined)?.imap?.mailboxes;
+  if (Array.isArray(boxes)) for (const box of boxes as Record<string, unknown>[]) if (typeof box?.['password'] === 'string' && box['password'] !== '') box['password'] = REDACTED;
   return copy;
 }
 

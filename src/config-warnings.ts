@@ -55,6 +55,7 @@ function trustWarnings(config: Config): string[] {
   const out: string[] = [];
   const notifying = [
     ...(e.imap.enabled && e.imap.role === 'notifications' ? ['email.imap.role'] : []),
+    ...(e.imap.enabled ? e.imap.mailboxes.flatMap((m, n) => (m.role === 'notifications' ? [`email.imap.mailboxes[${n}].role`] : [])) : []),
     ...(e.smtp.enabled && e.smtp.role === 'notifications' ? ['email.smtp.role'] : []),
     ...(config.ingest.role === 'notifications' ? ['ingest.role'] : []),
   ];

@@ -18,6 +18,7 @@ import { SECRET_KEYS, URL_KEYS, scrub, urlSecrets } from './config-secrets.js';
 import { readSecretFiles, rememberSecretFiles } from './config-secret-files.js';
 import { compileRules } from './map/rules/validate.js';
 import { readKeyFile, ruleTargets, targetProblems, type TargetSpec } from './config-targets.js';
+import { imapMailboxProblems, mailboxPasswords, mailboxTargetsOf, readMailboxPasswordFiles } from './config-imap-mailboxes.js';
 
 export type { Config, FileBudget } from './config-schema.js';
 export { redactUrl, redactedConfig } from './config-secrets.js';
@@ -66,7 +67,11 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   const [problem] = fromFiles.problems;
   if (problem) throw new BridgeError(problem.code, `Invalid configuration:\n  ${fromFiles.problems.map((p) => p.message).join('\n  ')}`);
   for (const [key, value] of fromFiles.values) conf.set(key, value);
-  const secrets = [...SECRET_KEYS.map((k) => String(conf.get(k))), ...URL_KEYS.flatMap((k) => urlSecrets(String(conf.get(k)))), ...targetSecrets(conf.get('thehive.targets'))];
+  const boxes = readMailboxPasswordFiles(conf.get('email.imap.mailboxes'));
+  const [boxProblem] = boxes.problems;
+  if (boxProblem) throw new BridgeError(boxProblem.code, `Invalid configuration:\n  ${boxes.problems.map((p) => p.message).join('\n  ')}`);
+  if (Array.isArray(boxes.value)) conf.set('email.imap.mailboxes', boxes.value);
+  const secrets = [...SECRET_KEYS.map((k) => String(conf.get(k))), ...URL_KEYS.flatMap((k) => urlSecrets(String(conf.get(k)))), ...mailboxPasswords(boxes.value), ...targetSecrets(conf.get('thehive.targets'))];
   try {
     const config = validated(conf, env, files);
     rememberSecretFiles(config, fromFiles.files);
@@ -100,7 +105,14 @@ function validated(conf: Conf, env: NodeJS.ProcessEnv, files: readonly string[])
     const where = [...files, 'the environment variable TRACEHIVE_ALERT_RULES'].join(' or ');
     throw new BridgeError('ERR_CONFIG_RULE', `Invalid alert.rules (fix them in ${where}; the README's "Mapping rules" describes them):\n  ${rules.join('\n  ')}`);
   }
-  const targets = targetProblems(conf.get('thehive.targets'), ruleTargets(conf.get('alert.rules')), { url: String(conf.get('thehive.url')), apiKey: String(conf.get('thehive.apiKey')) });
+  const mailboxes = conf.get('email.imap.mailboxes') as readonly unknown[];
+  const imap = conf.get('email.imap') as Config['email']['imap'];
+  const mailboxProblems = imapMailboxProblems(mailboxes, imap);
+  if (mailboxProblems.length > 0) {
+    const where = [...files, 'the environment variable TRACEHIVE_IMAP_MAILBOXES'].join(' or ');
+    throw new BridgeError('ERR_CONFIG_INVALID', `Invalid email.imap.mailboxes (fix them in ${where}; the README's "Several mailboxes" describes them):\n  ${mailboxProblems.join('\n  ')}`);
+  }
+  const targets = targetProblems(conf.get('thehive.targets'), [...ruleTargets(conf.get('alert.rules')), ...mailboxTargetsOf(conf.get('email.imap.mailboxes'))], { url: String(conf.get('thehive.url')), apiKey: String(conf.get('thehive.apiKey')) });
   if (targets.length === 0) {
     for (const [name, spec] of Object.entries(conf.get('thehive.targets') as Record<string, TargetSpec>)) {
       try {
@@ -113,7 +125,8 @@ function validated(conf: Conf, env: NodeJS.ProcessEnv, files: readonly string[])
   if (targets.length > 0) {
     throw new BridgeError('ERR_CONFIG_TARGET', `Invalid thehive.targets (fix them in ${[...files, 'the environment variable THEHIVE_TARGETS'].join(' or ')}; the README's "Routing to several TheHive targets" describes them):\n  ${targets.join('\n  ')}`);
   }
-  if (conf.get('email.imap.enabled') && (conf.get('email.imap.host') === '' || conf.get('email.imap.user') === '')) {
+  // With email.imap.mailboxes, each entry was checked for its host and user above.
+  if (conf.get('email.imap.enabled') && mailboxes.length === 0 && (conf.get('email.imap.host') === '' || conf.get('email.imap.user') === '')) {
     throw new BridgeError('ERR_CONFIG_INVALID', 'email.imap: IMAP is enabled but email.imap.host or email.imap.user is empty. Set TRACEHIVE_IMAP_HOST, TRACEHIVE_IMAP_USER and TRACEHIVE_IMAP_PASSWORD, or TRACEHIVE_IMAP_ENABLED=false.');
   }
   if ((conf.get('thehive.clientKeyFile') === '') !== (conf.get('thehive.clientCertFile') === '')) {

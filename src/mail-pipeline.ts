@@ -11,6 +11,7 @@
  * mapped as an ordinary mail elsewhere. The {@link MailIntake} of every source.
  */
 import { droppedBy } from './map/mail-knobs.js';
+import { withDefaultTarget } from './map/alert-target.js';
 import { createHash } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { BridgeError } from './errors.js';
@@ -149,13 +150,16 @@ export class MailPipeline implements MailIntake {
           if (trust !== undefined && !trustsEveryone(trust.policy) && isNotificationMail(mail, this.#o.mailPolicy)) {
             untrusted = mailTrust({ from: mail.from?.address ?? null, headers: topHeaders(raw) }, trust.policy).reasons;
             const source = sourceOf(origin.via);
+            // A mailbox of email.imap.mailboxes has its own role, replacing the source's.
+            const role = origin.role ?? { value: trust.roles[source], key: ROLE_KEYS[source] };
             // A notifications mailbox holds nothing else worth an alert: a notification no one may send is kept aside.
-            if (untrusted.length > 0 && trust.roles[source] === 'notifications') {
-              return { reason: `ERR_MAIL_UNTRUSTED: a SIEM notification from a sender not trusted to send one (${untrusted.join('; ')}); ${ROLE_KEYS[source]} is notifications, so it was not mapped. Add the sender to email.trustedSenders/email.trustedSenderIps if it is your SIEM.` };
+            if (untrusted.length > 0 && role.value === 'notifications') {
+              return { reason: `ERR_MAIL_UNTRUSTED: a SIEM notification from a sender not trusted to send one (${untrusted.join('; ')}); ${role.key} is notifications, so it was not mapped. Add the sender to email.trustedSenders/email.trustedSenderIps if it is your SIEM.` };
             }
           }
           const mailPolicy = this.#o.files === undefined ? { ...this.#o.mailPolicy, files: { maxBytes: 0, maxTotalBytes: 0 } } : this.#o.mailPolicy;
-          const alert = alertFromMail(mail, this.#o.policy, mailPolicy, receivedAt, origin.envelope, { untrusted });
+          const mapped = alertFromMail(mail, this.#o.policy, mailPolicy, receivedAt, origin.envelope, { untrusted, ...(origin.mailbox === undefined ? {} : { mailbox: origin.mailbox }) });
+          const alert = withDefaultTarget(mapped, origin.target);
           return { alert, warnings: mail.warnings, files: filesOf(alert, mail.contents) };
         });
         if (parsed === null) throw closed();

@@ -12,6 +12,7 @@ import type { Logger } from 'pino';
 import { createLogger } from '../../src/log.js';
 import { ImapSource, type ImapOptions } from '../../src/sources/imap.js';
 import type { MailIntake } from '../../src/sources/mail-intake.js';
+import { stateKey } from '../../src/sources/imap-state.js';
 import { RecordingIntake } from '../support/recording-intake.js';
 import { dovecotMissing, findBinary, startDovecot, type Dovecot } from '../support/dovecot.js';
 
@@ -97,7 +98,7 @@ describe('ImapSource against a real Dovecot', function () {
     await waitFor('two mails taken', () => intake.kept.length === 2);
     expect(intake.subjects()).to.deep.equal(['first unseen', 'second unseen']);
     expect(intake.kept[0]?.raw.equals(first)).to.equal(true);
-    expect(intake.kept[1]?.origin).to.deep.equal({ via: 'imap', id: `${mailbox}:${uidValidity}:${uid}` });
+    expect(intake.kept[1]?.origin).to.deep.equal({ via: 'imap', id: `${mailbox}:${uidValidity}:${uid}`, mailbox });
     await waitFor('all marked seen', async () => (await dove.messages(mailbox)).every((m) => m.seen));
     await sleep(400);
     expect(intake.calls).to.have.length(2);
@@ -156,7 +157,7 @@ describe('ImapSource against a real Dovecot', function () {
     await waitFor('taken by the first run', async () => intakeA.kept.length === 1 && (await dove.messages(mailbox))[0]?.seen === true);
     await a.stop();
     const saved = JSON.parse(await readFile(stateFile, 'utf8')) as { mailboxes: Record<string, { lastUid: number }> };
-    expect(saved.mailboxes[mailbox]?.lastUid).to.equal(uid1);
+    expect(saved.mailboxes[stateKey(dove, mailbox)]?.lastUid).to.equal(uid1);
 
     // Someone marks it unread again (or the \Seen flag was refused): the recorded UID still holds.
     await dove.markUnseen(uid1, mailbox);

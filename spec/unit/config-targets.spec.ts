@@ -88,3 +88,13 @@ describe('thehive.targets (issue 14, routing)', () => {
     });
   });
 });
+
+describe('thehive.targets named by a mailbox (issue 14)', () => {
+  it('refuses a mailbox whose target thehive.targets lacks, naming the entry', () => {
+    const err = failure(() =>
+      load({ TRACEHIVE_IMAP_ENABLED: 'true', TRACEHIVE_IMAP_HOST: 'mail.example', TRACEHIVE_IMAP_USER: 'soc', TRACEHIVE_IMAP_PASSWORD: 'p', TRACEHIVE_IMAP_MAILBOXES: JSON.stringify([{ mailbox: 'INBOX/b', target: 'tenant-b' }]) }),
+    );
+    expect(err.code).to.equal('ERR_CONFIG_TARGET');
+    expect(err.message).to.include('email.imap.mailboxes[0].target: no target "tenant-b" in thehive.targets (which is empty)');
+  });
+});

@@ -45,6 +45,8 @@ export interface MailAlertOptions {
    * then mapped as an ordinary mail, tagged `untrusted-notification`, the reasons in its description.
    */
   readonly untrusted?: readonly string[];
+  /** The IMAP mailbox the mail was taken from: what `match.mail.mailbox` of `alert.rules` matches. */
+  readonly mailbox?: string;
 }
 
 /** Whether {@link alertFromMail} would map the mail as a SIEM notification (trust aside). */
@@ -75,7 +77,7 @@ export function alertFromMail(mail: ParsedMail, policy: AlertPolicy, mailPolicy:
       if (value !== undefined && value !== null) fields.set(f, value);
     }
   }
-  return shapeAlert(alert, mailEvent({ kind, subject: mail.subject, sender: mail.from?.address ?? null, date: alert.date, notification: fields }), policy);
+  return shapeAlert(alert, mailEvent({ kind, subject: mail.subject, sender: mail.from?.address ?? null, date: alert.date, notification: fields, ...(options.mailbox === undefined ? {} : { mailbox: options.mailbox }) }), policy);
 }
 
 /** The fields of a SIEM notification a rule may read, by their `email.fieldNames` name. */

@@ -23,10 +23,13 @@ interface ImapFlowFailure {
 }
 
 /** Classifies why the last connection ended; `failure` undefined means the server closed it. */
-export function describeFailure(failure: unknown, o: { readonly secure: boolean; readonly starttls: StartTls }): FailureReport {
+export function describeFailure(failure: unknown, o: { readonly secure: boolean; readonly starttls: StartTls; readonly configKey?: string }): FailureReport {
   const f = (failure ?? {}) as ImapFlowFailure;
-  if (f.authenticationFailed) return { level: 'error', msg: 'The IMAP server refused the login: check email.imap.user and email.imap.password.' };
-  if (f.mailboxMissing) return { level: 'error', msg: 'The IMAP mailbox does not exist: check email.imap.mailbox.' };
+  const k = o.configKey ?? 'email.imap';
+  // An entry of email.imap.mailboxes has its own user and password, or inherits email.imap's.
+  const login = k === 'email.imap' ? 'email.imap.user and email.imap.password' : `the user and password of ${k} (its own, or email.imap.user and email.imap.password when it sets none)`;
+  if (f.authenticationFailed) return { level: 'error', msg: `The IMAP server refused the login: check ${login}.` };
+  if (f.mailboxMissing) return { level: 'error', msg: `The IMAP mailbox does not exist: check ${k}.mailbox.` };
   // imapflow throws an uncoded tlsFailed error before LOGIN when STARTTLS is required but not offered.
   if (f.tlsFailed && f.code === undefined && !o.secure && o.starttls === 'required') {
     return {

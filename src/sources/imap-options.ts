@@ -45,10 +45,21 @@ export interface ImapOptions {
   readonly retryMaxMs?: number;
   /** Called for each mail left in the mailbox because it is larger than `maxBytes` (for a metric). */
   readonly onOversize?: (origin: MailOrigin, bytes: number) => void;
+  /** The TheHive target of this mailbox's mails (`email.imap.mailboxes[i].target`), put on each mail's origin. */
+  readonly target?: string;
+  /** This mailbox's role and the key that sets it (`email.imap.mailboxes[i].role`), put on each mail's origin. */
+  readonly role?: MailOrigin['role'];
+  /**
+   * The state file may hold this account's entry under an earlier release's key, the mailbox name
+   * alone: true for the `email.imap.*` account (the one earlier releases polled). @default true
+   */
+  readonly legacyState?: boolean;
+  /** The config key log messages name (`email.imap.mailboxes[2]`). @default 'email.imap' */
+  readonly configKey?: string;
 }
 
 /** The options with their defaults filled in. */
-export type ResolvedImapOptions = Required<Omit<ImapOptions, 'ca' | 'onOversize'>> & ImapOptions;
+export type ResolvedImapOptions = Required<Omit<ImapOptions, 'ca' | 'onOversize' | 'target' | 'role'>> & ImapOptions;
 
 /** `opts` with the defaults filled in; throws a TypeError naming the first wrong option. */
 export function resolveImapOptions(opts: ImapOptions): ResolvedImapOptions {
@@ -63,6 +74,8 @@ export function resolveImapOptions(opts: ImapOptions): ResolvedImapOptions {
     maxBytes: 25 * 1024 * 1024,
     retryBaseMs: 1000,
     retryMaxMs: 60_000,
+    legacyState: true,
+    configKey: 'email.imap',
     ...stripUndefined(opts),
   } as ResolvedImapOptions;
   check(o);

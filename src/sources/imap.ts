@@ -7,7 +7,8 @@
  * imapflow #14, #98). imapflow never reconnects, so each connection is a new client, opened
  * again after capped, full-jitter backoff whatever ended the last one.
  *
- * The last UID taken and the mailbox's UIDVALIDITY are kept in `stateFile`, so a restart
+ * The last UID taken and the mailbox's UIDVALIDITY are kept in `stateFile` (under the account and
+ * mailbox: several sources, one per mailbox of `email.imap.mailboxes`, share it), so a restart
  * searches `UNSEEN UID last+1:*` and does not hand the intake a mail it already kept, even when
  * the server refused the `\Seen` flag (a read-only mailbox). A new UIDVALIDITY voids the UIDs:
  * then every unseen mail is taken again (at least once; the intake's `sourceRef` makes a
@@ -18,7 +19,7 @@ import { ImapFlow, type ImapFlowOptions } from 'imapflow';
 import type { Logger } from 'pino';
 import { fullJitter } from '../queue/backoff.js';
 import type { MailIntake, MailOrigin } from './mail-intake.js';
-import { loadImapState, saveImapState, type MailboxState } from './imap-state.js';
+import { loadImapState, stateKey, updateImapState, type MailboxState } from './imap-state.js';
 import { resolveImapOptions, type ImapOptions, type ResolvedImapOptions, type StartTls } from './imap-options.js';
 import { describeFailure } from './imap-failure.js';
 import { sleepUnlessAborted } from '../sleep.js';
@@ -42,7 +43,9 @@ export class ImapSource {
   readonly #intake: MailIntake;
   readonly #log: Logger;
   readonly #abort = new AbortController();
-  readonly #state = new Map<string, MailboxState>();
+  /** This mailbox's entry of the state file, and its key there. */
+  #state: MailboxState | undefined;
+  readonly #stateKey: string;
   #loop: Promise<void> | undefined;
   #client: ImapFlow | undefined;
   #connected = false;
@@ -60,6 +63,7 @@ export class ImapSource {
 
   constructor(opts: ImapOptions, intake: MailIntake, log: Logger) {
     this.#o = resolveImapOptions(opts);
+    this.#stateKey = stateKey(this.#o, this.#o.mailbox);
     this.#intake = intake;
     this.#log = log.child({ component: this.name });
     const lib = this.#log.child({ lib: 'imapflow' });
@@ -248,14 +252,14 @@ export class ImapSource {
     if (!box) throw new Error('No mailbox is selected.');
     const mailbox = this.#o.mailbox;
     const uidValidity = box.uidValidity.toString();
-    let state = this.#state.get(mailbox);
+    let state = this.#state;
     if (state !== undefined && state.uidValidity !== uidValidity) {
       this.#log.warn({ mailbox, before: state.uidValidity, now: uidValidity }, 'The mailbox UIDVALIDITY changed: the recorded UID no longer applies, taking every unseen mail.');
       state = undefined;
     }
     if (state === undefined) {
       state = { uidValidity, lastUid: 0 };
-      this.#state.set(mailbox, state);
+      this.#state = state;
       await this.#saveState();
     }
     const query = state.lastUid > 0 ? { seen: false, uid: `${state.lastUid + 1}:*` } : { seen: false };
@@ -273,8 +277,8 @@ export class ImapSource {
 
   /** Takes one mail; false when the intake could not keep it (it stays unseen). */
   async #take(client: ImapFlow, uid: number, state: MailboxState): Promise<boolean> {
-    const { mailbox, maxBytes } = this.#o;
-    const origin: MailOrigin = { via: 'imap', id: `${mailbox}:${state.uidValidity}:${uid}` };
+    const { mailbox, maxBytes, target, role } = this.#o;
+    const origin: MailOrigin = { via: 'imap', id: `${mailbox}:${state.uidValidity}:${uid}`, mailbox, ...(target === undefined ? {} : { target }), ...(role === undefined ? {} : { role }) };
     const meta = await client.fetchOne(String(uid), { uid: true, flags: true, size: true }, { uid: true });
     // Expunged or read by someone else since the SEARCH: not ours to take.
     if (!meta || meta.flags?.has('\\Seen')) return this.#advance(state, uid);
@@ -329,16 +333,22 @@ export class ImapSource {
     const file = this.#o.stateFile;
     if (file === '') return;
     const { mailboxes, problem } = await loadImapState(file);
-    for (const [mailbox, state] of mailboxes) this.#state.set(mailbox, state);
+    // An earlier release's entry (the mailbox name alone) is this account's only when it is email.imap's.
+    this.#state = mailboxes.get(this.#stateKey) ?? (this.#o.legacyState ? mailboxes.get(this.#o.mailbox) : undefined);
     if (problem) this.#log.warn({ err: problem, stateFile: file }, 'The IMAP state file is unreadable: starting from the unseen mails.');
   }
 
   /** A failure is logged: the UIDs are still kept in memory. */
   async #saveState(): Promise<void> {
-    const file = this.#o.stateFile;
-    if (file === '') return;
+    const { stateFile: file, mailbox, legacyState } = this.#o;
+    const state = this.#state;
+    if (file === '' || state === undefined) return;
     try {
-      await saveImapState(file, this.#state);
+      await updateImapState(file, (mailboxes) => {
+        mailboxes.set(this.#stateKey, { ...state });
+        // Replaced by the full key: an earlier release's entry would otherwise stay forever.
+        if (legacyState) mailboxes.delete(mailbox);
+      });
     } catch (err) {
       this.#log.warn({ err, stateFile: file }, 'Could not write the IMAP state file: a restart may hand kept mails to the intake again.');
     }

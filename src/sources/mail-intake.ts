@@ -4,6 +4,7 @@
  * {@link MailIntake.accept} and acknowledges it to its peer (IMAP `\Seen`/MOVE, SMTP 250,
  * exit 0) only once that promise resolved, so a mail is never acknowledged before it is kept.
  */
+import type { MailRole } from '../map/mail-trust.js';
 
 /** What an SMTP client said about a mail besides the mail itself: the envelope and who sent it. */
 export interface MailEnvelope {
@@ -27,6 +28,12 @@ export interface MailOrigin {
   readonly id: string;
   /** SMTP only: the envelope and client, recorded in the alert (never part of its `sourceRef`). */
   readonly envelope?: MailEnvelope;
+  /** IMAP only: the mailbox the mail was taken from (`INBOX/tenant-b`), for `match.mail.mailbox` of `alert.rules`. */
+  readonly mailbox?: string;
+  /** The TheHive target of the mailbox (`email.imap.mailboxes[i].target`): the alert's `meta.target` unless a rule sets one. */
+  readonly target?: string;
+  /** The role of the mailbox (`email.imap.mailboxes[i].role`) and its key, replacing the source's (`email.imap.role`). */
+  readonly role?: { readonly value: MailRole; readonly key: string };
 }
 
 /** What became of a mail that was kept. */

@@ -27,6 +27,12 @@ describe('sources/imap-failure', () => {
     expect(describeFailure({ mailboxMissing: true }, plain).msg).to.include('email.imap.mailbox');
     expect(describeFailure(undefined, plain)).to.deep.equal({ level: 'warn', msg: 'The IMAP connection closed; reconnecting.' });
   });
+
+  it('names the entry of email.imap.mailboxes whose login or mailbox fails', () => {
+    const entry = { ...plain, configKey: 'email.imap.mailboxes[2]' };
+    expect(describeFailure({ mailboxMissing: true }, entry).msg).to.equal('The IMAP mailbox does not exist: check email.imap.mailboxes[2].mailbox.');
+    expect(describeFailure({ authenticationFailed: true }, entry).msg).to.include('the user and password of email.imap.mailboxes[2] (its own, or email.imap.user and email.imap.password');
+  });
 });
 
 describe('sources/imap-options starttls', () => {

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadImapState, saveImapState } from '../../../src/sources/imap-state.js';
+import { loadImapState, saveImapState, stateKey, updateImapState } from '../../../src/sources/imap-state.js';
 
 describe('sources/imap-state', () => {
   let dir: string;
@@ -39,5 +39,32 @@ describe('sources/imap-state', () => {
     const file = join(dir, 'imap-state.json');
     await writeFile(file, JSON.stringify({ version: 1, mailboxes: { INBOX: { uidValidity: '7', lastUid: 3 }, Junk: { uidValidity: 7, lastUid: 'x' } } }));
     expect([...(await loadImapState(file)).mailboxes.keys()]).to.deep.equal(['INBOX']);
+  });
+
+  it('keys a mailbox by its account: two accounts\' INBOX are two entries', () => {
+    const a = stateKey({ user: 'soc@corp.example', host: 'Mail.Corp.example', port: 993 }, 'INBOX');
+    const b = stateKey({ user: 'soc', host: 'mail.tenant-b.example', port: 993 }, 'INBOX');
+    expect(a).to.equal('imap://soc%40corp.example@mail.corp.example:993/INBOX');
+    expect(b).to.not.equal(a);
+  });
+
+  it('updates of one file by several sources at once keep every entry, the earlier release\'s too', async () => {
+    const file = join(dir, 'imap-state.json');
+    // What a release before email.imap.mailboxes wrote.
+    await writeFile(file, JSON.stringify({ version: 1, mailboxes: { INBOX: { uidValidity: '7', lastUid: 3 } } }));
+    const key = (mailbox: string): string => stateKey({ user: 'u', host: 'h', port: 143 }, mailbox);
+    await Promise.all(
+      Array.from({ length: 20 }, (_, i) => updateImapState(file, (m) => void m.set(key(`box${i % 4}`), { uidValidity: '1', lastUid: i }))),
+    );
+    const { mailboxes } = await loadImapState(file);
+    expect([...mailboxes.keys()].sort()).to.deep.equal(['INBOX', key('box0'), key('box1'), key('box2'), key('box3')].sort());
+    expect(mailboxes.get(key('box3'))?.lastUid).to.equal(19);
+  });
+
+  it('an update of an unreadable file starts from empty state and makes it readable again', async () => {
+    const file = join(dir, 'imap-state.json');
+    await writeFile(file, '{"vers');
+    await updateImapState(file, (m) => void m.set('imap://u@h:1/INBOX', { uidValidity: '1', lastUid: 2 }));
+    expect([...(await loadImapState(file)).mailboxes]).to.deep.equal([['imap://u@h:1/INBOX', { uidValidity: '1', lastUid: 2 }]]);
   });
 });

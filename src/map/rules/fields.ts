@@ -19,6 +19,8 @@ export interface RuleEvent {
   readonly mailKind?: MailKind;
   /** The mail's sender address, lower case. */
   readonly sender?: string;
+  /** The IMAP mailbox the mail was taken from (`INBOX/tenant-b`); absent for other mail sources. */
+  readonly mailbox?: string;
   /** The event's date (epoch ms): the `occurDate` of its procedures. */
   readonly date: number;
 }
@@ -40,7 +42,7 @@ const CYBERTRACE_FIELDS = [
 const CYBERTRACE_PREFIXES = ['whois/', 'ip_whois/', 'files/', 'urls/', 'domains/', 'ips/', 'certificates/', 'users_geo/'];
 /** Fields of a mail's event: who sent it, its subject, its kind, and a SIEM notification's fields (mail-policy.ts). */
 const MAIL_FIELDS = [
-  ...['subject', 'sender', 'mailKind', 'incidentId', 'title', 'severity', 'status', 'description'],
+  ...['subject', 'sender', 'mailbox', 'mailKind', 'incidentId', 'title', 'severity', 'status', 'description'],
   ...['attacker', 'victim', 'destination', 'user'],
 ];
 const KNOWN = new Set([...CYBERTRACE_FIELDS, ...MAIL_FIELDS]);
@@ -84,11 +86,12 @@ export function recordEvent(rec: Exclude<CyberTraceRecord, { kind: 'finished' }>
   return { kind: rec.kind, category: rec.kind === 'detection' ? rec.category : null, fields, date, ...(peer === undefined ? {} : { peer }) };
 }
 
-/** The event of a mail: its subject and sender, its kind, and a notification's fields under their names. */
-export function mailEvent(o: { readonly kind: MailKind; readonly subject: string | null; readonly sender: string | null; readonly date: number; readonly notification?: ReadonlyMap<string, string> }): RuleEvent {
+/** The event of a mail: its subject and sender, its kind, its IMAP mailbox, and a notification's fields under their names. */
+export function mailEvent(o: { readonly kind: MailKind; readonly subject: string | null; readonly sender: string | null; readonly date: number; readonly notification?: ReadonlyMap<string, string>; readonly mailbox?: string }): RuleEvent {
   const fields = new Map<string, string>(o.notification ?? []);
   fields.set('mailKind', o.kind);
   if (o.subject !== null) fields.set('subject', o.subject);
   if (o.sender !== null) fields.set('sender', o.sender.toLowerCase());
-  return { kind: 'mail', category: null, fields, mailKind: o.kind, ...(o.sender === null ? {} : { sender: o.sender.toLowerCase() }), date: o.date };
+  if (o.mailbox !== undefined) fields.set('mailbox', o.mailbox);
+  return { kind: 'mail', category: null, fields, mailKind: o.kind, ...(o.sender === null ? {} : { sender: o.sender.toLowerCase() }), ...(o.mailbox === undefined ? {} : { mailbox: o.mailbox }), date: o.date };
 }

@@ -30,7 +30,8 @@ export interface RuleSpec {
     readonly fields?: Readonly<Record<string, string>>;
     /** The peer that sent the line must be in one of these ranges. */
     readonly peer?: readonly string[];
-    readonly mail?: { readonly kind?: MailKind; readonly sender?: string };
+    /** `mailbox`: glob on the IMAP mailbox the mail was taken from (`INBOX/tenant-*`); no IMAP mail, no match. */
+    readonly mail?: { readonly kind?: MailKind; readonly sender?: string; readonly mailbox?: string };
   };
   readonly set?: {
     readonly title?: string;
@@ -63,6 +64,7 @@ export interface CompiledRule {
     readonly peer?: (address: string | undefined) => boolean;
     readonly mailKind?: MailKind;
     readonly sender?: string;
+    readonly mailbox?: string;
   };
   readonly set: {
     readonly title?: Template;

@@ -28,7 +28,7 @@ export interface CompileOptions {
 
 const RULE_KEYS = ['name', 'match', 'set', 'stop'];
 const MATCH_KEYS = ['category', 'fields', 'peer', 'mail'];
-const MAIL_KEYS = ['kind', 'sender'];
+const MAIL_KEYS = ['kind', 'sender', 'mailbox'];
 const SET_KEYS = ['title', 'description', 'severity', 'tags', 'tlp', 'pap', 'type', 'source', 'customFields', 'caseTemplate', 'externalLink', 'assignee', 'procedures', 'organisation', 'target'];
 /** Rules at most: each is tried on every event. */
 export const RULES_MAX = 200;
@@ -153,13 +153,15 @@ class RuleChecker {
     }
     const mail = own(raw, 'mail');
     if (mail !== undefined) {
-      if (!isObj(mail)) this.fail('match.mail', 'expected an object {kind?, sender?}');
+      if (!isObj(mail)) this.fail('match.mail', 'expected an object {kind?, sender?, mailbox?}');
       else {
         this.unknownKeys(mail, MAIL_KEYS, 'match.mail');
         const kind = own(mail, 'kind');
         if (kind !== undefined) out.mailKind = MAIL_KINDS.includes(kind as MailKind) ? (kind as MailKind) : this.fail('match.mail.kind', `expected one of ${MAIL_KINDS.join(', ')}, got ${JSON.stringify(kind)}`);
         const sender = own(mail, 'sender');
         if (sender !== undefined) out.sender = this.text(sender, 'match.mail.sender', 254)?.toLowerCase();
+        const mailbox = own(mail, 'mailbox');
+        if (mailbox !== undefined) out.mailbox = this.text(mailbox, 'match.mail.mailbox', 256);
       }
     }
     return out;

@@ -30,7 +30,7 @@ describe('map/rules/validate', () => {
         },
         stop: true,
       },
-      { match: { mail: { kind: 'reported', sender: '*@corp.example' } }, set: { title: 'Reported: {{subject}}' } },
+      { match: { mail: { kind: 'reported', sender: '*@corp.example', mailbox: 'INBOX/tenant-*' } }, set: { title: 'Reported to {{mailbox}}: {{subject}}' } },
     ]);
     expect(c.problems).to.deep.equal([]);
     expect(c.rules.map((r) => r.label)).to.deep.equal(['alert.rules[0]', 'alert.rules[1] (tenant-a)', 'alert.rules[2]']);
@@ -53,6 +53,8 @@ describe('map/rules/validate', () => {
     ['a bad tactic', [{ set: { procedures: [{ patternId: 'T1071', tactic: 'C2' }] } }], 'alert.rules[0].set.procedures[0].tactic: expected an ATT&CK tactic'],
     ['a type over 32', [{ set: { type: 'x'.repeat(33) } }], 'alert.rules[0].set.type: expected a text of 1 to 32 characters'],
     ['a mail kind', [{ match: { mail: { kind: 'spam' } } }], 'alert.rules[0].match.mail.kind: expected one of notification, reported, mail'],
+    ['a mailbox glob that is no text', [{ match: { mail: { mailbox: ['INBOX'] } } }], 'alert.rules[0].match.mail.mailbox: expected a text'],
+    ['an unknown key of match.mail', [{ match: { mail: { folder: 'INBOX' } } }], 'alert.rules[0].match.mail.folder: unknown key'],
     ['stop that is no boolean', [{ stop: 'yes' }], 'alert.rules[0].stop: expected true or false'],
     ['a rule that is no object', ['x'], 'alert.rules[0]: expected an object'],
     ['no list', { a: 1 }, 'alert.rules: expected a list of rules'],
