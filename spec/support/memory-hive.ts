@@ -23,6 +23,8 @@ export class MemoryHive implements AlertOps {
   readonly requests: string[] = [];
   /** Each request with the organisation it was sent to (`-`: thehive.organisation), e.g. `update tenantA`. */
   readonly organisations: string[] = [];
+  /** Every create's body as sent (custom fields, case template, procedures…). */
+  readonly creates: Alert[] = [];
   /** The next requests fail this way (a queue of outcomes). */
   readonly failures: Exclude<OpResult<unknown>, { kind: 'ok' }>[] = [];
   #next = 1;
@@ -35,6 +37,7 @@ export class MemoryHive implements AlertOps {
   async create(alert: Alert): Promise<OpResult<{ id: string; duplicate: boolean }>> {
     this.requests.push(`create ${alert.sourceRef}`);
     this.organisations.push(`create ${alert.meta?.organisation ?? '-'}`);
+    this.creates.push(alert);
     const failure = this.failures.shift();
     if (failure) return failure;
     const existing = this.bySourceRef(alert.sourceRef);

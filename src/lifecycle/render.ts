@@ -26,8 +26,27 @@ export function createBody(state: KeyState, observables: readonly Observable[], 
     tlp: tlpPap.tlp,
     pap: tlpPap.pap,
     observables: [...observables],
-    // A rule's organisation: the create goes there (X-Organisation), as every later request does.
-    ...(typeof state.organisation === 'string' ? { meta: { rules: [], setBy: [], organisation: state.organisation } } : {}),
+    ...ruleFieldsOf(state),
+  };
+}
+
+/**
+ * What rules set on the first sighting (custom fields, case template, link, assignee, procedures)
+ * and the meta naming them, with a rule's organisation: the create goes there (X-Organisation), as
+ * every later request does.
+ */
+function ruleFieldsOf(state: KeyState): Partial<Alert> {
+  const r = state.base.ruleSet;
+  const organisation = typeof state.organisation === 'string' ? { organisation: state.organisation } : {};
+  const meta = r?.rules !== undefined || typeof state.organisation === 'string' ? { meta: { rules: [...(r?.rules ?? [])], setBy: [...(r?.setBy ?? [])], ...organisation } } : {};
+  if (r === undefined) return meta;
+  return {
+    ...(r.customFields === undefined ? {} : { customFields: r.customFields }),
+    ...(r.caseTemplate === undefined ? {} : { caseTemplate: r.caseTemplate }),
+    ...(r.externalLink === undefined ? {} : { externalLink: r.externalLink }),
+    ...(r.assignee === undefined ? {} : { assignee: r.assignee }),
+    ...(r.procedures === undefined ? {} : { procedures: r.procedures }),
+    ...meta,
   };
 }
 

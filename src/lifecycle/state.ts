@@ -8,7 +8,7 @@
  * counted twice. Everything in it is bounded ({@link ROWS_MAX}, {@link IDS_MAX},
  * {@link OBSERVABLES_MAX}), so a key seen a million times costs what a key seen a thousand does.
  */
-import type { Observable, Severity } from '../types.js';
+import type { Alert, Observable, Severity } from '../types.js';
 import { cleanTags } from '../map/limits.js';
 import { keyTag } from './key.js';
 import type { Sighting, SightingRow } from './sighting.js';
@@ -41,6 +41,36 @@ export interface BaseAlert {
   readonly pap: number;
   readonly indicator: string | null;
   readonly category: string;
+  /**
+   * What `alert.rules` set on the first sighting's alert beyond title, tags and severity (custom
+   * fields, case template, link, assignee, ATT&CK procedures), and which rules did: the create
+   * carries them, a refusal names the rule. Absent when no rule matched (and in older states).
+   */
+  readonly ruleSet?: RuleSetFields;
+}
+
+/** The fields of an alert only rules set (see {@link BaseAlert.ruleSet}). */
+export interface RuleSetFields {
+  readonly customFields?: Alert['customFields'];
+  readonly caseTemplate?: string;
+  readonly externalLink?: string;
+  readonly assignee?: string;
+  readonly procedures?: Alert['procedures'];
+  readonly rules?: readonly string[];
+  readonly setBy?: readonly { readonly field: string; readonly rule: string }[];
+}
+
+/** The rule-set fields of `a`, or undefined when no rule touched it. */
+function ruleSetOf(a: Alert): RuleSetFields | undefined {
+  const out: { -readonly [K in keyof RuleSetFields]: RuleSetFields[K] } = {};
+  if (a.customFields !== undefined) out.customFields = a.customFields;
+  if (a.caseTemplate !== undefined) out.caseTemplate = a.caseTemplate;
+  if (a.externalLink !== undefined) out.externalLink = a.externalLink;
+  if (a.assignee !== undefined) out.assignee = a.assignee;
+  if (a.procedures !== undefined) out.procedures = a.procedures;
+  if (a.meta !== undefined && a.meta.rules.length > 0) out.rules = a.meta.rules;
+  if (a.meta !== undefined && a.meta.setBy.length > 0) out.setBy = a.meta.setBy;
+  return Object.keys(out).length === 0 ? undefined : out;
 }
 
 /** The alert of a key before this one, which the description links. */
@@ -124,7 +154,7 @@ export function newGeneration(key: string, generation: number, sourceRef: string
     observablesLeftOut: 0,
     rows: [],
     ids: [],
-    base: { type: a.type, source: a.source, title: a.title, description: a.description, tlp: a.tlp, pap: a.pap, indicator: first.indicator, category: first.category },
+    base: { type: a.type, source: a.source, title: a.title, description: a.description, tlp: a.tlp, pap: a.pap, indicator: first.indicator, category: first.category, ...optional('ruleSet', ruleSetOf(a)) },
     previous,
     organisation: a.meta?.organisation ?? null,
   };
@@ -194,4 +224,8 @@ export function applySightings(state: KeyState, sightings: readonly Sighting[]):
 /** Whether `sighting` opens a new alert: received more than `windowMs` after the last one. */
 export function pastWindow(state: KeyState, receivedAt: number, windowMs: number): boolean {
   return receivedAt - state.lastReceived > windowMs;
+}
+
+function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
 }

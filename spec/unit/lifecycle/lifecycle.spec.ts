@@ -144,6 +144,30 @@ describe('lifecycle: one open alert per key, updated in place', function () {
     expect(r.store.list().map((s) => s.organisation).sort()).to.deep.equal([null, 'tenantA'].sort());
   });
 
+  it('creates the alert with what rules set beyond title and tags: custom fields, case template, link, assignee, procedures, and the rule names', async () => {
+    const rules = [
+      {
+        name: 'c2',
+        match: { category: 'KL_Malicious_URL' },
+        set: {
+          customFields: { indicator: { type: 'string', value: '{{matchedIndicator}}' } },
+          caseTemplate: 'C2 triage',
+          externalLink: 'https://intel.example/q={{matchedIndicator}}',
+          assignee: 'soc-l1',
+          procedures: [{ patternId: 'T1071', tactic: 'command-and-control' }],
+        },
+      },
+    ];
+    const r = await start({ rules });
+    r.lifecycle.add(1, record(line('c2.example.nu', '10.0.0.1')), T0);
+    await until(() => r.acked.size === 1, 'the alert created');
+    const body = hive.creates[0]!;
+    expect(body.customFields).to.deep.equal({ indicator: 'c2.example.nu' });
+    expect([body.caseTemplate, body.externalLink, body.assignee]).to.deep.equal(['C2 triage', 'https://intel.example/q=c2.example.nu', 'soc-l1']);
+    expect(body.procedures?.map((p) => [p.patternId, p.tactic])).to.deep.equal([['T1071', 'command-and-control']]);
+    expect(body.meta?.rules).to.deep.equal(['alert.rules[0] (c2)']);
+  });
+
   it('opens the next alert, linking the previous one, once TheHive closed or imported it', async () => {
     const r = await start();
     r.lifecycle.add(1, record(line('c2.example.nu', '10.0.0.1')), T0);
