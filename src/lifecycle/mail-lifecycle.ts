@@ -47,6 +47,17 @@ export interface MailKeyState {
   readonly lastReceived: number;
   readonly mail: MailAlertState;
   readonly previous: PreviousAlert | null;
+  /**
+   * The TheHive organisation a rule created the alert in (every later request goes there); null:
+   * thehive.organisation. Absent from states written before it was recorded: then the
+   * organisation the same rules give the mail at hand is taken.
+   */
+  readonly organisation?: string | null;
+}
+
+/** The organisation of `state`'s alert, for its requests (undefined: thehive.organisation). */
+function organisationOf(state: MailKeyState, mail: Alert): string | undefined {
+  return (state.organisation === undefined ? mail.meta?.organisation : state.organisation) ?? undefined;
 }
 
 export interface MailLifecycleOptions {
@@ -163,13 +174,14 @@ export class MailLifecycle {
         this.#o.flushed?.(state, 'unchanged', [update.skipped ?? 'unchanged']);
         return { kind: 'delivered', duplicate: true };
       }
-      const found = await this.#statuses.statusOf(ops, state.alertId, signal);
+      const org = organisationOf(state, mail.alert);
+      const found = await this.#statuses.statusOf(ops, state.alertId, signal, org);
       if (found.kind !== 'ok') return found;
       if (found.value === 'open') {
-        const updated = await ops.update(state.alertId, update.patch, signal);
+        const updated = await ops.update(state.alertId, update.patch, signal, org);
         if (updated.kind !== 'ok') return updated;
         if (update.observables.length > 0) {
-          const added = await ops.addObservables(state.alertId, update.observables, signal);
+          const added = await ops.addObservables(state.alertId, update.observables, signal, org);
           if (added.kind !== 'ok') return added;
         }
         const next: MailKeyState = { ...state, mail: update.state, lastReceived: mail.receivedAt };
@@ -191,14 +203,14 @@ export class MailLifecycle {
       deadAlert(body);
       const created = await ops.create(body, signal);
       if (created.kind !== 'ok') return created;
-      let state: MailKeyState = { v: MAIL_STATE_VERSION, key, baseSourceRef: mail.alert.sourceRef, generation: gen.generation, sourceRef: gen.sourceRef, alertId: created.value.id, lastReceived: mail.receivedAt, mail: initial, previous: gen.previous };
+      let state: MailKeyState = { v: MAIL_STATE_VERSION, key, baseSourceRef: mail.alert.sourceRef, generation: gen.generation, sourceRef: gen.sourceRef, alertId: created.value.id, lastReceived: mail.receivedAt, mail: initial, previous: gen.previous, organisation: mail.alert.meta?.organisation ?? null };
       let how: 'created' | 'updated' = 'created';
       let changes: readonly string[] = [];
       let previousSeverity: Severity | null = null;
       if (!created.value.duplicate) this.#statuses.learn(created.value.id, 'open', false);
       if (created.value.duplicate) {
         // Ours from before a crash, or from a state since lost: where does it stand?
-        const found = await ops.get(created.value.id, signal);
+        const found = await ops.get(created.value.id, signal, mail.alert.meta?.organisation);
         if (found.kind !== 'ok') return found;
         // An ordinary mail sent again is the same alert, whatever became of it.
         if (found.value.status !== 'open' && initial.kind === 'notification') {
@@ -236,10 +248,11 @@ export class MailLifecycle {
     const held: MailAlertState = { ...state.mail, severity: found.severity, tags: [...found.tags], digests: [] };
     const update = mailUpdate(held, mail.alert, mail.receivedAt);
     if (update.patch === null) return { kind: 'ok', state, changes: [] };
-    const updated = await this.#o.ops.update(state.alertId, update.patch, signal);
+    const org = organisationOf(state, mail.alert);
+    const updated = await this.#o.ops.update(state.alertId, update.patch, signal, org);
     if (updated.kind !== 'ok') return updated;
     if (update.observables.length > 0) {
-      const added = await this.#o.ops.addObservables(state.alertId, update.observables, signal);
+      const added = await this.#o.ops.addObservables(state.alertId, update.observables, signal, org);
       if (added.kind !== 'ok') return added;
     }
     return { kind: 'ok', state: { ...state, mail: update.state }, changes: update.changes };

@@ -112,6 +112,19 @@ describe('lifecycle: mail alerts', function () {
     expect(notified.map((e) => [e.sourceRef, e.severity, e.previousSeverity])).to.deep.equal([[first.sourceRef, 4, 3]]);
   });
 
+  it('sends the re-notification’s status check and update to the organisation a rule created the alert in', async () => {
+    const r = await start();
+    const inTenant = (a: Alert): Alert => ({ ...a, meta: { rules: ['alert.rules[0] (siem)'], setBy: [{ field: 'organisation', rule: 'alert.rules[0] (siem)' }], organisation: 'tenantA' } });
+    r.mails.add(1, inTenant(await mail('siem-en.eml', T0)), T0);
+    await until(() => r.acked.has(1), 'the first notification delivered');
+    // The escalation comes without the rule's organisation (a rule changed since): the alert's own stands.
+    r.mails.add(2, await mail('siem-en-escalated.eml', T1), T1);
+    await until(() => r.acked.size === 2, 'the update');
+    expect(hive.organisations).to.include('create tenantA').and.include('update tenantA');
+    expect(hive.organisations.filter((o) => !o.endsWith('tenantA'))).to.deep.equal([]);
+    expect(r.store.list()[0]?.organisation).to.equal('tenantA');
+  });
+
   it('an ordinary mail sent twice stays one alert, with no request for the second', async () => {
     const r = await start();
     const a = await mail('attachments.eml', T0);
