@@ -61,6 +61,8 @@ export function theHiveOptionsOf(config: Config): TheHiveSinkOptions {
     organisation: t.organisation,
     // `auto` is resolved by the sink before its first request (GET /api/status).
     api: t.api,
+    // TLP numbering (5.0/5.1 and 4: RED 3); `auto` is read from the same GET /api/status.
+    version: t.version,
     tlsVerify: t.tlsVerify,
     ...(t.caFile ? { ca: readFileSync(t.caFile, 'utf8') } : {}),
     ...(t.clientCertFile ? { clientCert: readFileSync(t.clientCertFile, 'utf8'), clientKey: readFileSync(t.clientKeyFile, 'utf8') } : {}),

@@ -80,6 +80,7 @@ export const schema = {
     apiKeyFile: { doc: 'A file holding thehive.apiKey (one line; read again on SIGHUP); not with thehive.apiKey. Under systemd, $CREDENTIALS_DIRECTORY/thehive-api-key is read when neither is set.', format: String, default: '', env: 'THEHIVE_API_KEY_FILE' },
     organisation: { doc: 'Sent as X-Organisation when set.', format: String, default: '', env: 'THEHIVE_ORG' },
     api: { doc: 'auto = read GET /api/status at start (TheHive 4 → v0, else v1); v1 = TheHive 5 /api/v1 with observables; v0 = TheHive 4 /api/alert with artifacts.', format: ['auto', 'v1', 'v0'], default: 'auto', env: 'THEHIVE_API' },
+    version: { doc: 'How TheHive numbers TLP: auto = read GET /api/status before the first request; 5.2 = RED 4, AMBER+STRICT 3; 5.1, 5.0 and 4 = RED 3, AMBER+STRICT sent as AMBER with the tag tlp:amber+strict. An explicit value skips the question (a proxy that blocks /api/status); an unreadable status is taken as 5.2 and logged once.', format: ['auto', '4', '5.0', '5.1', '5.2'], default: 'auto', env: 'THEHIVE_VERSION' },
     tlsVerify: { doc: 'Verify TheHive’s TLS certificate.', format: 'switch', default: true, env: 'THEHIVE_TLS_VERIFY' },
     caFile: { doc: 'Extra CA certificate(s) (PEM file) for a private TheHive, trusted beside the system roots; checked at start.', format: String, default: '', env: 'THEHIVE_CA_FILE' },
     proxy: { doc: 'Reach TheHive through an HTTP proxy (CONNECT): "" = directly; a URL such as http://proxy.example:3128 (user:password@ for Basic auth, never printed); env = as HTTPS_PROXY/HTTP_PROXY and NO_PROXY say. The key check of /readyz/delivery goes the same way.', format: 'proxy-setting', default: '', env: 'THEHIVE_PROXY', sensitive: true },
@@ -247,7 +248,7 @@ export interface FileBudget {
 /** The validated, frozen configuration. */
 export interface Config {
   readonly tcp: { readonly enabled: boolean; readonly host: string; readonly port: number; readonly maxLineBytes: number; readonly maxConnections: number; readonly idleTimeoutMs: number; readonly allow: readonly string[]; readonly lineTimeoutMs: number; readonly maxConnectionsPerPeer: number };
-  readonly thehive: { readonly url: string; readonly apiKey: string; readonly apiKeyFile: string; readonly organisation: string; readonly api: 'auto' | 'v1' | 'v0'; readonly tlsVerify: boolean; readonly caFile: string; readonly proxy: string; readonly clientCertFile: string; readonly clientKeyFile: string; readonly timeoutMs: number };
+  readonly thehive: { readonly url: string; readonly apiKey: string; readonly apiKeyFile: string; readonly organisation: string; readonly api: 'auto' | 'v1' | 'v0'; readonly version: 'auto' | '4' | '5.0' | '5.1' | '5.2'; readonly tlsVerify: boolean; readonly caFile: string; readonly proxy: string; readonly clientCertFile: string; readonly clientKeyFile: string; readonly timeoutMs: number };
   readonly file: { readonly path: string };
   readonly queue: { readonly ratePerSec: number; readonly concurrency: number; readonly maxAttempts: number; readonly maxPending: number; readonly retryBaseMs: number; readonly retryMaxMs: number; readonly authRetryMs: number };
   readonly spool: {
