@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { Config } from './config.js';
 import type { MailTrust } from './mail-pipeline.js';
 import { DEFAULT_MAIL_POLICY, type MailPolicy } from './map/mail-policy.js';
+import { zoneTable } from './map/time-zones.js';
 import { proxyFor } from './sinks/proxy-route.js';
 import type { TheHiveSinkOptions } from './sinks/thehive.js';
 import type { ImapOptions } from './sources/imap.js';
@@ -35,6 +36,7 @@ export function mailPolicyOf(config: Config): MailPolicy {
     dropSubjects: e.dropSubjects,
     internalRelays: e.internalRelays,
     files: e.files,
+    timeZones: zoneTable(e.timeZones),
   };
 }
 

@@ -165,6 +165,7 @@ export const schema = {
       emails: { doc: 'Addresses (or @domain) never sent as observables.', format: 'string-list', default: [] as string[], env: 'TRACEHIVE_EMAIL_IGNORE_EMAILS' },
     },
     stopwords: { doc: 'A line starting with one of these ends the text scanned for indicators (signatures, disclaimers); a word of punctuation only must be the whole line.', format: 'string-list', default: [...DEFAULT_MAIL_POLICY.stopwords], env: 'TRACEHIVE_EMAIL_STOPWORDS' },
+    timeZones: { doc: 'SIEM notifications: domain=zone, the zone a sender domain writes its times in, an IANA name (kuma.example.kz=Asia/Almaty) or an offset (example.org=+05:00). A time without an offset is read in the zone of its sender\'s domain or nearest parent listed, else in the mail\'s Date: offset; an offset or Z in the time wins.', format: 'time-zones', default: [] as string[], env: 'TRACEHIVE_EMAIL_TIME_ZONES' },
     keywordTags: { doc: 'keyword=tag: a mail whose subject or text holds the keyword (any case) gets the tag (keyword alone: the keyword is the tag).', format: 'string-list', default: [] as string[], env: 'TRACEHIVE_EMAIL_KEYWORD_TAGS' },
     dropSubjects: { doc: 'Globs (* any run, any case): a mail whose subject matches one (auto-replies, newsletters) is taken and makes no alert; counted and logged.', format: 'string-list', default: [] as string[], env: 'TRACEHIVE_EMAIL_DROP_SUBJECTS' },
     subjectTags: { doc: 'glob=tag: a mail whose subject matches the glob (* any run, any case) gets the tag.', format: 'string-list', default: [] as string[], env: 'TRACEHIVE_EMAIL_SUBJECT_TAGS' },
@@ -275,6 +276,7 @@ export interface Config {
     readonly privateIps: 'keep' | 'drop';
     readonly referenceDomains: readonly string[];
     readonly stopwords: readonly string[];
+    readonly timeZones: readonly string[];
     readonly keywordTags: readonly string[];
     readonly subjectTags: readonly string[];
     readonly dropSubjects: readonly string[];

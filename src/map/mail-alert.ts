@@ -13,7 +13,8 @@ import { firstBySynonym, inlineForwardStart, parseNotification, type Notificatio
 import type { MailEnvelope } from '../sources/mail-intake.js';
 import type { Alert, AlertPolicy, KvPair, Observable } from '../types.js';
 import { inlineCode, markdownDescription } from './description.js';
-import { parseEventDate } from './event-date.js';
+import { parseEventDate, type Zone } from './event-date.js';
+import { zoneForSender, zoneOffset } from './time-zones.js';
 import { MAX_PER_KIND, extractIocs } from './ioc.js';
 import { visibleControls } from './controls.js';
 import { DESCRIPTION_MAX, OBSERVABLE_DATA_MAX, SOURCE_MAX, SOURCE_REF_MAX, TYPE_MAX, cleanTags, cleanTitle, cut, truncate } from './limits.js';
@@ -231,8 +232,8 @@ function notificationAlert(mail: ParsedMail, n: Notification, policy: AlertPolic
     title: cleanTitle(field('title') ?? (mail.subject?.trim() || '')) || cleanTitle(`Incident ${n.incidentId}`),
     description: describe(summary, [...n.fields, ...extra], [...notes(mail, c), ...files.notes], '**Raw Events**', n.rawEvents ?? ''),
     severity: notificationSeverity(n, mp) ?? policy.defaultSeverity,
-    // A time without an offset is in the SIEM's zone, which its mail's Date: header tells.
-    date: (date === null ? null : textDate(date, receivedAt, mail.dateOffset)) ?? mailDate(mail, receivedAt),
+    // A time without an offset is in the SIEM's zone: configured for its domain, else its mail's Date: header's.
+    date: (date === null ? null : textDate(date, receivedAt, siemZone(mail, mp))) ?? mailDate(mail, receivedAt),
     tags: cleanTags([...tags, ...policy.tags]),
     ...marked([mail.subject, mail.text], policy, [...c.set.toArray(), ...files.observables]),
   };
@@ -313,7 +314,13 @@ function addRoles(c: Collect, fields: readonly KvPair[]): void {
 }
 
 /** A notification's date text: the shapes of {@link parseEventDate}, else what `Date.parse` reads when a year is written. */
-function textDate(text: string, receivedAt: number, offsetMinutes?: number): number | null {
+/** The zone of a notification's times: `email.timeZones` for its sender's domain, else its `Date:` offset. */
+function siemZone(mail: ParsedMail, mp: MailPolicy): Zone | undefined {
+  const zone = zoneForSender(mail.from?.address, mp.timeZones);
+  return zone !== undefined ? zoneOffset(zone) : mail.dateOffset;
+}
+
+function textDate(text: string, receivedAt: number, offsetMinutes?: Zone): number | null {
   const known = parseEventDate(text, receivedAt, offsetMinutes);
   if (known !== null || !/\d{4}/.test(text)) return known;
   const t = Date.parse(text);
