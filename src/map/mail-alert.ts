@@ -9,7 +9,7 @@
  */
 import { hash } from 'node:crypto';
 import type { ParsedMail } from '../parse/email.js';
-import { firstBySynonym, inlineForwardStart, parseNotification, type Notification } from '../parse/mail-text.js';
+import { firstBySynonym, htmlToText, inlineForwardStart, parseNotification, type Notification } from '../parse/mail-text.js';
 import type { MailEnvelope } from '../sources/mail-intake.js';
 import type { Alert, AlertPolicy, KvPair, Observable } from '../types.js';
 import { inlineCode, markdownDescription } from './description.js';
@@ -201,7 +201,12 @@ function isReplySubject(subject: string): boolean {
 function reporterNote(report: ParsedMail, phish: ParsedMail): string {
   let text = report.text;
   if (phish.origin === 'inline') {
-    const at = inlineForwardStart(text);
+    let at = inlineForwardStart(text);
+    // An HTML-only report: the forward was found in its HTML read as Outlook's text (email.ts).
+    if (at === null && report.html !== null) {
+      text = htmlToText(report.html, true);
+      at = inlineForwardStart(text);
+    }
     text = at === null ? '' : text.slice(0, at);
   }
   return truncate(text.replace(/\s+/g, ' ').trim(), NOTE_MAX);
