@@ -24,6 +24,7 @@ import { markingsOf, withFloor } from './markings.js';
 import { ruleTags } from './mail-knobs.js';
 import { addAttachments, addIocs, addMail, collector, type Collect } from './mail-collect.js';
 import { mailFiles } from './mail-files.js';
+import { phishSourceRef } from './phish-ref.js';
 import { shapeAlert } from './rules/apply.js';
 import { mailEvent } from './rules/fields.js';
 
@@ -135,8 +136,8 @@ const NOTE_MAX = 500;
  * (mail-phish.ts), its text, links and attachments — and the report only names who reported it:
  * the report's headers, text and links are our own people and servers, never indicators. Files
  * the reporter attached besides the forwarded mail (Outlook keeps an inline-forwarded mail's
- * attachments on the forward) are hashed. The sourceRef stays the report's (mailSourceRef of the
- * top mail): the same report fetched twice is one alert, and alerts already in TheHive keep theirs.
+ * attachments on the forward) are hashed. The sourceRef is the phish's (phish-ref.ts): every report
+ * of one phish names one alert, which the lifecycle updates with each new reporter.
  */
 function reportedAlert(report: ParsedMail, phish: ParsedMail, policy: AlertPolicy, mp: MailPolicy, receivedAt: number, extra: readonly KvPair[]): Alert {
   const reporter = report.from?.address.toLowerCase() ?? '';
@@ -169,7 +170,7 @@ function reportedAlert(report: ParsedMail, phish: ParsedMail, policy: AlertPolic
   return {
     type: identifier(mp.type, DEFAULT_MAIL_POLICY.type, TYPE_MAX),
     source: identifier(mp.source, DEFAULT_MAIL_POLICY.source, SOURCE_MAX),
-    sourceRef: mailSourceRef(report),
+    sourceRef: phishSourceRef(phish),
     title: cleanTitle(phish.subject ?? '') || cleanTitle(withoutForwardPrefix(report.subject ?? '')) || '(no subject)',
     description: describe(summary, [...mailPairs(phish), ...hops.map((h) => ({ key: 'Received', value: h })), ...reportPairs, ...extra], [...notes(report, c), ...files.notes], excerptTitle, truncate(text, EXCERPT_MAX)),
     severity: policy.defaultSeverity,
