@@ -19,8 +19,8 @@ async function refOf(mail: Buffer): Promise<string> {
 }
 
 /**
- * The phish of phish-report-outlook-en.eml forwarded inline by another colleague: her own words,
- * To: line and Outlook (the Sent: line in another format, the text wrapped elsewhere).
+ * The phish of phish-report-outlook-en.eml (sent to Ruslan, Aigerim in copy) forwarded inline by
+ * Aigerim: her own words and Outlook (the Sent: line in another format, the text wrapped elsewhere).
  */
 function secondReport(over: { from?: string; subject?: string; body?: string } = {}): Buffer {
   return Buffer.from(
@@ -37,7 +37,8 @@ function secondReport(over: { from?: string; subject?: string; body?: string } =
       '________________________________',
       `From: ${over.from ?? 'Halyk Billing <billing@halyk-billing-kz.top>'}`,
       'Sent: 18 March 2024 10:15',
-      'To: Aigerim Serikova <a.serikova@qazlogistik.kz>',
+      'To: Ruslan Ivanov <r.ivanov@qazlogistik.kz>',
+  'Cc: Aigerim Serikova <a.serikova@qazlogistik.kz>',
       `Subject: ${over.subject ?? 'Urgent: invoice 4412 overdue'}`,
       '',
       over.body ?? 'Dear Ruslan Ivanov (r.ivanov@qazlogistik.kz),\n\ninvoice 4412 is overdue.\nPay today to avoid a penalty: https://halyk-billing-kz.top/pay?inv=4412\nThe invoice is attached.',
