@@ -128,6 +128,7 @@ export function createTheHiveOps(client: TheHiveClient, dialect: (signal: AbortS
       const a = await api(signal);
       return typeof a === 'string' ? find(by, signal) : a;
     },
+    releaseFiles: (observables) => releaseFiles(observables, files),
   };
 
   /** `POST …/alert`, its files in it on TheHive 5 (multipart); "already exists" resolved to the alert's id. */
