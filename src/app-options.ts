@@ -10,6 +10,7 @@ import type { Config } from './config.js';
 import { imapMailboxesOf } from './config-imap-mailboxes.js';
 import type { MailTrust } from './mail-pipeline.js';
 import { DEFAULT_MAIL_POLICY, type MailPolicy } from './map/mail-policy.js';
+import { zoneTable } from './map/time-zones.js';
 import { proxyFor } from './sinks/proxy-route.js';
 import type { TheHiveSinkOptions } from './sinks/thehive.js';
 import { resolveTargets, type ResolvedTarget } from './config-targets.js';
@@ -37,6 +38,7 @@ export function mailPolicyOf(config: Config): MailPolicy {
     dropSubjects: e.dropSubjects,
     internalRelays: e.internalRelays,
     files: e.files,
+    timeZones: zoneTable(e.timeZones),
   };
 }
 
@@ -62,6 +64,8 @@ export function theHiveOptionsOf(t: ResolvedTarget): TheHiveSinkOptions {
     organisation: t.organisation,
     // `auto` is resolved by the sink before its first request (GET /api/status).
     api: t.api,
+    // TLP numbering (5.0/5.1 and 4: RED 3); `auto` is read from the same GET /api/status.
+    version: t.version,
     tlsVerify: t.tlsVerify,
     ...(t.caFile ? { ca: readFileSync(t.caFile, 'utf8') } : {}),
     ...(t.clientCertFile ? { clientCert: readFileSync(t.clientCertFile, 'utf8'), clientKey: readFileSync(t.clientKeyFile, 'utf8') } : {}),
@@ -82,6 +86,7 @@ export function targetsOf(config: Config): ResolvedTarget[] {
     apiKey: t.apiKey,
     organisation: t.organisation,
     api: t.api,
+    version: t.version,
     tlsVerify: t.tlsVerify,
     caFile: t.caFile,
     proxy: t.proxy,

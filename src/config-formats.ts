@@ -14,6 +14,7 @@ import type { MailField } from './map/mail-policy.js';
 import type { SeverityRule } from './types.js';
 import { RULES_MAX } from './map/rules/validate.js';
 import { MAILBOXES_MAX } from './config-imap-mailboxes.js';
+import { splitPair, zoneProblem } from './map/time-zones.js';
 
 /** The pino levels `log.level` takes. */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -209,6 +210,21 @@ convict.addFormat({
     }
   },
   coerce: jsonOrText,
+});
+
+/** `email.timeZones`: `domain=zone` entries (a list: convict reads the dots of a domain used as an object key as a path). */
+convict.addFormat({
+  name: 'time-zones',
+  validate(value: unknown) {
+    if (!Array.isArray(value)) throw new Error('Expected a list of domain=zone entries such as kuma.example.kz=Asia/Almaty');
+    for (const item of value) {
+      const [domain = '', zone = ''] = typeof item === 'string' ? splitPair(item) : [];
+      if (!/^[a-z0-9-]+(?:\.[a-z0-9-]+)*\.?$/i.test(domain)) throw new Error(`Expected domain=zone entries such as kuma.example.kz=Asia/Almaty or example.org=+05:00, got ${JSON.stringify(item)}`);
+      const problem = zoneProblem(zone);
+      if (problem !== null) throw new Error(`domain ${domain}: ${problem}, got ${JSON.stringify(item)}`);
+    }
+  },
+  coerce: splitList,
 });
 
 convict.addFormat({

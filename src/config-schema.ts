@@ -82,6 +82,7 @@ export const schema = {
     apiKeyFile: { doc: 'A file holding thehive.apiKey (one line; read again on SIGHUP); not with thehive.apiKey. Under systemd, $CREDENTIALS_DIRECTORY/thehive-api-key is read when neither is set.', format: String, default: '', env: 'THEHIVE_API_KEY_FILE' },
     organisation: { doc: 'Sent as X-Organisation when set.', format: String, default: '', env: 'THEHIVE_ORG' },
     api: { doc: 'auto = read GET /api/status at start (TheHive 4 → v0, else v1); v1 = TheHive 5 /api/v1 with observables; v0 = TheHive 4 /api/alert with artifacts.', format: ['auto', 'v1', 'v0'], default: 'auto', env: 'THEHIVE_API' },
+    version: { doc: 'How TheHive numbers TLP: auto = read GET /api/status before the first request; 5.2 = RED 4, AMBER+STRICT 3; 5.1, 5.0 and 4 = RED 3, AMBER+STRICT sent as AMBER with the tag tlp:amber+strict. An explicit value skips the question (a proxy that blocks /api/status); an unreadable status is taken as 5.2 and logged once.', format: ['auto', '4', '5.0', '5.1', '5.2'], default: 'auto', env: 'THEHIVE_VERSION' },
     tlsVerify: { doc: 'Verify TheHive’s TLS certificate.', format: 'switch', default: true, env: 'THEHIVE_TLS_VERIFY' },
     caFile: { doc: 'Extra CA certificate(s) (PEM file) for a private TheHive, trusted beside the system roots; checked at start.', format: String, default: '', env: 'THEHIVE_CA_FILE' },
     proxy: { doc: 'Reach TheHive through an HTTP proxy (CONNECT): "" = directly; a URL such as http://proxy.example:3128 (user:password@ for Basic auth, never printed); env = as HTTPS_PROXY/HTTP_PROXY and NO_PROXY say. The key check of /readyz/delivery goes the same way.', format: 'proxy-setting', default: '', env: 'THEHIVE_PROXY', sensitive: true },
@@ -168,6 +169,7 @@ export const schema = {
       emails: { doc: 'Addresses (or @domain) never sent as observables.', format: 'string-list', default: [] as string[], env: 'TRACEHIVE_EMAIL_IGNORE_EMAILS' },
     },
     stopwords: { doc: 'A line starting with one of these ends the text scanned for indicators (signatures, disclaimers); a word of punctuation only must be the whole line.', format: 'string-list', default: [...DEFAULT_MAIL_POLICY.stopwords], env: 'TRACEHIVE_EMAIL_STOPWORDS' },
+    timeZones: { doc: 'SIEM notifications: domain=zone, the zone a sender domain writes its times in, an IANA name (kuma.example.kz=Asia/Almaty) or an offset (example.org=+05:00). A time without an offset is read in the zone of its sender\'s domain or nearest parent listed, else in the mail\'s Date: offset; an offset or Z in the time wins.', format: 'time-zones', default: [] as string[], env: 'TRACEHIVE_EMAIL_TIME_ZONES' },
     keywordTags: { doc: 'keyword=tag: a mail whose subject or text holds the keyword (any case) gets the tag (keyword alone: the keyword is the tag).', format: 'string-list', default: [] as string[], env: 'TRACEHIVE_EMAIL_KEYWORD_TAGS' },
     dropSubjects: { doc: 'Globs (* any run, any case): a mail whose subject matches one (auto-replies, newsletters) is taken and makes no alert; counted and logged.', format: 'string-list', default: [] as string[], env: 'TRACEHIVE_EMAIL_DROP_SUBJECTS' },
     subjectTags: { doc: 'glob=tag: a mail whose subject matches the glob (* any run, any case) gets the tag.', format: 'string-list', default: [] as string[], env: 'TRACEHIVE_EMAIL_SUBJECT_TAGS' },
@@ -251,7 +253,7 @@ export interface FileBudget {
 /** The validated, frozen configuration. */
 export interface Config {
   readonly tcp: { readonly enabled: boolean; readonly host: string; readonly port: number; readonly maxLineBytes: number; readonly maxConnections: number; readonly idleTimeoutMs: number; readonly allow: readonly string[]; readonly lineTimeoutMs: number; readonly maxConnectionsPerPeer: number };
-  readonly thehive: { readonly url: string; readonly apiKey: string; readonly apiKeyFile: string; readonly organisation: string; readonly api: 'auto' | 'v1' | 'v0'; readonly tlsVerify: boolean; readonly caFile: string; readonly proxy: string; readonly clientCertFile: string; readonly clientKeyFile: string; readonly timeoutMs: number; readonly targets: Readonly<Record<string, TargetSpec>> };
+  readonly thehive: { readonly url: string; readonly apiKey: string; readonly apiKeyFile: string; readonly organisation: string; readonly api: 'auto' | 'v1' | 'v0'; readonly version: 'auto' | '4' | '5.0' | '5.1' | '5.2'; readonly tlsVerify: boolean; readonly caFile: string; readonly proxy: string; readonly clientCertFile: string; readonly clientKeyFile: string; readonly timeoutMs: number; readonly targets: Readonly<Record<string, TargetSpec>> };
   readonly file: { readonly path: string };
   readonly queue: { readonly ratePerSec: number; readonly concurrency: number; readonly maxAttempts: number; readonly maxPending: number; readonly retryBaseMs: number; readonly retryMaxMs: number; readonly authRetryMs: number };
   readonly spool: {
@@ -278,6 +280,7 @@ export interface Config {
     readonly privateIps: 'keep' | 'drop';
     readonly referenceDomains: readonly string[];
     readonly stopwords: readonly string[];
+    readonly timeZones: readonly string[];
     readonly keywordTags: readonly string[];
     readonly subjectTags: readonly string[];
     readonly dropSubjects: readonly string[];

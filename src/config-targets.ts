@@ -17,7 +17,7 @@ export const TARGET_NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 export const DEFAULT_TARGET = 'default';
 
 /** The keys an entry of `thehive.targets` may set. */
-const TARGET_KEYS = ['url', 'apiKey', 'apiKeyFile', 'organisation', 'api', 'tlsVerify', 'caFile', 'proxy', 'clientCertFile', 'clientKeyFile', 'timeoutMs', 'ratePerSec', 'concurrency', 'maxPending', 'spoolMaxBytes'] as const;
+const TARGET_KEYS = ['url', 'apiKey', 'apiKeyFile', 'organisation', 'api', 'version', 'tlsVerify', 'caFile', 'proxy', 'clientCertFile', 'clientKeyFile', 'timeoutMs', 'ratePerSec', 'concurrency', 'maxPending', 'spoolMaxBytes'] as const;
 
 /** One entry as written. */
 export interface TargetSpec {
@@ -26,6 +26,7 @@ export interface TargetSpec {
   readonly apiKeyFile?: string;
   readonly organisation?: string;
   readonly api?: 'auto' | 'v1' | 'v0';
+  readonly version?: 'auto' | '4' | '5.0' | '5.1' | '5.2';
   readonly tlsVerify?: boolean;
   readonly caFile?: string;
   readonly proxy?: string;
@@ -45,6 +46,7 @@ export interface TargetDefaults {
   readonly apiKey: string;
   readonly organisation: string;
   readonly api: 'auto' | 'v1' | 'v0';
+  readonly version: 'auto' | '4' | '5.0' | '5.1' | '5.2';
   readonly tlsVerify: boolean;
   readonly caFile: string;
   readonly proxy: string;
@@ -101,6 +103,7 @@ export function targetProblems(raw: unknown, used: readonly { readonly key: stri
     count('maxPending', 1);
     count('spoolMaxBytes', 0);
     if (entry['api'] !== undefined && !['auto', 'v1', 'v0'].includes(entry['api'] as string)) problems.push(`${at}.api: expected auto, v1 or v0, got ${JSON.stringify(entry['api'])}`);
+    if (entry['version'] !== undefined && !['auto', '4', '5.0', '5.1', '5.2'].includes(entry['version'] as string)) problems.push(`${at}.version: expected auto, 4, 5.0, 5.1 or 5.2, got ${JSON.stringify(entry['version'])}`);
     if (entry['tlsVerify'] !== undefined && typeof entry['tlsVerify'] !== 'boolean') problems.push(`${at}.tlsVerify: expected true or false`);
     const url = typeof entry['url'] === 'string' ? entry['url'] : defaults.url;
     if (url === '') problems.push(`${at}: no url, and thehive.url is empty (the file sink takes no targets): give the target a url`);

@@ -90,7 +90,7 @@ export class TargetRuntime {
     this.target = target;
     this.#log = target.name === DEFAULT_TARGET ? o.log : o.log.child({ target: target.name });
     const usesTheHive = target.url !== '';
-    this.theHive = usesTheHive ? createTheHiveSink({ ...theHiveOptionsOf(target), files: o.files, observe: (result, seconds) => telemetry.theHiveExchange(result, seconds) }) : undefined;
+    this.theHive = usesTheHive ? createTheHiveSink({ ...theHiveOptionsOf(target), files: o.files, warn: (m) => this.#log.warn({ component: 'thehive', target: target.name }, m), observe: (result, seconds) => telemetry.theHiveExchange(result, seconds) }) : undefined;
     this.sink = this.theHive ?? createFileSink(config.file.path, o.files);
     this.deadLetters = createDeadLetterLog(o.dead.dir, undefined, o.dead, o.deadBudgetChecked, target.name === DEFAULT_TARGET ? 'dead' : `dead.${target.name}`);
     this.health = new SinkHealth(usesTheHive ? { ready: false, reason: 'checking the API key with TheHive' } : { ready: true, reason: '' }, (ready, reason) => o.readinessChanged(ready, reason));

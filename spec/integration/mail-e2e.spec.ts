@@ -116,16 +116,17 @@ describe('mail intake end to end', function () {
       const reports = ['phish-report-rfc822.eml', 'phish-report-eml.eml', 'phish-report-outlook-en.eml', 'phish-report-outlook-ru.eml'];
       for (const name of reports) await dovecot.append(mail(name));
       h = await startApp({ ...imapConfig(dovecot), 'email.internalRelays': ['91.215.40.0/28'] });
-      await waitFor(`${reports.length} alerts`, () => hive.alerts.length === reports.length, 30000);
+      // The rfc822 and .eml reports forward the same phish (one Message-ID): one alert (issue 13), the second a duplicate.
+      await waitFor(`${reports.length - 1} alerts`, () => hive.alerts.length === reports.length - 1 && h !== undefined && h.logs.filter((l) => l['msg'] === 'Alert delivered.').length >= reports.length, 30000);
       for (const a of hive.alerts) {
         expect(a.tags).to.include('reported');
         expect(observables(a, 'mail')).to.include('billing@halyk-billing-kz.top');
         expect(observables(a, 'mail')).not.to.include.members(['r.ivanov@qazlogistik.kz', 'a.serikova@qazlogistik.kz']);
       }
-      expect(hive.alerts.map((a) => a.title).sort()).to.deep.equal(['Urgent: invoice 4412 overdue', 'Urgent: invoice 4412 overdue', 'Urgent: invoice 4412 overdue', 'Срочно: счёт 4412 просрочен']);
+      expect(hive.alerts.map((a) => a.title).sort()).to.deep.equal(['Urgent: invoice 4412 overdue', 'Urgent: invoice 4412 overdue', 'Срочно: счёт 4412 просрочен']);
       // The whole phish (rfc822, .eml): its transport headers, our MX (email.internalRelays) left out.
       const whole = hive.alerts.filter((a) => observables(a, 'other').includes('20240318071500.4412@halyk-billing-kz.top'));
-      expect(whole).to.have.length(2);
+      expect(whole).to.have.length(1);
       for (const a of whole) {
         const ips = (a.observables ?? []).filter((o) => o.dataType === 'ip').map((o) => [o.data, o.tags]);
         expect(ips).to.deep.equal([['5.188.206.14', ['x-originating-ip', 'received:hop4']], ['185.231.153.44', ['received:hop3']]]);

@@ -132,24 +132,29 @@ describe('triage end to end through IMAP (issue 13)', function () {
 
   it('a reported phish in each of the three shapes reaches TheHive with its files (multipart), and the file store empties', async () => {
     for (const name of ['phish-report-rfc822.eml', 'phish-report-eml.eml', 'phish-report-outlook-en.eml']) await dovecot.append(fixture(name));
-    h = await startApp(imapToHive());
-    await waitFor('3 alerts', () => hive.alerts.length === 3, 30_000);
+    // The alert lifecycle on (the default; the harness turns it off): a further report of a phish updates its alert.
+    h = await startApp({ ...imapToHive(), 'alert.updateWindowMs': 86_400_000 });
+    // The rfc822 and .eml reports forward the same phish (one Message-ID): one alert, updated by the second report (issue 13).
+    await waitFor('2 alerts, one of them reported twice', () => hive.alerts.length === 2 && hive.alerts.some((a) => a.description.includes('**Reports** (2)')), 30_000);
     const files = (a: StoredAlert): string[][] => a.observables.filter((o) => o.dataType === 'file').map((o) => [o.attachment?.name ?? '', o.attachment?.hashes?.[0] ?? '', ...o.tags]);
     // The phish's own bytes (sha256 of its .eml as attached: see reported-phish.spec.ts) and its attachment, by TheHive's digests.
     const PHISH = 'd728a3ed9d261b43e29fd90866935a3d0680506a052856f1d5d5bcc2903a247c';
     const INVOICE = '3b203d7610273e3e24d8e2e7122b759278a16261d144a686657c25116352b1e7';
     const SCREENSHOT = 'f4cbce8d14647525d11d54c0481df488d8c1989212aa7fa78e93d292bc741357';
-    const byShape = hive.alerts.map(files).sort((x, y) => x.length - y.length || String(x[1]?.[0]).localeCompare(String(y[1]?.[0])));
+    // Files of one alert by name: the merged alert got the screenshot with the rfc822 report, whichever came first.
+    const byShape = hive.alerts.map((a) => files(a).sort((x, y) => String(x[0]).localeCompare(String(y[0])))).sort((x, y) => x.length - y.length);
     expect(byShape).to.deep.equal([
       // Outlook inline: the phish has no bytes of its own: the report is the .eml.
       [['invoice_4412.html', INVOICE, 'attachment:invoice_4412.html', 'filetype:html'], ['report.eml', 'fbadf3d15ec95b45542ab445eb38a892ea2e678276934727693d1a1ddd670f55', 'eml', 'filetype:eml']],
-      [['invoice_4412.html', INVOICE, 'attachment:invoice_4412.html', 'filetype:html'], ['reported-mail.eml', PHISH, 'eml', 'filetype:eml']],
-      [['invoice_4412.html', INVOICE, 'attachment:invoice_4412.html', 'filetype:html'], ['screenshot.png', SCREENSHOT, 'attachment:screenshot.png', 'filetype:png'], ['reported-mail.eml', PHISH, 'eml', 'filetype:eml']],
+      [['invoice_4412.html', INVOICE, 'attachment:invoice_4412.html', 'filetype:html'], ['reported-mail.eml', PHISH, 'eml', 'filetype:eml'], ['screenshot.png', SCREENSHOT, 'attachment:screenshot.png', 'filetype:png']],
     ]);
     for (const a of hive.alerts) expect(a.tags).to.include('reported');
+    // The second report named under the first: one PATCH, nothing to add (the phish and its files are the same).
+    expect(hive.requests.filter((r) => r.method === 'PATCH').map((r) => r.status)).to.deep.equal([204]);
+    expect(hive.requests.filter((r) => r.path.endsWith('/observable'))).to.deep.equal([]);
     // Each create was one multipart request, its JSON in `_json`.
     const creates = hive.requests.filter((r) => r.method === 'POST' && r.path === '/api/v1/alert');
-    expect(creates.map((r) => (r.contentType ?? '').split(';')[0])).to.deep.equal(['multipart/form-data', 'multipart/form-data', 'multipart/form-data']);
+    expect(creates.map((r) => (r.contentType ?? '').split(';')[0])).to.deep.equal(['multipart/form-data', 'multipart/form-data']);
     const store = join((h as Harness).dir, 'spool', 'files');
     await waitFor('the file store emptied', async () => (await readdir(store).catch(() => [])).length === 0, 10_000);
   });

@@ -48,6 +48,7 @@ class FakeTheHiveServer implements FakeTheHive {
   readonly #strict: boolean;
   readonly #maxBodyBytes: number;
   readonly #version: 4 | 5;
+  readonly #release: string | undefined;
   #apiKey: string;
   #port: number;
   #listening = false;
@@ -61,12 +62,14 @@ class FakeTheHiveServer implements FakeTheHive {
     this.#strict = opts.strictContentType ?? opts.version !== 4;
     this.#port = opts.port ?? 0;
     this.#version = opts.version ?? 5;
+    this.#release = opts.release;
     this.#maxBodyBytes = opts.maxBodyBytes ?? (opts.version === 4 ? V4_MAX_BODY_BYTES : DEFAULT_MAX_BODY_BYTES);
     this.#organisations = opts.organisations ?? [];
     this.#store = new AlertStore(this.#organisation, `api@${this.#organisation}`, {
       customFields: new Map(Object.entries(opts.customFields ?? {})),
       caseTemplates: new Set(opts.caseTemplates ?? []),
       patterns: new Set(opts.patterns ?? KNOWN_PATTERNS),
+      tlpBefore5_2: /^5\.[01]\./.test(opts.release ?? ''),
     });
     const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
       const record: RequestRecord = { at: Date.now(), method: req.method ?? 'GET', path: (req.url ?? '/').split('?')[0] ?? '/', status: 0, ...(req.headers['content-type'] === undefined ? {} : { contentType: req.headers['content-type'] }) };
@@ -207,7 +210,7 @@ class FakeTheHiveServer implements FakeTheHive {
       if (ref !== undefined) record.sourceRef = ref;
     }
     const ctx = { path, headers: req.headers, body: read.body, tooLarge: read.tooLarge, now: Date.now(), ...(multipart === undefined ? {} : { multipart }) };
-    const state = { store: this.#store, apiKey: this.#apiKey, organisation: this.#organisation, organisations: this.#organisations, strictContentType: this.#strict, version: this.#version };
+    const state = { store: this.#store, apiKey: this.#apiKey, organisation: this.#organisation, organisations: this.#organisations, strictContentType: this.#strict, version: this.#version, ...(this.#release === undefined ? {} : { release: this.#release }) };
     let reply = handle(route, ctx, state);
     if (fault?.kind === 'accept-then-fail' && reply.status >= 200 && reply.status < 300) reply = statusReply(fault.status);
     if (fault?.kind === 'reset-mid-body') return this.#sendHalf(req, res, record, reply);

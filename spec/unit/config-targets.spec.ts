@@ -68,7 +68,7 @@ describe('thehive.targets (issue 14, routing)', () => {
   });
 
   describe('resolveTargets', () => {
-    const defaults: TargetDefaults = { url: 'https://a:9000', apiKey: 'ka', organisation: 'SOC', api: 'auto', tlsVerify: true, caFile: '', proxy: '', clientCertFile: '', clientKeyFile: '', timeoutMs: 10000, ratePerSec: 20, concurrency: 4, maxPending: 1000, spoolMaxBytes: 900 };
+    const defaults: TargetDefaults = { url: 'https://a:9000', apiKey: 'ka', organisation: 'SOC', api: 'auto', version: 'auto', tlsVerify: true, caFile: '', proxy: '', clientCertFile: '', clientKeyFile: '', timeoutMs: 10000, ratePerSec: 20, concurrency: 4, maxPending: 1000, spoolMaxBytes: 900 };
 
     it('gives the default target the whole spool when it is the only one', () => {
       expect(resolveTargets({}, defaults)).to.deep.equal([{ ...defaults, name: 'default', spoolMaxBytes: Infinity }]);

@@ -12,7 +12,7 @@
  * is lost (a create answered "already exists") is read back with a GET and reconciled: an update
  * that is already there is not stated twice.
  */
-import type { Alert, Outcome, Severity } from '../types.js';
+import type { Alert, Observable, Outcome, Severity } from '../types.js';
 import { inlineCode, escapeText } from '../map/description.js';
 import { DESCRIPTION_MAX, truncate } from '../map/limits.js';
 import type { JobQueue, LifecycleJob } from './lifecycle.js';
@@ -171,6 +171,8 @@ export class MailLifecycle {
     if (state !== undefined) {
       const update = mailUpdate(state.mail, mail.alert, mail.receivedAt);
       if (update.patch === null) {
+        // Its files are in the alert already (a report or a mail fetched again): none is sent, none is kept.
+        await this.#releaseUnsent(mail.alert, []);
         this.#o.flushed?.(state, 'unchanged', [update.skipped ?? 'unchanged']);
         return { kind: 'delivered', duplicate: true };
       }
@@ -184,6 +186,7 @@ export class MailLifecycle {
           const added = await ops.addObservables(state.alertId, update.observables, signal, org);
           if (added.kind !== 'ok') return added;
         }
+        await this.#releaseUnsent(mail.alert, update.observables);
         const next: MailKeyState = { ...state, mail: update.state, lastReceived: mail.receivedAt };
         if (update.state.severity > state.mail.severity) await this.#notify(next, state.mail.severity, mail.alert);
         await store.put([next]);
@@ -256,6 +259,12 @@ export class MailLifecycle {
       if (added.kind !== 'ok') return added;
     }
     return { kind: 'ok', state: { ...state, mail: update.state }, changes: update.changes };
+  }
+
+  /** The mail's file observables not among `sent`: their bytes are no longer needed (a failure only leaves a file behind). */
+  async #releaseUnsent(alert: Alert, sent: readonly Observable[]): Promise<void> {
+    const unsent = alert.observables.filter((o) => o.attachment !== undefined && !sent.includes(o));
+    if (unsent.length > 0) await this.#o.ops.releaseFiles?.(unsent).catch(() => undefined);
   }
 
   async #notify(state: MailKeyState, previousSeverity: Severity | null, alert: Alert): Promise<void> {

@@ -14,7 +14,7 @@ import { hash } from 'node:crypto';
 import { truncate } from '../map/limits.js';
 import type { Alert, Observable, Severity } from '../types.js';
 import type { AlertPatch } from './types.js';
-import { renderUpdates, type MailUpdateEntry } from './mail-updates-section.js';
+import { renderReports, renderUpdates, type MailUpdateEntry } from './mail-updates-section.js';
 
 export type { MailUpdateEntry } from './mail-updates-section.js';
 
@@ -40,6 +40,9 @@ export const MAX_OBSERVABLE_KEYS = 2000;
 const DIGEST_HEX = 16;
 /** The tag the mapper puts on every SIEM notification's alert (src/map/mail-alert.ts). */
 const NOTIFICATION_TAG = 'siem-notification';
+/** The tag the mapper puts on a reported phish's alert, and the description row naming its reporter. */
+const REPORTED_TAG = 'reported';
+const REPORTED_BY_ROW = /^\| Reported by \| (.{1,2000}?) \|$/m;
 /** The mapper's tags made from notification fields, as `<field>:<value>`, and how updates name them. */
 const FIELD_TAGS = [['status', 'Status'], ['type', 'Type'], ['source', 'Source']] as const;
 /** Rows the mapper adds to the description for a mail that came over SMTP: transport, not the notification. */
@@ -53,8 +56,13 @@ const VALUE_MAX = 200;
 /** What tracehive remembers of what it last sent for one mail alert: small and JSON-serialisable. */
 export interface MailAlertState {
   readonly version: typeof MAIL_ALERT_STATE_VERSION;
-  /** `notification`: a SIEM notification (updatable); `mail`: any other mail (never updated). */
-  readonly kind: 'notification' | 'mail';
+  /**
+   * `notification`: a SIEM notification (updatable); `report`: a reported phish (each new reporter
+   * listed, issue 13); `mail`: any other mail (never updated).
+   */
+  readonly kind: 'notification' | 'report' | 'mail';
+  /** A report's first reporter, as its description names them (`Name <address>`). */
+  readonly reporter?: string;
   readonly title: string;
   readonly severity: Severity;
   /** The alert's tags that tracehive set (never an analyst's). */
@@ -90,9 +98,11 @@ export interface MailUpdate {
 
 /** The state of an alert just created from `alert`, received at `receivedAt`. */
 export function initialMailState(alert: Alert, receivedAt: number): MailAlertState {
+  const reporter = reporterOf(alert);
   return {
     version: MAIL_ALERT_STATE_VERSION,
-    kind: alert.tags.includes(NOTIFICATION_TAG) ? 'notification' : 'mail',
+    kind: alert.tags.includes(NOTIFICATION_TAG) ? 'notification' : reporter !== null ? 'report' : 'mail',
+    ...(reporter !== null ? { reporter } : {}),
     title: alert.title,
     severity: alert.severity,
     tags: [...alert.tags],
@@ -115,6 +125,7 @@ export function initialMailState(alert: Alert, receivedAt: number): MailAlertSta
  */
 export function mailUpdate(previous: MailAlertState, next: Alert, receivedAt: number): MailUpdate {
   const unchanged = (skipped: MailUpdateSkip): MailUpdate => ({ patch: null, observables: [], state: previous, changes: [], skipped });
+  if (previous.kind === 'report') return reportUpdate(previous, next, receivedAt, unchanged);
   if (previous.kind === 'mail' || !next.tags.includes(NOTIFICATION_TAG)) return unchanged('mail');
   const digest = notificationDigest(next);
   if (previous.digests.includes(digest)) return unchanged('resend');
@@ -163,6 +174,46 @@ export function mailUpdate(previous: MailAlertState, next: Alert, receivedAt: nu
     description: renderUpdates(next.description, state.firstAt, state.updates, state.updateCount),
   };
   return { patch, observables: fresh, state, changes, skipped: null };
+}
+
+/**
+ * Another report of a reported phish's alert (its sourceRef is the phish's, map/phish-ref.ts): the
+ * new reporter is listed under the description (the Reports section), the report's new tags and
+ * observables (its own attachments, its `.eml` for an inline forward) are added. Nothing is
+ * removed, and the same report fetched again (its digest, over the whole mapped report, is known)
+ * changes nothing.
+ */
+function reportUpdate(previous: MailAlertState, next: Alert, receivedAt: number, unchanged: (skipped: MailUpdateSkip) => MailUpdate): MailUpdate {
+  const reporter = reporterOf(next);
+  if (reporter === null) return unchanged('mail');
+  const digest = notificationDigest(next);
+  if (previous.digests.includes(digest)) return unchanged('resend');
+  const known = new Set(previous.observableKeys);
+  const fresh = uniqueBy(next.observables, observableKey).filter((o) => !known.has(observableKey(o)));
+  const added = next.tags.filter((t) => !previous.tags.includes(t));
+  const changes = [`Reported again by ${reporter}`];
+  if (fresh.length > 0) changes.push(observablesChange(fresh));
+  const updates = [...previous.updates, { at: receivedAt, changes }];
+  const state: MailAlertState = {
+    ...previous,
+    tags: [...previous.tags, ...added],
+    observableKeys: newest([...previous.observableKeys, ...fresh.map(observableKey)], MAX_OBSERVABLE_KEYS),
+    updates: newest(updates, MAX_MAIL_UPDATES),
+    updateCount: previous.updateCount + 1,
+    digests: newest([...previous.digests, digest], MAX_SEEN_DIGESTS),
+  };
+  const patch: AlertPatch = {
+    ...(added.length > 0 ? { addTags: added } : {}),
+    description: renderReports(next.description, state.firstAt, previous.reporter ?? '(unknown)', state.updates, state.updateCount),
+  };
+  return { patch, observables: fresh, state, changes, skipped: null };
+}
+
+/** The reporter a reported phish's description names (its `Reported by` row, map/mail-alert.ts), unescaped; null for any other alert. */
+export function reporterOf(alert: Alert): string | null {
+  if (!alert.tags.includes(REPORTED_TAG)) return null;
+  const row = REPORTED_BY_ROW.exec(alert.description);
+  return row === null ? null : (row[1] as string).replace(/\\(.)/g, '$1').trim();
 }
 
 /**

@@ -30,6 +30,20 @@ export function renderUpdates(base: string, firstAt: number, updates: readonly M
   return `${truncate(base, room)}\n\n${section}`;
 }
 
+/**
+ * A reported phish's description (`base`, the latest report's) and its Reports section: the first
+ * reporter, a note for reports no longer listed, then each later report with what it added.
+ */
+export function renderReports(base: string, firstAt: number, firstReporter: string, updates: readonly MailUpdateEntry[], total: number): string {
+  const lines = [`- ${utc(firstAt)} — reported by ${escapeText(firstReporter)} (alert created)`];
+  const hidden = total - updates.length;
+  if (hidden > 0) lines.push(`- _${hidden} earlier report${hidden === 1 ? '' : 's'} not shown._`);
+  for (const u of updates) lines.push(`- ${utc(u.at)} — ${escapeText(u.changes.join('; '))}`);
+  const section = `**Reports** (${total + 1})\n\n${lines.join('\n')}`;
+  const room = DESCRIPTION_MAX - section.length - 2;
+  return `${truncate(base, room)}\n\n${section}`;
+}
+
 /** `2024-03-14 03:42:05 UTC`: the same for every reader, whatever the server's zone. */
 function utc(ms: number): string {
   return `${new Date(ms).toISOString().slice(0, 19).replace('T', ' ')} UTC`;

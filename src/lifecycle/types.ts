@@ -52,6 +52,11 @@ export interface AlertOps {
   addObservables(id: string, observables: readonly Observable[], signal: AbortSignal, organisation?: string): Promise<OpResult<{ readonly added: number; readonly existed: number }>>;
   /** `POST /api/v1/query` (listAlert + filter, newest first): by sourceRef, or by a tag (`key:<hash>`); null when none. */
   find(by: { readonly sourceRef: string } | { readonly tag: string }, signal: AbortSignal, organisation?: string): Promise<OpResult<FoundAlert | null>>;
+  /**
+   * A mail's files that will not be sent (the alert holds them already, or the mail changed nothing):
+   * its references to their bytes in `spool.dir/files` go. Absent where no files are kept.
+   */
+  releaseFiles?(observables: readonly Observable[]): Promise<void>;
 }
 
 /** One notification: an alert created or updated to `notify.minSeverity` or above. */

@@ -17,6 +17,9 @@ const ISO =
 /** Feed dates: `10.07.2015 23:53`, also with seconds or without a time. */
 const DOTTED = /^(\d{1,2})\.(\d{1,2})\.(\d{4})(?:\s+(\d{1,2}):(\d{2})(?::(\d{2}))?)?$/;
 
+/** Where a time without its own offset is read: minutes east of UTC, or the offset a zone has at an instant (time-zones.ts). */
+export type Zone = number | ((epochMs: number) => number);
+
 interface Parts {
   year: number;
   month: number; // 0-based, as Date wants it
@@ -37,7 +40,7 @@ interface Parts {
  *   or a bare ISO date (local midnight);
  * - `DD.MM.YYYY HH:MM[:SS]` or `DD.MM.YYYY`: local time.
  */
-export function parseEventDate(text: string | null, receivedAt: number, offsetMinutes?: number): number | null {
+export function parseEventDate(text: string | null, receivedAt: number, offsetMinutes?: Zone): number | null {
   if (text === null) return null;
   const s = text.trim();
   const latest = receivedAt + FUTURE_TOLERANCE_MS;
@@ -56,8 +59,8 @@ export function parseEventDate(text: string | null, receivedAt: number, offsetMi
       second: second(iso[6]),
       ms: num(((iso[7] ?? '') + '000').slice(0, 3)),
     };
-    // Without a zone: the caller's offset (a mail's own Date:), else this process's zone.
-    const t = iso[8] !== undefined ? zoned(parts, iso[8]) : offsetMinutes !== undefined ? atOffset(parts, offsetMinutes) : local(parts);
+    // Without a zone: the caller's (a sender's configured zone, a mail's own Date:), else this process's.
+    const t = iso[8] !== undefined ? zoned(parts, iso[8]) : offsetMinutes !== undefined ? inZone(parts, offsetMinutes) : local(parts);
     return notFuture(t, latest);
   }
 
@@ -72,7 +75,7 @@ export function parseEventDate(text: string | null, receivedAt: number, offsetMi
       second: second(dotted[6]),
       ms: 0,
     };
-    return notFuture(offsetMinutes !== undefined ? atOffset(parts, offsetMinutes) : local(parts), latest);
+    return notFuture(offsetMinutes !== undefined ? inZone(parts, offsetMinutes) : local(parts), latest);
   }
   return null;
 }
@@ -129,6 +132,18 @@ function zoned(p: Parts, zone: string): number | null {
     offsetMin = sign * (hh * 60 + mm);
   }
   return atOffset(p, offsetMin);
+}
+
+/**
+ * Wall-clock time in `zone`: a fixed offset, or the offset an IANA zone has at an instant. The
+ * offset at the wall-clock time read as UTC is a first guess; the offset at that guess settles it,
+ * right on both sides of a summer-time change (a time in the skipped hour moves forward).
+ */
+function inZone(p: Parts, zone: Zone): number | null {
+  if (typeof zone === 'number') return atOffset(p, zone);
+  const wall = atOffset(p, 0);
+  if (wall === null) return null;
+  return wall - zone(wall - zone(wall) * 60_000) * 60_000;
 }
 
 /** Wall-clock time `offsetMin` minutes east of UTC → epoch ms, or null for a day that does not exist. */

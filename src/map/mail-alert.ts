@@ -9,11 +9,12 @@
  */
 import { hash } from 'node:crypto';
 import type { ParsedMail } from '../parse/email.js';
-import { firstBySynonym, inlineForwardStart, parseNotification, type Notification } from '../parse/mail-text.js';
+import { firstBySynonym, htmlToText, inlineForwardStart, parseNotification, type Notification } from '../parse/mail-text.js';
 import type { MailEnvelope } from '../sources/mail-intake.js';
 import type { Alert, AlertPolicy, KvPair, Observable } from '../types.js';
 import { inlineCode, markdownDescription } from './description.js';
-import { parseEventDate } from './event-date.js';
+import { parseEventDate, type Zone } from './event-date.js';
+import { zoneForSender, zoneOffset } from './time-zones.js';
 import { MAX_PER_KIND, extractIocs } from './ioc.js';
 import { visibleControls } from './controls.js';
 import { DESCRIPTION_MAX, OBSERVABLE_DATA_MAX, SOURCE_MAX, SOURCE_REF_MAX, TYPE_MAX, cleanTags, cleanTitle, cut, truncate } from './limits.js';
@@ -23,6 +24,7 @@ import { markingsOf, withFloor } from './markings.js';
 import { ruleTags } from './mail-knobs.js';
 import { addAttachments, addIocs, addMail, collector, type Collect } from './mail-collect.js';
 import { mailFiles } from './mail-files.js';
+import { phishSourceRef } from './phish-ref.js';
 import { shapeAlert } from './rules/apply.js';
 import { mailEvent } from './rules/fields.js';
 
@@ -136,8 +138,8 @@ const NOTE_MAX = 500;
  * (mail-phish.ts), its text, links and attachments — and the report only names who reported it:
  * the report's headers, text and links are our own people and servers, never indicators. Files
  * the reporter attached besides the forwarded mail (Outlook keeps an inline-forwarded mail's
- * attachments on the forward) are hashed. The sourceRef stays the report's (mailSourceRef of the
- * top mail): the same report fetched twice is one alert, and alerts already in TheHive keep theirs.
+ * attachments on the forward) are hashed. The sourceRef is the phish's (phish-ref.ts): every report
+ * of one phish names one alert, which the lifecycle updates with each new reporter.
  */
 function reportedAlert(report: ParsedMail, phish: ParsedMail, policy: AlertPolicy, mp: MailPolicy, receivedAt: number, extra: readonly KvPair[]): Alert {
   const reporter = report.from?.address.toLowerCase() ?? '';
@@ -170,7 +172,7 @@ function reportedAlert(report: ParsedMail, phish: ParsedMail, policy: AlertPolic
   return {
     type: identifier(mp.type, DEFAULT_MAIL_POLICY.type, TYPE_MAX),
     source: identifier(mp.source, DEFAULT_MAIL_POLICY.source, SOURCE_MAX),
-    sourceRef: mailSourceRef(report),
+    sourceRef: phishSourceRef(phish),
     title: cleanTitle(phish.subject ?? '') || cleanTitle(withoutForwardPrefix(report.subject ?? '')) || '(no subject)',
     description: describe(summary, [...mailPairs(phish), ...hops.map((h) => ({ key: 'Received', value: h })), ...reportPairs, ...extra], [...notes(report, c), ...files.notes], excerptTitle, truncate(text, EXCERPT_MAX)),
     severity: policy.defaultSeverity,
@@ -202,7 +204,12 @@ function isReplySubject(subject: string): boolean {
 function reporterNote(report: ParsedMail, phish: ParsedMail): string {
   let text = report.text;
   if (phish.origin === 'inline') {
-    const at = inlineForwardStart(text);
+    let at = inlineForwardStart(text);
+    // An HTML-only report: the forward was found in its HTML read as Outlook's text (email.ts).
+    if (at === null && report.html !== null) {
+      text = htmlToText(report.html, true);
+      at = inlineForwardStart(text);
+    }
     text = at === null ? '' : text.slice(0, at);
   }
   return truncate(text.replace(/\s+/g, ' ').trim(), NOTE_MAX);
@@ -233,8 +240,8 @@ function notificationAlert(mail: ParsedMail, n: Notification, policy: AlertPolic
     title: cleanTitle(field('title') ?? (mail.subject?.trim() || '')) || cleanTitle(`Incident ${n.incidentId}`),
     description: describe(summary, [...n.fields, ...extra], [...notes(mail, c), ...files.notes], '**Raw Events**', n.rawEvents ?? ''),
     severity: notificationSeverity(n, mp) ?? policy.defaultSeverity,
-    // A time without an offset is in the SIEM's zone, which its mail's Date: header tells.
-    date: (date === null ? null : textDate(date, receivedAt, mail.dateOffset)) ?? mailDate(mail, receivedAt),
+    // A time without an offset is in the SIEM's zone: configured for its domain, else its mail's Date: header's.
+    date: (date === null ? null : textDate(date, receivedAt, siemZone(mail, mp))) ?? mailDate(mail, receivedAt),
     tags: cleanTags([...tags, ...policy.tags]),
     ...marked([mail.subject, mail.text], policy, [...c.set.toArray(), ...files.observables]),
   };
@@ -315,7 +322,13 @@ function addRoles(c: Collect, fields: readonly KvPair[]): void {
 }
 
 /** A notification's date text: the shapes of {@link parseEventDate}, else what `Date.parse` reads when a year is written. */
-function textDate(text: string, receivedAt: number, offsetMinutes?: number): number | null {
+/** The zone of a notification's times: `email.timeZones` for its sender's domain, else its `Date:` offset. */
+function siemZone(mail: ParsedMail, mp: MailPolicy): Zone | undefined {
+  const zone = zoneForSender(mail.from?.address, mp.timeZones);
+  return zone !== undefined ? zoneOffset(zone) : mail.dateOffset;
+}
+
+function textDate(text: string, receivedAt: number, offsetMinutes?: Zone): number | null {
   const known = parseEventDate(text, receivedAt, offsetMinutes);
   if (known !== null || !/\d{4}/.test(text)) return known;
   const t = Date.parse(text);

@@ -105,6 +105,11 @@ export interface MailPolicy {
    * no files. @default { maxBytes: 10485760, maxTotalBytes: 26214400 }
    */
   readonly files?: MailFilesPolicy;
+  /**
+   * `email.timeZones`: sender domain → the zone its SIEM writes times in (IANA name or `±HH:MM`), for
+   * times without an offset; the domain or a parent matches, before the mail's `Date:` offset. @default {}
+   */
+  readonly timeZones?: Readonly<Record<string, string>>;
 }
 
 export interface MailFilesPolicy {

@@ -218,7 +218,11 @@ async function parseLevel(raw: Buffer, depth: number, origin: ParsedMailOrigin, 
     }
   }
   if (depth + 1 <= lim.maxDepth) {
-    for (const block of findInlineForwards(text, Math.max(0, budget.parts))) {
+    // An HTML-only report: its text (a converter's) lost the rule before the pasted header block and
+    // the links' targets, so forwards are sought in the HTML as Outlook's own text part would have it.
+    let blocks = findInlineForwards(text, Math.max(0, budget.parts));
+    if (blocks.length === 0 && html !== null && PASTED_FROM.test(text)) blocks = findInlineForwards(htmlToText(html, true), Math.max(0, budget.parts));
+    for (const block of blocks) {
       budget.parts -= 1;
       forwarded.push(inlineMail(block, depth + 1));
     }
@@ -305,6 +309,9 @@ function isPartLimit(err: unknown): boolean {
   const e = err as { code?: unknown; message?: unknown } | null;
   return e?.code === 'EMAXLEN' && typeof e.message === 'string' && /child nodes/i.test(e.message);
 }
+
+/** A pasted `From:`/`От:` header line somewhere in a text: the HTML may hold an inline forward. */
+const PASTED_FROM = /^[ \t>*]{0,8}(?:from|от)\*{0,2}[ \t]{0,4}:/im;
 
 function inlineMail(block: ReturnType<typeof findInlineForwards>[number], depth: number): ParsedMail {
   const headers: Record<string, string> = {};

@@ -212,13 +212,26 @@ function markerPattern(marker: string): RegExp {
 /** Elements whose end is a line break in the text of an HTML mail. */
 const BLOCK_TAG = /<\/?(?:br|p|div|tr|li|ul|ol|h[1-6]|table|blockquote|pre|hr)\b[^<>]{0,4096}>/gi;
 
+/** Outlook's rule above a forwarded message's header block, as its own text part writes it. */
+const OUTLOOK_RULE = '\n________________________________\n';
+/** OWA's `<hr>` and Outlook desktop's `border-top:solid` div before the pasted `From:`/`Sent:` lines. */
+const HTML_RULE = /<hr\b[^<>]{0,4096}>|<div\b[^<>]{0,4096}border-top:[ \t]{0,4}solid[^<>]{0,4096}>/gi;
+/** A link and its label (no nested `<a`); the target in the attribute forms of {@link htmlLinks}. */
+const ANCHOR = /<a\b[^<>]{0,4096}?\bhref[ \t\r\n]{0,5}=[ \t\r\n]{0,5}(?:"([^"]{0,8192})"|'([^']{0,8192})'|([^\s"'<>`=]{1,8192}))[^<>]{0,4096}>((?:(?!<a\b)[^]){0,4096}?)<\/a[ \t\r\n]{0,5}>/gi;
+
 /**
  * Rough plain text of an HTML body, for mails whose only text is HTML inside a multipart
  * (mailparser converts only a top-level HTML part) or HTML its converter gave up on: `script`
  * and `style` contents dropped, block tags as line breaks, other tags removed, entities decoded,
  * blank runs collapsed. Link targets are not kept here: `htmlLinks` reads them. Linear.
+ *
+ * `asForward`: the text as Outlook's own text part would have it, where inline forwards are sought
+ * in an HTML-only mail: the rule before a pasted header block as a line of underscores, and each
+ * link's target after its label (`Pay now <https://…>`), so a forwarded phish keeps its links.
  */
-export function htmlToText(html: string): string {
+export function htmlToText(html: string, asForward = false): string {
+  // A line break in the HTML source is a space (only tags break lines): the pasted header lines stay together.
+  if (asForward) html = html.replace(/[\r\n]+/g, ' ').replace(HTML_RULE, (tag) => `${OUTLOOK_RULE}${tag.startsWith('<d') || tag.startsWith('<D') ? tag : ''}`).replace(ANCHOR, linkWithTarget);
   let out = '';
   let pos = 0;
   const lower = html.toLowerCase();
@@ -258,6 +271,15 @@ export function htmlLinks(html: string): string[] {
     if (value !== '' && !/^(?:data|cid|javascript|about):/i.test(value)) out.add(value);
   }
   return [...out];
+}
+
+/** `label <target>` as Outlook writes a link in text; the label alone when it is the target or the target is no link. */
+function linkWithTarget(_all: string, dq: string | undefined, sq: string | undefined, bare: string | undefined, label: string): string {
+  const target = decodeEntities(dq ?? sq ?? bare ?? '').trim();
+  const shown = decodeEntities(label.replace(/<[^<>]{0,4096}>/g, '')).trim();
+  if (target === '' || /^(?:data|cid|javascript|about|#)/i.test(target) || shown === target) return label;
+  // Escaped as entities: the text conversion that follows decodes them once.
+  return `${label} &lt;${target.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')}&gt;`;
 }
 
 /** `&amp;`, `&lt;`, `&gt;`, `&quot;`, `&apos;`, `&nbsp;` and numeric references decoded. */

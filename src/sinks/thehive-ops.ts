@@ -18,6 +18,8 @@ import { attachedHashes, createV1Body, isFile, oneFileBody, partsOf, releaseFile
 import type { MultipartBody } from './multipart.js';
 import { encodeV0 } from './thehive-v0.js';
 import { wireAlert } from './rule-refusal.js';
+import { legacyAlert, legacyObservable } from './tlp-numbering.js';
+import type { Dialect } from './thehive-version.js';
 import type { AlertOps, AlertPatch, AlertStatus, FoundAlert, OpResult } from '../lifecycle/types.js';
 import type { Alert, Observable, Severity } from '../types.js';
 
@@ -28,7 +30,11 @@ type Fail = Exclude<OpResult<never>, { readonly kind: 'ok' }>;
  * The lifecycle's requests over `client`; `api` resolves which API TheHive speaks (auto-detection).
  * `files`: where `file` observables' bytes wait (thehive-files.ts); without it they are left out.
  */
-export function createTheHiveOps(client: TheHiveClient, api: (signal: AbortSignal) => Promise<Api | Fail>, files?: FileSource): AlertOps {
+export function createTheHiveOps(client: TheHiveClient, dialect: (signal: AbortSignal) => Promise<Dialect | Fail>, files?: FileSource): AlertOps {
+  const api = async (signal: AbortSignal): Promise<Api | Fail> => {
+    const d = await dialect(signal);
+    return 'api' in d ? d.api : d;
+  };
   const prefix = (a: Api): string => (a === 'v1' ? '/api/v1' : '/api');
   const alertPath = (a: Api, id: string): string => `${prefix(a)}/alert/${encodeURIComponent(id)}`;
 
@@ -51,15 +57,18 @@ export function createTheHiveOps(client: TheHiveClient, api: (signal: AbortSigna
   }
 
   return {
-    async create(alert: Alert, signal: AbortSignal) {
-      const a = await api(signal);
-      if (typeof a !== 'string') return a;
+    async create(given: Alert, signal: AbortSignal) {
+      const d = await dialect(signal);
+      if (!('api' in d)) return d;
+      const a = d.api;
+      // TheHive 5.0, 5.1: RED as 3 (a v0 body is converted by encodeV0, its files below).
+      const alert = d.legacyTlp && a === 'v1' ? legacyAlert(given) : given;
       const withFiles = files !== undefined && alert.observables.some(isFile);
       const made = await createOnly(a, alert, withFiles, signal);
       if (made.kind !== 'ok' || !withFiles) return made;
       // TheHive 4 takes files one request each, after the alert; 5 had them in the create.
       if (a === 'v0') {
-        const attached = await attachV0(made.value.id, alert.observables.filter(isFile), signal, alert.meta?.organisation);
+        const attached = await attachV0(made.value.id, alert.observables.filter(isFile).map(legacyObservable), signal, alert.meta?.organisation);
         if (attached.kind !== 'ok') return attached;
       }
       await releaseFiles(alert.observables, files);
@@ -91,9 +100,11 @@ export function createTheHiveOps(client: TheHiveClient, api: (signal: AbortSigna
         return failure(res, 'PATCH alert');
       });
     },
-    async addObservables(id: string, observables: readonly Observable[], signal: AbortSignal, organisation?: string) {
-      const a = await api(signal);
-      if (typeof a !== 'string') return a;
+    async addObservables(id: string, given: readonly Observable[], signal: AbortSignal, organisation?: string) {
+      const d = await dialect(signal);
+      if (!('api' in d)) return d;
+      const a = d.api;
+      const observables = d.legacyTlp ? given.map(legacyObservable) : given;
       let added = 0;
       let existed = 0;
       const url = `${alertPath(a, id)}/${a === 'v1' ? 'observable' : 'artifact'}`;
@@ -117,6 +128,7 @@ export function createTheHiveOps(client: TheHiveClient, api: (signal: AbortSigna
       const a = await api(signal);
       return typeof a === 'string' ? find(by, signal, organisation) : a;
     },
+    releaseFiles: (observables) => releaseFiles(observables, files),
   };
 
   /** `POST …/alert`, its files in it on TheHive 5 (multipart); "already exists" resolved to the alert's id. */

@@ -8,7 +8,10 @@
  * Pure and deterministic: the same alert always encodes to the same body, so a retry or a
  * redelivery sends the same thing. TheHive 5 takes 10 MB: v1 bodies are never shortened.
  */
+import { legacyTlp, modernTlp } from './tlp-numbering.js';
 import type { Alert } from '../types.js';
+
+export { AMBER_STRICT_TAG } from './tlp-numbering.js';
 
 /** TheHive 4.1's default `maxMemoryBuffer = 256kB`, in HOCON's units (kB = 1,000 bytes). */
 export const V0_MAX_BODY_BYTES = 256_000;
@@ -31,30 +34,13 @@ export type V0Alert = Omit<Alert, 'observables' | 'meta' | 'procedures' | 'assig
  * TheHive 4 v0 names the observables `artifacts`. Its TLP has four levels (WHITE 0, GREEN 1, AMBER
  * 2, RED 3) where TheHive 5.2 has five (…, AMBER+STRICT 3, RED 4), so (issue 13 point 3): RED is
  * sent as 3, and AMBER+STRICT as AMBER with the tag `tlp:amber+strict` (on the alert and on each
- * observable so marked), the nearest TheHive 4 can say without calling it RED.
+ * observable so marked), the nearest TheHive 4 can say without calling it RED (tlp-numbering.ts).
  */
 export function toV0(alert: Alert): V0Alert {
   const { observables, meta: _meta, procedures, assignee: _assignee, ...rest } = alert;
   // TheHive 4 has no procedures (nor alert assignees): an `attack:<id>` tag per procedure instead.
   const tags = procedures === undefined ? rest.tags : [...new Set([...rest.tags, ...procedures.map((p) => `attack:${p.patternId}`)])];
   return { ...legacyTlp({ ...rest, tags }), artifacts: observables.map((o) => (o.tlp === undefined || o.tlp < 3 ? o : legacyTlp(o))) };
-}
-
-/** The tag TheHive 4 gets for TheHive 5.2's AMBER+STRICT, which it has no number for. */
-export const AMBER_STRICT_TAG = 'tlp:amber+strict';
-
-/** TLP 3 (AMBER+STRICT) → 2 + {@link AMBER_STRICT_TAG}; 4 (RED) → 3. */
-function legacyTlp<T extends { tlp?: number; tags?: string[] }>(x: T): T {
-  if (x.tlp === undefined || x.tlp < 3) return x;
-  if (x.tlp >= 4) return { ...x, tlp: 3 };
-  return { ...x, tlp: 2, tags: [...(x.tags ?? []).filter((t) => t !== AMBER_STRICT_TAG), AMBER_STRICT_TAG] };
-}
-
-/** 3 (RED) → 4; 2 + {@link AMBER_STRICT_TAG} → 3: what {@link toV0} made, back in TheHive 5.2's numbers. */
-function modernTlp<T extends { tlp?: number; tags?: string[] }>(x: T): T {
-  if (x.tlp === 3) return { ...x, tlp: 4 };
-  if (x.tlp === 2 && x.tags?.includes(AMBER_STRICT_TAG)) return { ...x, tlp: 3, tags: x.tags.filter((t) => t !== AMBER_STRICT_TAG) };
-  return x;
 }
 
 /** The inverse of {@link toV0}; `observables` comes last, as in alerts the mapper builds. */

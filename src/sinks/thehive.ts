@@ -3,8 +3,9 @@
  * (contract §6, thehive-api §7.1), and carries the alert lifecycle's requests ({@link AlertOps},
  * thehive-ops.ts) over the same client. It never retries, sleeps or logs: the delivery queue does that.
  *
- * `thehive.api: auto` reads `GET /api/status` before the first request: TheHive 4 (`versions.TheHive`
- * 4.x) speaks v0, anything else v1. Until then alerts are encoded as v1 bodies and converted at send.
+ * `thehive.api: auto` and `thehive.version: auto` read `GET /api/status` before the first request
+ * (thehive-version.ts): TheHive 4 speaks v0, anything else v1; 4, 5.0 and 5.1 take TLP RED as 3.
+ * Alerts are queued as 5.2 v1 bodies (v0 when so configured) and converted at send.
  */
 import type { AxiosResponse } from 'axios';
 import { commonOutcome, httpReason, isAlreadyExists, parseError, tooLargeReason, truncate } from './thehive-answers.js';
@@ -12,6 +13,8 @@ import { createTheHiveClient, type ExchangeResult, type Failure } from './thehiv
 import { mayHaveFiles, withoutFiles, type FileSource } from './thehive-files.js';
 import { createTheHiveOps } from './thehive-ops.js';
 import { encodeV0, fromV0, type V0Alert } from './thehive-v0.js';
+import { createDialectResolver, type TheHiveVersion } from './thehive-version.js';
+import { legacyAlert } from './tlp-numbering.js';
 import { refusedRule, wireAlert } from './rule-refusal.js';
 import type { Alert, AlertMeta, Outcome, QueuedAlert, Sink } from '../types.js';
 
@@ -27,6 +30,13 @@ export interface TheHiveSinkOptions {
   readonly organisation: string;
   /** `v1`: TheHive 5 `/api/v1` + `observables`; `v0`: TheHive 4 `/api/alert` + `artifacts`; `auto`: asked of `GET /api/status`. */
   readonly api: 'auto' | 'v1' | 'v0';
+  /**
+   * `thehive.version`: how TheHive numbers TLP (5.0/5.1 and 4: RED 3); `auto` reads `GET /api/status`.
+   * Omitted: `auto` when `api` is, else 5.2+ numbers without asking.
+   */
+  readonly version?: TheHiveVersion;
+  /** Told once when TheHive's release is unknown and 5.2+ TLP numbers are assumed (the log, in serve). */
+  readonly warn?: (message: string) => void;
   /** `thehive.tlsVerify`: false accepts any certificate. */
   readonly tlsVerify: boolean;
   /** PEM text of `thehive.caFile` (read by the caller), trusted in addition to Node's root CAs. */
@@ -59,31 +69,25 @@ export interface TheHiveSink extends Sink {
 /** Creates the TheHive sink. One keep-alive agent pair serves every request until `close()`. */
 export function createTheHiveSink(opts: TheHiveSinkOptions): TheHiveSink {
   const client = createTheHiveClient(opts);
-  let api: 'v1' | 'v0' | undefined = opts.api === 'auto' ? undefined : opts.api;
   // Bodies are encoded as v0 only when configured so; with auto they are v1 until TheHive says it is 4.
   const encodedAs = opts.api === 'v0' ? 'v0' : 'v1';
+  // No thehive.version given (the sink's callers before it existed): TheHive 5.2+ numbers, never asked.
+  const dialect = createDialectResolver(client, opts.api, opts.version ?? (opts.api === 'auto' ? 'auto' : '5.2'), opts.warn ?? (() => {}));
+  const resolveApi = async (signal: AbortSignal): Promise<'v1' | 'v0' | Failure> => {
+    const d = await dialect.resolve(signal);
+    return 'api' in d ? d.api : d;
+  };
+  /** A v1 body as this TheHive takes it: in 5.0/5.1 TLP numbers when it is one of them. */
+  const forServer = (body: string): string => (dialect.current?.legacyTlp === true ? JSON.stringify(legacyAlert(JSON.parse(body) as Alert)) : body);
 
-  // Requests that start together share one GET /api/status; a failed one is asked again next time.
-  let asking: Promise<'v1' | 'v0' | Failure> | null = null;
-  function resolveApi(signal: AbortSignal): Promise<'v1' | 'v0' | Failure> {
-    if (api !== undefined) return Promise.resolve(api);
-    asking ??= client.request({ method: 'GET', url: '/api/status' }, signal, classifyStatus).then((found) => {
-      asking = null;
-      if (found.kind === 'retry') return { ...found, reason: `thehive.api is auto and GET /api/status failed: ${found.reason}; set THEHIVE_API=v1 (TheHive 5) or v0 (TheHive 4) to skip the check` };
-      api = found.api;
-      return api;
-    });
-    return asking;
-  }
-
-  const ops = createTheHiveOps(client, resolveApi, opts.files);
+  const ops = createTheHiveOps(client, dialect.resolve, opts.files);
   const decode = (body: string): Alert => (encodedAs === 'v1' ? (JSON.parse(body) as Alert) : fromV0(JSON.parse(body) as V0Alert));
 
   return {
     name: 'thehive',
     maxBatch: 1, // one request per alert
     get api() {
-      return api;
+      return dialect.current?.api;
     },
     // v0: TheHive 4 refuses bodies over 256 kB, so encodeV0 shortens a bigger alert (thehive-v0.ts).
     encode: (alert: Alert): string => (encodedAs === 'v1' ? JSON.stringify(wireAlert(alert)) : encodeV0(alert)),
@@ -101,10 +105,10 @@ export function createTheHiveSink(opts: TheHiveSinkOptions): TheHiveSink {
           return made.kind === 'ok' ? { kind: 'delivered', ...(made.value.duplicate ? { duplicate: true } : {}) } : made;
         }
         const plain = withoutFiles(alert);
-        const text = a === 'v1' ? JSON.stringify(plain) : encodeV0(plain);
+        const text = a === 'v1' ? forServer(JSON.stringify(plain)) : encodeV0(plain);
         return client.request({ method: 'POST', url: `${a === 'v1' ? '/api/v1' : '/api'}/alert`, data: text }, signal, (res) => classifyCreate(res, Buffer.byteLength(text)));
       }
-      const body = a === encodedAs ? queued.body : encodeV0(JSON.parse(queued.body) as Alert);
+      const body = a === 'v0' ? (encodedAs === 'v0' ? queued.body : encodeV0(JSON.parse(queued.body) as Alert)) : forServer(queued.body);
       // A rule's organisation (alert.rules set.organisation) for this alert only; else thehive.organisation.
       const organisation = queued.meta?.organisation;
       const config = { method: 'POST', url: `${a === 'v1' ? '/api/v1' : '/api'}/alert`, data: body, ...(organisation === undefined ? {} : { headers: { 'X-Organisation': organisation } }) } as const;
@@ -121,21 +125,6 @@ export function createTheHiveSink(opts: TheHiveSinkOptions): TheHiveSink {
       client.close();
     },
   };
-}
-
-/** `GET /api/status` (no auth needed): TheHive 4 names itself 4.x in `versions.TheHive`; 5 serves v1. */
-function classifyStatus(res: AxiosResponse): { readonly kind: 'found'; readonly api: 'v1' | 'v0' } | Failure {
-  if (res.status < 200 || res.status >= 300) {
-    const common = commonOutcome(res, parseError(typeof res.data === 'string' ? res.data : ''));
-    return (common as Failure | null) ?? { kind: 'retry', reason: `HTTP ${res.status}` };
-  }
-  try {
-    const body = JSON.parse(typeof res.data === 'string' ? res.data : '') as { versions?: { TheHive?: unknown } };
-    const version = body.versions?.TheHive;
-    return { kind: 'found', api: typeof version === 'string' && /^[34]\./.test(version) ? 'v0' : 'v1' };
-  } catch {
-    return { kind: 'retry', reason: `HTTP ${res.status} with an answer that is not JSON: is thehive.url TheHive?` };
-  }
 }
 
 /** Answer to `POST …/alert`. */

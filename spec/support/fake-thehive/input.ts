@@ -57,6 +57,8 @@ export type Parsed<T> = { readonly ok: true; readonly value: T } | { readonly ok
 
 const SEVERITY = [1, 2, 3, 4];
 const TLP = [0, 1, 2, 3, 4];
+/** TLP on TheHive 4 and 5.0/5.1: WHITE 0, GREEN 1, AMBER 2, RED 3 (§3.1). */
+export const TLP_BEFORE_5_2: readonly number[] = [0, 1, 2, 3];
 const PAP = [0, 1, 2, 3];
 const MIB = 1_048_576;
 
@@ -66,7 +68,7 @@ function asObject(body: unknown): JsonObject {
 }
 
 /** `POST /api/v1/alert` (TheHive 5). */
-export function parseAlertV1(body: unknown): Parsed<AlertInput> {
+export function parseAlertV1(body: unknown, tlpLevels: readonly number[] = TLP): Parsed<AlertInput> {
   const o = asObject(body);
   const r = new FieldReader(true);
   const type = r.string(o['type'], 'type', true, { min: 1, max: 32 });
@@ -79,14 +81,14 @@ export function parseAlertV1(body: unknown): Parsed<AlertInput> {
   const date = r.date(o['date'], 'date');
   const tags = r.stringSet(o['tags'], 'tags', { min: 1, max: 128 });
   r.boolean(o['flag'], 'flag');
-  const tlp = r.int(o['tlp'], 'tlp', TLP);
+  const tlp = r.int(o['tlp'], 'tlp', tlpLevels);
   const pap = r.int(o['pap'], 'pap', PAP);
   const customFieldNames = customFields(o['customFields']);
   const summary = r.string(o['summary'], 'summary', false, { max: MIB });
   const status = r.string(o['status'], 'status', false, { min: 1, max: 64 });
   const assignee = r.string(o['assignee'], 'assignee', false, { min: 1, max: 128 });
   const caseTemplate = r.string(o['caseTemplate'], 'caseTemplate', false, { min: 1, max: 128 });
-  const observables = r.seq(o['observables'], 'observables', 'InputObservable').map((item, i) => readObservable(r, item, `observables[${i}]`));
+  const observables = r.seq(o['observables'], 'observables', 'InputObservable').map((item, i) => readObservable(r, item, `observables[${i}]`, tlpLevels));
   const procedures = r.seq(o['procedures'], 'procedures', 'InputProcedure').map((item, i) => readProcedure(r, item, `procedures[${i}]`));
   if (r.errors.length > 0) return { ok: false, errors: r.errors };
   const required = { type: type ?? '', source: source ?? '', sourceRef: sourceRef ?? '', title: title ?? '', description: description ?? '' };
@@ -119,9 +121,9 @@ export function parseAlertV0(body: unknown): Parsed<AlertInput> {
 }
 
 /** Body of `POST /api/v1/alert/{id}/observable`: one InputCreateObservable, paths at the root. */
-export function parseObservableV1(body: unknown): Parsed<ObservableInput> {
+export function parseObservableV1(body: unknown, tlpLevels: readonly number[] = TLP): Parsed<ObservableInput> {
   const r = new FieldReader(true);
-  const value = readObservable(r, asObject(body), '');
+  const value = readObservable(r, asObject(body), '', tlpLevels);
   return r.errors.length > 0 ? { ok: false, errors: r.errors } : { ok: true, value };
 }
 
@@ -136,7 +138,7 @@ export function parseObservableV0(body: unknown): Parsed<ObservableInput> {
  * One observable. A non-object item reads every key as absent, so it reports `dataType` missing [src4 macro
  * parser: `field.get(name)` on a non-object is FUndefined]. v1 adds 5.x `pap`/`sightedAt` and the limits.
  */
-function readObservable(r: FieldReader, item: unknown, path: string): ObservableInput {
+function readObservable(r: FieldReader, item: unknown, path: string, tlpLevels: readonly number[] = TLP): ObservableInput {
   const o = asObject(item);
   const at = (key: string): string => (path === '' ? key : `${path}.${key}`);
   const v1 = r.limits;
@@ -144,7 +146,7 @@ function readObservable(r: FieldReader, item: unknown, path: string): Observable
   const data = readData(r, o['data'], at('data'));
   const message = r.string(o['message'], at('message'), false, { max: MIB });
   r.date(o['startDate'], at('startDate'));
-  const tlp = r.int(o['tlp'], at('tlp'), TLP);
+  const tlp = r.int(o['tlp'], at('tlp'), tlpLevels);
   const pap = v1 ? r.int(o['pap'], at('pap'), PAP) : undefined;
   const tags = r.stringSet(o['tags'], at('tags'), { min: 1, max: 128 });
   const ioc = r.boolean(o['ioc'], at('ioc'));

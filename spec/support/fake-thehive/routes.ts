@@ -10,7 +10,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { Reply } from './faults.js';
 import type { Multipart } from './multipart.js';
 import { attributeCheckingError } from './fields.js';
-import { parseAlertV0, parseAlertV1, parseObservableV0, parseObservableV1 } from './input.js';
+import { parseAlertV0, parseAlertV1, parseObservableV0, parseObservableV1, TLP_BEFORE_5_2 } from './input.js';
 import { runQuery } from './query.js';
 import { renderAlert, renderAlertV0, type AlertStore } from './store.js';
 import { parseUpdate } from './update.js';
@@ -60,6 +60,8 @@ export interface ServerState {
   readonly strictContentType: boolean;
   /** The TheHive major version played: 4 has no `/api/v1/alert/{id}/observable` route (§1.2). */
   readonly version: 4 | 5;
+  /** What `GET /api/status` names (`versions.TheHive`); 5.0/5.1 take TLP 0–3 only. */
+  readonly release?: string;
 }
 
 /** Version the stand-in claims (the TheHive 5 image TheHive4py's own tests run against) [infer]. */
@@ -115,9 +117,10 @@ const fail = (status: number, type: string, message: string): Reply => json(stat
 /** Runs the pipeline for one request. */
 export function handle(route: Route, ctx: RequestContext, state: ServerState): Reply {
   if (route.name === 'notFound') return fail(404, 'NotFoundError', ctx.path); // ScalligraphRouter, auth or not
-  if (route.name === 'status') return json(200, liveStatus(state.version === 4 ? THEHIVE_4_VERSION : THEHIVE_VERSION));
+  const release = state.release ?? (state.version === 4 ? THEHIVE_4_VERSION : THEHIVE_VERSION);
+  if (route.name === 'status') return json(200, liveStatus(release));
   if (route.name === 'statusPublic') {
-    return json(200, { sso: false, ssoProviders: [], version: THEHIVE_VERSION, imports: { mitreCatalog: 'Done' } });
+    return json(200, { sso: false, ssoProviders: [], version: release, imports: { mitreCatalog: 'Done' } });
   }
   let body: unknown;
   const files = ctx.multipart !== undefined && 'files' in ctx.multipart && MULTIPART_BODIES.has(route.name) ? ctx.multipart.files : new Map();
@@ -131,11 +134,13 @@ export function handle(route: Route, ctx: RequestContext, state: ServerState): R
   const orgOk = org === undefined || org === '' || org === state.organisation || (typeof org === 'string' && (state.organisations ?? []).includes(org));
   const orgName = typeof org === 'string' && org !== '' ? org : state.organisation;
   const { store } = state;
+  // TheHive 5.0/5.1 number RED 3 and know no AMBER+STRICT: TLP 4 is out of their range (§3.1).
+  const tlp = /^5\.[01]\./.test(release) ? TLP_BEFORE_5_2 : undefined;
   switch (route.name) {
     case 'createV1':
     case 'createV0': {
       const v1 = route.name === 'createV1';
-      const parsed = v1 ? parseAlertV1(body) : parseAlertV0(body);
+      const parsed = v1 ? parseAlertV1(body, tlp) : parseAlertV0(body);
       if (!parsed.ok) return json(400, attributeCheckingError(parsed.errors));
       // A foreign organisation: authenticated with no permission there [src4 v0 AlertCtrl; infer for non-members].
       if (!orgOk) return fail(403, 'AuthorizationError', 'Operation not permitted');
@@ -152,7 +157,7 @@ export function handle(route: Route, ctx: RequestContext, state: ServerState): R
     case 'updateV1':
     case 'updateV0': {
       const v1 = route.name === 'updateV1';
-      const parsed = parseUpdate(body, v1 ? 'v1' : 'v0');
+      const parsed = parseUpdate(body, v1 ? 'v1' : 'v0', tlp);
       if (!parsed.ok) return json(400, attributeCheckingError(parsed.errors));
       // An alert of another organisation than X-Organisation's is not found there (thehive-api §7).
       const alert = orgOk ? store.get(route.id ?? '', orgName) : undefined;
@@ -163,7 +168,7 @@ export function handle(route: Route, ctx: RequestContext, state: ServerState): R
     }
     case 'addObservable':
     case 'addArtifactV0': {
-      const parsed = route.name === 'addObservable' ? parseObservableV1(body) : parseObservableV0(body);
+      const parsed = route.name === 'addObservable' ? parseObservableV1(body, tlp) : parseObservableV0(body);
       if (!parsed.ok) return json(400, attributeCheckingError(parsed.errors));
       const alert = orgOk ? store.get(route.id ?? '', orgName) : undefined;
       // Missing or foreign alert: 403, not 404 [src4 v1 ObservableCtrl.createInAlert, §4.5].
@@ -191,7 +196,7 @@ export function handle(route: Route, ctx: RequestContext, state: ServerState): R
         type: 'Service',
       });
     default:
-      return json(200, { version: THEHIVE_VERSION, gitDescription: THEHIVE_VERSION, connectors: {}, config: {}, features: [] });
+      return json(200, { version: release, gitDescription: release, connectors: {}, config: {}, features: [] });
   }
 }
 

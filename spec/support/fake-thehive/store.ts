@@ -20,6 +20,8 @@ export const OBSERVABLE_TYPES: ReadonlyMap<string, boolean> = new Map(
 // which stores any int (§3.2); their label is [infer].
 const SEVERITY_LABELS = ['', 'LOW', 'MEDIUM', 'HIGH', 'CRITICAL'];
 const TLP_LABELS = ['CLEAR', 'GREEN', 'AMBER', 'AMBER+STRICT', 'RED'];
+/** TheHive 4 and 5.0/5.1: RED is 3, and there is no AMBER+STRICT (thehive-api §3.1). */
+const TLP_LABELS_BEFORE_5_2 = ['WHITE', 'GREEN', 'AMBER', 'RED'];
 const PAP_LABELS = ['CLEAR', 'GREEN', 'AMBER', 'RED'];
 const label = (labels: readonly string[], n: number): string => labels[n] || 'UNKNOWN';
 
@@ -105,6 +107,8 @@ export interface Catalogue {
   readonly customFields: ReadonlyMap<string, string>;
   readonly caseTemplates: ReadonlySet<string>;
   readonly patterns: ReadonlySet<string>;
+  /** Playing TheHive 5.0/5.1: TLP 3 is labelled RED. */
+  readonly tlpBefore5_2?: boolean;
 }
 
 const EMPTY_CATALOGUE: Catalogue = { customFields: new Map(), caseTemplates: new Set(), patterns: new Set() };
@@ -119,6 +123,10 @@ export class AlertStore {
   readonly #catalogue: Catalogue;
   /** Alerts by organisation + `type;source;sourceRef` (TheHive's unique name): the duplicate check must not scan every alert. */
   readonly #byName = new Map<string, StoredAlert>();
+
+  get #tlpLabels(): readonly string[] {
+    return this.#catalogue.tlpBefore5_2 === true ? TLP_LABELS_BEFORE_5_2 : TLP_LABELS;
+  }
 
   constructor(organisation: string, login: string, catalogue: Catalogue = EMPTY_CATALOGUE) {
     this.organisation = organisation;
@@ -202,7 +210,7 @@ export class AlertStore {
       ...{ _id: alertId, _type: 'Alert', _createdBy: this.login, _createdAt: now, type, source, sourceRef },
       ...{ externalLink: input.externalLink, title: input.title, description: input.description },
       ...{ severity, severityLabel: label(SEVERITY_LABELS, severity), date, tags: [...input.tags] },
-      ...{ tlp, tlpLabel: label(TLP_LABELS, tlp), pap, papLabel: label(PAP_LABELS, pap), follow: true, customFields, caseTemplate },
+      ...{ tlp, tlpLabel: label(this.#tlpLabels, tlp), pap, papLabel: label(PAP_LABELS, pap), follow: true, customFields, caseTemplate },
       ...{ observableCount: created.length, status: input.status ?? 'New', stage: 'New' },
       ...{ assignee: input.assignee, summary: input.summary, extraData: {}, newDate: now },
       // `timeToDetect` = newDate − date [infer from the case sample, §4.1].
@@ -258,7 +266,7 @@ export class AlertStore {
     const { addTags, removeTags, tags, status, ...plain } = upd;
     Object.assign(alert, plain);
     if (upd.severity !== undefined) alert.severityLabel = label(SEVERITY_LABELS, upd.severity);
-    if (upd.tlp !== undefined) alert.tlpLabel = label(TLP_LABELS, upd.tlp);
+    if (upd.tlp !== undefined) alert.tlpLabel = label(this.#tlpLabels, upd.tlp);
     if (upd.pap !== undefined) alert.papLabel = label(PAP_LABELS, upd.pap);
     let next = tags !== undefined ? [...tags] : alert.tags;
     if (removeTags !== undefined) next = next.filter((t) => !removeTags.includes(t));
@@ -298,7 +306,7 @@ export class AlertStore {
     const pap = obs.pap ?? 2;
     return compact({
       ...{ _id: this.#nextId(), _type: 'Observable', _createdBy: this.login, _createdAt: now, dataType: obs.dataType },
-      ...{ data, startDate: now, attachment, tlp, tlpLabel: label(TLP_LABELS, tlp), pap, papLabel: label(PAP_LABELS, pap) },
+      ...{ data, startDate: now, attachment, tlp, tlpLabel: label(this.#tlpLabels, tlp), pap, papLabel: label(PAP_LABELS, pap) },
       ...{ tags: [...obs.tags], ioc: obs.ioc ?? false, sighted: obs.sighted ?? false, sightedAt: obs.sightedAt },
       ...{ reports: {}, message: obs.message, extraData: {}, ignoreSimilarity: obs.ignoreSimilarity ?? false, external: false },
     });

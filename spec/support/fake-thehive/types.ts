@@ -41,6 +41,13 @@ export interface FakeTheHiveOptions {
    */
   readonly version?: 4 | 5;
   /**
+   * The release `GET /api/status` names in `versions.TheHive`, e.g. `5.1.2-1`. Playing 5.0 or 5.1, the
+   * v1 routes take TLP 0–3 only (RED is 3 there; AMBER+STRICT 3 and RED 4 came in 5.2, thehive-api
+   * §3.1), so a TLP 4 is refused with 400 AttributeCheckingError as any value out of range [infer].
+   * @default '5.5.13-1' ('4.1.24-1' when `version` is 4)
+   */
+  readonly release?: string;
+  /**
    * Custom fields defined on the stand-in, by name → type; a create naming another one is a 404
    * `NotFoundError` "CustomField <name> not found", as TheHive answers (thehive-api §3.2).
    * @default {} (none)

@@ -29,7 +29,7 @@ export interface AlertUpdate {
 const MIB = 1_048_576;
 
 /** `PATCH /api/v1/alert/{id}` (v1, limits) or `PATCH /api/alert/{id}` (v0, no limits, no add/removeTags). */
-export function parseUpdate(body: unknown, api: 'v1' | 'v0'): Parsed<AlertUpdate> {
+export function parseUpdate(body: unknown, api: 'v1' | 'v0', tlpLevels: readonly number[] = [0, 1, 2, 3, 4]): Parsed<AlertUpdate> {
   const o = isObject(body) ? body : {};
   const v1 = api === 'v1';
   const r = new FieldReader(v1);
@@ -45,7 +45,7 @@ export function parseUpdate(body: unknown, api: 'v1' | 'v0'): Parsed<AlertUpdate
   if (has('tags')) set('tags', r.stringSet(o['tags'], 'tags', { min: 1, max: 128 }));
   if (v1 && has('addTags')) set('addTags', r.stringSet(o['addTags'], 'addTags', { min: 1, max: 128 }));
   if (v1 && has('removeTags')) set('removeTags', r.stringSet(o['removeTags'], 'removeTags', { min: 1, max: 128 }));
-  set('tlp', r.int(o['tlp'], 'tlp', v1 ? [0, 1, 2, 3, 4] : undefined));
+  set('tlp', r.int(o['tlp'], 'tlp', v1 ? tlpLevels : undefined));
   set('pap', r.int(o['pap'], 'pap', v1 ? [0, 1, 2, 3] : undefined));
   set('follow', r.boolean(o['follow'], 'follow'));
   set('summary', r.string(o['summary'], 'summary', false, { max: MIB }));

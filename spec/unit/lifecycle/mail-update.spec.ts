@@ -119,7 +119,7 @@ describe('mail updates (issue 12 point 2)', () => {
   });
 
   describe('an ordinary mail', () => {
-    for (const name of ['attachments.eml', 'fwd-rfc822.eml', 'no-id-check.eml']) {
+    for (const name of ['attachments.eml', 'no-id-check.eml']) {
       it(`${name} sent twice stays one alert: nothing to update`, async () => {
         const first = await alertOf(name, T0);
         const again = await alertOf(name, T3);
@@ -129,6 +129,17 @@ describe('mail updates (issue 12 point 2)', () => {
         expect(mailUpdate(state, again, T3)).to.deep.equal({ patch: null, observables: [], state, changes: [], skipped: 'mail' });
       });
     }
+  });
+
+  describe('a reported phish (issue 13: each new reporter updates it)', () => {
+    it('fwd-rfc822.eml sent twice stays one alert: the same report again, nothing to update', async () => {
+      const first = await alertOf('fwd-rfc822.eml', T0);
+      const again = await alertOf('fwd-rfc822.eml', T3);
+      expect(again.sourceRef, 'the same alert in TheHive').to.equal(first.sourceRef);
+      const state = initialMailState(first, T0);
+      expect([state.kind, state.reporter]).to.deep.equal(['report', (first.description.match(/^\| Reported by \| (.+) \|$/m)?.[1] ?? '').replace(/\\(.)/g, '$1')]);
+      expect(mailUpdate(state, again, T3)).to.deep.equal({ patch: null, observables: [], state, changes: [], skipped: 'resend' });
+    });
   });
 
   describe('what tracehive owns', () => {

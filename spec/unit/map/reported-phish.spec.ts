@@ -11,6 +11,7 @@ import { loadConfig } from '../../../src/config.js';
 import { DEFAULT_POLICY } from '../../../src/map/alert.js';
 import { alertFromMail, mailSourceRef } from '../../../src/map/mail-alert.js';
 import { sendingHops } from '../../../src/map/mail-phish.js';
+import { phishSourceRef } from '../../../src/map/phish-ref.js';
 import { DEFAULT_MAIL_POLICY, ignoreMatcher, type MailPolicy } from '../../../src/map/mail-policy.js';
 import { parseMail } from '../../../src/parse/email.js';
 import type { Alert, Observable } from '../../../src/types.js';
@@ -183,10 +184,11 @@ describe('reported phish: the alert is about the forwarded mail (issue 13)', () 
     expect(inline.description).to.include('| Reporter note | Коллеги, похоже на фишинг, ссылку не открывала. |');
   });
 
-  it('the sourceRef stays the report\'s: a report sent twice is one alert, alerts already in TheHive keep theirs', async () => {
+  it('the sourceRef is the phish\'s (issue 13: every report of one phish is one alert), neither the report\'s nor the phish as an ordinary mail', async () => {
     const mail = await parseMail(raw('phish-report-rfc822.eml'));
     const a = alertFromMail(mail, DEFAULT_POLICY, DEFAULT_MAIL_POLICY, RECEIVED);
-    expect(a.sourceRef).to.equal(mailSourceRef(mail));
+    expect(a.sourceRef).to.equal(phishSourceRef(mail.forwarded[0] as NonNullable<(typeof mail.forwarded)[0]>));
+    expect(a.sourceRef).not.to.equal(mailSourceRef(mail));
     expect(a.sourceRef).not.to.equal(mailSourceRef(mail.forwarded[0] as NonNullable<(typeof mail.forwarded)[0]>));
   });
 
