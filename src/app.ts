@@ -141,10 +141,10 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
    * failing, a batch waiting for its fsync). After the spool closed at shutdown: a rejected promise
    * (ERR_SPOOL_CLOSED), on which the listener stops reading: nothing more can be accepted.
    */
-  const append = (payload: string, receivedAt: number): void | Promise<void> => {
+  const append = (payload: string, receivedAt: number, memo?: unknown): void | Promise<void> => {
     const open = spool;
     if (open === undefined || open.closed) return Promise.reject(new BridgeError('ERR_SPOOL_CLOSED', 'Input arrived after the spool was closed at shutdown.'));
-    open.append(payload, receivedAt);
+    open.append(payload, receivedAt, memo);
     if (!open.full && !gate.paused) return undefined;
     if (!spoolFull && open.atMaxBytes) {
       spoolFull = true;
@@ -162,7 +162,7 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
     policy: config.alert,
     telemetry,
     now,
-    accept: (line, receivedAt, peer) => append(peer === undefined ? lineRecord(line) : peerLineRecord(peer, line), receivedAt),
+    accept: (line, receivedAt, peer, record) => append(peer === undefined ? lineRecord(line) : peerLineRecord(peer, line), receivedAt, record),
     keepRejected: (entry) => {
       rejectedLog.write(entry).catch((err: unknown) => log.warn({ err }, 'Cannot write the rejected-line log; the line is only counted.'));
     },

@@ -40,7 +40,7 @@ export interface LinePipelineOptions {
    * Spools an accepted line; returns a promise only when the caller must pause (spool full).
    * `peer`: the sender's address, given only when a rule of `alert.rules` matches on it.
    */
-  readonly accept: (line: string, receivedAt: number, peer?: string) => void | Promise<void>;
+  readonly accept: (line: string, receivedAt: number, peer: string | undefined, record: CyberTraceRecord) => void | Promise<void>;
   readonly keepRejected: (entry: RejectedEntry) => void;
 }
 
@@ -62,7 +62,8 @@ export class LinePipeline {
     const record = this.#parse(line, peer);
     if (record === undefined || !becomesAlert(record, this.#o.policy)) return undefined;
     telemetry.alertQueued();
-    return this.#peerRules ? this.#o.accept(line, this.#o.now(), peerAddress(peer)) : this.#o.accept(line, this.#o.now());
+    // The parsed record goes along: the feeder maps it from memory without parsing the line again.
+    return this.#o.accept(line, this.#o.now(), this.#peerRules ? peerAddress(peer) : undefined, record);
   }
 
   /** Parses and maps one line; undefined when it becomes no alert (rejected, finished, logged service alert). */
@@ -115,7 +116,7 @@ export function mapSpooled(entry: SpoolEntry, policy: AlertPolicy, grouping: boo
   if (item.kind === 'invalid') return { kind: 'skip', reason: `ERR_SPOOL_RECORD: ${item.reason}`, invalid: true };
   // A mail's alert (sourceRef mail-…): the lifecycle updates the alert of an incident notified again.
   if (item.kind === 'alert') return grouping && item.alert.sourceRef.startsWith(MAIL_PREFIX) ? { kind: 'mail', alert: item.alert, receivedAt: entry.time } : { kind: 'alert', alert: item.alert };
-  const parsed = parseLine(item.line);
+  const parsed = parsedOf(entry, item.line);
   if (!parsed.ok) return { kind: 'skip', reason: `ERR_SPOOL_RECORD: ${parsed.code}: ${parsed.detail}`, invalid: true };
   const record = parsed.value;
   if (!becomesAlert(record, policy)) return { kind: 'skip', reason: `a ${record.kind} event is no alert under the current alert.serviceAlerts`, invalid: false };
@@ -138,9 +139,18 @@ export function routeSpooled(entry: SpoolEntry, policy: AlertPolicy): string | u
   if (!rulesRoute(policy)) return undefined;
   const item = decodeRecord(entry.payload);
   if (item.kind !== 'line') return undefined;
-  const parsed = parseLine(item.line);
+  const parsed = parsedOf(entry, item.line);
   if (!parsed.ok || parsed.value.kind === 'finished') return undefined;
   return targetOf(recordEvent(parsed.value, entry.time, item.peer), ruleSetOf(policy));
+}
+
+/**
+ * The line's record: the one parsed at accept when the entry comes from the spool's memory (its
+ * memo), else parsed from the payload now (a record read back from disk). The same either way.
+ */
+function parsedOf(entry: SpoolEntry, line: string): ReturnType<typeof parseLine> {
+  const memo = entry.memo as CyberTraceRecord | undefined;
+  return memo !== undefined && typeof memo === 'object' && typeof (memo as { kind?: unknown }).kind === 'string' ? { ok: true, value: memo } : parseLine(line);
 }
 
 const routing = new WeakMap<AlertPolicy, boolean>();

@@ -43,4 +43,17 @@ describe('routeSpooled (issue 14)', () => {
     expect(routeSpooled(entry('Zgarbage'), policy)).to.equal(undefined);
     expect(routeSpooled(entry(lineRecord('no key=value here')), policy)).to.equal(undefined);
   });
+
+  it('maps a line from its memo (parsed at accept) to exactly the alert it maps to when parsed again from disk (issue 15)', async () => {
+    const { parseLine } = await import('../../src/parse/kv.js');
+    for (const line of [PHISH, CNC]) {
+      const parsed = parseLine(line);
+      if (!parsed.ok) throw new Error(parsed.detail);
+      const fromMemo = mapSpooled({ ...entry(lineRecord(line)), memo: parsed.value }, policy, false);
+      const fromDisk = mapSpooled(entry(lineRecord(line)), policy, false);
+      expect(fromMemo).to.deep.equal(fromDisk);
+      expect(routeSpooled({ ...entry(lineRecord(line)), memo: parsed.value }, policy)).to.equal(routeSpooled(entry(lineRecord(line)), policy));
+    }
+  });
 });
+

@@ -92,6 +92,12 @@ export interface SpoolEntry {
   readonly seq: number;
   readonly time: number;
   readonly payload: string;
+  /**
+   * What the writer already made of the payload (a parsed line), handed to readers that take the
+   * record from memory so they need not make it again (issue 15: a line is parsed once). Never
+   * written to disk: a record read back from a segment has none, and is parsed from its payload.
+   */
+  readonly memo?: unknown;
 }
 
 /** One more reader of the spool ({@link Spool.cursor}): what a delivery target's feeder reads. */
@@ -335,14 +341,14 @@ export class Spool {
    * Error with code `ERR_SPOOL_CLOSED` after close(), and a TypeError for a payload over 256 MiB
    * (no line or mail tracehive accepts comes near).
    */
-  append(payload: string, time?: number): number {
+  append(payload: string, time?: number, memo?: unknown): number {
     if (this.#closing) throw spoolError('ERR_SPOOL_CLOSED', `The spool in ${this.#dir} is closed: nothing more can be appended (tracehive is shutting down).`);
     const at = clampTime(time === undefined || !Number.isFinite(time) ? this.#now() : time);
     const bytes = Buffer.byteLength(payload, 'utf8');
     if (bytes > MAX_PAYLOAD_BYTES) throw new TypeError(`Expected \`payload\` to be at most ${MAX_PAYLOAD_BYTES} bytes, got ${bytes}.`);
     const seq = this.#nextSeq++;
     if (this.#pending.length === 0) this.#pendingSince = performance.now();
-    this.#pending.push({ seq, time: at, payload });
+    this.#pending.push(memo === undefined ? { seq, time: at, payload } : { seq, time: at, payload, memo });
     this.#pendingBytes += HEADER_BYTES + bytes;
     this.#bufferedBytes += HEADER_BYTES + bytes;
     this.#unacked++;

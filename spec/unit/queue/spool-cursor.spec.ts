@@ -111,4 +111,19 @@ describe('queue/spool cursors (one reader per delivery target)', () => {
     b.rewind();
     expect((await readAll(b)).map((e) => e.payload)).to.deep.equal(['r1', 'r2']);
   });
+
+  it('hands a record’s memo (the line as parsed at accept) to readers that take it from memory, never to disk (issue 15)', async () => {
+    const spool = await openSpool();
+    const memo = { kind: 'detection', category: 'KL_Malicious_URL' };
+    spool.append('Lline', undefined, memo);
+    await spool.commit();
+    const [fromMemory] = await spool.read(10);
+    expect(fromMemory?.memo).to.equal(memo);
+    await spool.close();
+    open.splice(0);
+    const again = await openSpool();
+    const [fromDisk] = await again.read(10);
+    expect(fromDisk?.payload).to.equal('Lline');
+    expect(fromDisk).to.not.have.property('memo');
+  });
 });
