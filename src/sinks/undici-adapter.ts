@@ -103,8 +103,13 @@ export function undiciAdapter(pool: Pool, origin: string): AxiosAdapter {
               request: undefined,
             };
             const valid = config.validateStatus ?? ((s: number) => s >= 200 && s < 300);
-            if (valid(status)) resolve(response);
-            else reject(new AxiosError(`Request failed with status code ${status}`, AxiosError.ERR_BAD_RESPONSE, config, undefined, response));
+            const settle = valid(status)
+              ? () => resolve(response)
+              : () => reject(new AxiosError(`Request failed with status code ${status}`, AxiosError.ERR_BAD_RESPONSE, config, undefined, response));
+            // undici frees the connection one event-loop turn after the answer (a setImmediate queued
+            // right after this call). Answering the caller after it, the caller's next request goes on
+            // the same kept-alive connection, not on a new one: sequential sends keep one socket.
+            process.nextTick(setImmediate, settle);
           },
           onError: fail,
         },
