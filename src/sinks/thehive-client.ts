@@ -17,7 +17,7 @@ import { rootCertificates } from 'node:tls';
 import axios, { type AxiosAdapter, type AxiosRequestConfig, type AxiosResponse } from 'axios';
 import { Pool } from 'undici';
 import { nodeHttpAdapter } from './http-adapter.js';
-import { undiciAdapter } from './undici-adapter.js';
+import { tlsAwareConnector, undiciAdapter } from './undici-adapter.js';
 import { TheHiveProxyAgent, type TunnelTls } from './proxy-agent.js';
 import { MAX_RESPONSE_BYTES, networkOutcome, scrub } from './thehive-answers.js';
 import { RequestRate } from './request-rate.js';
@@ -157,7 +157,7 @@ interface Transport {
 function undiciTransport(base: string, tls: TunnelTls, connections = 4): Transport {
   const origin = new URL(base).origin;
   // TheHive's own idle timeout is unknown: undici's default (4 s, or the server's Keep-Alive hint) stays.
-  const pool = new Pool(origin, { connections, connect: { ...tls } });
+  const pool = new Pool(origin, { connections, connect: tlsAwareConnector({ ...tls }) });
   return {
     config: { adapter: undiciAdapter(pool, origin) },
     close: () => void pool.destroy().catch(() => undefined),

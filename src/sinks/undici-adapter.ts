@@ -14,7 +14,7 @@
  */
 import { Readable } from 'node:stream';
 import { AxiosError, AxiosHeaders, type AxiosAdapter, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
-import type { Pool } from 'undici';
+import { buildConnector, type Pool } from 'undici';
 
 /**
  * An adapter sending every request through `pool`, which serves `origin` (scheme://host:port) only;
@@ -128,9 +128,36 @@ function headersOf(raw: Buffer[]): AxiosHeaders {
   return new AxiosHeaders(out);
 }
 
+/**
+ * The pool's connector: undici's own, plus one listener per socket. A server that refuses our client
+ * certificate (mTLS, TLS 1.3) sends its alert after the handshake; the socket reports it
+ * (ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED), then ends, and undici fails the request with the
+ * "other side closed" of the end. The first error is kept as that one's `cause`, so the outcome
+ * still names the certificate and the key to set.
+ */
+export function tlsAwareConnector(options: buildConnector.BuildOptions): buildConnector.connector {
+  const connect = buildConnector(options);
+  return (opts, callback) =>
+    connect(opts, (...args) => {
+      const socket = args[1];
+      if (socket) {
+        let first: Error | undefined;
+        // Prepended: it runs before undici's own listener reads the error.
+        socket.prependListener('error', (err: Error & { code?: unknown }) => {
+          if (first === undefined) first = err;
+          else if (err.code === 'UND_ERR_SOCKET' && err.cause === undefined) err.cause = first;
+        });
+      }
+      callback(...args);
+    });
+}
+
 /** undici's errors as node:http reports the same events, so outcomes (and the specs) read alike. */
 function asNodeError(err: unknown, answered: boolean): unknown {
   const code = (err as { code?: unknown } | null)?.code;
+  const cause = (err as { cause?: { code?: unknown } } | null)?.cause;
+  // The socket failed first (a TLS alert), then undici saw it end: the first failure is the news.
+  if (code === 'UND_ERR_SOCKET' && typeof cause?.code === 'string') return cause;
   // The peer closed the connection: node:http says "socket hang up" before the answer, "aborted" during it.
   if (code === 'UND_ERR_SOCKET') return Object.assign(new Error(answered ? 'aborted' : 'socket hang up', { cause: err }), { code: 'ECONNRESET' });
   return err;
