@@ -1,7 +1,8 @@
 /**
  * The HTTP transport of the TheHive client, measured alone: axios over today's node:http adapter
  * (src/sinks/http-adapter.ts) against axios over an undici `Pool` (src/sinks/undici-adapter.ts),
- * alternating rounds A/B/A/B in one process, each round N POSTs of a real alert body with 4 in
+ * alternating rounds A/B/A/B in one process (plus a third row: the undici adapter with each batch of
+ * requests started in one event-loop turn), each round N POSTs of a real alert body with 4 in
  * flight to a local counting endpoint (a child process, so its CPU is not counted). Prints
  * requests/s and CPU µs per request (process.cpuUsage, user + system) of each round, the medians
  * and the ratios. On a shared 2-core machine single rounds move a lot: compare medians.
@@ -78,19 +79,24 @@ async function main(): Promise<void> {
 
   const agent = new http.Agent({ keepAlive: true });
   const pool = new Pool(origin, { connections: inflight, maxResponseSize: 16 * 1024 * 1024 });
-  const transports: Array<[string, AxiosInstance]> = [
-    ['node:http adapter', client(origin, nodeHttpAdapter, agent)],
-    ['undici Pool adapter', client(origin, undiciAdapter(pool, origin), agent)],
+  const undici = client(origin, undiciAdapter(pool, origin), agent);
+  const transports: Array<[string, AxiosInstance, boolean]> = [
+    ['node:http adapter', client(origin, nodeHttpAdapter, agent), false],
+    ['undici Pool adapter', undici, false],
+    // Issue 15 point 5: "requests of a batch share one event-loop turn". The delivery queue starts a
+    // send as soon as a slot frees (p-queue starts tasks synchronously), so each answer starts the
+    // next request in its own turn; this row starts `inflight` requests together and waits for all.
+    [`undici, ${inflight} started in one turn`, undici, true],
   ];
 
   const results: Round[] = [];
-  for (const [, ax] of transports) await run(ax, bodies, 2000, inflight); // warm-up: JIT, connections
+  for (const [, ax, lockstep] of transports) await run(ax, bodies, 2000, inflight, lockstep); // warm-up: JIT, connections
   for (let r = 0; r < rounds; r++) {
-    for (const [transport, ax] of transports) {
+    for (const [transport, ax, lockstep] of transports) {
       const before = await served(child);
       const cpu0 = process.cpuUsage();
       const t0 = process.hrtime.bigint();
-      await run(ax, bodies, total, inflight);
+      await run(ax, bodies, total, inflight, lockstep);
       const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
       const cpu = process.cpuUsage(cpu0);
       const seen = (await served(child)) - before;
@@ -107,12 +113,13 @@ async function main(): Promise<void> {
     const mine = results.filter((x) => x.transport === transport);
     return { transport, perSec: median(mine.map((x) => x.perSec)), cpuUsPerRequest: median(mine.map((x) => x.cpuUsPerRequest)) };
   });
-  const [a, b] = summary as [(typeof summary)[0], (typeof summary)[0]];
+  const [a, b, c] = summary as [(typeof summary)[0], (typeof summary)[0], (typeof summary)[0]];
   console.log(`\nPOST per alert, ${total} requests of ${avgBytes} bytes × ${rounds} rounds per transport, ${inflight} in flight, node ${process.version}; medians:`);
   console.log('| transport | requests/s | CPU µs / request |');
   console.log('|---|---:|---:|');
   for (const s of summary) console.log(`| ${s.transport} | ${s.perSec.toLocaleString('en')} | ${s.cpuUsPerRequest} |`);
   console.log(`undici / node:http: ${(b.perSec / a.perSec).toFixed(2)}× requests/s, ${(b.cpuUsPerRequest / a.cpuUsPerRequest).toFixed(2)}× CPU a request`);
+  console.log(`undici, started together / one by one: ${(c.perSec / b.perSec).toFixed(2)}× requests/s, ${(c.cpuUsPerRequest / b.cpuUsPerRequest).toFixed(2)}× CPU a request`);
   if (values.json) {
     mkdirSync(dirname(values.json), { recursive: true });
     writeFileSync(values.json, JSON.stringify({ at: new Date().toISOString(), node: process.version, requests: total, rounds, inflight, avgBytes, summary, results }, null, 2));
@@ -136,15 +143,22 @@ function client(origin: string, adapter: AxiosAdapter, agent: http.Agent): Axios
   });
 }
 
-/** `total` POSTs, `inflight` at a time, each with its own AbortSignal as the client gives one. */
-async function run(ax: AxiosInstance, bodies: readonly string[], total: number, inflight: number): Promise<void> {
+/**
+ * `total` POSTs, `inflight` at a time, each with its own AbortSignal as the client gives one. Free:
+ * each answer starts the next request. Lockstep: `inflight` requests start in one turn, then all are awaited.
+ */
+async function run(ax: AxiosInstance, bodies: readonly string[], total: number, inflight: number, lockstep: boolean): Promise<void> {
+  const one = async (i: number): Promise<void> => {
+    const res = await ax.request({ method: 'POST', url: '/api/v1/alert', data: bodies[i % bodies.length], signal: new AbortController().signal });
+    if (res.status !== 201) throw new Error(`answer ${res.status}`);
+  };
+  if (lockstep) {
+    for (let i = 0; i < total; i += inflight) await Promise.all(Array.from({ length: Math.min(inflight, total - i) }, (_, k) => one(i + k)));
+    return;
+  }
   let next = 0;
   const worker = async (): Promise<void> => {
-    while (next < total) {
-      const body = bodies[next++ % bodies.length] as string;
-      const res = await ax.request({ method: 'POST', url: '/api/v1/alert', data: body, signal: new AbortController().signal });
-      if (res.status !== 201) throw new Error(`answer ${res.status}`);
-    }
+    while (next < total) await one(next++);
   };
   await Promise.all(Array.from({ length: inflight }, worker));
 }
