@@ -157,7 +157,8 @@ interface Transport {
 function undiciTransport(base: string, tls: TunnelTls, connections = 4): Transport {
   const origin = new URL(base).origin;
   // TheHive's own idle timeout is unknown: undici's default (4 s, or the server's Keep-Alive hint) stays.
-  const pool = new Pool(origin, { connections, connect: tlsAwareConnector({ ...tls }) });
+  // thehive.timeoutMs is the one deadline (the request's abort above): undici's own 300 s ones are off.
+  const pool = new Pool(origin, { connections, headersTimeout: 0, bodyTimeout: 0, connect: tlsAwareConnector({ ...tls }) });
   return {
     config: { adapter: undiciAdapter(pool, origin) },
     close: () => void pool.destroy().catch(() => undefined),
