@@ -100,7 +100,7 @@ export const nodeHttpAdapter: AxiosAdapter = (config: InternalAxiosRequestConfig
   });
 
 /** axios' own rule (combineURLs): an absolute `url` wins, else `baseURL` + `/` + `url`. */
-function fullUrl(config: InternalAxiosRequestConfig): string {
+export function fullUrl(config: InternalAxiosRequestConfig): string {
   const url = config.url ?? '';
   if (/^[a-z][a-z\d+\-.]*:\/\//i.test(url) || !config.baseURL) return url;
   return `${config.baseURL.replace(/\/+$/, '')}/${url.replace(/^\/+/, '')}`;

@@ -15,6 +15,7 @@
 import { Readable } from 'node:stream';
 import { AxiosError, AxiosHeaders, type AxiosAdapter, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
 import { buildConnector, type Pool } from 'undici';
+import { fullUrl } from './http-adapter.js';
 
 /**
  * An adapter sending every request through `pool`, which serves `origin` (scheme://host:port) only;
@@ -161,11 +162,4 @@ function asNodeError(err: unknown, answered: boolean): unknown {
   // The peer closed the connection: node:http says "socket hang up" before the answer, "aborted" during it.
   if (code === 'UND_ERR_SOCKET') return Object.assign(new Error(answered ? 'aborted' : 'socket hang up', { cause: err }), { code: 'ECONNRESET' });
   return err;
-}
-
-/** axios' own rule (combineURLs): an absolute `url` wins, else `baseURL` + `/` + `url`. */
-function fullUrl(config: InternalAxiosRequestConfig): string {
-  const url = config.url ?? '';
-  if (/^[a-z][a-z\d+\-.]*:\/\//i.test(url) || !config.baseURL) return url;
-  return `${config.baseURL.replace(/\/+$/, '')}/${url.replace(/^\/+/, '')}`;
 }
