@@ -72,6 +72,8 @@ export function theHiveOptionsOf(t: ResolvedTarget): TheHiveSinkOptions {
     // `env` is read here, once: HTTPS_PROXY/NO_PROXY as serve was started with them.
     ...proxyOf(t.proxy, t.url),
     timeoutMs: t.timeoutMs,
+    // As many kept-alive connections as requests the target's queue has in flight.
+    connections: t.concurrency,
     // Every request counts, not only creates: the sink's client limits them all (the delivery queue does not).
     ratePerSec: t.ratePerSec,
   };

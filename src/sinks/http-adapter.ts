@@ -1,6 +1,8 @@
 /**
  * A lean axios adapter (axios' documented `adapter` config) for the TheHive sink: one `node:http(s)`
- * request on the caller's keep-alive agent, the answer collected as text under a size limit.
+ * request on the caller's keep-alive agent, the answer collected as text under a size limit. The
+ * client uses it through `thehive.proxy` (its agent tunnels with CONNECT, proxy-agent.ts); directly,
+ * the undici one (undici-adapter.ts) costs less CPU a request.
  *
  * Why not axios' own http adapter: per request it builds a transform stream, a redirect wrapper, a
  * decompression pipeline and several listeners. Measured on 2 vCPUs with 4 requests in flight to a
@@ -98,7 +100,7 @@ export const nodeHttpAdapter: AxiosAdapter = (config: InternalAxiosRequestConfig
   });
 
 /** axios' own rule (combineURLs): an absolute `url` wins, else `baseURL` + `/` + `url`. */
-function fullUrl(config: InternalAxiosRequestConfig): string {
+export function fullUrl(config: InternalAxiosRequestConfig): string {
   const url = config.url ?? '';
   if (/^[a-z][a-z\d+\-.]*:\/\//i.test(url) || !config.baseURL) return url;
   return `${config.baseURL.replace(/\/+$/, '')}/${url.replace(/^\/+/, '')}`;

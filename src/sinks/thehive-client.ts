@@ -1,8 +1,12 @@
 /**
- * The one HTTP client every request to TheHive goes through: a keep-alive agent pair, the API key in
+ * The one HTTP client every request to TheHive goes through: keep-alive connections, the API key in
  * the `Authorization` header only, a hard deadline per exchange, `queue.ratePerSec` counted per
  * request ({@link RequestRate}), and every failure turned into a scrubbed retry outcome. What an
  * answer means is decided by the caller's `classify`.
+ *
+ * The transport under axios: an undici `Pool` (undici-adapter.ts) when TheHive is reached directly,
+ * node:http with the CONNECT-tunnelling agent (http-adapter.ts, proxy-agent.ts) through
+ * `thehive.proxy`, whose refusals that agent tells apart from TheHive's answers.
  *
  * Axios errors carry their config (headers included), so they are never passed on: every reason is
  * built here or in thehive-answers.ts and scrubbed of the key.
@@ -10,8 +14,10 @@
 import http from 'node:http';
 import https from 'node:https';
 import { rootCertificates } from 'node:tls';
-import axios, { type AxiosRequestConfig, type AxiosResponse } from 'axios';
+import axios, { type AxiosAdapter, type AxiosRequestConfig, type AxiosResponse } from 'axios';
+import { Pool } from 'undici';
 import { nodeHttpAdapter } from './http-adapter.js';
+import { tlsAwareConnector, undiciAdapter } from './undici-adapter.js';
 import { TheHiveProxyAgent, type TunnelTls } from './proxy-agent.js';
 import { MAX_RESPONSE_BYTES, networkOutcome, scrub } from './thehive-answers.js';
 import { RequestRate } from './request-rate.js';
@@ -30,6 +36,13 @@ export interface TheHiveClientOptions {
   /** The proxy to tunnel through (`thehive.proxy`, resolved by proxy-route.ts); undefined = directly. */
   readonly proxy?: string;
   readonly timeoutMs: number;
+  /** Keep-alive connections to TheHive at most (`queue.concurrency`); requests beyond wait for one. @default 4 */
+  readonly connections?: number;
+  /**
+   * The transport: `undici` (the default without a proxy) or `node` (node:http; always with a proxy).
+   * Not a config key: the specs and scripts/bench-http.ts run both.
+   */
+  readonly transport?: 'undici' | 'node';
   /** Requests started per second at most (0 = unlimited). */
   readonly ratePerSec?: number;
   /** Told of every exchange that ended (not of one aborted by shutdown): its result and how long it took. */
@@ -65,10 +78,7 @@ export function createTheHiveClient(opts: TheHiveClientOptions): TheHiveClient {
     ...(opts.ca ? { ca: [...rootCertificates, opts.ca] } : {}),
     ...(opts.clientCert && opts.clientKey ? { cert: opts.clientCert, key: opts.clientKey } : {}),
   };
-  // thehive.url has one scheme: only its agent goes through the proxy.
-  const secure = base.startsWith('https:');
-  const httpAgent: http.Agent = opts.proxy && !secure ? new TheHiveProxyAgent(opts.proxy, false, tls) : new http.Agent({ keepAlive: true });
-  const httpsAgent: http.Agent = opts.proxy && secure ? new TheHiveProxyAgent(opts.proxy, true, tls) : new https.Agent({ keepAlive: true, ...tls });
+  const transport = opts.proxy ? nodeTransport(base, opts.proxy, tls) : opts.transport === 'node' ? nodeTransport(base, undefined, tls, opts.connections) : undiciTransport(base, tls, opts.connections);
   const headers: Record<string, string> = {
     'Content-Type': 'application/json',
     Accept: 'application/json',
@@ -80,9 +90,7 @@ export function createTheHiveClient(opts: TheHiveClientOptions): TheHiveClient {
   const client = axios.create({
     baseURL: base,
     headers,
-    httpAgent,
-    httpsAgent,
-    adapter: nodeHttpAdapter, // axios' own http adapter cost 3.6× a bare request (http-adapter.ts)
+    ...transport.config,
     validateStatus: () => true, // every status is classified by the caller, none throws
     maxRedirects: 0, // a redirect is a wrong thehive.url; following it could replay the key elsewhere
     proxy: false, // no silent HTTP(S)_PROXY detour: only thehive.proxy sends requests through a proxy (its agent above)
@@ -134,6 +142,40 @@ export function createTheHiveClient(opts: TheHiveClientOptions): TheHiveClient {
       client.defaults.headers['Authorization'] = `Bearer ${key}`;
     },
     close(): void {
+      transport.close();
+    },
+  };
+}
+
+/** What carries the requests: axios settings and how to let go of the connections. */
+interface Transport {
+  readonly config: Pick<AxiosRequestConfig, 'adapter' | 'httpAgent' | 'httpsAgent'>;
+  close(): void;
+}
+
+/** An undici Pool on thehive.url's origin. */
+function undiciTransport(base: string, tls: TunnelTls, connections = 4): Transport {
+  const origin = new URL(base).origin;
+  // TheHive's own idle timeout is unknown: undici's default (4 s, or the server's Keep-Alive hint) stays.
+  // thehive.timeoutMs is the one deadline (the request's abort above): undici's own 300 s ones are off.
+  const pool = new Pool(origin, { connections, headersTimeout: 0, bodyTimeout: 0, connect: tlsAwareConnector({ ...tls }) });
+  return {
+    config: { adapter: undiciAdapter(pool, origin) },
+    close: () => void pool.destroy().catch(() => undefined),
+  };
+}
+
+/** node:http(s) keep-alive agents; with a proxy, the agent of thehive.url's scheme tunnels through it. */
+function nodeTransport(base: string, proxy: string | undefined, tls: TunnelTls, connections?: number): Transport {
+  // thehive.url has one scheme: only its agent goes through the proxy.
+  const secure = base.startsWith('https:');
+  const bound = connections !== undefined ? { maxSockets: connections } : {};
+  const httpAgent: http.Agent = proxy && !secure ? new TheHiveProxyAgent(proxy, false, tls) : new http.Agent({ keepAlive: true, ...bound });
+  const httpsAgent: http.Agent = proxy && secure ? new TheHiveProxyAgent(proxy, true, tls) : new https.Agent({ keepAlive: true, ...bound, ...tls });
+  return {
+    // axios' own http adapter cost 3.6× a bare request (http-adapter.ts)
+    config: { adapter: nodeHttpAdapter as AxiosAdapter, httpAgent, httpsAgent },
+    close: () => {
       httpAgent.destroy();
       httpsAgent.destroy();
     },

@@ -48,6 +48,8 @@ export interface TheHiveSinkOptions {
   readonly proxy?: string;
   /** `thehive.timeoutMs`: a hard deadline for the whole exchange (connect, send, answer). */
   readonly timeoutMs: number;
+  /** `queue.concurrency`: kept-alive connections to TheHive at most (requests in flight never exceed it). */
+  readonly connections?: number;
   /** `queue.ratePerSec`: requests of any kind started per second at most (0 = unlimited). */
   readonly ratePerSec?: number;
   /** Where mail alerts' `file` observables wait (spool.dir/files); without it they are left out. */
@@ -66,7 +68,7 @@ export interface TheHiveSink extends Sink {
   readonly api: 'v1' | 'v0' | undefined;
 }
 
-/** Creates the TheHive sink. One keep-alive agent pair serves every request until `close()`. */
+/** Creates the TheHive sink. One set of keep-alive connections serves every request until `close()`. */
 export function createTheHiveSink(opts: TheHiveSinkOptions): TheHiveSink {
   const client = createTheHiveClient(opts);
   // Bodies are encoded as v0 only when configured so; with auto they are v1 until TheHive says it is 4.
