@@ -122,6 +122,15 @@ export class ObservableSet {
     return this.#entries.length;
   }
 
+  /**
+   * The observables in first-added order, the set's own objects handed over (`ioc` and `tags`
+   * always set, fields in {@link toArray}'s order): for a caller done with the set, which must
+   * not add to it afterwards. The per-alert copy of every observable is saved.
+   */
+  take(): Observable[] {
+    return this.#entries;
+  }
+
   /** The observables in first-added order, as fresh objects (`ioc` and `tags` always set). */
   toArray(): Observable[] {
     return this.#entries.map((e) => {
