@@ -11,6 +11,7 @@ import { DEFAULT_POLICY, alertFromRecord, titleFor, type Reputation } from '../.
 import { visibleControls, hasControls, oneLine } from '../../../src/map/controls.js';
 import { detectionSummary, escapeCell, escapeText, inlineCode, markdownDescription, type DescriptionInput, type DetectionFacts } from '../../../src/map/description.js';
 import { isInternalName } from '../../../src/map/indicator-syntax.js';
+import { isDnsLabel } from '../../../src/map/observables.js';
 import { DESCRIPTION_MAX, TITLE_MAX, truncate } from '../../../src/map/limits.js';
 import { parseLine } from '../../../src/parse/kv.js';
 import { createFileSink } from '../../../src/sinks/file.js';
@@ -131,6 +132,18 @@ describe('lean mapper (issue 15)', () => {
       }),
       { numRuns: 3000 },
     );
+  });
+
+  it('reads a DNS label as the regex it replaced on the hot path does', () => {
+    const LABEL = /^[\p{L}\p{N}_](?:[\p{L}\p{N}_-]{0,61}[\p{L}\p{N}_])?$/u;
+    const unit = fc.constantFrom('a', 'Z', '0', '_', '-', '.', ' ', '!', 'é', 'ж', '٣', '\u{1d400}', '\ud800', '\u0301');
+    const label = fc.oneof(fc.string({ unit, maxLength: 8 }), fc.string({ unit, minLength: 55, maxLength: 70 }), fc.string({ maxLength: 70 }));
+    fc.assert(fc.property(label, (l) => {
+      expect(isDnsLabel(l), JSON.stringify(l)).to.equal(LABEL.test(l));
+    }), { numRuns: 5000 });
+    expect(isDnsLabel('a'.repeat(63))).to.equal(true);
+    expect(isDnsLabel('a'.repeat(64))).to.equal(false);
+    expect(isDnsLabel('\u{1d400}'.repeat(40))).to.equal(true); // 80 UTF-16 units, 40 letters
   });
 
   it('encodes the same 6,000 alerts, byte for byte, as before the change', () => {
