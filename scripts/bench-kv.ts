@@ -4,7 +4,10 @@
  * `(\w+)=(\S*)` regex into an object, then JSON.stringify. It does less (and gets values
  * with spaces wrong), so it is a ceiling, not an equal.
  *
- * Usage: node dist/scripts/bench-kv.js [--lines N] [--json FILE]
+ * Usage: node dist/scripts/bench-kv.js [--lines N] [--json FILE] [--tracehive-only]
+ *
+ * `--tracehive-only` skips the peer, for `node --cpu-prof` (read the profile with
+ * `node dist/scripts/profile-top.js`): the profile then holds tracehive's work alone.
  */
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -13,7 +16,7 @@ import { parseLine } from '../src/parse/kv.js';
 import { alertFromDetection, DEFAULT_POLICY } from '../src/map/alert.js';
 import { detectionLine } from '../spec/support/lines.js';
 
-const { values } = parseArgs({ options: { lines: { type: 'string', default: '500000' }, json: { type: 'string' } } });
+const { values } = parseArgs({ options: { lines: { type: 'string', default: '500000' }, json: { type: 'string' }, 'tracehive-only': { type: 'boolean', default: false } } });
 const total = Number(values.lines);
 const corpus = Array.from({ length: 1000 }, (_, i) => detectionLine(i));
 const avgBytes = corpus.reduce((n, l) => n + Buffer.byteLength(l), 0) / corpus.length;
@@ -41,13 +44,14 @@ function measure(name: string, fn: (line: string) => string): { name: string; li
   return { name, linesPerSec: Math.round(total / seconds), mbPerSec: Math.round(((total * avgBytes) / seconds / 1048576) * 10) / 10 };
 }
 
-const rows = [measure('tracehive parse+map (JSON alert)', tracehive), measure('naive regex glue (peer)', naive)];
-const [ours, peer] = rows as [(typeof rows)[0], (typeof rows)[0]];
+const rows = [measure('tracehive parse+map (JSON alert)', tracehive)];
+if (!values['tracehive-only']) rows.push(measure('naive regex glue (peer)', naive));
+const [ours, peer] = rows as [(typeof rows)[0], (typeof rows)[0] | undefined];
 console.log(`parse+map, ${total} lines of ${Math.round(avgBytes)} bytes, node ${process.version}`);
 console.log('| pipeline | lines/s | MiB/s |');
 console.log('|---|---:|---:|');
 for (const r of rows) console.log(`| ${r.name} | ${r.linesPerSec.toLocaleString('en')} | ${r.mbPerSec} |`);
-console.log(`ratio tracehive/peer: ${(ours.linesPerSec / peer.linesPerSec).toFixed(2)}`);
+if (peer !== undefined) console.log(`ratio tracehive/peer: ${(ours.linesPerSec / peer.linesPerSec).toFixed(2)}`);
 if (values.json) {
   mkdirSync(dirname(values.json), { recursive: true });
   writeFileSync(values.json, JSON.stringify({ at: new Date().toISOString(), node: process.version, lines: total, avgBytes, rows }, null, 2));

@@ -9,7 +9,6 @@
  */
 import type { Alert, AlertPolicy, DetectionRecord, KvPair } from '../types.js';
 import { alertFromDetection, shapedRecordAlert } from '../map/alert.js';
-import { sourceRefFor } from '../map/source-ref.js';
 
 /** One row of an alert's sightings table. */
 export interface SightingRow {
@@ -42,7 +41,8 @@ const USER_KEYS = ['usrname', 'suser', 'user', 'username'];
 export function sightingOf(rec: DetectionRecord, policy: AlertPolicy, receivedAt: number, peer?: string): Sighting {
   const alert = shapedRecordAlert(rec, alertFromDetection(rec, policy, receivedAt), policy, peer);
   return {
-    id: sourceRefFor(rec.line),
+    // The line's sourceRef, which the mapper has just hashed (rules never set it): not a second SHA-256 of the line.
+    id: alert.sourceRef,
     receivedAt,
     row: { at: alert.date, src: pick(rec.pairs, SOURCE_KEYS), dst: pick(rec.pairs, DESTINATION_KEYS), host: pick(rec.pairs, HOST_KEYS), user: pick(rec.pairs, USER_KEYS) },
     category: rec.category,

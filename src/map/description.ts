@@ -3,7 +3,7 @@
  * key/value of the event in line order, repeats kept, so the analyst sees the whole line.
  */
 import type { KvPair } from '../types.js';
-import { hasControls, visibleControls } from './controls.js';
+import { visibleControls } from './controls.js';
 import { DESCRIPTION_MAX, truncate } from './limits.js';
 
 /** A value quoted in the summary is cut to this, so a huge value cannot crowd out the table. */
@@ -30,22 +30,29 @@ export interface DescriptionInput {
  * are left out and a last line says how many.
  */
 export function markdownDescription(input: DescriptionInput): string {
-  const head = [input.summary, ...(input.notes ?? []).map((n) => `_${escapeText(n)}_`)].join('\n\n');
-  // `url | -` rows (a regex that matched nothing) say nothing and push the real ones down.
-  const pairs = input.pairs.filter((p) => hasValue(p.value));
-  if (pairs.length === 0) return truncate(head, DESCRIPTION_MAX);
-  let text = `${head}\n\n| key | value |\n|---|---|`;
+  // One pass, no intermediate arrays: this runs for every alert (issue 15).
+  let head = input.summary;
+  for (const note of input.notes ?? []) head += `\n\n_${escapeText(note)}_`;
   const budget = DESCRIPTION_MAX - OMISSION_NOTE_ROOM;
+  let text = '';
+  let valued = 0;
   let shown = 0;
-  for (const pair of pairs) {
+  for (const pair of input.pairs) {
+    // `url | -` rows (a regex that matched nothing) say nothing and push the real ones down.
+    if (!hasValue(pair.value)) continue;
+    valued += 1;
+    // Past the budget, the rest are only counted: the note below says how many.
+    if (shown < valued - 1) continue;
+    if (valued === 1) text = `${head}\n\n| key | value |\n|---|---|`;
     const row = `\n| ${escapeCell(pair.key)} | ${escapeCell(pair.value)} |`;
-    if (text.length + row.length > budget) break;
+    if (text.length + row.length > budget) continue;
     text += row;
     shown += 1;
   }
-  if (shown < pairs.length) {
-    const left = pairs.length - shown;
-    text += `\n\n_${left} of ${pairs.length} pairs left out: TheHive takes at most ${DESCRIPTION_MAX} characters._`;
+  if (valued === 0) return truncate(head, DESCRIPTION_MAX);
+  if (shown < valued) {
+    const left = valued - shown;
+    text += `\n\n_${left} of ${valued} pairs left out: TheHive takes at most ${DESCRIPTION_MAX} characters._`;
   }
   // Only an absurd summary can still be too long here; cut rather than have TheHive refuse.
   return truncate(text, DESCRIPTION_MAX);
@@ -63,13 +70,17 @@ function hasValue(value: string | null): boolean {
  * end a table cell. Values come from the network: a `mask=*.evil.*` must not turn into
  * italics, a `[text](url)` in a URL field must not become a link with a chosen label.
  */
-const CELL_SPECIAL = /[\\`*_[\]<>|~&\r\n]/;
 const CELL_ESCAPE = /[\\`*[\]<>|~&]/g;
 /**
  * An underscore inside a word (`KL_Malicious_URL`, `first_seen`) can never be emphasis in
  * CommonMark, so only one at a word's edge is escaped: the table stays readable as text.
  */
 const EDGE_UNDERSCORE = /(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])/g;
+/**
+ * What {@link CELL_ESCAPE} and controls.ts change (line breaks among the controls), in one
+ * class: the common value holds none of these, and then at most its underscores need a look.
+ */
+const CELL_CHANGES = /[\\`*[\]<>|~&\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
 
 /**
  * A table cell: `-` for null; control characters but line breaks as `<U+XXXX>`
@@ -80,7 +91,7 @@ const EDGE_UNDERSCORE = /(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])/g;
 export function escapeCell(value: string | null): string {
   if (value === null || value === '') return '-';
   // One scan first: most values hold none of these, and every row has two cells.
-  if (!CELL_SPECIAL.test(value) && !hasControls(value)) return value;
+  if (!CELL_CHANGES.test(value)) return escapeEdgeUnderscores(value);
   return visibleControls(value, '\r\n').replace(CELL_ESCAPE, '\\$&').replace(EDGE_UNDERSCORE, '\\_').replace(/\r\n|\r|\n/g, '<br>');
 }
 
@@ -89,8 +100,24 @@ export function escapeCell(value: string | null): string {
  * ({@link escapeCell}), line breaks as spaces so the paragraph (and its emphasis) stays whole.
  */
 export function escapeText(value: string): string {
-  if (!CELL_SPECIAL.test(value) && !hasControls(value)) return value;
+  if (!CELL_CHANGES.test(value)) return escapeEdgeUnderscores(value);
   return visibleControls(value, '\r\n').replace(CELL_ESCAPE, '\\$&').replace(EDGE_UNDERSCORE, '\\_').replace(/\r\n|\r|\n/g, ' ');
+}
+
+/**
+ * `value` (free of every other escape) with its word-edge underscores escaped. Keys such as
+ * `first_seen` have underscores only inside words: they are looked at, not run through a regex.
+ */
+function escapeEdgeUnderscores(value: string): string {
+  for (let i = value.indexOf('_'); i >= 0; i = value.indexOf('_', i + 1)) {
+    if (!isWordChar(value.charCodeAt(i - 1)) || !isWordChar(value.charCodeAt(i + 1))) return value.replace(EDGE_UNDERSCORE, '\\_');
+  }
+  return value;
+}
+
+/** `[A-Za-z0-9]`, what {@link EDGE_UNDERSCORE} takes for a word character (NaN, off the ends: false). */
+function isWordChar(code: number): boolean {
+  return (code >= 0x30 && code <= 0x39) || (code >= 0x41 && code <= 0x5a) || (code >= 0x61 && code <= 0x7a);
 }
 
 /** What `\s+` matches, so that a value without it can skip the collapsing and trimming. */
@@ -133,12 +160,13 @@ export interface DetectionFacts {
 /** `CyberTrace matched `x` in feed category `KL_…` (threat `…`; source `10.0.0.1`, user `jsmith`).` */
 export function detectionSummary(f: DetectionFacts): string {
   const what = f.indicator === null ? 'CyberTrace reported a detection' : `CyberTrace matched ${inlineCode(f.indicator)}`;
-  const extras: string[] = [];
-  if (f.reputationCategory !== undefined) extras.push(`reputation category ${inlineCode(f.reputationCategory)}`);
-  if (f.threatScore !== undefined) extras.push(`threat score ${inlineCode(f.threatScore)}`);
-  if (f.threat !== null) extras.push(`threat ${inlineCode(f.threat)}`);
-  if (f.srcHost !== null) extras.push(`source ${inlineCode(f.srcHost)}`);
-  if (f.user !== null) extras.push(`user ${inlineCode(f.user)}`);
-  const tail = extras.length > 0 ? ` (${extras.join(', ')})` : '';
+  // Built as one string, in this order, `, ` between: no list of parts per alert.
+  let extras = '';
+  if (f.reputationCategory !== undefined) extras += `, reputation category ${inlineCode(f.reputationCategory)}`;
+  if (f.threatScore !== undefined) extras += `, threat score ${inlineCode(f.threatScore)}`;
+  if (f.threat !== null) extras += `, threat ${inlineCode(f.threat)}`;
+  if (f.srcHost !== null) extras += `, source ${inlineCode(f.srcHost)}`;
+  if (f.user !== null) extras += `, user ${inlineCode(f.user)}`;
+  const tail = extras === '' ? '' : ` (${extras.slice(2)})`;
   return `${what} in feed category ${inlineCode(f.category)}${tail}.`;
 }

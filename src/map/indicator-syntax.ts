@@ -105,6 +105,11 @@ export function canonicalIp(ip: string): string {
   return addr.includes(':') ? ip.replace(addr, ipaddr.IPv6.parse(addr).toString()) : ip;
 }
 
+/** `host` is `suffix` or a name under it. */
+function isUnder(host: string, suffix: string): boolean {
+  return host.endsWith(suffix) && (host.length === suffix.length || host.charCodeAt(host.length - suffix.length - 1) === 0x2e);
+}
+
 /**
  * Suffixes of names that only resolve inside a network whatever the public suffix list says:
  * `.local` (mDNS), `.corp`, `.lan`, `.internal`, `.home.arpa` (RFC 8375), `.localdomain`.
@@ -121,9 +126,11 @@ const INTERNAL_SUFFIXES: readonly string[] = ['local', 'corp', 'lan', 'internal'
 export function isInternalName(name: string, extra: readonly string[] = []): boolean {
   const host = name.toLowerCase().replace(/\.$/, '');
   if (host === '' || !host.includes('.')) return host !== '';
-  for (const suffix of [...INTERNAL_SUFFIXES, ...extra]) {
+  // The built-in suffixes are in their normal form already: no copy of the list, no regex a name.
+  for (const s of INTERNAL_SUFFIXES) if (isUnder(host, s)) return true;
+  for (const suffix of extra) {
     const s = suffix.toLowerCase().replace(/^\.+|\.+$/g, '');
-    if (s !== '' && (host === s || host.endsWith(`.${s}`))) return true;
+    if (s !== '' && isUnder(host, s)) return true;
   }
   return parse(host).isIcann !== true;
 }

@@ -122,6 +122,15 @@ export class ObservableSet {
     return this.#entries.length;
   }
 
+  /**
+   * The observables in first-added order, the set's own objects handed over (`ioc` and `tags`
+   * always set, fields in {@link toArray}'s order): for a caller done with the set, which must
+   * not add to it afterwards. The per-alert copy of every observable is saved.
+   */
+  take(): Observable[] {
+    return this.#entries;
+  }
+
   /** The observables in first-added order, as fresh objects (`ioc` and `tags` always set). */
   toArray(): Observable[] {
     return this.#entries.map((e) => {
@@ -174,9 +183,26 @@ function hostLabels(value: string): number {
   const name = value.endsWith('.') ? value.slice(0, -1) : value;
   if (name.length === 0 || name.length > 253) return 0;
   const labels = name.split('.');
-  if (!labels.every((l) => LABEL.test(l))) return 0;
+  if (!labels.every(isDnsLabel)) return 0;
   if (/^\d+$/.test(labels[labels.length - 1] ?? '')) return 0;
   return labels.length;
+}
+
+/**
+ * {@link LABEL}, with an ASCII label (nearly every one) checked by char codes: the Unicode
+ * property classes make the regex the slower test, and it runs on each label of each host.
+ */
+export function isDnsLabel(label: string): boolean {
+  const n = label.length;
+  if (n === 0) return false;
+  for (let i = 0; i < n; i++) {
+    const c = label.charCodeAt(i);
+    // The regex counts code points, not UTF-16 units: a label with any non-ASCII goes to it whole.
+    if (c >= 0x80) return LABEL.test(label);
+    const word = (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x5f;
+    if (!word && (c !== 0x2d || i === 0 || i === n - 1)) return false;
+  }
+  return n <= 63;
 }
 
 /** True when an indicator is a feed mask (`host/path/*`, `*.host`) rather than one address. */

@@ -19,7 +19,7 @@ const HEX_CHARS = 20;
 export function sourceRefFor(line: string): string {
   // ASCII blanks only (space, TAB…CR), like the parser: a no-break space is part of a value,
   // and the hash must not depend on a Unicode table.
-  const noCr = line.replaceAll('\r', '');
+  const noCr = line.includes('\r') ? line.replaceAll('\r', '') : line;
   let end = noCr.length;
   // A loop, not `/\s+$/`: that regex is quadratic on a long run of blanks inside a line.
   while (end > 0 && isBlank(noCr.charCodeAt(end - 1))) end--;

@@ -44,24 +44,10 @@ export interface Unglued {
  * is known to be glued, a key token such as `mxfiles/MD5` (after `geo=vn, in, mx`) is split too.
  */
 export function unglue(line: string, from: number): Unglued {
-  const valueSplits: number[] = [];
-  const keySplits: number[] = [];
-  for (let eq = line.indexOf('=', from); eq >= 0; eq = line.indexOf('=', eq + 1)) {
-    let runStart = eq;
-    while (runStart > from && isKeyChar(line.charCodeAt(runStart - 1))) runStart--;
-    if (runStart === eq) continue;
-    const before = runStart > 0 ? line.charCodeAt(runStart - 1) : 0x20;
-    const isToken = isBlank(before) && isKeyStart(line.charCodeAt(runStart));
-    const key = gluedKeyStart(line, runStart, eq);
-    if (key < 0) continue;
-    if (isToken) {
-      if (key > runStart) keySplits.push(key);
-    } else if (!isUrlParameterStart(before) && (key > runStart || isGlueChar(before))) {
-      valueSplits.push(key);
-    }
-  }
+  // Glued values first: most lines have none, and then no key token needs a look-up at all.
+  const valueSplits = gluedKeys(line, from, false);
   if (valueSplits.length < MIN_GLUED) return { line, splits: 0 };
-  const at = [...valueSplits, ...keySplits].sort((a, b) => a - b);
+  const at = [...valueSplits, ...gluedKeys(line, from, true)].sort((a, b) => a - b);
   let out = '';
   let last = 0;
   for (const i of at) {
@@ -72,22 +58,61 @@ export function unglue(line: string, from: number): Unglued {
 }
 
 /**
+ * Where a blank goes before a glued context key: with `tokens` false, keys glued to a value
+ * (the run is not a key token); with `tokens` true, keys inside a key token (`mxfiles/MD5`).
+ */
+function gluedKeys(line: string, from: number, tokens: boolean): number[] {
+  const splits: number[] = [];
+  for (let eq = line.indexOf('=', from); eq >= 0; eq = line.indexOf('=', eq + 1)) {
+    let runStart = eq;
+    while (runStart > from && isKeyChar(line.charCodeAt(runStart - 1))) runStart--;
+    if (runStart === eq) continue;
+    const before = runStart > 0 ? line.charCodeAt(runStart - 1) : 0x20;
+    const isToken = isBlank(before) && isKeyStart(line.charCodeAt(runStart));
+    if (isToken !== tokens) continue;
+    if (!isToken && isUrlParameterStart(before)) continue;
+    const key = gluedKeyStart(line, runStart, eq);
+    if (key < 0) continue;
+    if (isToken ? key > runStart : key > runStart || isGlueChar(before)) splits.push(key);
+  }
+  return splits;
+}
+
+/**
  * Start of the longest context key that ends the run `[runStart, eq)` and is glued (the run is
  * the key, or the character before the key is a glue character), else -1.
  */
 function gluedKeyStart(line: string, runStart: number, eq: number): number {
   for (let i = Math.max(runStart, eq - KEY_MAX); i < eq; i++) {
-    if (!isContextKey(line.slice(i, eq))) continue;
+    if (!isContextKeyAt(line, i, eq)) continue;
     if (i === runStart || isGlueChar(line.charCodeAt(i - 1))) return i;
   }
   return -1;
 }
 
-function isContextKey(key: string): boolean {
-  if (CONTEXT_KEYS.has(key)) return true;
+/** Lengths of the {@link CONTEXT_KEYS}: a candidate of another length is never sliced out. */
+const KEY_LENGTHS: ReadonlySet<number> = new Set([...CONTEXT_KEYS].map((k) => k.length));
+/** First char codes of the {@link CONTEXT_KEYS} and {@link CONTEXT_PARENTS}. */
+const KEY_FIRSTS: ReadonlySet<number> = new Set([...CONTEXT_KEYS, ...CONTEXT_PARENTS].map((k) => k.charCodeAt(0)));
+
+/**
+ * Whether `line[i, eq)` is a context key, without slicing a candidate that cannot be one: every
+ * `=` of a line tries up to {@link KEY_MAX} starts, and a substring for each was the parser's
+ * largest cost.
+ */
+function isContextKeyAt(line: string, i: number, eq: number): boolean {
+  if (!KEY_FIRSTS.has(line.charCodeAt(i))) return false;
+  if (KEY_LENGTHS.has(eq - i) && CONTEXT_KEYS.has(line.slice(i, eq))) return true;
   for (const parent of CONTEXT_PARENTS) {
-    if (key.length > parent.length && key.startsWith(parent) && !key.includes('/', parent.length)) return true;
+    const child = i + parent.length;
+    if (eq > child && line.startsWith(parent, i) && !hasSlash(line, child, eq)) return true;
   }
+  return false;
+}
+
+/** Whether `line[from, to)` holds a `/` (a bounded scan: `indexOf` would run on to the line's end). */
+function hasSlash(line: string, from: number, to: number): boolean {
+  for (let j = from; j < to; j++) if (line.charCodeAt(j) === 0x2f) return true;
   return false;
 }
 

@@ -147,14 +147,14 @@ function classify(
   pairs: readonly KvPair[],
   dateText: string | null,
 ): ParseResult<CyberTraceRecord> {
-  const base = { line, format, dateText, pairs };
   const byReason = format === 'esm' || format === 'cef';
   const categoryKeys = byReason ? REASON_KEYS : KV_CATEGORY_KEYS;
   for (const { key, value } of pairs) {
-    if (value === FINISHED) return { ok: true, value: { kind: 'finished', ...base } };
+    // Records as plain literals, not `{ kind, ...base }`: V8 builds a spread literal on a slow path, once a line.
+    if (value === FINISHED) return { ok: true, value: { kind: 'finished', line, format, dateText, pairs } };
     const isCategory = categoryKeys.includes(key);
     if (value !== null && value.startsWith(ALERT_PREFIX) && (isCategory || key === 'alert')) {
-      return { ok: true, value: { kind: 'service', ...base, alert: value } };
+      return { ok: true, value: { kind: 'service', line, format, dateText, pairs, alert: value } };
     }
     if (isCategory) {
       if (value === null) return fail('ERR_KV_NO_CATEGORY', `The first \`${key}\` pair has no value.`);
@@ -162,7 +162,7 @@ function classify(
         format === 'cef'
           ? cefMatchedIndicator(pairs)
           : firstValue(pairs, format === 'esm' ? 'detected' : 'matchedIndicator');
-      return { ok: true, value: { kind: 'detection', ...base, category: value, matchedIndicator } };
+      return { ok: true, value: { kind: 'detection', line, format, dateText, pairs, category: value, matchedIndicator } };
     }
   }
   const wanted = byReason ? '`reason`' : format === 'leef' ? 'a LEEF EventID, `category`' : '`category`';
