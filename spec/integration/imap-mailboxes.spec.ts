@@ -81,6 +81,10 @@ describe('several IMAP mailboxes against a real Dovecot (email.imap.mailboxes)',
         TRACEHIVE_RETRY_MAX_MS: '200',
         TRACEHIVE_SPOOL_DIR: join(tmp, `spool-${++run}`),
         TRACEHIVE_IMAP_MAILBOXES: JSON.stringify(mailboxes),
+        // The targets the entries name (check-config refuses a mailbox naming a target thehive.targets lacks).
+        THEHIVE_URL: 'http://127.0.0.1:9',
+        THEHIVE_API_KEY: 'unused',
+        THEHIVE_TARGETS: JSON.stringify(Object.fromEntries(mailboxes.flatMap((m) => (typeof (m as { target?: unknown }).target === 'string' ? [[(m as { target: string }).target, { organisation: (m as { target: string }).target }]] : [])))),
         ...extra,
       },
     });
