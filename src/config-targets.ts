@@ -10,7 +10,7 @@
  * (`spoolMaxBytes`): past it, its backlog goes to its dead letters rather than filling the spool
  * that every target's input shares.
  */
-import { readFileSync } from 'node:fs';
+import { readSecret } from './config-secret-files.js';
 
 /** A target name: what metrics, directories and logs use. `default` is `thehive.url`'s. */
 export const TARGET_NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/;
@@ -170,16 +170,9 @@ function definedOf(spec: TargetSpec): Partial<TargetDefaults> {
   return out as Partial<TargetDefaults>;
 }
 
-/** One line, the key, as the other `*File` secrets are read (config-secret-files.ts). */
+/** The key in `file`, read as the other `*File` secrets are (config-secret-files.ts); throws naming `key`. */
 export function readKeyFile(file: string, key: string): string {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new Error(`${key}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? String(err)}); give a file the tracehive user can read`);
-  }
-  const lines = text.replace(/\r?\n$/, '').split(/\r?\n/);
-  const value = (lines[0] ?? '').trim();
-  if (value === '' || lines.length > 1) throw new Error(`${key}: ${file} must hold the key on one line`);
-  return value;
+  const read = readSecret(file);
+  if (!read.ok) throw new Error(`${key}: cannot read the key from ${file}: the file ${read.problem}`);
+  return read.value;
 }
