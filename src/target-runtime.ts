@@ -183,12 +183,18 @@ export class TargetRuntime {
   /** What one spool record is for this target: its own (mapped), another target's (pass), or a dead letter. */
   #map(entry: SpoolEntry, grouping: boolean): Mapped {
     const { config, names } = this.#o;
-    const routed = routeSpooled(entry, config.alert);
+    // One target owns every record: no need to route it first (a mail alert would be decoded twice);
+    // its mapped alert still says which target it was spooled for.
+    const routing = names.size > 1;
+    let routed = routing ? routeSpooled(entry, config.alert) : undefined;
     const owner = routed === undefined || routed === DEFAULT_TARGET ? DEFAULT_TARGET : names.has(routed) ? routed : DEFAULT_TARGET;
     if (owner !== this.name) return { kind: 'pass' };
     // In overflow, sightings become alerts too: they go to the dead letters, not to the lifecycle.
     const mapped = mapSpooled(entry, config.alert, grouping && this.#overflow === null);
-    if (mapped.kind === 'alert' || mapped.kind === 'mail') this.#o.ruleTelemetry.mapped(mapped.alert);
+    if (mapped.kind === 'alert' || mapped.kind === 'mail') {
+      this.#o.ruleTelemetry.mapped(mapped.alert);
+      if (!routing) routed = mapped.alert.meta?.target;
+    }
     if (routed !== undefined && routed !== DEFAULT_TARGET && !names.has(routed) && (mapped.kind === 'alert' || mapped.kind === 'mail')) {
       return { kind: 'dead', alert: mapped.alert, reason: `ERR_TARGET_UNKNOWN: the alert is for target ${JSON.stringify(routed)}, which thehive.targets no longer has; add it back and run tracehive spool requeue-dead` };
     }
