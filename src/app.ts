@@ -16,7 +16,10 @@ import { createLogger } from './log.js';
 import { Telemetry } from './telemetry.js';
 import { TcpSource } from './sources/tcp.js';
 import { AdminServer, type ReadyState } from './http/admin.js';
-import { LinePipeline } from './pipeline.js';
+import { availableParallelism } from 'node:os';
+import { Encoded, LinePipeline } from './pipeline.js';
+import { workerMapper, type LineMapper } from './map-worker/client.js';
+import { mapModeOf } from './map-worker/mode.js';
 import { inputReadiness } from './input-readiness.js';
 import { startNotifier, type NotifierRuntime } from './notify/runtime.js';
 import { THEHIVE_WEBHOOK_PATH, theHiveWebhookHandler } from './http/thehive-webhook.js';
@@ -141,10 +144,17 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
    * failing, a batch waiting for its fsync). After the spool closed at shutdown: a rejected promise
    * (ERR_SPOOL_CLOSED), on which the listener stops reading: nothing more can be accepted.
    */
-  const append = (payload: string, receivedAt: number, memo?: unknown): void | Promise<void> => {
+  const append = (payload: string, receivedAt: number, memo?: unknown, memoBytes?: number): void | Promise<void> => {
     const open = spool;
-    if (open === undefined || open.closed) return Promise.reject(new BridgeError('ERR_SPOOL_CLOSED', 'Input arrived after the spool was closed at shutdown.'));
-    open.append(payload, receivedAt, memo);
+    if (open === undefined || open.closed) return closedSpool();
+    open.append(payload, receivedAt, memo, memoBytes);
+    return admit();
+  };
+  const closedSpool = (): Promise<never> => Promise.reject(new BridgeError('ERR_SPOOL_CLOSED', 'Input arrived after the spool was closed at shutdown.'));
+  /** A promise when input must pause now (spool full, a write failing, a budget), else nothing. */
+  const admit = (): void | Promise<void> => {
+    const open = spool;
+    if (open === undefined || open.closed) return closedSpool();
     if (!open.full && !gate.paused) return undefined;
     if (!spoolFull && open.atMaxBytes) {
       spoolFull = true;
@@ -162,7 +172,10 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
     policy: config.alert,
     telemetry,
     now,
-    accept: (line, receivedAt, peer, record) => append(peer === undefined ? lineRecord(line) : peerLineRecord(peer, line), receivedAt, record),
+    // The memo's heap counts toward the spool's memory tail: an encoded body, or a parsed record (about twice its line).
+    accept: (line, receivedAt, peer, memo) => append(peer === undefined ? lineRecord(line) : peerLineRecord(peer, line), receivedAt, memo, memo instanceof Encoded ? memo.body.length : 2 * line.length),
+    admit,
+    roomBytes: () => spool?.roomBytes ?? 0,
     keepRejected: (entry) => {
       rejectedLog.write(entry).catch((err: unknown) => log.warn({ err }, 'Cannot write the rejected-line log; the line is only counted.'));
     },
@@ -197,6 +210,16 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
   const imap: ImapSource[] = [];
   let smtp: SmtpSource | undefined;
 
+  let mapper: LineMapper | undefined;
+  /** The map worker when lines are mapped at accept (issue 15, tcp.mapWorker), else none. */
+  const startMapper = (): LineMapper | undefined => {
+    const mode = mapModeOf({ setting: config.tcp.mapWorker, cores: availableParallelism(), lifecycle: targets.some((t) => t.lifecycleOn), wire: targets.every((t) => t.sink.wire === true) });
+    log.info({ mapWorker: mode.where === 'worker' }, mode.where === 'worker' ? `Lines are parsed, mapped and encoded at accept on a worker thread (${mode.why}).` : `Lines are mapped on the main thread as they are fed (${mode.why}).`);
+    if (mode.where !== 'worker') return undefined;
+    const m = workerMapper(config.alert, (err) => log.error({ err }, 'The map worker failed: its lines are mapped on the main thread (nothing is lost). Please report this with the log.'));
+    pipeline.useMapper(m);
+    return m;
+  };
   const tcp = config.tcp.enabled ? new TcpSource(config.tcp, telemetry, (line, peer) => pipeline.handle(line, peer)) : undefined;
   let tcpListening = false;
   let stopping = false;
@@ -264,6 +287,7 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
     }, REQUEUE_POLL_MS);
     requeueTimer.unref();
     if (tcp && !stopping) {
+      mapper = startMapper();
       addresses.tcp = await tcp.start();
       tcpListening = true;
       log.info({ host: addresses.tcp.address, port: addresses.tcp.port }, 'CyberTrace listener ready: point OutputSettings > ConnectionString here.');
@@ -327,6 +351,9 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
         smtp?.stop(),
       ]);
       await bounded(sourcesDone);
+      // Lines at the map worker are spooled before the spool closes.
+      await bounded(pipeline.drain());
+      await bounded(mapper?.close());
       tcpListening = false;
       await bounded(Promise.all(targets.map((t) => t.feeder?.stop())));
       await bounded(requeueing);

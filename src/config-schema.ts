@@ -75,6 +75,7 @@ export const schema = {
     allow: { doc: 'CIDR allowlist of peers: dotted quads or IPv6, ::ffff:a.b.c.d read as a.b.c.d; empty (unset) allows all, an empty TRACEHIVE_TCP_ALLOW is an error.', format: 'cidr-list', default: [] as string[], env: 'TRACEHIVE_TCP_ALLOW' },
     lineTimeoutMs: { doc: 'A line must end within this after its first byte, or the connection is closed (0 = no limit): a peer trickling bytes cannot hold a slot.', format: LINE_MS, default: 30000, env: 'TRACEHIVE_TCP_LINE_TIMEOUT_MS' },
     maxConnectionsPerPeer: { doc: 'Concurrent connections from one peer address at most, so one peer cannot take every slot of tcp.maxConnections.', format: POSITIVE, default: 32, env: 'TRACEHIVE_TCP_MAX_CONNECTIONS_PER_PEER' },
+    mapWorker: { doc: 'Parse, map and encode the listener’s lines at accept on a worker thread: auto = when the machine has more than one core; on; off = on the main thread. Used while the alert lifecycle is off (alert.updateWindowMs 0) and alerts go out as TheHive 5 (v1) bodies; otherwise lines are mapped on the main thread as they are fed.', format: ['auto', 'on', 'off'], default: 'auto', env: 'TRACEHIVE_TCP_MAP_WORKER' },
   },
   thehive: {
     url: { doc: 'TheHive base URL; empty uses the file sink. A user:password@ part is never printed.', format: 'http-url-or-empty', default: '', env: 'THEHIVE_URL', sensitive: true },
@@ -252,7 +253,7 @@ export interface FileBudget {
 
 /** The validated, frozen configuration. */
 export interface Config {
-  readonly tcp: { readonly enabled: boolean; readonly host: string; readonly port: number; readonly maxLineBytes: number; readonly maxConnections: number; readonly idleTimeoutMs: number; readonly allow: readonly string[]; readonly lineTimeoutMs: number; readonly maxConnectionsPerPeer: number };
+  readonly tcp: { readonly enabled: boolean; readonly host: string; readonly port: number; readonly maxLineBytes: number; readonly maxConnections: number; readonly idleTimeoutMs: number; readonly allow: readonly string[]; readonly lineTimeoutMs: number; readonly maxConnectionsPerPeer: number; readonly mapWorker: 'auto' | 'on' | 'off' };
   readonly thehive: { readonly url: string; readonly apiKey: string; readonly apiKeyFile: string; readonly organisation: string; readonly api: 'auto' | 'v1' | 'v0'; readonly version: 'auto' | '4' | '5.0' | '5.1' | '5.2'; readonly tlsVerify: boolean; readonly caFile: string; readonly proxy: string; readonly clientCertFile: string; readonly clientKeyFile: string; readonly timeoutMs: number; readonly targets: Readonly<Record<string, TargetSpec>> };
   readonly file: { readonly path: string };
   readonly queue: { readonly ratePerSec: number; readonly concurrency: number; readonly maxAttempts: number; readonly maxPending: number; readonly retryBaseMs: number; readonly retryMaxMs: number; readonly authRetryMs: number };

@@ -6,7 +6,6 @@
  */
 import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
-import type { CyberTraceRecord } from './types.js';
 
 /** One warning per this interval at most; the counter counts every field. */
 export const GLUE_WARN_EVERY_MS = 60_000;
@@ -24,9 +23,8 @@ export class GlueTelemetry {
     this.#fields = new Counter({ name: 'tracehive_glued_fields_total', help: 'Context fields that arrived glued to the value before them (RecordFieldContextFormat without its leading blank) and were split apart.', registers: [registry] });
   }
 
-  /** Counts the glued fields of a parsed line; warns when it is the first such line in a minute. */
-  parsed(record: CyberTraceRecord): void {
-    const glued = record.glued ?? 0;
+  /** Counts a parsed line's glued fields; warns when it is the first such line in a minute. */
+  parsed(glued: number): void {
     if (glued === 0) return;
     this.#fields.inc(glued);
     this.#sinceWarned += 1;

@@ -8,6 +8,8 @@
  */
 import { parseLine } from './parse/kv.js';
 import { alertFromRecord } from './map/alert.js';
+import { metaOf, type LineOutcome } from './map/line-batch.js';
+import type { LineMapper } from './map-worker/client.js';
 import { peerAddress } from './map/rules/match.js';
 import { ruleSetOf, targetOf } from './map/rules/apply.js';
 import { recordEvent } from './map/rules/fields.js';
@@ -38,10 +40,54 @@ export interface LinePipelineOptions {
   readonly now: () => number;
   /**
    * Spools an accepted line; returns a promise only when the caller must pause (spool full).
-   * `peer`: the sender's address, given only when a rule of `alert.rules` matches on it.
+   * `peer`: the sender's address, given only when a rule of `alert.rules` matches on it. `memo`:
+   * what the feeder needs of it, kept in memory with the record (the parsed record, or the
+   * {@link Encoded} alert when lines are mapped at accept).
    */
-  readonly accept: (line: string, receivedAt: number, peer: string | undefined, record: CyberTraceRecord) => void | Promise<void>;
+  readonly accept: (line: string, receivedAt: number, peer: string | undefined, memo: CyberTraceRecord | Encoded) => void | Promise<void>;
   readonly keepRejected: (entry: RejectedEntry) => void;
+  /**
+   * Lines mapped at accept: asked as each line arrives, a promise when the sources must pause now
+   * (spool full, a failing disk, a budget): the line is taken, the next waits. Without it a
+   * source pauses only once a mapped batch is spooled.
+   */
+  readonly admit?: () => void | Promise<void>;
+  /**
+   * Lines mapped at accept: bytes the spool still takes. While the lines in flight would fill it,
+   * the sources wait for them to be spooled (then `admit` tells), so the spool is not overrun.
+   */
+  readonly roomBytes?: () => number;
+}
+
+/** A detection's alert, mapped and encoded at accept (issue 15): what the feeder hands the queue as is. */
+export class Encoded {
+  /** The v1 wire body (JSON.stringify(wireAlert(alert))). */
+  readonly body: string;
+  readonly sourceRef: string;
+  /** The rules' meta as JSON, '' for none. */
+  readonly meta: string;
+
+  constructor(body: string, sourceRef: string, meta: string) {
+    this.body = body;
+    this.sourceRef = sourceRef;
+    this.meta = meta;
+  }
+}
+
+/** Lines per batch at most (a batch is also sent at the end of the event-loop turn that started it)… */
+const BATCH_LINES = 512;
+/** …and characters: a batch of 1 MiB lines stays one line or so. */
+const BATCH_CHARS = 512 * 1024;
+/** Characters sent to the mapper and not yet spooled before the sources are paused (~8 batches). */
+const MAX_IN_FLIGHT_CHARS = 4 * 1024 * 1024;
+
+/** Lines waiting to be mapped, in arrival order. */
+interface Batch {
+  readonly lines: string[];
+  readonly times: number[];
+  readonly peers: string[];
+  chars: number;
+  outcomes?: LineOutcome[];
 }
 
 export class LinePipeline {
@@ -50,20 +96,140 @@ export class LinePipeline {
   /** A rule matches on the peer: its address is spooled with the line. */
   readonly #peerRules: boolean;
 
+  /** Batches sent to the mapper, oldest first: their outcomes are spooled in this order. */
+  readonly #inFlight: Batch[] = [];
+  #inFlightChars = 0;
+  #open: Batch | undefined;
+  #sendScheduled = false;
+  /** The spool asked to pause: sources wait for this. */
+  #gate: Promise<void> | undefined;
+  /** Too many lines in flight (for the mapper, or for the spool's room): sources wait for this, resolved as batches are spooled. */
+  #room: { promise: Promise<void>; resolve: () => void } | undefined;
+  readonly #idle = new Set<() => void>();
+  #mapper: LineMapper | undefined;
+
   constructor(options: LinePipelineOptions) {
     this.#o = options;
     this.#peerRules = rulesUsePeer(options.policy);
+  }
+
+  /**
+   * From now on lines are mapped and encoded at accept, in batches, by `mapper` (the map worker;
+   * issue 15). Only when no target runs the alert lifecycle, which needs the parsed record.
+   */
+  useMapper(mapper: LineMapper): void {
+    this.#mapper = mapper;
   }
 
   /** Handles one line from `peer`; a returned promise means "pause this source until it settles". */
   handle(line: string, peer: string): void | Promise<void> {
     const { telemetry } = this.#o;
     telemetry.lineReceived();
+    if (this.#mapper !== undefined) return this.#batch(line, peer);
+    return this.#accept(line, peer, this.#o.now());
+  }
+
+  /** Resolves once every line handed to {@link handle} was mapped and spooled (or refused by a closed spool). */
+  drain(): Promise<void> {
+    this.#send();
+    if (this.#inFlight.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idle.add(resolve));
+  }
+
+  /** Parses a line here and spools it with its parsed record (the feeder maps it). */
+  #accept(line: string, peer: string, receivedAt: number): void | Promise<void> {
     const record = this.#parse(line, peer);
     if (record === undefined || !becomesAlert(record, this.#o.policy)) return undefined;
-    telemetry.alertQueued();
+    this.#o.telemetry.alertQueued();
     // The parsed record goes along: the feeder maps it from memory without parsing the line again.
-    return this.#o.accept(line, this.#o.now(), this.#peerRules ? peerAddress(peer) : undefined, record);
+    return this.#o.accept(line, receivedAt, this.#peerRules ? peerAddress(peer) : undefined, record);
+  }
+
+  #batch(line: string, peer: string): void | Promise<void> {
+    const open = (this.#open ??= { lines: [], times: [], peers: [], chars: 0 });
+    open.lines.push(line);
+    open.times.push(this.#o.now());
+    open.peers.push(peer);
+    open.chars += line.length;
+    if (open.lines.length >= BATCH_LINES || open.chars >= BATCH_CHARS) this.#send();
+    else if (!this.#sendScheduled) {
+      this.#sendScheduled = true;
+      setImmediate(() => {
+        this.#sendScheduled = false;
+        this.#send();
+      });
+    }
+    if (this.#gate !== undefined) return this.#gate;
+    const wait = this.#o.admit?.();
+    if (wait !== undefined) return wait;
+    const waiting = this.#inFlightChars + (this.#open?.chars ?? 0);
+    if (waiting < MAX_IN_FLIGHT_CHARS && (this.#o.roomBytes === undefined || waiting < this.#o.roomBytes())) return undefined;
+    if (this.#room === undefined) {
+      let resolve = (): void => {};
+      const promise = new Promise<void>((r) => (resolve = r));
+      this.#room = { promise, resolve };
+    }
+    return this.#room.promise;
+  }
+
+  /** Sends the open batch to the mapper. */
+  #send(): void {
+    const batch = this.#open;
+    if (batch === undefined) return;
+    this.#open = undefined;
+    this.#inFlight.push(batch);
+    this.#inFlightChars += batch.chars;
+    const peers = this.#peerRules ? batch.peers.map(peerAddress) : undefined;
+    const request = { lines: batch.lines, times: batch.times, ...(peers ? { peers } : {}) };
+    void (this.#mapper as LineMapper).map(request).then((outcomes) => {
+      batch.outcomes = outcomes;
+      // In order: a batch back early waits for the ones before it.
+      while (this.#inFlight[0]?.outcomes !== undefined) this.#spool(this.#inFlight.shift() as Batch);
+      // Some lines were spooled: the sources may look again (admit and the room decide).
+      if (this.#room !== undefined) {
+        this.#room.resolve();
+        this.#room = undefined;
+      }
+      if (this.#inFlight.length === 0) {
+        for (const done of [...this.#idle]) done();
+        this.#idle.clear();
+      }
+    });
+  }
+
+  /** Spools a mapped batch's lines (counting and keeping the rejected ones), in order. */
+  #spool(batch: Batch): void {
+    this.#inFlightChars -= batch.chars;
+    const { telemetry } = this.#o;
+    const outcomes = batch.outcomes as LineOutcome[];
+    for (let i = 0; i < outcomes.length; i++) {
+      const o = outcomes[i] as LineOutcome;
+      const line = batch.lines[i] as string;
+      const peer = batch.peers[i] as string;
+      let wait: void | Promise<void> = undefined;
+      if (o.kind === 'alert') {
+        telemetry.lineParsedAs('detection', o.glued);
+        telemetry.alertQueued();
+        wait = this.#o.accept(line, batch.times[i] as number, this.#peerRules ? peerAddress(peer) : undefined, new Encoded(o.body, o.sourceRef, o.meta));
+      } else if (o.kind === 'rejected') {
+        this.#rejected(o.code, o.detail, line, peer);
+      } else if (o.kind === 'none') {
+        telemetry.lineParsedAs(o.recordKind as CyberTraceRecord['kind'], o.glued);
+      } else {
+        wait = this.#accept(line, peer, batch.times[i] as number);
+      }
+      if (wait !== undefined) this.#hold(wait);
+    }
+  }
+
+  /** The spool asked to pause: sources get `wait` until it settles. */
+  #hold(wait: Promise<void>): void {
+    if (this.#gate === wait) return;
+    this.#gate = wait;
+    const clear = (): void => {
+      if (this.#gate === wait) this.#gate = undefined;
+    };
+    wait.then(clear, clear);
   }
 
   /** Parses and maps one line; undefined when it becomes no alert (rejected, finished, logged service alert). */
@@ -83,22 +249,25 @@ export class LinePipeline {
     const { telemetry } = this.#o;
     const parsed = parseLine(line);
     if (!parsed.ok) {
-      telemetry.lineRejected(parsed.code, parsed.detail, peer, line);
-      // A blank line carries nothing worth keeping for inspection.
-      if (parsed.code !== 'ERR_LINE_EMPTY') {
-        this.#o.keepRejected({
-          time: new Date(this.#o.now()).toISOString(),
-          code: parsed.code,
-          detail: parsed.detail,
-          peer,
-          line: line.slice(0, REJECTED_KEEP_CHARS),
-          truncated: line.length > REJECTED_KEEP_CHARS,
-        });
-      }
+      this.#rejected(parsed.code, parsed.detail, line, peer);
       return undefined;
     }
     telemetry.lineParsed(parsed.value);
     return parsed.value;
+  }
+
+  #rejected(code: ErrorCode, detail: string, line: string, peer: string): void {
+    this.#o.telemetry.lineRejected(code, detail, peer, line);
+    // A blank line carries nothing worth keeping for inspection.
+    if (code === 'ERR_LINE_EMPTY') return;
+    this.#o.keepRejected({
+      time: new Date(this.#o.now()).toISOString(),
+      code,
+      detail,
+      peer,
+      line: line.slice(0, REJECTED_KEEP_CHARS),
+      truncated: line.length > REJECTED_KEEP_CHARS,
+    });
   }
 }
 
@@ -112,6 +281,8 @@ function becomesAlert(record: CyberTraceRecord, policy: AlertPolicy): boolean {
  * (`grouping`: detections only), or nothing (with the reason). Pure.
  */
 export function mapSpooled(entry: SpoolEntry, policy: AlertPolicy, grouping: boolean): Mapped {
+  // Mapped and encoded at accept (issue 15): handed on as is.
+  if (entry.memo instanceof Encoded) return { kind: 'encoded', sourceRef: entry.memo.sourceRef, body: entry.memo.body, meta: metaOf(entry.memo) };
   const item = decodeRecord(entry.payload);
   if (item.kind === 'invalid') return { kind: 'skip', reason: `ERR_SPOOL_RECORD: ${item.reason}`, invalid: true };
   // A mail's alert (sourceRef mail-…): the lifecycle updates the alert of an incident notified again.
@@ -137,6 +308,7 @@ export function routeSpooled(entry: SpoolEntry, policy: AlertPolicy): string | u
     return item.kind === 'alert' ? item.alert.meta?.target : undefined;
   }
   if (!rulesRoute(policy)) return undefined;
+  if (entry.memo instanceof Encoded) return metaOf(entry.memo)?.target;
   const item = decodeRecord(entry.payload);
   if (item.kind !== 'line') return undefined;
   const parsed = parsedOf(entry, item.line);

@@ -23,7 +23,7 @@ export class RuleTelemetry {
   }
 
   /** Counts and logs what `alert`'s rules left out, if anything. */
-  mapped(alert: Alert): void {
+  mapped(alert: Pick<Alert, 'sourceRef' | 'meta'>): void {
     for (const problem of alert.meta?.dropped ?? []) {
       // `alert.rules[1] (name) set.customFields.x (integer): …`: the rule is what precedes ` set.`.
       const rule = problem.slice(0, Math.max(0, problem.indexOf(' set.'))) || 'alert.rules';

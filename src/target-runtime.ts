@@ -22,7 +22,7 @@ import type { Notifier } from './lifecycle/types.js';
 import { mapSpooled, routeSpooled } from './pipeline.js';
 import { createDeadLetterLog, type DeadLetterLog } from './queue/dead-letter.js';
 import { Delivery } from './queue/delivery.js';
-import { Feeder, type FeedSource, type Mapped } from './queue/feeder.js';
+import { encodedAlert, Feeder, type FeedSource, type Mapped } from './queue/feeder.js';
 import type { SpoolEntry } from './queue/spool.js';
 import type { RuleTelemetry } from './rule-telemetry.js';
 import { SinkHealth } from './sink-health.js';
@@ -191,14 +191,15 @@ export class TargetRuntime {
     if (owner !== this.name) return { kind: 'pass' };
     // In overflow, sightings become alerts too: they go to the dead letters, not to the lifecycle.
     const mapped = mapSpooled(entry, config.alert, grouping && this.#overflow === null);
-    if (mapped.kind === 'alert' || mapped.kind === 'mail') {
-      this.#o.ruleTelemetry.mapped(mapped.alert);
-      if (!routing) routed = mapped.alert.meta?.target;
+    if (mapped.kind !== 'alert' && mapped.kind !== 'mail' && mapped.kind !== 'encoded') return mapped;
+    const meta = mapped.kind === 'encoded' ? mapped.meta : mapped.alert.meta;
+    this.#o.ruleTelemetry.mapped(mapped.kind === 'encoded' ? mapped : mapped.alert);
+    if (!routing) routed = meta?.target;
+    const whole = (): Alert => (mapped.kind === 'encoded' ? encodedAlert(mapped) : mapped.alert);
+    if (routed !== undefined && routed !== DEFAULT_TARGET && !names.has(routed)) {
+      return { kind: 'dead', alert: whole(), reason: `ERR_TARGET_UNKNOWN: the alert is for target ${JSON.stringify(routed)}, which thehive.targets no longer has; add it back and run tracehive spool requeue-dead` };
     }
-    if (routed !== undefined && routed !== DEFAULT_TARGET && !names.has(routed) && (mapped.kind === 'alert' || mapped.kind === 'mail')) {
-      return { kind: 'dead', alert: mapped.alert, reason: `ERR_TARGET_UNKNOWN: the alert is for target ${JSON.stringify(routed)}, which thehive.targets no longer has; add it back and run tracehive spool requeue-dead` };
-    }
-    if (this.#overflow !== null && (mapped.kind === 'alert' || mapped.kind === 'mail')) return { kind: 'dead', alert: mapped.alert, reason: this.#overflow };
+    if (this.#overflow !== null) return { kind: 'dead', alert: whole(), reason: this.#overflow };
     return mapped;
   }
 

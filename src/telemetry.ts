@@ -227,9 +227,14 @@ export class Telemetry {
   }
 
   lineParsed(record: CyberTraceRecord): void {
-    this.#linesParsed.inc({ kind: record.kind });
-    this.#glue.parsed(record);
+    this.lineParsedAs(record.kind, record.glued ?? 0);
     if (record.kind === 'service') this.#log.info({ alert: clip(record.alert, EXCERPT_CHARS), line: clip(record.line) }, 'CyberTrace service alert.');
+  }
+
+  /** {@link lineParsed} of a line parsed on the map worker: its kind and glued fields are what came back. */
+  lineParsedAs(kind: CyberTraceRecord['kind'], glued: number): void {
+    this.#linesParsed.inc({ kind });
+    this.#glue.parsed(glued);
   }
 
   alertQueued(): void {

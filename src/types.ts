@@ -259,6 +259,11 @@ export interface Sink {
   readonly maxBatch: number;
   /** The alert in this sink's wire format (TheHive 4 wants `artifacts`); called once, when it is queued. */
   encode(alert: Alert): string;
+  /**
+   * True when `encode(alert)` is `JSON.stringify(wireAlert(alert))` (the v1 body): then lines may be
+   * mapped and encoded at accept, on the map worker (issue 15), and handed to the queue as is.
+   */
+  readonly wire?: boolean;
   /** The alert back from `encode`'s output, in {@link Alert} shape: dead letters keep the alert as an object. */
   decode(body: string): Alert;
   /** Delivers 1 to `maxBatch` alerts; the outcome holds for each of them. */

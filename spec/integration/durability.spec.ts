@@ -47,8 +47,9 @@ describe('durability: kill -9 and restart', function () {
     await rm(dir, { recursive: true, force: true });
   });
 
-  function env(): Record<string, string> {
+  function env(extra: Record<string, string> = {}): Record<string, string> {
     return {
+      ...extra,
       THEHIVE_URL: hive.url,
       THEHIVE_API_KEY: 'k-crash',
       TRACEHIVE_SPOOL_DIR: join(dir, 'spool'),
@@ -60,16 +61,28 @@ describe('durability: kill -9 and restart', function () {
     };
   }
 
-  async function serve(): Promise<ServeProcess> {
-    const s = await startServeProcess(env(), dir);
+  async function serve(extra: Record<string, string> = {}): Promise<ServeProcess> {
+    const s = await startServeProcess(env(extra), dir);
     started.push(s);
     return s;
   }
 
+  /** Lifecycle off, the map worker on (issue 15): lines are mapped at accept on a worker thread. */
+  const WORKER = { TRACEHIVE_ALERT_UPDATE_WINDOW_MS: '0', TRACEHIVE_TCP_MAP_WORKER: 'on' };
+
   it('100,000 lines sent while TheHive is down, kill -9 mid-stream: every committed line reaches TheHive exactly once after restart', async () => {
+    await killMidStream({});
+  });
+
+  it('the same with lines mapped at accept on the map worker (lifecycle off): every committed line exactly once', async () => {
+    await killMidStream(WORKER);
+  });
+
+  async function killMidStream(extra: Record<string, string>): Promise<void> {
     await hive.down();
     const lines = detectionLines(100_000);
-    const first = await serve();
+    const first = await serve(extra);
+    if (extra['TRACEHIVE_TCP_MAP_WORKER'] === 'on') expect(first.logs().some((l) => l['mapWorker'] === true), 'the map worker ran').to.equal(true);
     const socket = await connect(first.tcpPort);
     const written = { n: 0 };
     const sending = stream(socket, lines, written);
@@ -83,7 +96,7 @@ describe('durability: kill -9 and restart', function () {
     await sending;
     expect(written.n, 'the kill came while lines were still being sent').to.be.below(lines.length);
 
-    const second = await serve();
+    const second = await serve(extra);
     const recovered = second.logs().find((l) => String(l['msg']).startsWith('Spool recovered'));
     expect(recovered, 'the restart logs what it recovered').to.not.equal(undefined);
     const records = recovered?.['records'] as number;
@@ -106,11 +119,19 @@ describe('durability: kill -9 and restart', function () {
     expect(rss, 'peak RSS of the first run in MiB').to.be.below(400);
     second.child.kill('SIGTERM');
     expect(await second.exited).to.equal(0);
-  });
+  }
 
   it('kill -9 while delivering: the restart resends what was not confirmed, TheHive answers "already exists", nothing is missing or doubled', async () => {
+    await killWhileDelivering({});
+  });
+
+  it('the same with lines mapped at accept on the map worker (lifecycle off)', async () => {
+    await killWhileDelivering(WORKER);
+  });
+
+  async function killWhileDelivering(extra: Record<string, string>): Promise<void> {
     const lines = detectionLines(6000);
-    const first = await serve();
+    const first = await serve(extra);
     const socket = await connect(first.tcpPort);
     await stream(socket, lines, { n: 0 });
     socket.end();
@@ -120,7 +141,7 @@ describe('durability: kill -9 and restart', function () {
     await first.exited;
     const before = hive.alerts.length;
     expect(before, 'killed mid-delivery').to.be.below(lines.length);
-    const second = await serve();
+    const second = await serve(extra);
     await waitFor('every line in TheHive', () => hive.alerts.length >= lines.length, 60000);
     await waitFor('the spool to be empty', async () => (await second.metric('tracehive_spool_records')) === 0, 20000);
     const counts = hive.countBySourceRef();
@@ -132,5 +153,5 @@ describe('durability: kill -9 and restart', function () {
     expect(Number.isNaN(duplicates) ? 0 : duplicates).to.equal(refused);
     second.child.kill('SIGTERM');
     expect(await second.exited).to.equal(0);
-  });
+  }
 });

@@ -6,7 +6,7 @@
  * timeout) is retried.
  */
 import { rootCertificates } from 'node:tls';
-import nodemailer from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 import type { AttemptResult, Channel } from './record.js';
 import { renderMail, type Notification } from './render.js';
 
@@ -35,7 +35,9 @@ export function messageIdOf(key: string): string {
 
 export function createMailChannel(o: MailChannelOptions): Channel {
   const timeout = o.timeoutMs ?? 30_000;
-  const transport = nodemailer.createTransport({
+  // nodemailer is loaded with the first notification, not at start: a serve that never mails does not hold it (issue 15, memory).
+  let transport: Transporter | undefined;
+  const open = async (): Promise<Transporter> => (transport ??= (await import('nodemailer')).default.createTransport({
     host: o.host,
     port: o.port,
     secure: o.secure,
@@ -48,13 +50,13 @@ export function createMailChannel(o: MailChannelOptions): Channel {
     socketTimeout: timeout,
     // One mail per connection: notifications are rare, and a pooled connection the relay dropped is one more failure mode.
     pool: false,
-  });
+  }));
   return {
     name: 'mail',
     async send(n: Notification, key: string): Promise<AttemptResult> {
       const mail = renderMail(n, o.linkBaseUrl);
       try {
-        await transport.sendMail({ from: o.from, to: [...o.to], subject: mail.subject, text: mail.text, messageId: messageIdOf(key), headers: { 'X-Tracehive-Key': key } });
+        await (await open()).sendMail({ from: o.from, to: [...o.to], subject: mail.subject, text: mail.text, messageId: messageIdOf(key), headers: { 'X-Tracehive-Key': key } });
         return { kind: 'sent' };
       } catch (err) {
         const e = err as { responseCode?: number; response?: string; code?: string; message: string };
@@ -64,7 +66,7 @@ export function createMailChannel(o: MailChannelOptions): Channel {
       }
     },
     async close() {
-      transport.close();
+      transport?.close();
     },
   };
 }

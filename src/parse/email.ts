@@ -10,7 +10,7 @@
  * degrades to scanning the raw text.
  */
 import { createHash } from 'node:crypto';
-import { simpleParser, type ParsedMail as MpMail } from 'mailparser';
+import type { ParsedMail as MpMail } from 'mailparser';
 import { addressOf, findInlineForwards, htmlToText, type MailAddress } from './mail-text.js';
 import { addresses, bareId, firstAddress, headerDate, identityDigest, keptHeaders, rawHeaderLines, headerDateOffset, receivedValues } from './mail-headers.js';
 import { forwardKind, hashed, partOfAttachment, partOfWalked, type MailAttachment, type ParsedMailOrigin, type RawPart } from './mail-parts.js';
@@ -271,6 +271,12 @@ interface MimeRead {
   readonly parts: readonly RawPart[];
   /** Attachments in the mail, kept or not. */
   readonly partCount: number;
+}
+
+/** mailparser, loaded with the first mail: a serve that takes no mail does not hold it (issue 15, memory). */
+let mailparser: Promise<typeof import('mailparser')> | undefined;
+async function simpleParser(input: Buffer, options: typeof MAILPARSER_OPTIONS): Promise<MpMail> {
+  return (await (mailparser ??= import('mailparser'))).simpleParser(input, options);
 }
 
 /**

@@ -205,6 +205,13 @@ export class Delivery {
     return true;
   }
 
+  /** {@link offer} for an alert the sink's `encode` already made (mapped at accept, issue 15: `Sink.wire`). */
+  offerEncoded(sourceRef: string, body: string, meta: AlertMeta | undefined, ticket: readonly number[] = []): boolean {
+    if (!this.#accepting || this.#full()) return false;
+    this.#hold(new Held(sourceRef, body, ticket, undefined, meta));
+    return true;
+  }
+
   /** Takes a lifecycle job when there is room (it counts as one alert held); false when the caller must wait or the queue stops. */
   offerJob(job: LifecycleJob): boolean {
     if (!this.#accepting || this.#full()) return false;
@@ -226,8 +233,11 @@ export class Delivery {
   }
 
   #take(alert: Alert, ticket: readonly number[]): void {
+    this.#hold(new Held(alert.sourceRef, this.#opts.sink.encode(alert), ticket, undefined, alert.meta));
+  }
+
+  #hold(held: Held): void {
     this.#pending++;
-    const held = new Held(alert.sourceRef, this.#opts.sink.encode(alert), ticket, undefined, alert.meta);
     this.#pendingChars += held.body.length;
     this.#held.add(held);
     this.#waiting.push(held);

@@ -7,7 +7,7 @@
  * Only a window of the spool is ever in memory (`queue.maxPending` alerts plus the sightings the
  * lifecycle holds), whatever the backlog on disk: a day of TheHive outage costs disk, not RAM.
  */
-import type { Alert, DetectionRecord } from '../types.js';
+import type { Alert, AlertMeta, DetectionRecord } from '../types.js';
 import type { SpoolEntry } from './spool.js';
 
 /** A detection for the alert lifecycle, with the time it was received (the mapping clock). */
@@ -21,6 +21,8 @@ export interface SpooledSighting {
 /** What one spool record becomes. */
 export type Mapped =
   | { readonly kind: 'alert'; readonly alert: Alert }
+  /** An alert mapped and encoded at accept (issue 15): the queue takes its body as is. */
+  | { readonly kind: 'encoded'; readonly sourceRef: string; readonly body: string; readonly meta: AlertMeta | undefined }
   /** A detection for the lifecycle (only produced when it is on). */
   | { readonly kind: 'sighting'; readonly sighting: SpooledSighting }
   /** A mail's alert for the lifecycle, which updates the alert of an incident notified again (only when it is on). */
@@ -56,6 +58,8 @@ export interface FeedTarget {
   readonly accepting: boolean;
   whenRoom(): Promise<void>;
   offer(alert: Alert, ticket: readonly number[]): boolean;
+  /** {@link offer} for an alert already in the sink's encoding (`Sink.wire`). */
+  offerEncoded(sourceRef: string, body: string, meta: AlertMeta | undefined, ticket: readonly number[]): boolean;
 }
 
 export interface FeederOptions {
@@ -141,6 +145,8 @@ export class Feeder {
           this.#o.skipped?.(entry, mapped.reason, mapped.invalid);
         } else if (mapped.kind === 'dead') {
           dead.push({ alert: mapped.alert, reason: mapped.reason, seq: entry.seq });
+        } else if (mapped.kind === 'encoded') {
+          if (!delivery.offerEncoded(mapped.sourceRef, mapped.body, mapped.meta, [entry.seq]) && !(await this.#hand(mapped, [entry.seq]))) return;
         } else if (mapped.kind === 'alert') {
           if (!(await this.#hand(mapped.alert, [entry.seq]))) return;
         } else if (lifecycle) {
@@ -187,14 +193,16 @@ export class Feeder {
   }
 
   /** Hands an alert to the queue, waiting for room; false when the queue stopped taking them. */
-  async #hand(alert: Alert, ticket: readonly number[]): Promise<boolean> {
-    while (!this.#o.delivery.offer(alert, ticket)) {
+  async #hand(item: Alert | Extract<Mapped, { kind: 'encoded' }>, ticket: readonly number[]): Promise<boolean> {
+    const { delivery } = this.#o;
+    const offer = (): boolean => ('kind' in item && item.kind === 'encoded' ? delivery.offerEncoded(item.sourceRef, item.body, item.meta, ticket) : delivery.offer(item as Alert, ticket));
+    while (!offer()) {
       // Not taken: the queue is full (wait for room) or stopping (the spool keeps the records).
       if (!this.#running || !this.#o.delivery.accepting) return false;
       // Over its share meanwhile: this alert goes to the dead letters with the rest of the backlog.
       const overflow = this.#o.overflowing?.() ?? null;
       if (overflow !== null && this.#o.dead !== undefined) {
-        await this.#bury([{ alert, reason: overflow, seq: ticket[0] as number }]);
+        await this.#bury([{ alert: 'kind' in item && item.kind === 'encoded' ? encodedAlert(item) : (item as Alert), reason: overflow, seq: ticket[0] as number }]);
         for (const seq of ticket.slice(1)) this.#o.spool.ack(seq);
         return true;
       }
@@ -209,6 +217,12 @@ export class Feeder {
     await Promise.race([p, new Promise<void>((resolve) => (this.#wake = resolve))]);
     this.#wake = undefined;
   }
+}
+
+/** An encoded alert as an object again (a dead letter keeps the alert as one), with its rules' meta. */
+export function encodedAlert(item: { readonly body: string; readonly meta: AlertMeta | undefined }): Alert {
+  const alert = JSON.parse(item.body) as Alert;
+  return item.meta === undefined ? alert : { ...alert, meta: item.meta };
 }
 
 function sleep(ms: number): Promise<void> {

@@ -10,8 +10,13 @@ import { describe } from './spool-errors.js';
 import { type Segment, SegmentCursor } from './spool-segment-reader.js';
 import type { SpoolEntry } from './spool.js';
 
-/** Committed-unread records kept in memory for the reader at most; beyond, it reads them from disk. */
-export const TAIL_MAX_BYTES = 8 * 1024 * 1024;
+/**
+ * Committed-unread records kept in memory for the reader at most, their memos' heap included
+ * (an alert encoded at accept is ~3 times its line); beyond, it reads them from disk. Above two
+ * early commits' worth (spool.commitBatchBytes / 2 of payload, and their memos), so a reader that
+ * keeps up never falls to the disk path, where each record must be mapped again.
+ */
+export const TAIL_MAX_BYTES = 24 * 1024 * 1024;
 
 /** What the reader needs of the spool. */
 export interface ReaderSpool {
@@ -86,9 +91,12 @@ export class SpoolReader {
   /** A commit made `batch` durable at `offset` of `segment`: keep it in memory while the reader keeps up. */
   committed(batch: readonly SpoolEntry[], segment: Segment, offset: number, bytes: number): void {
     if (this.#mode !== 'tail') return;
-    if (this.#tailBytes + bytes <= TAIL_MAX_BYTES) {
-      this.#tail.push({ segment, offset, entries: batch, bytes, index: 0 });
-      this.#tailBytes += bytes;
+    // What the records hold in memory: their bytes on disk and what their memos hold (issue 15).
+    let held = bytes;
+    for (const entry of batch) held += entry.memoBytes ?? 0;
+    if (this.#tailBytes + held <= TAIL_MAX_BYTES) {
+      this.#tail.push({ segment, offset, entries: batch, bytes: held, index: 0 });
+      this.#tailBytes += held;
     } else {
       // The reader fell behind: drop the tail and read it back from disk, where it starts.
       const from = this.#tail[0] ?? { segment, offset };

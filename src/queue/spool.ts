@@ -98,6 +98,8 @@ export interface SpoolEntry {
    * written to disk: a record read back from a segment has none, and is parsed from its payload.
    */
   readonly memo?: unknown;
+  /** Bytes of heap the memo holds (an encoded alert's body): the memory tail counts them with the payload. */
+  readonly memoBytes?: number;
 }
 
 /** One more reader of the spool ({@link Spool.cursor}): what a delivery target's feeder reads. */
@@ -311,6 +313,11 @@ export class Spool {
     return this.#blocked !== null || this.#diskBytes + this.#bufferedBytes >= this.#maxBytes || this.#bufferedBytes >= this.#batchBytes;
   }
 
+  /** Bytes that may still be appended before `maxBytes` (0 when at or over it). */
+  get roomBytes(): number {
+    return Math.max(0, this.#maxBytes - this.#diskBytes - this.#bufferedBytes);
+  }
+
   /** True once `stats().bytes >= maxBytes` (the configured size, not a transient batch). */
   get atMaxBytes(): boolean {
     return this.#diskBytes + this.#bufferedBytes >= this.#maxBytes;
@@ -341,14 +348,14 @@ export class Spool {
    * Error with code `ERR_SPOOL_CLOSED` after close(), and a TypeError for a payload over 256 MiB
    * (no line or mail tracehive accepts comes near).
    */
-  append(payload: string, time?: number, memo?: unknown): number {
+  append(payload: string, time?: number, memo?: unknown, memoBytes = 0): number {
     if (this.#closing) throw spoolError('ERR_SPOOL_CLOSED', `The spool in ${this.#dir} is closed: nothing more can be appended (tracehive is shutting down).`);
     const at = clampTime(time === undefined || !Number.isFinite(time) ? this.#now() : time);
     const bytes = Buffer.byteLength(payload, 'utf8');
     if (bytes > MAX_PAYLOAD_BYTES) throw new TypeError(`Expected \`payload\` to be at most ${MAX_PAYLOAD_BYTES} bytes, got ${bytes}.`);
     const seq = this.#nextSeq++;
     if (this.#pending.length === 0) this.#pendingSince = performance.now();
-    this.#pending.push(memo === undefined ? { seq, time: at, payload } : { seq, time: at, payload, memo });
+    this.#pending.push(memo === undefined ? { seq, time: at, payload } : { seq, time: at, payload, memo, memoBytes });
     this.#pendingBytes += HEADER_BYTES + bytes;
     this.#bufferedBytes += HEADER_BYTES + bytes;
     this.#unacked++;

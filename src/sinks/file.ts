@@ -113,6 +113,7 @@ export function createFileSink(path: string, files?: FileCopySource): Sink {
     name: 'file',
     maxBatch: FILE_MAX_BATCH,
     encode: (alert) => JSON.stringify(wireAlert(alert)),
+    wire: true,
     decode: (body) => JSON.parse(body) as Alert,
     send: (batch: readonly QueuedAlert[], signal: AbortSignal): Promise<Outcome> => append(batch, signal),
     ops,

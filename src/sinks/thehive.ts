@@ -93,6 +93,7 @@ export function createTheHiveSink(opts: TheHiveSinkOptions): TheHiveSink {
     },
     // v0: TheHive 4 refuses bodies over 256 kB, so encodeV0 shortens a bigger alert (thehive-v0.ts).
     encode: (alert: Alert): string => (encodedAs === 'v1' ? JSON.stringify(wireAlert(alert)) : encodeV0(alert)),
+    wire: encodedAs === 'v1',
     decode,
     async send(batch: readonly QueuedAlert[], signal: AbortSignal): Promise<Outcome> {
       const [queued] = batch;

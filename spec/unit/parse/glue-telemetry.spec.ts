@@ -39,21 +39,21 @@ describe('glued context fields: counter and once-a-minute warning', () => {
   }
 
   it('counts each split field and warns once per minute, naming RecordFieldContextFormat and its leading blank', async () => {
-    for (let i = 0; i < 5; i++) glue.parsed(rec(GLUED));
+    for (let i = 0; i < 5; i++) glue.parsed(rec(GLUED).glued ?? 0);
     await new Promise((r) => setImmediate(r));
     expect(await counted()).to.equal(15);
     expect(logs).to.have.length(1);
     expect(logs[0]?.level).to.equal(40);
     expect(logs[0]?.msg).to.contain('RecordFieldContextFormat').and.contain('leading blank');
     clock += 60_000;
-    glue.parsed(rec(GLUED));
+    glue.parsed(rec(GLUED).glued ?? 0);
     await new Promise((r) => setImmediate(r));
     expect(logs).to.have.length(2);
     expect(logs[1]?.lines, 'lines glued since the last warning').to.equal(5);
   });
 
   it('says nothing about a correct line', async () => {
-    glue.parsed(rec(PLAIN));
+    glue.parsed(rec(PLAIN).glued ?? 0);
     await new Promise((r) => setImmediate(r));
     expect(await counted()).to.equal(0);
     expect(logs).to.have.length(0);

@@ -1,0 +1,38 @@
+/**
+ * The map worker's thread (issue 15, point 3): parses, maps and encodes batches of listener
+ * lines with the one pure function the main thread would run (map/line-batch.ts), so that the
+ * main thread keeps sockets, spool and delivery and the second core does the mapping.
+ * Messages are answered in the order they came; a batch that throws is answered with the error
+ * (the main thread then maps it itself), and the worker goes on.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { mapLineBatch, packOutcomes } from '../map/line-batch.js';
+import { encodeText, unpackLines, type PackedLines } from './wire.js';
+import type { AlertPolicy } from '../types.js';
+
+/** A batch to map. */
+export interface MapRequest extends PackedLines {
+  readonly id: number;
+  readonly times: Float64Array;
+  readonly peers?: readonly string[];
+}
+
+/** Its outcomes (map/line-batch.ts packOutcomes as UTF-8), or why it failed. */
+export type MapReply = { readonly id: number; readonly outcomes: Uint8Array } | { readonly id: number; readonly error: string };
+
+const policy = (workerData as { policy: AlertPolicy }).policy;
+const port = parentPort;
+if (port === null) throw new Error('map-worker/worker.js runs as a worker thread only.');
+
+port.on('message', (request: MapRequest) => {
+  let reply: MapReply;
+  try {
+    const lines = unpackLines(request);
+    const outcomes = encodeText(packOutcomes(mapLineBatch({ lines, times: request.times, ...(request.peers ? { peers: request.peers } : {}) }, policy)));
+    reply = { id: request.id, outcomes };
+    port.postMessage(reply, [outcomes.buffer as ArrayBuffer]);
+  } catch (err) {
+    reply = { id: request.id, error: err instanceof Error ? err.message : String(err) };
+    port.postMessage(reply);
+  }
+});

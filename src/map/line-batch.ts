@@ -1,0 +1,106 @@
+/**
+ * A batch of listener lines made into what the spool keeps of them (issue 15, points 1 to 3): each
+ * line parsed once, mapped and encoded at accept, so that what waits for the spool's fsync and
+ * the feeder is one flat string per alert (its wire body), not the parsed record's object graph.
+ * This is the work the map worker (src/map-worker/) does off the main thread; it is pure, so the
+ * main thread runs the very same function when there is no worker.
+ *
+ * The outcomes travel between threads as one string: fields separated by {@link FIELD}, which
+ * no field can hold (a body and a meta are JSON, whose strings escape control characters; a
+ * detail is cleaned), {@link FIELDS_PER_LINE} fields a line.
+ */
+import { parseLine } from '../parse/kv.js';
+import { alertFromRecord } from './alert.js';
+import { wireAlert } from '../sinks/rule-refusal.js';
+import type { ErrorCode } from '../errors.js';
+import type { AlertMeta, AlertPolicy } from '../types.js';
+
+/** What one line became. */
+export type LineOutcome =
+  /** A detection's alert, encoded as the v1 wire body; `meta` is the rules' meta as JSON ('' for none). */
+  | { readonly kind: 'alert'; readonly body: string; readonly sourceRef: string; readonly meta: string; readonly glued: number }
+  /** No CyberTrace event: the code and detail the main thread counts and keeps in the rejected log. */
+  | { readonly kind: 'rejected'; readonly code: ErrorCode; readonly detail: string }
+  /** A `finished` marker or a detection the mapper makes no alert of: only counted. */
+  | { readonly kind: 'none'; readonly recordKind: string; readonly glued: number }
+  /** A service alert (logged, maybe an alert, rare): the main thread handles it the way it always did. */
+  | { readonly kind: 'main' };
+
+/** One batch of lines with their receive times (the mapping clock) and, when a rule matches on it, each line's peer address. */
+export interface LineBatch {
+  readonly lines: readonly string[];
+  readonly times: ArrayLike<number>;
+  readonly peers?: readonly string[];
+}
+
+/** Maps each line of the batch under `policy`. Pure. Never throws for a line: a mapper failure is that line's rejection. */
+export function mapLineBatch(batch: LineBatch, policy: AlertPolicy): LineOutcome[] {
+  const out: LineOutcome[] = new Array<LineOutcome>(batch.lines.length);
+  for (let i = 0; i < batch.lines.length; i++) out[i] = mapLine(batch.lines[i] as string, batch.times[i] as number, batch.peers?.[i], policy);
+  return out;
+}
+
+function mapLine(line: string, receivedAt: number, peer: string | undefined, policy: AlertPolicy): LineOutcome {
+  const parsed = parseLine(line);
+  if (!parsed.ok) return { kind: 'rejected', code: parsed.code, detail: parsed.detail };
+  const record = parsed.value;
+  if (record.kind === 'service') return { kind: 'main' };
+  const glued = record.glued ?? 0;
+  if (record.kind !== 'detection') return { kind: 'none', recordKind: record.kind, glued };
+  const alert = alertFromRecord(record, policy, receivedAt, peer);
+  if (alert === null) return { kind: 'none', recordKind: record.kind, glued };
+  return { kind: 'alert', body: JSON.stringify(wireAlert(alert)), sourceRef: alert.sourceRef, meta: alert.meta === undefined ? '' : JSON.stringify(alert.meta), glued };
+}
+
+/** Separates the fields of {@link packOutcomes}' string. */
+export const FIELD = '\u0001';
+export const FIELDS_PER_LINE = 5;
+
+/** The outcomes as one string (a few hundred kB for a batch), for the trip back to the main thread. */
+export function packOutcomes(outcomes: readonly LineOutcome[]): string {
+  const parts: string[] = [];
+  for (const o of outcomes) {
+    switch (o.kind) {
+      case 'alert':
+        parts.push('A', o.body, o.sourceRef, o.meta, String(o.glued));
+        break;
+      case 'rejected':
+        parts.push('R', o.code, clean(o.detail), '', '');
+        break;
+      case 'none':
+        parts.push('N', o.recordKind, String(o.glued), '', '');
+        break;
+      case 'main':
+        parts.push('M', '', '', '', '');
+        break;
+    }
+  }
+  return parts.join(FIELD);
+}
+
+/** {@link packOutcomes} undone; throws when the text is not `count` lines' worth of outcomes. */
+export function unpackOutcomes(text: string, count: number): LineOutcome[] {
+  const f = count === 0 ? [] : text.split(FIELD);
+  if (f.length !== count * FIELDS_PER_LINE) throw new Error(`Expected ${count * FIELDS_PER_LINE} fields for ${count} lines, got ${f.length}.`);
+  const out: LineOutcome[] = new Array<LineOutcome>(count);
+  for (let i = 0, at = 0; i < count; i++, at += FIELDS_PER_LINE) {
+    const tag = f[at] as string;
+    const a = f[at + 1] as string;
+    const b = f[at + 2] as string;
+    if (tag === 'A') out[i] = { kind: 'alert', body: a, sourceRef: b, meta: f[at + 3] as string, glued: Number(f[at + 4]) };
+    else if (tag === 'R') out[i] = { kind: 'rejected', code: a as ErrorCode, detail: b };
+    else if (tag === 'N') out[i] = { kind: 'none', recordKind: a, glued: Number(b) };
+    else if (tag === 'M') out[i] = { kind: 'main' };
+    else throw new Error(`Unknown outcome tag ${JSON.stringify(tag)} for line ${i}.`);
+  }
+  return out;
+}
+
+/** The rules' meta of an alert outcome, or undefined. */
+export function metaOf(outcome: { readonly meta: string }): AlertMeta | undefined {
+  return outcome.meta === '' ? undefined : (JSON.parse(outcome.meta) as AlertMeta);
+}
+
+function clean(text: string): string {
+  return text.includes(FIELD) ? text.split(FIELD).join('?') : text;
+}
