@@ -173,9 +173,10 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
     telemetry,
     now,
     // The memo's heap counts toward the spool's memory tail: an encoded body, or a parsed record (about twice its line).
-    accept: (line, receivedAt, peer, memo) => append(peer === undefined ? lineRecord(line) : peerLineRecord(peer, line), receivedAt, memo, memo instanceof Encoded ? memo.body.length : 2 * line.length),
+    accept: (line, receivedAt, peer, memo) => append(peer === undefined ? lineRecord(line) : peerLineRecord(peer, line), receivedAt, memo, memo === undefined ? 0 : memo instanceof Encoded ? memo.body.length : 2 * line.length),
     admit,
     roomBytes: () => spool?.roomBytes ?? 0,
+    memoUsed: () => spool?.tailing ?? true,
     keepRejected: (entry) => {
       rejectedLog.write(entry).catch((err: unknown) => log.warn({ err }, 'Cannot write the rejected-line log; the line is only counted.'));
     },
@@ -276,7 +277,9 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
     telemetry.spoolRecovered(opened.recovery);
     notify = await startNotifier({ config, log: log.child({ component: 'notify' }), registry: telemetry.registry, now });
     // thehive.url's target reads with the spool's own reader; each named target with a cursor of its own.
-    for (const t of targets) await t.start(t === primary ? opened : opened.cursor(), notify?.notifier, telemetry.registry);
+    // The map worker maps lines at accept and those the feeders read back from disk.
+    if (tcp && !stopping) mapper = startMapper();
+    for (const t of targets) await t.start(t === primary ? opened : opened.cursor(), notify?.notifier, telemetry.registry, mapper);
     requeueing = drops
       .legacy(opened)
       .catch((err: unknown) => log.error({ err }, 'Draining the legacy spool.dir/incoming/ failed; retried at the next start.'))
@@ -287,7 +290,6 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
     }, REQUEUE_POLL_MS);
     requeueTimer.unref();
     if (tcp && !stopping) {
-      mapper = startMapper();
       addresses.tcp = await tcp.start();
       tcpListening = true;
       log.info({ host: addresses.tcp.address, port: addresses.tcp.port }, 'CyberTrace listener ready: point OutputSettings > ConnectionString here.');
@@ -353,9 +355,9 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
       await bounded(sourcesDone);
       // Lines at the map worker are spooled before the spool closes.
       await bounded(pipeline.drain());
-      await bounded(mapper?.close());
       tcpListening = false;
       await bounded(Promise.all(targets.map((t) => t.feeder?.stop())));
+      await bounded(mapper?.close());
       await bounded(requeueing);
       // Sightings waiting for their interval get their flush within the deadline too.
       for (const t of targets) t.lifecycle?.lifecycle.flushAll();

@@ -44,7 +44,7 @@ export interface LinePipelineOptions {
    * what the feeder needs of it, kept in memory with the record (the parsed record, or the
    * {@link Encoded} alert when lines are mapped at accept).
    */
-  readonly accept: (line: string, receivedAt: number, peer: string | undefined, memo: CyberTraceRecord | Encoded) => void | Promise<void>;
+  readonly accept: (line: string, receivedAt: number, peer: string | undefined, memo?: CyberTraceRecord | Encoded) => void | Promise<void>;
   readonly keepRejected: (entry: RejectedEntry) => void;
   /**
    * Lines mapped at accept: asked as each line arrives, a promise when the sources must pause now
@@ -57,6 +57,12 @@ export interface LinePipelineOptions {
    * the sources wait for them to be spooled (then `admit` tells), so the spool is not overrun.
    */
   readonly roomBytes?: () => number;
+  /**
+   * Lines mapped at accept: false while the spool's readers are behind (they read what is appended
+   * now back from disk, without its memo): the mapper then only parses, and the line is mapped
+   * once, when it is read back.
+   */
+  readonly memoUsed?: () => boolean;
 }
 
 /** A detection's alert, mapped and encoded at accept (issue 15): what the feeder hands the queue as is. */
@@ -180,7 +186,7 @@ export class LinePipeline {
     this.#inFlight.push(batch);
     this.#inFlightChars += batch.chars;
     const peers = this.#peerRules ? batch.peers.map(peerAddress) : undefined;
-    const request = { lines: batch.lines, times: batch.times, ...(peers ? { peers } : {}) };
+    const request = { lines: batch.lines, times: batch.times, parseOnly: this.#o.memoUsed?.() === false, ...(peers ? { peers } : {}) };
     void (this.#mapper as LineMapper).map(request).then((outcomes) => {
       batch.outcomes = outcomes;
       // In order: a batch back early waits for the ones before it.
@@ -211,6 +217,10 @@ export class LinePipeline {
         telemetry.lineParsedAs('detection', o.glued);
         telemetry.alertQueued();
         wait = this.#o.accept(line, batch.times[i] as number, this.#peerRules ? peerAddress(peer) : undefined, new Encoded(o.body, o.sourceRef, o.meta));
+      } else if (o.kind === 'detection') {
+        telemetry.lineParsedAs('detection', o.glued);
+        telemetry.alertQueued();
+        wait = this.#o.accept(line, batch.times[i] as number, this.#peerRules ? peerAddress(peer) : undefined);
       } else if (o.kind === 'rejected') {
         this.#rejected(o.code, o.detail, line, peer);
       } else if (o.kind === 'none') {
@@ -294,6 +304,37 @@ export function mapSpooled(entry: SpoolEntry, policy: AlertPolicy, grouping: boo
   if (grouping && record.kind === 'detection') return { kind: 'sighting', sighting: { record, receivedAt: entry.time, ...(item.peer === undefined ? {} : { peer: item.peer }) } };
   const alert = alertFromRecord(record, policy, entry.time, item.peer);
   return alert === null ? { kind: 'skip', reason: 'no alert for this record', invalid: false } : { kind: 'alert', alert };
+}
+
+/**
+ * Records read back from disk (no memo: a backlog, a restart) mapped on the map worker, in one
+ * batch (issue 15): each line that becomes an alert gets the {@link Encoded} memo a line mapped at
+ * accept has, so that the feeder hands it on as is and the main thread maps none. Returns the
+ * entries with those memos; the others as they were (mapSpooled handles them as always).
+ */
+export async function premapSpooled(entries: readonly SpoolEntry[], mapper: LineMapper, policy: AlertPolicy): Promise<SpoolEntry[]> {
+  const at: number[] = [];
+  const lines: string[] = [];
+  const times: number[] = [];
+  const peers: string[] = [];
+  entries.forEach((entry, i) => {
+    if (entry.memo !== undefined) return;
+    const item = decodeRecord(entry.payload);
+    if (item.kind !== 'line') return;
+    at.push(i);
+    lines.push(item.line);
+    times.push(entry.time);
+    peers.push(item.peer ?? '');
+  });
+  if (at.length === 0) return [...entries];
+  const outcomes = await mapper.map({ lines, times, ...(rulesUsePeer(policy) ? { peers } : {}) });
+  const out = [...entries];
+  at.forEach((i, k) => {
+    const o = outcomes[k];
+    // What the peer-less path gives for a line spooled without a peer: the same peer, undefined.
+    if (o?.kind === 'alert' && (peers[k] !== '' || !rulesUsePeer(policy))) out[i] = { ...(entries[i] as SpoolEntry), memo: new Encoded(o.body, o.sourceRef, o.meta) };
+  });
+  return out;
 }
 
 /**

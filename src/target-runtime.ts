@@ -19,7 +19,8 @@ import type { FileStore } from './io/file-store.js';
 import type { KeptFiles } from './io/kept-files.js';
 import { startLifecycle, type LifecycleRuntime } from './lifecycle/runtime.js';
 import type { Notifier } from './lifecycle/types.js';
-import { mapSpooled, routeSpooled } from './pipeline.js';
+import { mapSpooled, premapSpooled, routeSpooled } from './pipeline.js';
+import type { LineMapper } from './map-worker/client.js';
 import { createDeadLetterLog, type DeadLetterLog } from './queue/dead-letter.js';
 import { Delivery } from './queue/delivery.js';
 import { encodedAlert, Feeder, type FeedSource, type Mapped } from './queue/feeder.js';
@@ -148,7 +149,8 @@ export class TargetRuntime {
   }
 
   /** Opens its lifecycle state and starts its feeder on `source`, and its key check. */
-  async start(source: TargetSource, notifier: Notifier | undefined, registry: Registry): Promise<void> {
+  /** `mapper`: the map worker, which maps the lines this target reads back from disk (issue 15). */
+  async start(source: TargetSource, notifier: Notifier | undefined, registry: Registry, mapper?: LineMapper): Promise<void> {
     const { config, target, now } = this.#o;
     this.#source = source;
     const ops = this.sink.ops;
@@ -162,6 +164,8 @@ export class TargetRuntime {
       spool: source,
       delivery: this.delivery,
       map: (entry) => this.#map(entry, lifecycle !== undefined),
+      // The lifecycle groups parsed records, and a v0 sink encodes its own bodies: those map here.
+      ...(mapper !== undefined && lifecycle === undefined && this.sink.wire === true ? { premap: (entries: readonly SpoolEntry[]) => premapSpooled(entries, mapper, config.alert) } : {}),
       ...(lifecycle ? { lifecycle: lifecycle.target } : {}),
       skipped: (entry, reason, invalid) => this.#o.telemetry.spoolSkipped(reason, invalid, entry.seq),
       failed: (err) => this.#o.telemetry.spoolError(err, 'read'),

@@ -7,9 +7,9 @@
 import { expect } from 'chai';
 import { DEFAULT_POLICY } from '../../src/map/alert.js';
 import { inlineMapper, type LineMapper } from '../../src/map-worker/client.js';
-import { Encoded, LinePipeline, mapSpooled, type RejectedEntry } from '../../src/pipeline.js';
+import { Encoded, LinePipeline, mapSpooled, premapSpooled, type RejectedEntry } from '../../src/pipeline.js';
 import { encodedAlert } from '../../src/queue/feeder.js';
-import { lineRecord } from '../../src/queue/spool-payload.js';
+import { alertRecord, lineRecord, peerLineRecord } from '../../src/queue/spool-payload.js';
 import { createLogger } from '../../src/log.js';
 import { Telemetry } from '../../src/telemetry.js';
 import { detectionLines } from '../support/lines.js';
@@ -24,7 +24,7 @@ interface Spooled {
   readonly memo: unknown;
 }
 
-function setup(mapper?: LineMapper, accept?: () => void | Promise<void>, gates: { admit?: () => void | Promise<void>; roomBytes?: () => number } = {}) {
+function setup(mapper?: LineMapper, accept?: () => void | Promise<void>, gates: { admit?: () => void | Promise<void>; roomBytes?: () => number; memoUsed?: () => boolean } = {}) {
   const spooled: Spooled[] = [];
   const rejected: RejectedEntry[] = [];
   const telemetry = new Telemetry(createLogger('silent'), () => 0);
@@ -136,6 +136,23 @@ describe('LinePipeline in batches (issue 15: map at accept)', () => {
     expect(spooled).to.have.length(handed);
   });
 
+  it('while the spool’s readers are behind, spools parsed lines without a memo (they are mapped once, when read back)', async () => {
+    let behind = true;
+    const { pipeline, spooled } = setup(inlineMapper(policy), undefined, { memoUsed: () => !behind });
+    const lines = detectionLines(4);
+    pipeline.handle(lines[0] as string, 'p:1');
+    pipeline.handle('garbage', 'p:1');
+    await pipeline.drain();
+    behind = false;
+    pipeline.handle(lines[1] as string, 'p:1');
+    await pipeline.drain();
+    expect(spooled.map((s) => [s.line, s.memo instanceof Encoded])).to.deep.equal([
+      [lines[0], false],
+      [lines[1], true],
+    ]);
+    expect(spooled[0]?.memo).to.equal(undefined);
+  });
+
   it('pauses a source at once while the spool says so (a budget, a failing disk), before any line of it is mapped', async () => {
     let open: () => void = () => {};
     let paused: Promise<void> | undefined = new Promise<void>((resolve) => (open = resolve));
@@ -164,5 +181,42 @@ describe('LinePipeline in batches (issue 15: map at accept)', () => {
     expect(taken, 'about the room in characters, then a pause').to.be.within(20_000, 20_000 + 400);
     await wait;
     expect(spooled).to.have.length(handed);
+  });
+});
+
+describe('premapSpooled (issue 15: records read back from disk, mapped on the map worker)', () => {
+  const peerPolicy = { ...DEFAULT_POLICY, rules: [{ match: { peer: ['192.0.2.0/24'] }, set: { organisation: 'soc-b' } }] };
+
+  it('gives each line the memo a line mapped at accept has: the feeder hands on what it mapped from disk before, byte for byte', async () => {
+    const lines = detectionLines(50);
+    const entries = [
+      ...lines.map((line, i) => ({ seq: i, time: Date.UTC(2026, 11, 5) + i, payload: i % 2 === 0 ? peerLineRecord('192.0.2.9', line) : peerLineRecord('198.51.100.9', line) })),
+      { seq: 60, time: 0, payload: lineRecord('garbage') },
+      { seq: 61, time: 0, payload: 'Znot a record' },
+      { seq: 62, time: 0, payload: alertRecord({ sourceRef: 'mail-1', title: 't', observables: [], tags: [] } as never) },
+    ];
+    const premapped = await premapSpooled(entries, inlineMapper(peerPolicy), peerPolicy);
+    expect(premapped).to.have.length(entries.length);
+    premapped.forEach((entry, i) => {
+      const before = mapSpooled(entries[i] as (typeof entries)[number], peerPolicy, false);
+      const after = mapSpooled(entry, peerPolicy, false);
+      if (i < 50) {
+        if (before.kind !== 'alert' || after.kind !== 'encoded') throw new Error(`${i}: ${before.kind} / ${after.kind}`);
+        expect(after.body).to.equal(JSON.stringify({ ...before.alert, meta: undefined }));
+        expect(after.meta).to.deep.equal(before.alert.meta);
+      } else {
+        expect(entry, 'left as it was').to.equal(entries[i]);
+        expect(after).to.deep.equal(before);
+      }
+    });
+    const orgs = premapped.slice(0, 4).map((e) => (e.memo instanceof Encoded ? JSON.parse(e.memo.meta || '{}').organisation : 'none'));
+    expect(orgs).to.deep.equal(['soc-b', undefined, 'soc-b', undefined]);
+  });
+
+  it('leaves to the main thread a line spooled without its peer while a rule matches on peers', async () => {
+    const [line] = detectionLines(1);
+    const entries = [{ seq: 1, time: 0, payload: lineRecord(line as string) }];
+    expect((await premapSpooled(entries, inlineMapper(peerPolicy), peerPolicy))[0]).to.equal(entries[0]);
+    expect((await premapSpooled(entries, inlineMapper(DEFAULT_POLICY), DEFAULT_POLICY))[0]?.memo).to.be.instanceOf(Encoded);
   });
 });

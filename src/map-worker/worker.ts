@@ -15,6 +15,7 @@ export interface MapRequest extends PackedLines {
   readonly id: number;
   readonly times: Float64Array;
   readonly peers?: readonly string[];
+  readonly parseOnly: boolean;
 }
 
 /** Its outcomes (map/line-batch.ts packOutcomes as UTF-8), or why it failed. */
@@ -28,7 +29,7 @@ port.on('message', (request: MapRequest) => {
   let reply: MapReply;
   try {
     const lines = unpackLines(request);
-    const outcomes = encodeText(packOutcomes(mapLineBatch({ lines, times: request.times, ...(request.peers ? { peers: request.peers } : {}) }, policy)));
+    const outcomes = encodeText(packOutcomes(mapLineBatch({ lines, times: request.times, parseOnly: request.parseOnly, ...(request.peers ? { peers: request.peers } : {}) }, policy)));
     reply = { id: request.id, outcomes };
     port.postMessage(reply, [outcomes.buffer as ArrayBuffer]);
   } catch (err) {

@@ -19,6 +19,8 @@ import type { AlertMeta, AlertPolicy } from '../types.js';
 export type LineOutcome =
   /** A detection's alert, encoded as the v1 wire body; `meta` is the rules' meta as JSON ('' for none). */
   | { readonly kind: 'alert'; readonly body: string; readonly sourceRef: string; readonly meta: string; readonly glued: number }
+  /** A detection parsed but not mapped (the batch was `parseOnly`): spooled without a memo, mapped when read back. */
+  | { readonly kind: 'detection'; readonly glued: number }
   /** No CyberTrace event: the code and detail the main thread counts and keeps in the rejected log. */
   | { readonly kind: 'rejected'; readonly code: ErrorCode; readonly detail: string }
   /** A `finished` marker or a detection the mapper makes no alert of: only counted. */
@@ -31,22 +33,29 @@ export interface LineBatch {
   readonly lines: readonly string[];
   readonly times: ArrayLike<number>;
   readonly peers?: readonly string[];
+  /**
+   * Parse only, do not map: the spool's readers are behind and will read these lines back from
+   * disk, where a memo is not kept, so mapping now would be wasted (issue 15).
+   */
+  readonly parseOnly?: boolean;
 }
 
 /** Maps each line of the batch under `policy`. Pure. Never throws for a line: a mapper failure is that line's rejection. */
 export function mapLineBatch(batch: LineBatch, policy: AlertPolicy): LineOutcome[] {
   const out: LineOutcome[] = new Array<LineOutcome>(batch.lines.length);
-  for (let i = 0; i < batch.lines.length; i++) out[i] = mapLine(batch.lines[i] as string, batch.times[i] as number, batch.peers?.[i], policy);
+  const parseOnly = batch.parseOnly === true;
+  for (let i = 0; i < batch.lines.length; i++) out[i] = mapLine(batch.lines[i] as string, batch.times[i] as number, batch.peers?.[i], policy, parseOnly);
   return out;
 }
 
-function mapLine(line: string, receivedAt: number, peer: string | undefined, policy: AlertPolicy): LineOutcome {
+function mapLine(line: string, receivedAt: number, peer: string | undefined, policy: AlertPolicy, parseOnly: boolean): LineOutcome {
   const parsed = parseLine(line);
   if (!parsed.ok) return { kind: 'rejected', code: parsed.code, detail: parsed.detail };
   const record = parsed.value;
   if (record.kind === 'service') return { kind: 'main' };
   const glued = record.glued ?? 0;
   if (record.kind !== 'detection') return { kind: 'none', recordKind: record.kind, glued };
+  if (parseOnly) return { kind: 'detection', glued };
   const alert = alertFromRecord(record, policy, receivedAt, peer);
   if (alert === null) return { kind: 'none', recordKind: record.kind, glued };
   return { kind: 'alert', body: JSON.stringify(wireAlert(alert)), sourceRef: alert.sourceRef, meta: alert.meta === undefined ? '' : JSON.stringify(alert.meta), glued };
@@ -63,6 +72,9 @@ export function packOutcomes(outcomes: readonly LineOutcome[]): string {
     switch (o.kind) {
       case 'alert':
         parts.push('A', o.body, o.sourceRef, o.meta, String(o.glued));
+        break;
+      case 'detection':
+        parts.push('D', String(o.glued), '', '', '');
         break;
       case 'rejected':
         parts.push('R', o.code, clean(o.detail), '', '');
@@ -88,6 +100,7 @@ export function unpackOutcomes(text: string, count: number): LineOutcome[] {
     const a = f[at + 1] as string;
     const b = f[at + 2] as string;
     if (tag === 'A') out[i] = { kind: 'alert', body: a, sourceRef: b, meta: f[at + 3] as string, glued: Number(f[at + 4]) };
+    else if (tag === 'D') out[i] = { kind: 'detection', glued: Number(a) };
     else if (tag === 'R') out[i] = { kind: 'rejected', code: a as ErrorCode, detail: b };
     else if (tag === 'N') out[i] = { kind: 'none', recordKind: a, glued: Number(b) };
     else if (tag === 'M') out[i] = { kind: 'main' };

@@ -66,6 +66,11 @@ export interface FeederOptions {
   readonly spool: FeedSource;
   readonly delivery: FeedTarget;
   readonly map: (entry: SpoolEntry) => Mapped;
+  /**
+   * Given: each read batch goes through it first (the map worker maps the lines read back from
+   * disk, issue 15), then through `map`. A failure leaves the batch as it was: `map` maps it.
+   */
+  readonly premap?: (entries: readonly SpoolEntry[]) => Promise<SpoolEntry[]>;
   readonly lifecycle?: SightingTarget;
   /** A record that became no alert; `invalid` when it could not be read at all. Must not throw. */
   readonly skipped?: (entry: SpoolEntry, reason: string, invalid: boolean) => void;
@@ -135,6 +140,7 @@ export class Feeder {
         await this.#until(spool.whenReadable());
         continue;
       }
+      if (this.#o.premap !== undefined) entries = await this.#o.premap(entries).catch(() => entries);
       const dead: { alert: Alert; reason: string; seq: number }[] = [];
       for (const entry of entries) {
         const mapped = this.#map(entry);

@@ -71,6 +71,11 @@ export class SpoolReader {
     this.#diskTimeHint = oldestTime;
   }
 
+  /** True while it takes records from memory (it keeps up); false while it reads a backlog from disk. */
+  get tailing(): boolean {
+    return this.#mode === 'tail';
+  }
+
   /** Bytes of committed-unread records held in memory. */
   get tailBytes(): number {
     return this.#tailBytes;

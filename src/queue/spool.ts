@@ -336,6 +336,14 @@ export class Spool {
     return this.#closing;
   }
 
+  /**
+   * True while every reader takes records from memory (they keep up): what is appended now is read
+   * with its memo. False while one reads a backlog from disk, where memos are not kept.
+   */
+  get tailing(): boolean {
+    return this.#readers.every((r) => r.tailing);
+  }
+
   /** Bytes of committed-unread records the reader holds in memory (at most {@link TAIL_MAX_BYTES}). */
   get memoryTailBytes(): number {
     return this.#reader.tailBytes;

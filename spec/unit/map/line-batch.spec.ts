@@ -64,6 +64,13 @@ describe('mapLineBatch (issue 15: map at accept)', () => {
     expect(outcomes[2]).to.include({ recordKind: 'finished' });
   });
 
+  it('only parses when told the spool’s readers are behind (parseOnly): a detection is not mapped, the rest as always', () => {
+    const lines = [...detectionLines(3), 'no pairs at all'];
+    const outcomes = mapLineBatch({ lines, times: lines.map(() => AT), parseOnly: true }, DEFAULT_POLICY);
+    expect(outcomes.map((o) => o.kind)).to.deep.equal(['detection', 'detection', 'detection', 'rejected']);
+    expect(unpackOutcomes(packOutcomes(outcomes), 4)).to.deep.equal(outcomes);
+  });
+
   it('takes the mapping clock from each line’s receive time', () => {
     const line = 'category=KL_Malicious_URL matchedIndicator=x.example.test';
     const [early, late] = mapLineBatch({ lines: [line, line], times: [AT, AT + 3_600_000] }, DEFAULT_POLICY);
