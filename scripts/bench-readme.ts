@@ -18,7 +18,8 @@ export type RowId = 'a' | 'b' | 'c' | 'd';
 /** One measured pipeline. */
 export interface BenchRow {
   readonly row: RowId;
-  readonly system: 'tracehive' | 'syslog-ng';
+  /** `node`: Node's own ceiling (scripts/peer-node-ceiling.ts), row (a) only. */
+  readonly system: 'tracehive' | 'syslog-ng' | 'node';
   readonly pipeline: string;
   readonly lines: number;
   readonly alerts: number;
@@ -36,6 +37,8 @@ export interface BenchRow {
   readonly cpuSecPer100k: number;
   /** tracehive rows: its alerts/s ÷ the syslog-ng row's; null without one. */
   readonly ratio: number | null;
+  /** tracehive file rows: its alerts/s ÷ the Node ceiling's lines/s (absent in results of 0.3.0). */
+  readonly ceilingRatio?: number | null;
   /** The issue's target, e.g. `≥ 2.5×`; null on peer rows. */
   readonly target: string | null;
   readonly met: boolean | null;
@@ -76,14 +79,15 @@ export function renderBench(r: BenchResult): string {
     `${int(r.lines)} lines over ${r.connections} connections for (a) and (b), ${int(r.httpLines)} for (c), ${int(r.backlogLines)} for (d); ` +
       `${r.machine}, node ${r.node}, ${r.syslogNg ?? 'syslog-ng not installed'}; ${r.at.slice(0, 10)}`,
     '',
-    '| row | pipeline | lines/s | alerts/s | p50 / p99 ms, flood | p50 / p99 ms at 1,000/s | peak RSS MiB | CPU s / 100k lines | × syslog-ng | target |',
-    '|---|---|---:|---:|---:|---:|---:|---:|---:|---|',
+    '| row | pipeline | lines/s | alerts/s | p50 / p99 ms, flood | p50 / p99 ms at 1,000/s | peak RSS MiB | CPU s / 100k lines | × syslog-ng | × Node ceiling | target |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|',
   ];
   for (const w of r.rows) {
-    const ratio = w.system === 'syslog-ng' ? '' : opt(w.ratio, (n) => `${n.toFixed(2)}×`);
+    const ratio = w.system !== 'tracehive' ? '' : opt(w.ratio, (n) => `${n.toFixed(2)}×`);
+    const ofCeiling = w.system !== 'tracehive' ? '' : opt(w.ceilingRatio ?? null, (n) => `${n.toFixed(2)}×`);
     const target = w.target === null ? '' : `${w.target}: ${w.met === null ? 'not measured' : w.met ? '**met**' : '**missed**'}`;
     const pair = (a: number | null, b: number | null): string => (a === null ? '–' : `${int(a)} / ${opt(b)}`);
-    out.push(`| ${w.row} | ${w.pipeline} | ${int(w.linesPerSec)} | ${opt(w.alertsPerSec)} | ${pair(w.p50Ms, w.p99Ms)} | ${pair(w.pacedP50Ms, w.pacedP99Ms)} | ${w.peakRssMiB.toFixed(1)} | ${w.cpuSecPer100k.toFixed(2)} | ${ratio} | ${target} |`);
+    out.push(`| ${w.row} | ${w.pipeline} | ${int(w.linesPerSec)} | ${opt(w.alertsPerSec)} | ${pair(w.p50Ms, w.p99Ms)} | ${pair(w.pacedP50Ms, w.pacedP99Ms)} | ${w.peakRssMiB.toFixed(1)} | ${w.cpuSecPer100k.toFixed(2)} | ${ratio} | ${ofCeiling} | ${target} |`);
   }
   if (r.notes.length > 0) out.push('', ...r.notes.map((n) => `- ${n}`));
   return out.join('\n');

@@ -43,7 +43,13 @@ describe('benchmarks (smoke)', function () {
     it('prints the table with every tracehive row and a target on each', () => {
       expect(stdout).to.match(/^\| row \| pipeline \| lines\/s \| alerts\/s \|/m);
       for (const id of ['a', 'b', 'c', 'd']) expect(stdout).to.match(row(id, 'tracehive: '));
-      expect(stdout.match(/^\| [abcd] \| tracehive: .*\| (≥ [\d.]+× syslog-ng|peak RSS ≤ \d+ MiB): /gm)).to.have.length(4);
+      expect(stdout.match(/^\| [abcd] \| tracehive: .*\| (≥ [\d.]+× syslog-ng, peak RSS ≤ \d+ MiB|peak RSS ≤ \d+ MiB): /gm)).to.have.length(4);
+    });
+
+    it('prints Node’s own ceiling (split2 + key=value, count only) and the file rows’ share of it, from the same run', () => {
+      expect(stdout).to.match(row('a', 'Node ceiling: '));
+      expect(stdout).to.match(/^\| a \| tracehive: .* \| \d+\.\d\d× \| ≥ 1× syslog-ng/m);
+      expect(stdout).to.match(/^\| b \| tracehive: .* \| \d+\.\d\d× \| ≥ 0\.8× syslog-ng/m);
     });
 
     it('prints the syslog-ng rows and a ratio when syslog-ng is installed, else how to install it', () => {
@@ -52,7 +58,7 @@ describe('benchmarks (smoke)', function () {
         expect(stdout).to.match(row('c', 'syslog-ng: '));
         expect(stdout).to.match(row('d', 'syslog-ng: '));
         expect(stdout).to.match(/^\| a \| tracehive: .* \| \d+\.\d\d× \| /m);
-        expect(stdout).to.match(/^\| d \| tracehive: .* \| \d+\.\d\d× \| peak RSS/m);
+        expect(stdout).to.match(/^\| d \| tracehive: .* \| \d+\.\d\d× \| – \| peak RSS/m);
       } else {
         expect(stdout).to.include(SYSLOG_NG_MISSING);
       }
