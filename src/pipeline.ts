@@ -15,6 +15,7 @@ import { ruleSetOf, targetOf } from './map/rules/apply.js';
 import { recordEvent } from './map/rules/fields.js';
 import { MAIL_PREFIX } from './map/mail-alert.js';
 import { decodeRecord } from './queue/spool-payload.js';
+import { HEADER_BYTES } from './queue/spool-codec.js';
 import type { Mapped } from './queue/feeder.js';
 import type { SpoolEntry } from './queue/spool.js';
 import type { Telemetry } from './telemetry.js';
@@ -80,6 +81,8 @@ export class Encoded {
   }
 }
 
+/** A spool record's bytes besides its line: the header and the payload's tag. */
+const RECORD_OVERHEAD = HEADER_BYTES + 1;
 /** Lines per batch at most (a batch is also sent at the end of the event-loop turn that started it)… */
 const BATCH_LINES = 512;
 /** …and characters: a batch of 1 MiB lines stays one line or so. */
@@ -156,7 +159,8 @@ export class LinePipeline {
     open.lines.push(line);
     open.times.push(this.#o.now());
     open.peers.push(peer);
-    open.chars += line.length;
+    // What it takes in the spool: its characters (bytes, for the ASCII of CyberTrace), the record's tag and header.
+    open.chars += line.length + RECORD_OVERHEAD;
     if (open.lines.length >= BATCH_LINES || open.chars >= BATCH_CHARS) this.#send();
     else if (!this.#sendScheduled) {
       this.#sendScheduled = true;

@@ -93,3 +93,4 @@ export function workerMapper(policy: AlertPolicy, failed: (err: Error) => void, 
     },
   };
 }
+
