@@ -79,7 +79,7 @@ import { checkFormat } from './spool-format.js';
 import { type Found, scanDir, type SpoolRecovery } from './spool-inspect.js';
 import { releaseLock, takeLock } from './spool-lock.js';
 import { type Segment, segmentName } from './spool-segment-reader.js';
-import { SpoolReader } from './spool-reader.js';
+import { SpoolReader, TAIL_MAX_BYTES } from './spool-reader.js';
 import { replaceFile, syncDir } from '../io/durable-file.js';
 
 export type { SpoolErrorCode } from './spool-errors.js';
@@ -337,11 +337,13 @@ export class Spool {
   }
 
   /**
-   * True while every reader takes records from memory (they keep up): what is appended now is read
-   * with its memo. False while one reads a backlog from disk, where memos are not kept.
+   * True while every reader takes records from memory and keeps up (its memory tail under half
+   * full): what is appended now is likely read with its memo. False while one reads a backlog from
+   * disk, where memos are not kept, or is falling behind (TheHive down, slow): a memo made now
+   * would likely be dropped with the tail.
    */
   get tailing(): boolean {
-    return this.#readers.every((r) => r.tailing);
+    return this.#readers.every((r) => r.tailing && r.tailBytes < TAIL_MAX_BYTES / 2);
   }
 
   /** Bytes of committed-unread records the reader holds in memory (at most {@link TAIL_MAX_BYTES}). */
