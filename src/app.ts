@@ -18,7 +18,7 @@ import { TcpSource } from './sources/tcp.js';
 import { AdminServer, type ReadyState } from './http/admin.js';
 import { availableParallelism } from 'node:os';
 import { Encoded, LinePipeline } from './pipeline.js';
-import { workerMapper, type LineMapper } from './map-worker/client.js';
+import { mapperPool, workerMapper, type LineMapper } from './map-worker/client.js';
 import { mapModeOf } from './map-worker/mode.js';
 import { inputReadiness } from './input-readiness.js';
 import { startNotifier, type NotifierRuntime } from './notify/runtime.js';
@@ -215,9 +215,10 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
   /** The map worker when lines are mapped at accept (issue 15, tcp.mapWorker), else none. */
   const startMapper = (): LineMapper | undefined => {
     const mode = mapModeOf({ setting: config.tcp.mapWorker, cores: availableParallelism(), lifecycle: targets.some((t) => t.lifecycleOn), wire: targets.every((t) => t.sink.wire === true) });
-    log.info({ mapWorker: mode.where === 'worker' }, mode.where === 'worker' ? `Lines are parsed, mapped and encoded at accept on a worker thread (${mode.why}).` : `Lines are mapped on the main thread as they are fed (${mode.why}).`);
+    const threads = config.tcp.mapWorkers;
+    log.info({ mapWorker: mode.where === 'worker', ...(mode.where === 'worker' ? { threads } : {}) }, mode.where === 'worker' ? `Lines are parsed, mapped and encoded at accept on ${threads === 1 ? 'a worker thread' : `${threads} worker threads`} (${mode.why}).` : `Lines are mapped on the main thread as they are fed (${mode.why}).`);
     if (mode.where !== 'worker') return undefined;
-    const m = workerMapper(config.alert, (err) => log.error({ err }, 'The map worker failed: its lines are mapped on the main thread (nothing is lost). Please report this with the log.'));
+    const m = mapperPool(config.tcp.mapWorkers, () => workerMapper(config.alert, (err) => log.error({ err }, 'A map worker failed: its lines are mapped on the main thread (nothing is lost). Please report this with the log.')));
     pipeline.useMapper(m);
     return m;
   };

@@ -38,8 +38,8 @@ const INPUT = [
   ...detectionLines(3000),
 ];
 
-async function run(mapWorker: 'on' | 'off'): Promise<{ alerts: Omit<FileAlert, 'date'>[]; rejected: { code: string; line: string }[]; counters: Record<string, number>; worker: boolean }> {
-  const h = await startApp({ 'tcp.mapWorker': mapWorker, 'tcp.maxLineBytes': 1024 * 1024, 'alert.serviceAlerts': 'alert' });
+async function run(mapWorker: 'on' | 'off', threads = 1): Promise<{ alerts: Omit<FileAlert, 'date'>[]; rejected: { code: string; line: string }[]; counters: Record<string, number>; worker: boolean; threads: unknown }> {
+  const h = await startApp({ 'tcp.mapWorker': mapWorker, 'tcp.mapWorkers': threads, 'tcp.maxLineBytes': 1024 * 1024, 'alert.serviceAlerts': 'alert' });
   try {
     await sendChunked(h.tcpPort, INPUT.map((l) => `${l}\n`).join(''), 4093);
     const counters: Record<string, number> = {};
@@ -55,7 +55,7 @@ async function run(mapWorker: 'on' | 'off'): Promise<{ alerts: Omit<FileAlert, '
       const { date: _date, ...rest } = JSON.parse(l) as FileAlert;
       return rest;
     });
-    return { alerts, rejected: rejected(h).map(({ code, line }) => ({ code, line })), counters, worker: h.logs.some((l) => l['mapWorker'] === true) };
+    return { alerts, rejected: rejected(h).map(({ code, line }) => ({ code, line })), counters, worker: h.logs.some((l) => l['mapWorker'] === true), threads: h.logs.find((l) => l['mapWorker'] === true)?.['threads'] };
   } finally {
     await h.stop();
   }
@@ -75,5 +75,14 @@ describe('tcp.mapWorker: lines mapped at accept on a worker thread (issue 15)', 
     expect(on.rejected).to.deep.equal(off.rejected);
     expect(on.counters).to.deep.equal(off.counters);
     expect(on.counters['tracehive_glued_fields_total']).to.be.above(0);
+  });
+
+  it('gives the same with tcp.mapWorkers 3: batches answered by several threads are spooled in the order they were read', async () => {
+    const three = await run('on', 3);
+    const off = await run('off');
+    expect(three.threads).to.equal(3);
+    expect(three.alerts).to.deep.equal(off.alerts);
+    expect(three.rejected).to.deep.equal(off.rejected);
+    expect(three.counters).to.deep.equal(off.counters);
   });
 });

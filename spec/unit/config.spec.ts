@@ -48,6 +48,8 @@ describe('configuration', () => {
     ['bad CIDR', { TRACEHIVE_TCP_ALLOW: '10.0.0.0/33' }, 'tcp.allow'],
     ['bad URL', { THEHIVE_URL: 'thehive:9000' }, 'thehive.url'],
     ['bad log level', { LOG_LEVEL: 'loud' }, 'log.level'],
+    ['no map worker thread', { TRACEHIVE_TCP_MAP_WORKERS: '0' }, 'tcp.mapWorkers'],
+    ['an unknown map worker setting', { TRACEHIVE_TCP_MAP_WORKER: 'yes' }, 'tcp.mapWorker'],
     ['bad tlp', { TRACEHIVE_ALERT_TLP: '7' }, 'alert.tlp'],
     ['zero concurrency', { TRACEHIVE_CONCURRENCY: '0' }, 'queue.concurrency'],
     ['zero maxPending', { TRACEHIVE_MAX_PENDING: '0' }, 'queue.maxPending'],

@@ -94,3 +94,18 @@ export function workerMapper(policy: AlertPolicy, failed: (err: Error) => void, 
   };
 }
 
+/**
+ * `count` mappers (tcp.mapWorkers) taking batches in turn. The pipeline spools each batch's
+ * outcomes in the order the batches were sent, whichever thread answers first.
+ */
+export function mapperPool(count: number, start: () => LineMapper): LineMapper {
+  if (count === 1) return start();
+  const mappers = Array.from({ length: count }, start);
+  let next = 0;
+  return {
+    map: (batch) => (mappers[next++ % count] as LineMapper).map(batch),
+    async close() {
+      await Promise.all(mappers.map((m) => m.close()));
+    },
+  };
+}

@@ -4,7 +4,7 @@
  */
 import { expect } from 'chai';
 import { DEFAULT_POLICY } from '../../../src/map/alert.js';
-import { inlineMapper, workerMapper, type LineMapper } from '../../../src/map-worker/client.js';
+import { inlineMapper, mapperPool, workerMapper, type LineMapper } from '../../../src/map-worker/client.js';
 import { detectionLines } from '../../support/lines.js';
 import type { AlertPolicy } from '../../../src/types.js';
 
@@ -64,5 +64,19 @@ describe('map worker (issue 15)', function () {
     const expected = await Promise.all(input.map((b) => inlineMapper(policy).map(b)));
     expect(await Promise.all(input.map((b) => worker.map(b)))).to.deep.equal(expected);
     expect(failures.map((e) => e.message)).to.deep.equal(['map worker: this batch threw', 'map worker: this batch threw']);
+  });
+
+  it('spreads batches over tcp.mapWorkers threads in turn, each batch answered with its own outcomes', async () => {
+    let started = 0;
+    const pool = mapperPool(3, () => {
+      started++;
+      return workerMapper(DEFAULT_POLICY, (err) => expect.fail(err.message));
+    });
+    open.push(pool);
+    expect(started).to.equal(3);
+    const input = batches(9, 40);
+    const expected = await Promise.all(input.map((b) => inlineMapper(DEFAULT_POLICY).map(b)));
+    expect(await Promise.all(input.map((b) => pool.map(b)))).to.deep.equal(expected);
+    expect(mapperPool(1, () => inlineMapper(DEFAULT_POLICY))).to.not.equal(undefined);
   });
 });
