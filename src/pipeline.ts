@@ -217,14 +217,12 @@ export class LinePipeline {
       const line = batch.lines[i] as string;
       const peer = batch.peers[i] as string;
       let wait: void | Promise<void> = undefined;
-      if (o.kind === 'alert') {
+      if (o.kind === 'alert' || o.kind === 'detection') {
         telemetry.lineParsedAs('detection', o.glued);
         telemetry.alertQueued();
-        wait = this.#o.accept(line, batch.times[i] as number, this.#peerRules ? peerAddress(peer) : undefined, new Encoded(o.body, o.sourceRef, o.meta));
-      } else if (o.kind === 'detection') {
-        telemetry.lineParsedAs('detection', o.glued);
-        telemetry.alertQueued();
-        wait = this.#o.accept(line, batch.times[i] as number, this.#peerRules ? peerAddress(peer) : undefined);
+        // Parsed only (the readers are behind): spooled without a memo, mapped when read back.
+        const memo = o.kind === 'alert' ? new Encoded(o.body, o.sourceRef, o.meta) : undefined;
+        wait = this.#o.accept(line, batch.times[i] as number, this.#peerRules ? peerAddress(peer) : undefined, memo);
       } else if (o.kind === 'rejected') {
         this.#rejected(o.code, o.detail, line, peer);
       } else if (o.kind === 'none') {
@@ -317,6 +315,7 @@ export function mapSpooled(entry: SpoolEntry, policy: AlertPolicy, grouping: boo
  * entries with those memos; the others as they were (mapSpooled handles them as always).
  */
 export async function premapSpooled(entries: readonly SpoolEntry[], mapper: LineMapper, policy: AlertPolicy): Promise<SpoolEntry[]> {
+  const peerRules = rulesUsePeer(policy);
   const at: number[] = [];
   const lines: string[] = [];
   const times: number[] = [];
@@ -331,12 +330,12 @@ export async function premapSpooled(entries: readonly SpoolEntry[], mapper: Line
     peers.push(item.peer ?? '');
   });
   if (at.length === 0) return [...entries];
-  const outcomes = await mapper.map({ lines, times, ...(rulesUsePeer(policy) ? { peers } : {}) });
+  const outcomes = await mapper.map({ lines, times, ...(peerRules ? { peers } : {}) });
   const out = [...entries];
   at.forEach((i, k) => {
     const o = outcomes[k];
     // What the peer-less path gives for a line spooled without a peer: the same peer, undefined.
-    if (o?.kind === 'alert' && (peers[k] !== '' || !rulesUsePeer(policy))) out[i] = { ...(entries[i] as SpoolEntry), memo: new Encoded(o.body, o.sourceRef, o.meta) };
+    if (o?.kind === 'alert' && (peers[k] !== '' || !peerRules)) out[i] = { ...(entries[i] as SpoolEntry), memo: new Encoded(o.body, o.sourceRef, o.meta) };
   });
   return out;
 }

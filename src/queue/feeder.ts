@@ -151,10 +151,11 @@ export class Feeder {
           this.#o.skipped?.(entry, mapped.reason, mapped.invalid);
         } else if (mapped.kind === 'dead') {
           dead.push({ alert: mapped.alert, reason: mapped.reason, seq: entry.seq });
-        } else if (mapped.kind === 'encoded') {
-          if (!delivery.offerEncoded(mapped.sourceRef, mapped.body, mapped.meta, [entry.seq]) && !(await this.#hand(mapped, [entry.seq]))) return;
-        } else if (mapped.kind === 'alert') {
-          if (!(await this.#hand(mapped.alert, [entry.seq]))) return;
+        } else if (mapped.kind === 'encoded' || mapped.kind === 'alert') {
+          // Taken at once while the queue has room: no promise per alert; else wait for room.
+          const item = mapped.kind === 'encoded' ? mapped : mapped.alert;
+          const ticket = [entry.seq];
+          if (!this.#offer(item, ticket) && !(await this.#hand(item, ticket))) return;
         } else if (lifecycle) {
           while (lifecycle.room === 0) {
             if (!this.#running) return;
@@ -198,17 +199,20 @@ export class Feeder {
     }
   }
 
+  /** Offers an alert (or one encoded at accept) to the queue: true when it took it. */
+  #offer(item: Handed, ticket: readonly number[]): boolean {
+    return isEncoded(item) ? this.#o.delivery.offerEncoded(item.sourceRef, item.body, item.meta, ticket) : this.#o.delivery.offer(item, ticket);
+  }
+
   /** Hands an alert to the queue, waiting for room; false when the queue stopped taking them. */
-  async #hand(item: Alert | Extract<Mapped, { kind: 'encoded' }>, ticket: readonly number[]): Promise<boolean> {
-    const { delivery } = this.#o;
-    const offer = (): boolean => ('kind' in item && item.kind === 'encoded' ? delivery.offerEncoded(item.sourceRef, item.body, item.meta, ticket) : delivery.offer(item as Alert, ticket));
-    while (!offer()) {
+  async #hand(item: Handed, ticket: readonly number[]): Promise<boolean> {
+    while (!this.#offer(item, ticket)) {
       // Not taken: the queue is full (wait for room) or stopping (the spool keeps the records).
       if (!this.#running || !this.#o.delivery.accepting) return false;
       // Over its share meanwhile: this alert goes to the dead letters with the rest of the backlog.
       const overflow = this.#o.overflowing?.() ?? null;
       if (overflow !== null && this.#o.dead !== undefined) {
-        await this.#bury([{ alert: 'kind' in item && item.kind === 'encoded' ? encodedAlert(item) : (item as Alert), reason: overflow, seq: ticket[0] as number }]);
+        await this.#bury([{ alert: isEncoded(item) ? encodedAlert(item) : item, reason: overflow, seq: ticket[0] as number }]);
         for (const seq of ticket.slice(1)) this.#o.spool.ack(seq);
         return true;
       }
@@ -223,6 +227,13 @@ export class Feeder {
     await Promise.race([p, new Promise<void>((resolve) => (this.#wake = resolve))]);
     this.#wake = undefined;
   }
+}
+
+/** What the feeder hands the queue: an alert, or one encoded at accept. */
+type Handed = Alert | Extract<Mapped, { kind: 'encoded' }>;
+
+function isEncoded(item: Handed): item is Extract<Mapped, { kind: 'encoded' }> {
+  return 'kind' in item && item.kind === 'encoded';
 }
 
 /** An encoded alert as an object again (a dead letter keeps the alert as one), with its rules' meta. */
