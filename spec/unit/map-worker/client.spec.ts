@@ -44,24 +44,26 @@ describe('map worker (issue 15)', function () {
     expect(first?.kind === 'alert' && (JSON.parse(first.body) as { tags: string[] }).tags).to.include('from-rule');
   });
 
-  it('maps the batches of a worker that exits on the main thread, reports it once, and keeps mapping there', async () => {
+  /** spec/support/failing-map-worker.ts under `policy`, the failures it reports, and what the main thread maps of `input`. */
+  async function failing(policy: AlertPolicy, input: { lines: string[]; times: number[] }[]) {
     const failures: Error[] = [];
-    const worker = workerMapper(DEFAULT_POLICY, (err) => failures.push(err), FAILING);
+    const worker = workerMapper(policy, (err) => failures.push(err), FAILING);
     open.push(worker);
+    const expected = await Promise.all(input.map((b) => inlineMapper(policy).map(b)));
+    return { worker, failures, expected };
+  }
+
+  it('maps the batches of a worker that exits on the main thread, reports it once, and keeps mapping there', async () => {
     const input = batches(3, 50);
-    const expected = await Promise.all(input.map((b) => inlineMapper(DEFAULT_POLICY).map(b)));
+    const { worker, failures, expected } = await failing(DEFAULT_POLICY, input);
     expect(await Promise.all(input.map((b) => worker.map(b)))).to.deep.equal(expected);
     expect(await worker.map(input[0] as { lines: string[]; times: number[] })).to.deep.equal(expected[0]);
     expect(failures.map((e) => e.message)).to.deep.equal(['map worker exited with code 3']);
   });
 
   it('maps a batch the worker answers with an error on the main thread, and reports each', async () => {
-    const policy: AlertPolicy = { ...DEFAULT_POLICY, source: 'reply-error' };
-    const failures: Error[] = [];
-    const worker = workerMapper(policy, (err) => failures.push(err), FAILING);
-    open.push(worker);
     const input = batches(2, 10);
-    const expected = await Promise.all(input.map((b) => inlineMapper(policy).map(b)));
+    const { worker, failures, expected } = await failing({ ...DEFAULT_POLICY, source: 'reply-error' }, input);
     expect(await Promise.all(input.map((b) => worker.map(b)))).to.deep.equal(expected);
     expect(failures.map((e) => e.message)).to.deep.equal(['map worker: this batch threw', 'map worker: this batch threw']);
   });
@@ -77,6 +79,15 @@ describe('map worker (issue 15)', function () {
     const input = batches(9, 40);
     const expected = await Promise.all(input.map((b) => inlineMapper(DEFAULT_POLICY).map(b)));
     expect(await Promise.all(input.map((b) => pool.map(b)))).to.deep.equal(expected);
-    expect(mapperPool(1, () => inlineMapper(DEFAULT_POLICY))).to.not.equal(undefined);
+    // One thread: the mapper itself, started once, no pool around it.
+    const only = inlineMapper(DEFAULT_POLICY);
+    let starts = 0;
+    expect(
+      mapperPool(1, () => {
+        starts++;
+        return only;
+      }),
+    ).to.equal(only);
+    expect(starts).to.equal(1);
   });
 });
