@@ -150,7 +150,7 @@ export function alertFromRecord(rec: CyberTraceRecord, policy: AlertPolicy, rece
  * place rules meet CyberTrace events. `peer` is the sender's address, for rules that match on it.
  */
 export function shapedRecordAlert(rec: DetectionRecord | ServiceAlertRecord, alert: Alert, policy: AlertPolicy, peer?: string): Alert {
-  return shapeAlert(alert, recordEvent(rec, alert.date, peer), policy);
+  return shapeAlert(alert, () => recordEvent(rec, alert.date, peer), policy);
 }
 
 /**
@@ -254,7 +254,8 @@ export function detectionObservables(rec: DetectionRecord, keys: readonly string
   };
   for (let i = 0; i < rec.pairs.length; i++) {
     const value = (rec.pairs[i] as KvPair).value;
-    if (value === null) continue;
+    // `-` is CyberTrace's empty field (`md5=-`, half of a line's fields): no role makes anything of it, add() drops it.
+    if (value === null || value === '-') continue;
     const role = roleOf(keys[i] as string);
     switch (role?.as) {
       case 'ip':

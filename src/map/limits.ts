@@ -19,7 +19,7 @@ export const TAG_MAX = 128;
 /** Each observable `data` value is 1–4096 chars on 5.x; longer values make TheHive refuse the whole alert. */
 export const OBSERVABLE_DATA_MAX = 4096;
 
-import { oneLine } from './controls.js';
+import { hasControls, oneLine } from './controls.js';
 
 /** Marks text that was cut short. */
 export const ELLIPSIS = '…';
@@ -50,12 +50,24 @@ export function cut(text: string, max: number): string {
  * occurrence kept in order.
  */
 export function cleanTags(tags: Iterable<string>): string[] {
+  // Nearly every call: a few tags the mapper wrote itself, already clean. A copy, without the Set.
+  if (Array.isArray(tags) && tags.length <= 4 && areClean(tags as readonly string[])) return (tags as readonly string[]).slice();
   const out = new Set<string>();
   for (const raw of tags) {
     const tag = truncate(oneLine(raw).trim(), TAG_MAX);
     if (tag !== '') out.add(tag);
   }
   return [...out];
+}
+
+/** True when {@link cleanTags} would return `tags` as they are: each non-empty, trimmed, short, without controls, and unique. */
+function areClean(tags: readonly string[]): boolean {
+  for (let i = 0; i < tags.length; i++) {
+    const tag = tags[i] as string;
+    if (tag === '' || tag.length > TAG_MAX || hasControls(tag) || tag.trim().length !== tag.length) return false;
+    for (let j = 0; j < i; j++) if (tags[j] === tag) return false;
+  }
+  return true;
 }
 
 /**

@@ -79,7 +79,7 @@ export function alertFromMail(mail: ParsedMail, policy: AlertPolicy, mailPolicy:
       if (value !== undefined && value !== null) fields.set(f, value);
     }
   }
-  return shapeAlert(alert, mailEvent({ kind, subject: mail.subject, sender: mail.from?.address ?? null, date: alert.date, notification: fields, ...(options.mailbox === undefined ? {} : { mailbox: options.mailbox }) }), policy);
+  return shapeAlert(alert, () => mailEvent({ kind, subject: mail.subject, sender: mail.from?.address ?? null, date: alert.date, notification: fields, ...(options.mailbox === undefined ? {} : { mailbox: options.mailbox }) }), policy);
 }
 
 /** The fields of a SIEM notification a rule may read, by their `email.fieldNames` name. */

@@ -7,6 +7,7 @@
 import { expect } from 'chai';
 import { DEFAULT_POLICY, alertFromRecord } from '../../../src/map/alert.js';
 import { classifyIndicator } from '../../../src/map/observables.js';
+import { cleanTags } from '../../../src/map/limits.js';
 import { parseLine } from '../../../src/parse/kv.js';
 import type { Alert, AlertPolicy, Observable } from '../../../src/types.js';
 import { readLineSamples } from '../../support/fixtures.js';
@@ -106,5 +107,28 @@ describe('map hygiene: description and titles', () => {
     expect(a.description.split('\n')[0]).to.contain('reputation category `malware`').and.contain('threat score `97`');
     const b = alertOf('category=KL_IP_Reputation matchedIndicator=192.0.2.9 threat_score=55');
     expect(b.title).to.equal('IP Reputation: 192.0.2.9 (threat score 55)');
+  });
+});
+
+describe('map hygiene: empty fields and clean tags (the mapper\'s fast paths)', () => {
+  it('makes no observable of a `-` in any field that has a role, and still types the real values around it', () => {
+    const line = 'Oct 12 16:14:02 category=KL_Malicious_URL matchedIndicator=bad.example.com/x url=- request=- urls/url=- src=- dst=- ip=- md5=- sha1=- sha256=- hash=- fileHash=- files/md5=- usrName=- suser=- hostname=- dst=198.51.100.7';
+    expect(alertOf(line).observables.map(view)).to.deep.equal([
+      ['other', 'bad.example.com/x', true, ['category:KL_Malicious_URL']],
+      ['ip', '198.51.100.7', false, ['dst']],
+    ]);
+  });
+
+  it('cleanTags gives a new array even when every tag is already clean, and still dedupes and cleans short lists', () => {
+    const tags = ['cybertrace', 'category:KL_Malicious_URL'];
+    const out = cleanTags(tags);
+    expect(out).to.deep.equal(tags);
+    expect(out).to.not.equal(tags);
+    out.push('x');
+    expect(tags).to.have.length(2);
+    expect(cleanTags(['a', 'a'])).to.deep.equal(['a']);
+    expect(cleanTags([' a ', ''])).to.deep.equal(['a']);
+    expect(cleanTags(['a\u0007'])).to.deep.equal(['a<U+0007>']);
+    expect(cleanTags(['x'.repeat(200)])[0]).to.have.length.below(200);
   });
 });

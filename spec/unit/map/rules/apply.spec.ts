@@ -1,5 +1,7 @@
 import { expect } from 'chai';
 import { DEFAULT_POLICY, alertFromRecord } from '../../../../src/map/alert.js';
+import { shapeAlert } from '../../../../src/map/rules/apply.js';
+import { recordEvent } from '../../../../src/map/rules/fields.js';
 import { parseLine } from '../../../../src/parse/kv.js';
 import type { Alert, AlertPolicy, CyberTraceRecord } from '../../../../src/types.js';
 
@@ -158,5 +160,24 @@ describe('map/rules set.target (issue 14, routing)', () => {
 
   it('leaves meta.target out when no rule names a target', () => {
     expect(map(CNC, { rules: [{ set: { tags: ['x'] } }] }).meta?.target).to.equal(undefined);
+  });
+
+  it('builds an event given as a function only when there are rules to match, and matches it as the event itself', () => {
+    const rec = record(CNC);
+    if (rec.kind !== 'detection') throw new Error('not a detection');
+    const base = map(CNC, {});
+    let built = 0;
+    const lazy = () => {
+      built += 1;
+      return recordEvent(rec, base.date);
+    };
+    // No rules: the alert itself comes back and the event is never built.
+    expect(shapeAlert(base, lazy, DEFAULT_POLICY)).to.equal(base);
+    expect(built).to.equal(0);
+    const policy: AlertPolicy = { ...DEFAULT_POLICY, rules: [{ match: { src: '10.1.*' }, set: { severity: 4, tags: ['c2'] } }] };
+    const viaFunction = shapeAlert(base, lazy, policy);
+    expect(built).to.equal(1);
+    expect(viaFunction).to.deep.equal(shapeAlert(base, recordEvent(rec, base.date), policy));
+    expect([viaFunction.severity, viaFunction.tags.includes('c2')]).to.deep.equal([4, true]);
   });
 });
