@@ -1,12 +1,12 @@
 /**
  * The main thread's side of the map worker (issue 15, point 3): `map` sends a batch of lines to
- * the worker thread (transferred buffers) and resolves with their outcomes, in order. When the
+ * the worker thread (one string and a transferred buffer, wire.ts) and resolves with their outcomes, in order. When the
  * thread fails (it exits, or a batch throws there), the batch is mapped here instead, with the
  * same pure function, and the failure is reported once: no line is lost to a worker's bug.
  */
 import { Worker } from 'node:worker_threads';
 import { mapLineBatch, unpackOutcomes, type LineBatch, type LineOutcome } from '../map/line-batch.js';
-import { decodeText, packLines } from './wire.js';
+import { packLines } from './wire.js';
 import type { MapReply, MapRequest } from './worker.js';
 import type { AlertPolicy } from '../types.js';
 
@@ -63,7 +63,7 @@ export function workerMapper(policy: AlertPolicy, failed: (err: Error) => void, 
       return;
     }
     try {
-      w.resolve(unpackOutcomes(decodeText(reply.outcomes), w.batch.lines.length));
+      w.resolve(unpackOutcomes(reply.outcomes, w.batch.lines.length));
     } catch (err) {
       failed(err instanceof Error ? err : new Error(String(err)));
       here(w);
@@ -81,8 +81,8 @@ export function workerMapper(policy: AlertPolicy, failed: (err: Error) => void, 
         waiting.set(id, w);
         const packed = packLines(batch.lines);
         const times = Float64Array.from(batch.times);
-        const request: MapRequest = { id, bytes: packed.bytes, lengths: packed.lengths, times, parseOnly: batch.parseOnly === true, ...(batch.peers ? { peers: batch.peers } : {}) };
-        worker.postMessage(request, [packed.bytes.buffer as ArrayBuffer, packed.lengths.buffer as ArrayBuffer, times.buffer as ArrayBuffer]);
+        const request: MapRequest = { id, text: packed.text, lengths: packed.lengths, times, parseOnly: batch.parseOnly === true, ...(batch.peers ? { peers: batch.peers } : {}) };
+        worker.postMessage(request, [packed.lengths.buffer as ArrayBuffer, times.buffer as ArrayBuffer]);
       });
     },
     async close() {

@@ -7,7 +7,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { mapLineBatch, packOutcomes } from '../map/line-batch.js';
-import { encodeText, unpackLines, type PackedLines } from './wire.js';
+import { unpackLines, type PackedLines } from './wire.js';
 import type { AlertPolicy } from '../types.js';
 
 /** A batch to map. */
@@ -18,8 +18,8 @@ export interface MapRequest extends PackedLines {
   readonly parseOnly: boolean;
 }
 
-/** Its outcomes (map/line-batch.ts packOutcomes as UTF-8), or why it failed. */
-export type MapReply = { readonly id: number; readonly outcomes: Uint8Array } | { readonly id: number; readonly error: string };
+/** Its outcomes (map/line-batch.ts packOutcomes: one string), or why it failed. */
+export type MapReply = { readonly id: number; readonly outcomes: string } | { readonly id: number; readonly error: string };
 
 const policy = (workerData as { policy: AlertPolicy }).policy;
 const port = parentPort;
@@ -29,9 +29,9 @@ port.on('message', (request: MapRequest) => {
   let reply: MapReply;
   try {
     const lines = unpackLines(request);
-    const outcomes = encodeText(packOutcomes(mapLineBatch({ lines, times: request.times, parseOnly: request.parseOnly, ...(request.peers ? { peers: request.peers } : {}) }, policy)));
+    const outcomes = packOutcomes(mapLineBatch({ lines, times: request.times, parseOnly: request.parseOnly, ...(request.peers ? { peers: request.peers } : {}) }, policy));
     reply = { id: request.id, outcomes };
-    port.postMessage(reply, [outcomes.buffer as ArrayBuffer]);
+    port.postMessage(reply);
   } catch (err) {
     reply = { id: request.id, error: err instanceof Error ? err.message : String(err) };
     port.postMessage(reply);
