@@ -33,8 +33,9 @@ test-unit: build ## only the unit tests
 test-integration: build ## only the integration tests (real sockets, stand-in TheHive)
 	node scripts/run-tests.mjs dist/spec/integration
 
-bench: build ## tracehive vs syslog-ng (when installed) in one run, then the lifecycle off vs on, ~4 min; JSON in bench/results/, then the README table
+bench: build ## tracehive vs syslog-ng (when installed) in one run, then the lifecycle off vs on, ~5 min; JSON in bench/results/, then the README table
 	node dist/scripts/bench-kv.js --json bench/results/bench-kv.json
+	node dist/scripts/bench-map-worker.js
 	node dist/scripts/bench.js --json bench/results/bench.json
 	node dist/scripts/bench-lifecycle.js --json bench/results/bench-lifecycle.json
 	node dist/scripts/bench-readme.js

@@ -24,6 +24,22 @@ describe('benchmarks (smoke)', function () {
     expect(stdout).to.match(/ratio tracehive\/peer: \d+\.\d\d/);
   });
 
+  it('bench-map-worker prints the inline peer, the worker and both ratios', async () => {
+    const { stdout } = await run(process.execPath, [resolve('dist/scripts/bench-map-worker.js'), '--batches', '20', '--batch', '64', '--rounds', '1']);
+    expect(stdout).to.match(/^\| inline \(calling thread\) \| \d+\.\d \| \d+\.\d \| /m);
+    expect(stdout).to.match(/^\| map worker \(1 thread\) \| \d+\.\d \| \d+\.\d \| /m);
+    expect(stdout).to.match(/worker throughput ÷ inline: \d+\.\d\d×; worker CPU ÷ inline CPU: \d+\.\d\d×/);
+  });
+
+  it('bench-map-worker refuses a size that is not a whole number, naming the option', async () => {
+    const failed = await run(process.execPath, [resolve('dist/scripts/bench-map-worker.js'), '--batch', '0']).then(
+      () => null,
+      (err: { code: number; stderr: string }) => err,
+    );
+    expect(failed?.code).to.equal(2);
+    expect(failed?.stderr).to.contain('`--batch`');
+  });
+
   describe('scripts/bench, tiny sizes', () => {
     let dir: string;
     let stdout: string;
