@@ -78,9 +78,10 @@ const fmt = (n: number): string => n.toFixed(1);
 console.log(`map worker alone: ${count} batches of ${size} generated lines per round, ${IN_FLIGHT} in flight, ${rounds} rounds alternated, node ${process.version}`);
 console.log('| mapper | wall µs / line (median) | CPU µs / line, all threads (median) | rounds (wall) |');
 console.log('|---|---:|---:|---|');
-for (const [name, rs] of [['inline (calling thread)', rows.inline], ['map worker (1 thread)', rows.worker]] as const) {
-  console.log(`| ${name} | ${fmt(median(rs.map((r) => r.wallUs)))} | ${fmt(median(rs.map((r) => r.cpuUs)))} | ${rs.map((r) => fmt(r.wallUs)).join(', ')} |`);
+const medians = (rs: readonly Round[]): Round => ({ wallUs: median(rs.map((r) => r.wallUs)), cpuUs: median(rs.map((r) => r.cpuUs)) });
+const here = medians(rows.inline);
+const there = medians(rows.worker);
+for (const [name, m, rs] of [['inline (calling thread)', here, rows.inline], ['map worker (1 thread)', there, rows.worker]] as const) {
+  console.log(`| ${name} | ${fmt(m.wallUs)} | ${fmt(m.cpuUs)} | ${rs.map((r) => fmt(r.wallUs)).join(', ')} |`);
 }
-const wallRatio = median(rows.inline.map((r) => r.wallUs)) / median(rows.worker.map((r) => r.wallUs));
-const cpuRatio = median(rows.worker.map((r) => r.cpuUs)) / median(rows.inline.map((r) => r.cpuUs));
-console.log(`worker throughput ÷ inline: ${wallRatio.toFixed(2)}×; worker CPU ÷ inline CPU: ${cpuRatio.toFixed(2)}×`);
+console.log(`worker throughput ÷ inline: ${(here.wallUs / there.wallUs).toFixed(2)}×; worker CPU ÷ inline CPU: ${(there.cpuUs / here.cpuUs).toFixed(2)}×`);

@@ -44,14 +44,14 @@ export function ruleSetOf(policy: AlertPolicy): RuleSet {
 }
 
 /**
- * `alert` shaped by the rules of `policy` that match `event`; `alert` itself when none does.
- * `event` may be a function: it is then built only when there are rules to match (a CyberTrace
- * record's event was a twentieth of a line's mapping, for configurations without rules).
+ * `alert` shaped by the rules of `policy` that match the event `eventOf` builds; `alert` itself
+ * when none does. The event is built only when there are rules to match: a CyberTrace record's
+ * event was a twentieth of a line's mapping, for configurations without rules.
  */
-export function shapeAlert(alert: Alert, event: RuleEvent | (() => RuleEvent), policy: AlertPolicy): Alert {
+export function shapeAlert(alert: Alert, eventOf: () => RuleEvent, policy: AlertPolicy): Alert {
   const set = ruleSetOf(policy);
   if (set === NO_RULES) return alert;
-  return applyRules(alert, typeof event === 'function' ? event() : event, set);
+  return applyRules(alert, eventOf(), set);
 }
 
 /** {@link shapeAlert} with compiled rules. */

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { DEFAULT_POLICY, alertFromRecord } from '../../../../src/map/alert.js';
-import { shapeAlert } from '../../../../src/map/rules/apply.js';
+import { applyRules, ruleSetOf, shapeAlert } from '../../../../src/map/rules/apply.js';
 import { recordEvent } from '../../../../src/map/rules/fields.js';
 import { parseLine } from '../../../../src/parse/kv.js';
 import type { Alert, AlertPolicy, CyberTraceRecord } from '../../../../src/types.js';
@@ -162,7 +162,7 @@ describe('map/rules set.target (issue 14, routing)', () => {
     expect(map(CNC, { rules: [{ set: { tags: ['x'] } }] }).meta?.target).to.equal(undefined);
   });
 
-  it('builds an event given as a function only when there are rules to match, and matches it as the event itself', () => {
+  it('builds the event only when there are rules to match, and shapes the alert as the rules applied to that event do', () => {
     const rec = record(CNC);
     if (rec.kind !== 'detection') throw new Error('not a detection');
     const base = map(CNC, {});
@@ -177,7 +177,7 @@ describe('map/rules set.target (issue 14, routing)', () => {
     const policy: AlertPolicy = { ...DEFAULT_POLICY, rules: [{ match: { src: '10.1.*' }, set: { severity: 4, tags: ['c2'] } }] };
     const viaFunction = shapeAlert(base, lazy, policy);
     expect(built).to.equal(1);
-    expect(viaFunction).to.deep.equal(shapeAlert(base, recordEvent(rec, base.date), policy));
+    expect(viaFunction).to.deep.equal(applyRules(base, recordEvent(rec, base.date), ruleSetOf(policy)));
     expect([viaFunction.severity, viaFunction.tags.includes('c2')]).to.deep.equal([4, true]);
   });
 });
