@@ -82,7 +82,7 @@ export function workerMapper(policy: AlertPolicy, failed: (err: Error) => void, 
         waiting.set(id, w);
         const packed = packLines(batch.lines);
         const times = Float64Array.from(batch.times);
-        const request: MapRequest = { id, text: packed.text, lengths: packed.lengths, times, parseOnly: batch.parseOnly === true, ...(batch.peers ? { peers: batch.peers } : {}) };
+        const request: MapRequest = { id, text: packed.text, lengths: packed.lengths, wide: packed.wide, times, parseOnly: batch.parseOnly === true, ...(batch.peers ? { peers: batch.peers } : {}) };
         worker.postMessage(request, [packed.lengths.buffer as ArrayBuffer, times.buffer as ArrayBuffer]);
       });
     },

@@ -6,8 +6,8 @@
  * (the main thread then maps it itself), and the worker goes on.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { mapLineBatch, packOutcomes } from '../map/line-batch.js';
-import { unpackLines, type PackedLines } from './wire.js';
+import { mapLineBatch, packOutcomes, type PackedOutcomes } from '../map/line-batch.js';
+import { unpackLines, WIDE_LINE, type PackedLines } from './wire.js';
 import type { AlertPolicy } from '../types.js';
 
 /** A batch to map. */
@@ -18,8 +18,8 @@ export interface MapRequest extends PackedLines {
   readonly parseOnly: boolean;
 }
 
-/** Its outcomes (map/line-batch.ts packOutcomes: one string), or why it failed. */
-export type MapReply = { readonly id: number; readonly outcomes: string } | { readonly id: number; readonly error: string };
+/** Its outcomes (map/line-batch.ts packOutcomes: one string and the wide ones apart), or why it failed. */
+export type MapReply = { readonly id: number; readonly outcomes: PackedOutcomes } | { readonly id: number; readonly error: string };
 
 const policy = (workerData as { policy: AlertPolicy }).policy;
 const port = parentPort;
@@ -29,7 +29,7 @@ port.on('message', (request: MapRequest) => {
   let reply: MapReply;
   try {
     const lines = unpackLines(request);
-    const outcomes = packOutcomes(mapLineBatch({ lines, times: request.times, parseOnly: request.parseOnly, ...(request.peers ? { peers: request.peers } : {}) }, policy));
+    const outcomes = packOutcomes(mapLineBatch({ lines, times: request.times, parseOnly: request.parseOnly, ...(request.peers ? { peers: request.peers } : {}) }, policy), (i) => request.lengths[i] === WIDE_LINE);
     reply = { id: request.id, outcomes };
     port.postMessage(reply);
   } catch (err) {

@@ -7,11 +7,13 @@
  *
  * The outcomes travel between threads as one string: fields separated by {@link FIELD}, which
  * no field can hold (a body and a meta are JSON, whose strings escape control characters; a
- * detail is cleaned), {@link FIELDS_PER_LINE} fields a line.
+ * detail is cleaned), {@link FIELDS_PER_LINE} fields a line; an outcome with a character above
+ * U+00FF travels apart ({@link PackedOutcomes}).
  */
 import { parseLine } from '../parse/kv.js';
 import { alertFromRecord } from './alert.js';
 import { wireAlert } from '../sinks/rule-refusal.js';
+import { isWide } from './wide-text.js';
 import type { ErrorCode } from '../errors.js';
 import type { AlertMeta, AlertPolicy } from '../types.js';
 
@@ -65,10 +67,26 @@ function mapLine(line: string, receivedAt: number, peer: string | undefined, pol
 export const FIELD = '\u0001';
 export const FIELDS_PER_LINE = 5;
 
-/** The outcomes as one string (a few hundred kB for a batch), for the trip back to the main thread. */
-export function packOutcomes(outcomes: readonly LineOutcome[]): string {
+/**
+ * A batch's outcomes for the trip back to the main thread: one string (a few hundred kB for a
+ * batch), and apart from it, each outcome that would make that string two-byte (map/wide-text.ts),
+ * its fields joined the same way, in order; the string holds a `W` line for each.
+ */
+export interface PackedOutcomes {
+  readonly text: string;
+  readonly wide: readonly string[];
+}
+
+/**
+ * The outcomes packed; `wideLine(i)` tells that line `i` was wide (its outcome's strings are
+ * two-byte even when their characters are not).
+ */
+export function packOutcomes(outcomes: readonly LineOutcome[], wideLine: (index: number) => boolean = () => false): PackedOutcomes {
   const parts: string[] = [];
-  for (const o of outcomes) {
+  const wide: string[] = [];
+  for (let i = 0; i < outcomes.length; i++) {
+    const o = outcomes[i] as LineOutcome;
+    const at = parts.length;
     switch (o.kind) {
       case 'alert':
         parts.push('A', o.body, o.sourceRef, o.meta, String(o.glued));
@@ -86,27 +104,52 @@ export function packOutcomes(outcomes: readonly LineOutcome[]): string {
         parts.push('M', '', '', '', '');
         break;
     }
+    if (wideLine(i) || isWideOutcome(o)) {
+      wide.push(parts.splice(at, FIELDS_PER_LINE).join(FIELD));
+      parts.push('W', '', '', '', '');
+    }
   }
-  return parts.join(FIELD);
+  return { text: parts.join(FIELD), wide };
+}
+
+/** An outcome with a string that holds a character above U+00FF (a truncated value's `…`, a wide rule tag). */
+function isWideOutcome(o: LineOutcome): boolean {
+  if (o.kind === 'alert') return isWide(o.body) || isWide(o.meta);
+  return o.kind === 'rejected' && isWide(o.detail);
 }
 
 /** {@link packOutcomes} undone; throws when the text is not `count` lines' worth of outcomes. */
-export function unpackOutcomes(text: string, count: number): LineOutcome[] {
-  const f = count === 0 ? [] : text.split(FIELD);
+export function unpackOutcomes(packed: PackedOutcomes, count: number): LineOutcome[] {
+  const f = count === 0 ? [] : packed.text.split(FIELD);
   if (f.length !== count * FIELDS_PER_LINE) throw new Error(`Expected ${count * FIELDS_PER_LINE} fields for ${count} lines, got ${f.length}.`);
   const out: LineOutcome[] = new Array<LineOutcome>(count);
+  let w = 0;
   for (let i = 0, at = 0; i < count; i++, at += FIELDS_PER_LINE) {
-    const tag = f[at] as string;
-    const a = f[at + 1] as string;
-    const b = f[at + 2] as string;
-    if (tag === 'A') out[i] = { kind: 'alert', body: a, sourceRef: b, meta: f[at + 3] as string, glued: Number(f[at + 4]) };
-    else if (tag === 'D') out[i] = { kind: 'detection', glued: Number(a) };
-    else if (tag === 'R') out[i] = { kind: 'rejected', code: a as ErrorCode, detail: b };
-    else if (tag === 'N') out[i] = { kind: 'none', recordKind: a, glued: Number(b) };
-    else if (tag === 'M') out[i] = { kind: 'main' };
-    else throw new Error(`Unknown outcome tag ${JSON.stringify(tag)} for line ${i}.`);
+    if (f[at] !== 'W') {
+      out[i] = outcomeOf(f, at, i);
+      continue;
+    }
+    const apart = packed.wide[w++];
+    if (apart === undefined) throw new Error(`Expected more than ${packed.wide.length} wide outcomes.`);
+    const fields = apart.split(FIELD);
+    if (fields.length !== FIELDS_PER_LINE) throw new Error(`Expected ${FIELDS_PER_LINE} fields for the wide outcome of line ${i}, got ${fields.length}.`);
+    out[i] = outcomeOf(fields, 0, i);
   }
+  if (w !== packed.wide.length) throw new Error(`Expected ${packed.wide.length} wide outcomes, got ${w} marked.`);
   return out;
+}
+
+/** The outcome whose fields start at `f[at]`. */
+function outcomeOf(f: readonly string[], at: number, line: number): LineOutcome {
+  const tag = f[at] as string;
+  const a = f[at + 1] as string;
+  const b = f[at + 2] as string;
+  if (tag === 'A') return { kind: 'alert', body: a, sourceRef: b, meta: f[at + 3] as string, glued: Number(f[at + 4]) };
+  if (tag === 'D') return { kind: 'detection', glued: Number(a) };
+  if (tag === 'R') return { kind: 'rejected', code: a as ErrorCode, detail: b };
+  if (tag === 'N') return { kind: 'none', recordKind: a, glued: Number(b) };
+  if (tag === 'M') return { kind: 'main' };
+  throw new Error(`Unknown outcome tag ${JSON.stringify(tag)} for line ${line}.`);
 }
 
 /** The rules' meta of an alert outcome, or undefined. */

@@ -8,6 +8,7 @@
  */
 import type { Transform, TransformCallback } from 'node:stream';
 import { OctetFrameDecoder, sniffFraming, type Framing } from './octet-frames.js';
+import { linePieces } from './line-pieces.js';
 
 /** What the listener does about a connection's frames. */
 export interface FramingHooks {
@@ -27,7 +28,19 @@ export interface FramingHooks {
  * a connection that ends before stays newline framed. Returns the framing chosen so far.
  */
 export function frameByFirstBytes(lines: Transform, maxFrameBytes: number, hooks: FramingHooks): () => Framing | undefined {
-  const splitLines = lines._transform.bind(lines);
+  const splitChunk = lines._transform.bind(lines);
+  // Each line decoded as narrow as its own characters (line-pieces.ts). split2's transform calls
+  // back before it returns, so the pieces go through it in order, and an error stops them.
+  const splitLines = (chunk: Buffer, encoding: BufferEncoding, callback: TransformCallback): void => {
+    const pieces = linePieces(chunk);
+    const last = pieces.length - 1;
+    for (let i = 0; i < last; i++) {
+      let failed: Error | null | undefined;
+      splitChunk(pieces[i] as Buffer, encoding, (err?: Error | null) => (failed = err));
+      if (failed) return callback(failed);
+    }
+    splitChunk(pieces[last] as Buffer, encoding, callback);
+  };
   const splitFlush = lines._flush.bind(lines);
   let framing: Framing | undefined;
   let head: Buffer[] = [];

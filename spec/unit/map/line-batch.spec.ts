@@ -5,6 +5,7 @@
  */
 import { expect } from 'chai';
 import { alertFromRecord, DEFAULT_POLICY } from '../../../src/map/alert.js';
+import { stringWidth } from '../../support/string-width.js';
 import { FIELD, mapLineBatch, metaOf, packOutcomes, unpackOutcomes, type LineOutcome } from '../../../src/map/line-batch.js';
 import { parseLine } from '../../../src/parse/kv.js';
 import { wireAlert } from '../../../src/sinks/rule-refusal.js';
@@ -95,9 +96,37 @@ describe('packOutcomes / unpackOutcomes', () => {
   });
 
   it('refuses text that is not the outcomes of that many lines', () => {
-    const text = packOutcomes([{ kind: 'main' }, { kind: 'main' }]);
-    expect(() => unpackOutcomes(text, 3)).to.throw(/Expected 15 fields for 3 lines, got 10/);
-    expect(() => unpackOutcomes(['X', '', '', '', ''].join(FIELD), 1)).to.throw(/Unknown outcome tag "X"/);
+    const packed = packOutcomes([{ kind: 'main' }, { kind: 'main' }]);
+    expect(() => unpackOutcomes(packed, 3)).to.throw(/Expected 15 fields for 3 lines, got 10/);
+    expect(() => unpackOutcomes({ text: ['X', '', '', '', ''].join(FIELD), wide: [] }, 1)).to.throw(/Unknown outcome tag "X"/);
+    expect(() => unpackOutcomes({ text: ['W', '', '', '', ''].join(FIELD), wide: [] }, 1)).to.throw(/Expected more than 0 wide outcomes/);
+    expect(() => unpackOutcomes({ text: ['M', '', '', '', ''].join(FIELD), wide: [['M', '', '', '', ''].join(FIELD)] }, 1)).to.throw(/Expected 1 wide outcomes, got 0 marked/);
+  });
+
+  it('sends outcomes with a character above U+00FF, and those of wide lines, apart: the text stays one-byte', () => {
+    const outcomes: LineOutcome[] = [
+      { kind: 'alert', body: '{"title":"Malicious URL: a.test"}', sourceRef: 'ct-1', meta: '', glued: 0 },
+      { kind: 'alert', body: '{"title":"threat €uro"}', sourceRef: 'ct-2', meta: '', glued: 0 },
+      { kind: 'rejected', code: 'ERR_KV_MALFORMED', detail: 'no pair in "☃"' },
+      { kind: 'alert', body: '{"title":"José"}', sourceRef: 'ct-3', meta: '', glued: 1 },
+      { kind: 'alert', body: '{"title":"b"}', sourceRef: 'ct-4', meta: '{"setBy":[],"organisation":"Зе"}', glued: 0 },
+      { kind: 'none', recordKind: 'finished', glued: 0 },
+    ];
+    // Line 5 arrived wide: its outcome's strings are two-byte whatever their characters.
+    const packed = packOutcomes(outcomes, (i) => i === 5);
+    expect(packed.wide).to.have.length(4);
+    expect(stringWidth(packed.text)).to.equal(1);
+    expect(packed.text).to.include('José');
+    expect(unpackOutcomes(packed, outcomes.length)).to.deep.equal(outcomes);
+  });
+
+  it('keeps every alert body of a real batch with wide lines byte for byte', () => {
+    const lines = [...detectionLines(20), 'category=KL_Malicious_URL matchedIndicator=€uro.test threat=Trojan.Win32.€'];
+    const outcomes = mapLineBatch({ lines, times: lines.map(() => AT) }, RULES);
+    const packed = packOutcomes(outcomes, (i) => i === lines.length - 1);
+    expect(packed.wide).to.have.length(1);
+    expect(stringWidth(packed.text)).to.equal(1);
+    expect(unpackOutcomes(packed, lines.length)).to.deep.equal(outcomes);
   });
 
   it('round-trips a whole batch of real detections', () => {
