@@ -16,7 +16,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { scriptArgs } from './script-args.js';
 import axios, { type AxiosAdapter, type AxiosInstance } from 'axios';
 import { Pool } from 'undici';
 import { nodeHttpAdapter } from '../src/sinks/http-adapter.js';
@@ -28,14 +28,12 @@ import { detectionLine } from '../spec/support/lines.js';
 /** TheHive's answer to a create, shortened (thehive-api.md §4). */
 const CREATED = '{"_id":"~4120","_type":"Alert","_createdAt":1700000000123,"type":"cybertrace","source":"CyberTrace","status":"New","stage":"New"}';
 
-const { values } = parseArgs({
-  options: {
-    requests: { type: 'string', default: '20000' },
-    rounds: { type: 'string', default: '5' },
-    inflight: { type: 'string', default: '4' },
-    json: { type: 'string' },
-    endpoint: { type: 'boolean', default: false },
-  },
+const values = scriptArgs('bench-http', 'Usage: node dist/scripts/bench-http.js [--requests N] [--rounds R] [--inflight K] [--json FILE]', {
+  requests: { type: 'string', default: '20000' },
+  rounds: { type: 'string', default: '5' },
+  inflight: { type: 'string', default: '4' },
+  json: { type: 'string' },
+  endpoint: { type: 'boolean', default: false },
 });
 
 if (values.endpoint) {

@@ -11,12 +11,12 @@
  */
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { parseArgs } from 'node:util';
+import { scriptArgs } from './script-args.js';
 import { parseLine } from '../src/parse/kv.js';
 import { alertFromDetection, DEFAULT_POLICY } from '../src/map/alert.js';
 import { detectionLine } from '../spec/support/lines.js';
 
-const { values } = parseArgs({ options: { lines: { type: 'string', default: '500000' }, json: { type: 'string' }, 'tracehive-only': { type: 'boolean', default: false } } });
+const values = scriptArgs('bench-kv', 'Usage: node dist/scripts/bench-kv.js [--lines N] [--json FILE] [--tracehive-only]', { lines: { type: 'string', default: '500000' }, json: { type: 'string' }, 'tracehive-only': { type: 'boolean', default: false } });
 const total = Number(values.lines);
 const corpus = Array.from({ length: 1000 }, (_, i) => detectionLine(i));
 const avgBytes = corpus.reduce((n, l) => n + Buffer.byteLength(l), 0) / corpus.length;

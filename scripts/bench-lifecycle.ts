@@ -20,6 +20,7 @@ import type net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startTracehive, sleep } from './bench-tcp.js';
+import { scriptArgs } from './script-args.js';
 import { connect } from '../src/net/connect.js';
 
 interface Row {
@@ -36,14 +37,20 @@ interface Row {
   peakRssMiB: number;
 }
 
-const args = process.argv.slice(2);
-const opt = (name: string, fallback: string): string => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && args[i + 1] !== undefined ? (args[i + 1] as string) : fallback;
-};
-const [repeatLines, repeatKeys] = opt('repeats', '10000:50').split(':').map(Number) as [number, number];
-const distinctLines = Number(opt('distinct', '20000'));
-const jsonPath = args.includes('--json') ? opt('json', '') : '';
+const values = scriptArgs('bench-lifecycle', 'Usage: node dist/scripts/bench-lifecycle.js [--repeats N:K] [--distinct N] [--json FILE]', {
+  repeats: { type: 'string', default: '10000:50' },
+  distinct: { type: 'string', default: '20000' },
+  json: { type: 'string', default: '' },
+});
+const [repeatLines, repeatKeys] = values.repeats.split(':').map(Number) as [number, number];
+const distinctLines = Number(values.distinct);
+for (const [name, n] of [['--repeats N', repeatLines], ['--repeats :K', repeatKeys], ['--distinct', distinctLines]] as const) {
+  if (!Number.isInteger(n) || n < 1) {
+    process.stderr.write(`bench-lifecycle: Expected \`${name}\` to be a whole number ≥ 1, got ${JSON.stringify(String(n))}.\n`);
+    process.exit(2);
+  }
+}
+const jsonPath = values.json;
 
 /** Detection `n` of indicator `k`: its own second of the hour and its own source, so no two lines are equal. */
 function line(k: number, n: number): string {

@@ -11,13 +11,13 @@
  * Usage: node dist/scripts/bench-map-worker.js [--batches N] [--batch L] [--rounds R]
  */
 import { performance } from 'node:perf_hooks';
-import { parseArgs } from 'node:util';
+import { scriptArgs } from './script-args.js';
 import { inlineMapper, workerMapper, type LineMapper } from '../src/map-worker/client.js';
 import { DEFAULT_POLICY } from '../src/map/alert.js';
 import type { LineBatch } from '../src/map/line-batch.js';
 import { createRng, generateLine } from '../src/tools/cybertrace-gen.js';
 
-const { values } = parseArgs({ options: { batches: { type: 'string', default: '600' }, batch: { type: 'string', default: '512' }, rounds: { type: 'string', default: '3' } } });
+const values = scriptArgs('bench-map-worker', 'Usage: node dist/scripts/bench-map-worker.js [--batches N] [--batch L] [--rounds R]', { batches: { type: 'string', default: '600' }, batch: { type: 'string', default: '512' }, rounds: { type: 'string', default: '3' } });
 const count = Number(values.batches);
 const size = Number(values.batch);
 const rounds = Number(values.rounds);

@@ -10,7 +10,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { parseArgs } from 'node:util';
+import { scriptArgs } from './script-args.js';
 
 /** The bench's rows: (a) file sink, fsync 1 s; (b) file sink, group commit; (c) HTTP; (d) backlog. */
 export type RowId = 'a' | 'b' | 'c' | 'd';
@@ -116,7 +116,7 @@ export function replaceBetweenMarkers(readme: string, body: string): string {
 }
 
 function main(): void {
-  const { values } = parseArgs({ options: { results: { type: 'string', default: 'bench/results' }, readme: { type: 'string', default: 'README.md' } } });
+  const values = scriptArgs('bench-readme', 'Usage: node dist/scripts/bench-readme.js [--results DIR] [--readme FILE]', { results: { type: 'string', default: 'bench/results' }, readme: { type: 'string', default: 'README.md' } });
   const benchFile = join(values.results, 'bench.json');
   const kvFile = join(values.results, 'bench-kv.json');
   const fail = (message: string): never => {

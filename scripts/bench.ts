@@ -30,27 +30,28 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { parseArgs } from 'node:util';
+import { scriptArgs } from './script-args.js';
 import { runLoad, type LoadProgress } from '../src/tools/loadgen.js';
 import { renderBench, type BenchResult, type BenchRow, type RowId } from './bench-readme.js';
 import { closedPort, LatencyLog, procStats, sleep, startCountingEndpoint, startTracehive, tailAlerts, type ProcStats } from './bench-tcp.js';
 import { DISK_BUFFER_MEMORY_BYTES, runSyslogNg, syslogNgAvailable, SYSLOG_NG_MISSING } from './peer-syslog-ng.js';
 
-const { values } = parseArgs({
-  options: {
-    lines: { type: 'string', default: '200000' },
-    'http-lines': { type: 'string' },
-    'backlog-lines': { type: 'string', default: '1000000' },
-    'paced-seconds': { type: 'string', default: '5' },
-    connections: { type: 'string', default: '4' },
-    seed: { type: 'string', default: '1' },
-    rows: { type: 'string', default: 'abcd' },
-    'no-syslog-ng': { type: 'boolean', default: false },
-    'cpu-prof': { type: 'string' },
-    'node-args': { type: 'string', default: '' },
-    env: { type: 'string', multiple: true, default: [] },
-    json: { type: 'string' },
-  },
+const USAGE = `Usage: node dist/scripts/bench.js [--lines N] [--http-lines N] [--backlog-lines N] [--paced-seconds S]
+         [--connections C] [--seed N] [--rows abcd] [--no-syslog-ng] [--cpu-prof DIR]
+         [--node-args="FLAGS"] [--env KEY=VALUE]… [--json FILE]`;
+const values = scriptArgs('bench', USAGE, {
+  lines: { type: 'string', default: '200000' },
+  'http-lines': { type: 'string' },
+  'backlog-lines': { type: 'string', default: '1000000' },
+  'paced-seconds': { type: 'string', default: '5' },
+  connections: { type: 'string', default: '4' },
+  seed: { type: 'string', default: '1' },
+  rows: { type: 'string', default: 'abcd' },
+  'no-syslog-ng': { type: 'boolean', default: false },
+  'cpu-prof': { type: 'string' },
+  'node-args': { type: 'string', default: '' },
+  env: { type: 'string', multiple: true, default: [] },
+  json: { type: 'string' },
 });
 /** A numeric option, or exit 2 saying what was expected. */
 function option(name: string, text: string, min: number, integer = true): number {

@@ -26,7 +26,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { parseArgs } from 'node:util';
+import { scriptArgs } from './script-args.js';
 import { createRng, generateLine } from '../src/tools/cybertrace-gen.js';
 import { runLoad } from '../src/tools/loadgen.js';
 
@@ -276,7 +276,7 @@ function accepts(port: number): Promise<boolean> {
 
 /** Runnable alone: the file row and the http rows (1 and 4 workers) for N generated lines. */
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { lines: { type: 'string', default: '200000' }, connections: { type: 'string', default: '4' }, seed: { type: 'string', default: '1' }, json: { type: 'string' } } });
+  const values = scriptArgs('peer-syslog-ng', 'Usage: node dist/scripts/peer-syslog-ng.js [--lines N] [--connections C] [--seed N] [--json FILE]', { lines: { type: 'string', default: '200000' }, connections: { type: 'string', default: '4' }, seed: { type: 'string', default: '1' }, json: { type: 'string' } });
   if (!(await syslogNgAvailable())) {
     console.log(SYSLOG_NG_MISSING);
     return;

@@ -40,6 +40,20 @@ describe('benchmarks (smoke)', function () {
     expect(failed?.stderr).to.contain('`--batch`');
   });
 
+  it('every bench script prints its usage for --help and refuses an unknown option by name (exit 2), without a stack trace', async () => {
+    for (const script of ['bench', 'bench-kv', 'bench-map-worker', 'bench-lifecycle', 'bench-http', 'bench-readme', 'peer-syslog-ng']) {
+      const help = await run(process.execPath, [resolve(`dist/scripts/${script}.js`), '--help']);
+      expect(help.stdout, script).to.match(new RegExp(`^Usage: node dist/scripts/${script}\\.js `));
+      const failed = await run(process.execPath, [resolve(`dist/scripts/${script}.js`), '--rowz', 'a']).then(
+        () => null,
+        (err: { code: number; stderr: string }) => err,
+      );
+      expect(failed?.code, script).to.equal(2);
+      expect(failed?.stderr, script).to.contain(`${script}: Unknown option '--rowz'`);
+      expect(failed?.stderr, script).not.to.match(/\n\s+at /);
+    }
+  });
+
   describe('scripts/bench, tiny sizes', () => {
     let dir: string;
     let stdout: string;

@@ -1,0 +1,22 @@
+/**
+ * The command line of a bench or peer script: `--help` (`-h`) prints its usage and exits 0; an
+ * unknown option or a missing value exits 2 naming it, with the usage, instead of a stack trace.
+ */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+/** `options` parsed from process.argv (no positionals), or exit as above. */
+export function scriptArgs<const O extends Options>(script: string, usage: string, options: O): ReturnType<typeof parseArgs<{ options: O }>>['values'] {
+  const argv = process.argv.slice(2);
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(`${usage}\n`);
+    process.exit(0);
+  }
+  try {
+    return parseArgs({ args: argv, options }).values;
+  } catch (err) {
+    process.stderr.write(`${script}: ${(err as Error).message}\n${usage}\n`);
+    process.exit(2);
+  }
+}
