@@ -110,7 +110,7 @@ describe('LinePipeline in batches (issue 15: map at accept)', () => {
     expect(spooled.map((s) => s.line)).to.deep.equal(lines.slice(0, 7));
   });
 
-  it('pauses the sources while ~4 MiB of lines wait for a slow mapper, and drain() waits for them', async () => {
+  it('pauses the sources while ~1 MiB of lines wait for a slow mapper, and drain() waits for them', async () => {
     const waiting: (() => void)[] = [];
     const inline = inlineMapper(policy);
     const slow: LineMapper = {
@@ -125,7 +125,7 @@ describe('LinePipeline in batches (issue 15: map at accept)', () => {
       paused = pipeline.handle(big, 'p:1');
       handed++;
     } while (paused === undefined && handed < 1000);
-    expect(handed, 'paused after about 4 MiB in flight').to.be.within(60, 80);
+    expect(handed, 'paused after about 1 MiB in flight').to.be.within(15, 20);
     let drained = false;
     const draining = pipeline.drain().then(() => (drained = true));
     await new Promise((r) => setImmediate(r));
