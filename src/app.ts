@@ -17,7 +17,7 @@ import { Telemetry } from './telemetry.js';
 import { TcpSource } from './sources/tcp.js';
 import { AdminServer, type ReadyState } from './http/admin.js';
 import { availableParallelism } from 'node:os';
-import { Encoded, LinePipeline } from './pipeline.js';
+import { memoBytes, LinePipeline } from './pipeline.js';
 import { mapperPool, workerMapper, type LineMapper } from './map-worker/client.js';
 import { mapModeOf } from './map-worker/mode.js';
 import { inputReadiness } from './input-readiness.js';
@@ -172,8 +172,8 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
     policy: config.alert,
     telemetry,
     now,
-    // The memo's heap counts toward the spool's memory tail: an encoded body, or a parsed record (about twice its line).
-    accept: (line, receivedAt, peer, memo) => append(peer === undefined ? lineRecord(line) : peerLineRecord(peer, line), receivedAt, memo, memo === undefined ? 0 : memo instanceof Encoded ? memo.body.length : 2 * line.length),
+    // The memo's heap counts toward the spool's memory tail (pipeline.ts memoBytes).
+    accept: (line, receivedAt, peer, memo) => append(peer === undefined ? lineRecord(line) : peerLineRecord(peer, line), receivedAt, memo, memoBytes(memo)),
     admit,
     roomBytes: () => spool?.roomBytes ?? 0,
     memoUsed: () => spool?.tailing ?? true,
