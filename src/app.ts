@@ -176,7 +176,10 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
     accept: (line, receivedAt, peer, memo) => append(peer === undefined ? lineRecord(line) : peerLineRecord(peer, line), receivedAt, memo, memoBytes(memo)),
     admit,
     roomBytes: () => spool?.roomBytes ?? 0,
-    memoUsed: () => spool?.tailing ?? true,
+    // Mapping at accept pays only when the alert leaves soon: not while a target cannot deliver
+    // (TheHive down, a wrong key), when the spool's memory tail would only fill up with alerts that
+    // wait, then be dropped. Those lines are mapped when read back (the feeder's premap).
+    memoUsed: () => (spool?.tailing ?? true) && targets.every((t) => t.health.state.ready),
     keepRejected: (entry) => {
       rejectedLog.write(entry).catch((err: unknown) => log.warn({ err }, 'Cannot write the rejected-line log; the line is only counted.'));
     },
