@@ -18,6 +18,15 @@ import type { SpoolEntry } from './spool.js';
  */
 export const TAIL_MAX_BYTES = 24 * 1024 * 1024;
 
+/**
+ * A reader that has not asked for records for this long while a commit finds unread ones waiting
+ * does not keep up (its TheHive is down, its queue is full): the tail is dropped for the disk
+ * then, not after it has grown to {@link TAIL_MAX_BYTES}. A backlog building up while TheHive was
+ * down held 24 MiB of lines first (row (d) of `make bench` peaked 20 to 30 MiB above its steady
+ * state); a reader that keeps up asks again within milliseconds of a delivery.
+ */
+export const TAIL_STALL_MS = 100;
+
 /** What the reader needs of the spool. */
 export interface ReaderSpool {
   /** Segment files by first seq, the active one last (the spool's own array: it adds and removes). */
@@ -25,6 +34,8 @@ export interface ReaderSpool {
   isAcked(seq: number): boolean;
   /** True once the spool is closing: reads stop. */
   isClosing(): boolean;
+  /** Milliseconds, for {@link TAIL_STALL_MS}. */
+  now(): number;
 }
 
 /** Committed records the reader may take from memory, with where they start on disk. */
@@ -63,12 +74,15 @@ export class SpoolReader {
   #diskTimeHint: number | null;
   #rewindAsked = false;
   #reading: Promise<unknown> = Promise.resolve();
+  /** When read() was last called. */
+  #askedAt: number;
 
   /** `backlog`: open found unacked records on disk (reading starts there); `oldestTime`: recovery's oldest. */
   constructor(spool: ReaderSpool, backlog: boolean, oldestTime: number | null) {
     this.#spool = spool;
     this.#mode = backlog ? 'disk' : 'tail';
     this.#diskTimeHint = oldestTime;
+    this.#askedAt = spool.now();
   }
 
   /** True while it takes records from memory (it keeps up); false while it reads a backlog from disk. */
@@ -88,6 +102,7 @@ export class SpoolReader {
 
   /** See Spool.read. Calls run one after another. */
   read(max: number, maxChars: number): Promise<SpoolEntry[]> {
+    this.#askedAt = this.#spool.now();
     const run = this.#reading.then(() => this.#read({ max, maxChars, chars: 0, out: [] }));
     this.#reading = run.catch(() => undefined);
     return run;
@@ -99,11 +114,12 @@ export class SpoolReader {
     // What the records hold in memory: their bytes on disk and what their memos hold (issue 15).
     let held = bytes;
     for (const entry of batch) held += entry.memoBytes ?? 0;
-    if (this.#tailBytes + held <= TAIL_MAX_BYTES) {
+    const stalled = this.#tail.length > 0 && this.#spool.now() - this.#askedAt > TAIL_STALL_MS;
+    if (!stalled && this.#tailBytes + held <= TAIL_MAX_BYTES) {
       this.#tail.push({ segment, offset, entries: batch, bytes: held, index: 0 });
       this.#tailBytes += held;
     } else {
-      // The reader fell behind: drop the tail and read it back from disk, where it starts.
+      // The reader fell behind (or stopped asking): drop the tail and read it back from disk, where it starts.
       const from = this.#tail[0] ?? { segment, offset };
       this.#tail = [];
       this.#tailBytes = 0;

@@ -258,7 +258,7 @@ export class Spool {
     this.#diskBytes = found.segments.reduce((sum, s) => sum + s.size, 0);
     this.#unacked = found.recovery.records;
     this.#reader = new SpoolReader(
-      { segments: found.segments, isAcked: (seq) => this.#acks.has(seq), isClosing: () => this.#closing },
+      { segments: found.segments, isAcked: (seq) => this.#acks.has(seq), isClosing: () => this.#closing, now: () => this.#now() },
       found.recovery.records > 0,
       found.recovery.oldestTime,
     );
@@ -417,7 +417,7 @@ export class Spool {
    * record in it is acked, so once every cursor is past it.
    */
   cursor(): SpoolCursor {
-    const reader = new SpoolReader({ segments: this.#segments, isAcked: (seq) => this.#acks.has(seq), isClosing: () => this.#closing }, true, this.#reader.oldestTime() ?? this.#reader.diskTimeHint);
+    const reader = new SpoolReader({ segments: this.#segments, isAcked: (seq) => this.#acks.has(seq), isClosing: () => this.#closing, now: () => this.#now() }, true, this.#reader.oldestTime() ?? this.#reader.diskTimeHint);
     this.#readers.push(reader);
     return {
       read: (max, maxChars = Infinity) => reader.read(max, maxChars),

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { ERROR_RETRY_MS, inspectSpool, Spool, TAIL_MAX_BYTES, type SpoolEntry, type SpoolOptions } from '../../../src/queue/spool.js';
+import { TAIL_STALL_MS } from '../../../src/queue/spool-reader.js';
 import { recordBytes } from '../../../src/queue/spool-codec.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -267,6 +268,35 @@ describe('queue/spool', () => {
     expect(events[0]).to.match(/^blocked: cannot write .*seg-0000000000000001\.log: EISDIR/);
     expect(events[1]).to.equal('unblocked');
     expect(spool.stats()).to.deep.include({ committed: 1, records: 1 });
+  });
+
+  it('drops the memory tail for the disk once its reader stops asking (TheHive down), long before the tail is full, and reads on in order', async () => {
+    let clock = 1_000_000;
+    const spool = await openSpool({ fsyncIntervalMs: 0, now: () => clock });
+    const payload = (seq: number): string => `detection ${seq} category=KL_Malicious_URL url=http://evil.example/${seq}`;
+    spool.append(payload(1));
+    await spool.commit();
+    expect((await spool.read(10)).map((e) => e.seq)).to.deep.equal([1]);
+    // A commit that finds nothing unread stays in memory however long ago the reader asked; one
+    // that finds unread records too, while the reader asked within TAIL_STALL_MS.
+    clock += TAIL_STALL_MS * 5;
+    spool.append(payload(2));
+    await spool.commit();
+    expect(spool.tailing).to.equal(true);
+    expect((await spool.read(10)).map((e) => e.seq)).to.deep.equal([2]);
+    spool.append(payload(3));
+    await spool.commit();
+    clock += TAIL_STALL_MS / 2;
+    spool.append(payload(4));
+    await spool.commit();
+    expect(spool.tailing, 'one unread commit, the reader asked recently enough').to.equal(true);
+    // Not asked for TAIL_STALL_MS, and unread records wait: the next commit goes to the disk path.
+    clock += TAIL_STALL_MS;
+    spool.append(payload(5));
+    await spool.commit();
+    expect(spool.tailing).to.equal(false);
+    expect(spool.memoryTailBytes).to.equal(0);
+    expect((await readAll(spool)).map((e) => e.payload)).to.deep.equal([3, 4, 5].map(payload));
   });
 
   it('reads a 200,000-record backlog in order with a bounded memory tail, live and after reopening', async function () {
