@@ -112,7 +112,7 @@ export const schema = {
     maxBytes: { doc: 'Spool size at most; when full, TCP reads pause and mail intake defers (nothing accepted is dropped).', format: SPOOL_BYTES, default: 1073741824, env: 'TRACEHIVE_SPOOL_MAX_BYTES' },
     fsyncIntervalMs: { doc: 'Group commit: accepted input is fsynced together at most this long after it arrived (the one window a power cut can lose; 0 = at once).', format: FSYNC_MS, default: 20, env: 'TRACEHIVE_SPOOL_FSYNC_INTERVAL_MS' },
     segmentBytes: { doc: 'Spool segment file size; a segment is deleted once every alert in it is delivered or dead-lettered.', format: SEGMENT_BYTES, default: 67108864, env: 'TRACEHIVE_SPOOL_SEGMENT_BYTES' },
-    commitBatchBytes: { doc: 'Input read but not yet durable at most (what a crash or a failing disk can cost): input pauses while this much waits for its fsync, and a group commit starts early once half of it waits.', format: COMMIT_BATCH_BYTES, default: 4194304, env: 'TRACEHIVE_SPOOL_COMMIT_BATCH_BYTES' },
+    commitBatchBytes: { doc: 'Input read but not yet durable at most (what a crash or a failing disk can cost): input pauses while this much waits for its fsync, and a group commit starts early once half of it waits.', format: COMMIT_BATCH_BYTES, default: 2097152, env: 'TRACEHIVE_SPOOL_COMMIT_BATCH_BYTES' },
     dead: {
       maxBytes: { doc: 'Dead-letter files (spool.dir/dead/) at most; above it input pauses until an operator requeues or removes them.', format: DISK_BYTES, default: 268435456, env: 'TRACEHIVE_SPOOL_DEAD_MAX_BYTES' },
       retentionDays: { doc: 'Dead-letter files older than this many days are deleted (they hold alert data); 0 keeps them forever.', format: RETENTION_DAYS, default: 30, env: 'TRACEHIVE_SPOOL_DEAD_RETENTION_DAYS' },

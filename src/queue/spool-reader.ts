@@ -12,7 +12,7 @@ import type { SpoolEntry } from './spool.js';
 
 /**
  * Committed-unread records kept in memory for the reader at most, their memos' heap included
- * (an alert encoded at accept is ~3 times its line); beyond, it reads them from disk. Above two
+ * (an alert encoded at accept is ~3 times its line); beyond, it reads them from disk. Above four
  * early commits' worth (spool.commitBatchBytes / 2 of payload, and their memos), so a reader that
  * keeps up never falls to the disk path, where each record must be mapped again.
  */

@@ -164,7 +164,7 @@ export interface SpoolOptions {
   /**
    * Also `full` while this many bytes are appended but not yet durable (a slow or failing disk); a
    * commit starts early once half of it waits. Bounds what is read and not yet accepted for good.
-   * @default 4194304 (4 MiB)
+   * @default 2097152 (2 MiB)
    */
   readonly commitBatchBytes?: number;
   readonly hooks?: SpoolHooks;
@@ -181,7 +181,7 @@ export const ERROR_RETRY_MS = 500;
  */
 export const RETRY_CHUNK_BYTES = 64 * 1024;
 const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024;
-const DEFAULT_COMMIT_BATCH_BYTES = 4 * 1024 * 1024;
+const DEFAULT_COMMIT_BATCH_BYTES = 2 * 1024 * 1024;
 /** Files of the spool hold detections and mails: only its own user reads them. */
 const FILE_MODE = 0o600;
 const DIR_MODE = 0o700;
