@@ -126,4 +126,20 @@ describe('lifecycle state store', () => {
     expect(b.list().map((s) => [s.key, s.count])).to.deep.equal([[key(0), 118], [key(1), 119], [key(2), 120]]);
     expect((await readFile(join(dir, 'state.ndjson'), 'utf8')).split('\n').filter(Boolean).length).to.be.at.least(3);
   });
+
+  it('rewrites a log whose live states span several write chunks (over 1 MiB), every key read back once', async function () {
+    this.timeout(30_000);
+    const a = await open(100);
+    const big = ids(2000, 'z'.repeat(20));
+    for (let round = 1; round <= 3; round++) for (let k = 0; k < 40; k++) await a.put([keyState(key(k), round, 'x', { ids: big })]);
+    const size = (await stat(join(dir, 'state.ndjson'))).size;
+    // 120 lines of ~50 KB would be 6 MB: the third round's puts set off a rewrite of 2 MB of live states.
+    expect(size).to.be.below(5 * 1024 * 1024);
+    expect(a.fileBytes).to.equal(size);
+    await a.close();
+    const b = await open(100);
+    expect(b.list().map((s) => [s.key, s.count])).to.have.deep.members(Array.from({ length: 40 }, (_, k) => [key(k), 3]));
+    const lines = (await readFile(join(dir, 'state.ndjson'), 'utf8')).split('\n').filter(Boolean);
+    expect(lines.every((line) => JSON.parse(line).v !== undefined)).to.equal(true);
+  });
 });
