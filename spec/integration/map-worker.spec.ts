@@ -35,7 +35,10 @@ const INPUT = [
   `category=KL_Malicious_URL matchedIndicator=big.example.test note=${'y'.repeat(1_000_000)}`,
   `category=KL_Malicious_URL matchedIndicator=too-big.example.test note=${'z'.repeat(1_100_000)}`,
   'usrName=José matchedIndicator=☃.example.test category=KL_Phishing_URL',
-  ...detectionLines(3000),
+  // Every 97th detection holds characters above U+00FF (Cyrillic, €, a surrogate pair), so that
+  // most reads and batches mix them with ASCII lines: they cross the wire apart (wire.ts,
+  // line-batch.ts) and are decoded apart (line-pieces.ts), and must come out the same.
+  ...detectionLines(3000).map((line, i) => (i % 97 === 5 ? `${line.trimEnd()} comment=Троян.€.𝔘` : i % 97 === 50 ? `${line.trimEnd()} usrName=Zoë` : line)),
 ];
 
 async function run(mapWorker: 'on' | 'off', threads = 1): Promise<{ alerts: Omit<FileAlert, 'date'>[]; rejected: { code: string; line: string }[]; counters: Record<string, number>; worker: boolean; threads: unknown }> {
@@ -70,6 +73,7 @@ describe('tcp.mapWorker: lines mapped at accept on a worker thread (issue 15)', 
     expect(on.worker, 'the worker ran').to.equal(true);
     expect(off.worker).to.equal(false);
     expect(on.alerts.length).to.be.above(3000);
+    expect(on.alerts.filter((a) => JSON.stringify(a).includes('Троян.€.𝔘')), 'the wide lines became alerts').to.have.length(31);
     expect(on.alerts).to.deep.equal(off.alerts);
     expect(on.rejected.length).to.be.above(10);
     expect(on.rejected).to.deep.equal(off.rejected);
