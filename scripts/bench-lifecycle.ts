@@ -20,7 +20,7 @@ import type net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startTracehive, sleep } from './bench-tcp.js';
-import { scriptArgs } from './script-args.js';
+import { numberOption, scriptArgs } from './script-args.js';
 import { connect } from '../src/net/connect.js';
 
 interface Row {
@@ -42,14 +42,10 @@ const values = scriptArgs('bench-lifecycle', 'Usage: node dist/scripts/bench-lif
   distinct: { type: 'string', default: '20000' },
   json: { type: 'string', default: '' },
 });
-const [repeatLines, repeatKeys] = values.repeats.split(':').map(Number) as [number, number];
-const distinctLines = Number(values.distinct);
-for (const [name, n] of [['--repeats N', repeatLines], ['--repeats :K', repeatKeys], ['--distinct', distinctLines]] as const) {
-  if (!Number.isInteger(n) || n < 1) {
-    process.stderr.write(`bench-lifecycle: Expected \`${name}\` to be a whole number ≥ 1, got ${JSON.stringify(String(n))}.\n`);
-    process.exit(2);
-  }
-}
+const [repeatText, keysText = ''] = values.repeats.split(':');
+const repeatLines = numberOption('bench-lifecycle', 'repeats N', repeatText as string, 1);
+const repeatKeys = numberOption('bench-lifecycle', 'repeats :K', keysText, 1);
+const distinctLines = numberOption('bench-lifecycle', 'distinct', values.distinct, 1);
 const jsonPath = values.json;
 
 /** Detection `n` of indicator `k`: its own second of the hour and its own source, so no two lines are equal. */

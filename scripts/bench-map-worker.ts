@@ -11,22 +11,16 @@
  * Usage: node dist/scripts/bench-map-worker.js [--batches N] [--batch L] [--rounds R]
  */
 import { performance } from 'node:perf_hooks';
-import { scriptArgs } from './script-args.js';
+import { numberOption, scriptArgs } from './script-args.js';
 import { inlineMapper, workerMapper, type LineMapper } from '../src/map-worker/client.js';
 import { DEFAULT_POLICY } from '../src/map/alert.js';
 import type { LineBatch } from '../src/map/line-batch.js';
 import { createRng, generateLine } from '../src/tools/cybertrace-gen.js';
 
 const values = scriptArgs('bench-map-worker', 'Usage: node dist/scripts/bench-map-worker.js [--batches N] [--batch L] [--rounds R]', { batches: { type: 'string', default: '600' }, batch: { type: 'string', default: '512' }, rounds: { type: 'string', default: '3' } });
-const count = Number(values.batches);
-const size = Number(values.batch);
-const rounds = Number(values.rounds);
-for (const [name, n] of [['--batches', count], ['--batch', size], ['--rounds', rounds]] as const) {
-  if (!Number.isInteger(n) || n < 1) {
-    process.stderr.write(`bench-map-worker: Expected \`${name}\` to be a whole number ≥ 1, got ${JSON.stringify(String(n))}.\n`);
-    process.exit(2);
-  }
-}
+const count = numberOption('bench-map-worker', 'batches', values.batches, 1);
+const size = numberOption('bench-map-worker', 'batch', values.batch, 1);
+const rounds = numberOption('bench-map-worker', 'rounds', values.rounds, 1);
 
 const IN_FLIGHT = 8;
 const DISTINCT = 50;

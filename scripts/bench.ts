@@ -30,7 +30,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { scriptArgs } from './script-args.js';
+import { numberOption, scriptArgs } from './script-args.js';
 import { runLoad, type LoadProgress } from '../src/tools/loadgen.js';
 import { renderBench, type BenchResult, type BenchRow, type RowId } from './bench-readme.js';
 import { closedPort, LatencyLog, procStats, sleep, startCountingEndpoint, startTracehive, tailAlerts, type ProcStats } from './bench-tcp.js';
@@ -54,14 +54,7 @@ const values = scriptArgs('bench', USAGE, {
   json: { type: 'string' },
 });
 /** A numeric option, or exit 2 saying what was expected. */
-function option(name: string, text: string, min: number, integer = true): number {
-  const n = Number(text);
-  if (text.trim() === '' || !(integer ? Number.isInteger(n) : Number.isFinite(n)) || n < min) {
-    process.stderr.write(`bench: Expected \`--${name}\` to be ${integer ? 'an integer' : 'a number'} ≥ ${min}, got ${JSON.stringify(text)}.\n`);
-    process.exit(2);
-  }
-  return n;
-}
+const option = (name: string, text: string, min: number, integer = true): number => numberOption('bench', name, text, min, integer);
 const lines = option('lines', values.lines, 1);
 const httpLines = option('http-lines', values['http-lines'] ?? values.lines, 1);
 const backlogLines = option('backlog-lines', values['backlog-lines'], 1);
