@@ -79,7 +79,7 @@ import { checkFormat } from './spool-format.js';
 import { type Found, scanDir, type SpoolRecovery } from './spool-inspect.js';
 import { releaseLock, takeLock } from './spool-lock.js';
 import { type Segment, segmentName } from './spool-segment-reader.js';
-import { SpoolReader, TAIL_MAX_BYTES } from './spool-reader.js';
+import { SpoolReader, TAIL_MAX_BYTES, type ReaderSpool } from './spool-reader.js';
 import { replaceFile, syncDir } from '../io/durable-file.js';
 
 export type { SpoolErrorCode } from './spool-errors.js';
@@ -258,12 +258,17 @@ export class Spool {
     this.#diskBytes = found.segments.reduce((sum, s) => sum + s.size, 0);
     this.#unacked = found.recovery.records;
     this.#reader = new SpoolReader(
-      { segments: found.segments, isAcked: (seq) => this.#acks.has(seq), isClosing: () => this.#closing, now: () => this.#now() },
+      this.#readerSpool(),
       found.recovery.records > 0,
       found.recovery.oldestTime,
     );
     this.#readers.push(this.#reader);
     this.recovery = found.recovery;
+  }
+
+  /** What a reader sees of the spool (its segments, acks, closing and clock). */
+  #readerSpool(): ReaderSpool {
+    return { segments: this.#segments, isAcked: (seq) => this.#acks.has(seq), isClosing: () => this.#closing, now: () => this.#now() };
   }
 
   /** Takes the lock, recovers what is on disk (deleting fully acked segments), and gets ready for appends. */
@@ -417,7 +422,7 @@ export class Spool {
    * record in it is acked, so once every cursor is past it.
    */
   cursor(): SpoolCursor {
-    const reader = new SpoolReader({ segments: this.#segments, isAcked: (seq) => this.#acks.has(seq), isClosing: () => this.#closing, now: () => this.#now() }, true, this.#reader.oldestTime() ?? this.#reader.diskTimeHint);
+    const reader = new SpoolReader(this.#readerSpool(), true, this.#reader.oldestTime() ?? this.#reader.diskTimeHint);
     this.#readers.push(reader);
     return {
       read: (max, maxChars = Infinity) => reader.read(max, maxChars),
