@@ -332,4 +332,23 @@ describe('parse/kv: generated pairs come back as generated', () => {
       { numRuns: 500 },
     );
   });
+
+  // A line whose blanks are all spaces is scanned space to space (issue 15); one with a TAB among
+  // them character by character. Both must cut the same text into the same pairs.
+  it('cuts a line whose blanks are spaces as it cuts the same line with TABs among them', () => {
+    const text = fc.string({ unit: fc.constantFrom('a', 'k', '_', '=', ' ', '  ', '-', '.', '/', '9', 'é', '€', 'msg:'), maxLength: 60 });
+    fc.assert(
+      fc.property(text, (rest) => {
+        const spaced = `category=KL_Prop ${rest}`;
+        // Every other space becomes a TAB, the first one included.
+        let k = 0;
+        const tabbed = spaced.replace(/ /g, () => (k++ % 2 === 0 ? '\t' : ' '));
+        expect(tabbed).to.include('\t');
+        const untab = (pairs: readonly (readonly [string, string | null])[]): (readonly [string, string | null])[] =>
+          pairs.map(([k, v]) => [k, v === null ? null : v.replaceAll('\t', ' ')] as const);
+        expect(pairsOf(spaced)).to.deep.equal(untab(pairsOf(tabbed)));
+      }),
+      { numRuns: 1000 },
+    );
+  });
 });
