@@ -42,11 +42,16 @@ interface Parts {
  */
 export function parseEventDate(text: string | null, receivedAt: number, offsetMinutes?: Zone): number | null {
   if (text === null) return null;
+  if (text === lastSyslog.text && receivedAt >= lastSyslog.from && receivedAt < lastSyslog.until) return lastSyslog.result;
   const s = text.trim();
   const latest = receivedAt + FUTURE_TOLERANCE_MS;
 
   const syslog = SYSLOG.exec(s);
-  if (syslog) return fromSyslog(syslog, receivedAt, latest);
+  if (syslog) {
+    const answer = fromSyslog(syslog, receivedAt, latest);
+    lastSyslog = { text, ...answer };
+    return answer.result;
+  }
 
   const iso = ISO.exec(s);
   if (iso) {
@@ -80,14 +85,37 @@ export function parseEventDate(text: string | null, receivedAt: number, offsetMi
   return null;
 }
 
-function fromSyslog(m: RegExpExecArray, receivedAt: number, latest: number): number | null {
+/**
+ * A syslog stamp's answer, and the receive times for which it is the same answer: the same local
+ * year (which picks the candidate years) and the same side of each candidate's "a day ahead" limit.
+ */
+interface SyslogAnswer {
+  readonly result: number | null;
+  readonly from: number;
+  readonly until: number;
+}
+
+/**
+ * The last syslog stamp read and its {@link SyslogAnswer}. Consecutive events share their second
+ * (CyberTrace stamps to the second), so most lines ask again for the stamp the line before asked
+ * for, and get the same answer without a regex and five local-time `Date` conversions (issue 15).
+ * It holds one answer, never a different one: `from`/`until` bound it to the receive times that
+ * would compute it again.
+ */
+let lastSyslog: SyslogAnswer & { readonly text: string | null } = { text: null, result: null, from: 0, until: 0 };
+
+function fromSyslog(m: RegExpExecArray, receivedAt: number, latest: number): SyslogAnswer {
+  const always = (result: number | null): SyslogAnswer => ({ result, from: Number.NEGATIVE_INFINITY, until: Number.POSITIVE_INFINITY });
   const month = MONTHS.indexOf((m[1] ?? '').toLowerCase());
-  if (month < 0) return null;
+  if (month < 0) return always(null);
   // The year is filled in below. One object with every field set, not `{ ...base, year }`:
   // V8 builds a spread-plus-property literal on a slow path (~1.5 µs, two thirds of this parse).
   const parts: Parts = { year: 0, month, day: num(m[2]), hour: num(m[3]), minute: num(m[4]), second: second(m[5]), ms: 0 };
-  if (!timeOk(parts)) return null;
+  if (!timeOk(parts)) return always(null);
   const year = new Date(receivedAt).getFullYear();
+  // The same local year gives the same candidate years below.
+  let from = new Date(year, 0, 1).getTime();
+  let until = new Date(year + 1, 0, 1).getTime();
   // The latest year that does not put the event more than a day ahead of us: next year covers
   // a CyberTrace clock slightly ahead across New Year, last year covers Dec 31 received on Jan 1.
   // Compare with the date as Date rolls it (Feb 29 of a common year → Mar 1), so a day that is
@@ -96,11 +124,15 @@ function fromSyslog(m: RegExpExecArray, receivedAt: number, latest: number): num
     const rolled = new Date(y, month, parts.day, parts.hour, parts.minute, parts.second).getTime();
     if (rolled <= latest) {
       parts.year = y;
+      // Received earlier, this year would be too far ahead as well.
+      from = Math.max(from, rolled - FUTURE_TOLERANCE_MS);
       // `rolled` is already the event's local time (no milliseconds here): do not convert again.
-      return onExistingDay(parts, rolled);
+      return { result: onExistingDay(parts, rolled), from, until };
     }
+    // Received later, this year would no longer be too far ahead.
+    until = Math.min(until, rolled - FUTURE_TOLERANCE_MS);
   }
-  return null;
+  return { result: null, from, until };
 }
 
 /** Local wall-clock time → epoch ms, or null for a day that does not exist (Feb 30, Feb 29 of a common year). */

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import fc from 'fast-check';
 import { parseEventDate } from '../../../src/map/event-date.js';
 
 // Expected values come from local-time Date constructors, so these pass in every TZ.
@@ -90,5 +91,27 @@ describe('map/event-date', () => {
 
   it('is null without a date text', () => {
     expect(parseEventDate(null, Date.now())).to.equal(null);
+  });
+
+  // The last syslog stamp's answer is kept for the next line that has the same stamp (issue 15):
+  // asked again at any receive time, it must answer as a first reading does.
+  it('answers a syslog stamp asked again, at another receive time, as it answers it the first time', () => {
+    const stamps = ['Dec 31 23:59:50', 'Jan  1 00:00:05', 'Feb 29 12:00:00', 'Oct 13 16:20:01', 'Mar  1 00:00:00', 'Feb 30 12:00:00'];
+    // Receive times around the turns that change the answer: New Year, a day after each stamp, Feb 29.
+    const turns = [local(2024, 1, 1), local(2024, 12, 31), local(2025, 1, 1), local(2024, 10, 12, 16, 20, 1), local(2024, 2, 28, 12), local(2025, 2, 28, 12), local(2023, 12, 30, 23, 59, 50)];
+    const at = fc.tuple(fc.constantFrom(...turns), fc.integer({ min: -2 * 86_400_000, max: 2 * 86_400_000 })).map(([t, d]) => t + d);
+    const fresh = (text: string, receivedAt: number): number | null => {
+      parseEventDate('2001-02-03T04:05:06Z', receivedAt); // another text: nothing kept is reused
+      parseEventDate('Jun  6 06:06:06', receivedAt);
+      return parseEventDate(text, receivedAt);
+    };
+    fc.assert(
+      fc.property(fc.constantFrom(...stamps), fc.array(at, { minLength: 2, maxLength: 8 }), (text, times) => {
+        const first = fresh(text, times[0] as number);
+        for (const t of times) expect(parseEventDate(text, t), `${text} at ${new Date(t).toString()}`).to.equal(fresh(text, t));
+        expect(first).to.equal(fresh(text, times[0] as number));
+      }),
+      { numRuns: 2000 },
+    );
   });
 });
