@@ -21,6 +21,7 @@ import axios, { type AxiosAdapter, type AxiosInstance } from 'axios';
 import { Pool } from 'undici';
 import { nodeHttpAdapter } from '../src/sinks/http-adapter.js';
 import { undiciAdapter } from '../src/sinks/undici-adapter.js';
+import { leanDefaults } from '../src/sinks/thehive-client.js';
 import { parseLine } from '../src/parse/kv.js';
 import { alertFromDetection, DEFAULT_POLICY } from '../src/map/alert.js';
 import { detectionLine } from '../spec/support/lines.js';
@@ -126,7 +127,7 @@ async function main(): Promise<void> {
 
 /** axios set up as the TheHive client sets it up (thehive-client.ts), on the given transport. */
 function client(origin: string, adapter: AxiosAdapter, agent: http.Agent): AxiosInstance {
-  return axios.create({
+  const instance = axios.create({
     baseURL: origin,
     headers: { 'Content-Type': 'application/json', Accept: 'application/json', Authorization: 'Bearer bench-key', 'User-Agent': 'tracehive' },
     httpAgent: agent,
@@ -139,6 +140,8 @@ function client(origin: string, adapter: AxiosAdapter, agent: http.Agent): Axios
     transformRequest: [(data: unknown) => data],
     maxContentLength: 16 * 1024 * 1024,
   });
+  leanDefaults(instance);
+  return instance;
 }
 
 /**

@@ -14,7 +14,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { rootCertificates } from 'node:tls';
-import axios, { type AxiosAdapter, type AxiosRequestConfig, type AxiosResponse } from 'axios';
+import axios, { type AxiosAdapter, type AxiosInstance, type AxiosRequestConfig, type AxiosResponse } from 'axios';
 import { Pool } from 'undici';
 import { nodeHttpAdapter } from './http-adapter.js';
 import { tlsAwareConnector, undiciAdapter } from './undici-adapter.js';
@@ -100,6 +100,7 @@ export function createTheHiveClient(opts: TheHiveClientOptions): TheHiveClient {
     transformRequest: [(data: unknown) => data],
     maxContentLength: MAX_RESPONSE_BYTES,
   });
+  leanDefaults(client);
   // Every key this client has carried: an answer to a request sent before a rotation may echo the old one.
   const keys = new Set(opts.apiKey ? [opts.apiKey] : []);
   const redact = (text: string): string => [...keys].reduce((t, key) => t.split(key).join('[REDACTED]'), text);
@@ -145,6 +146,25 @@ export function createTheHiveClient(opts: TheHiveClientOptions): TheHiveClient {
       transport.close();
     },
   };
+}
+
+/**
+ * Strips an axios instance's defaults to what this client uses, for every request merges them
+ * into its config (issue 15, point 5: axios cost a third of a POST's CPU on the main thread).
+ * - The headers become one flat object: axios' per-method objects (`common`, `get`, `post`…)
+ *   are deep-copied and merged on each request, and `common`'s `Accept` is replaced by ours anyway.
+ * - `env` (FormData and Blob classes for multipart bodies) and `transitional` (switches of axios'
+ *   own JSON parsing and its adapters' timeout errors) are dropped: bodies here are JSON text,
+ *   answers stay raw text, and the adapters are this project's, which read neither.
+ * A no-op adapter measured 34 → 24 µs of CPU a request.
+ */
+export function leanDefaults(instance: AxiosInstance): void {
+  const defaults = instance.defaults as unknown as Record<string, unknown> & { headers: Record<string, unknown> };
+  const flat: Record<string, string> = {};
+  for (const [name, value] of Object.entries(defaults.headers)) if (typeof value === 'string') flat[name] = value;
+  defaults.headers = flat;
+  delete defaults['env'];
+  delete defaults['transitional'];
 }
 
 /** What carries the requests: axios settings and how to let go of the connections. */

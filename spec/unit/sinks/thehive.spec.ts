@@ -289,6 +289,17 @@ describe('sinks/thehive', () => {
     expect(seen[0]?.headers['content-length']).to.equal(String(Buffer.byteLength(seen[0]?.body ?? '')));
   });
 
+  // The client's axios defaults are stripped to one flat set of headers (leanDefaults, issue 15):
+  // a create carries exactly these, and not axios' own `Accept: application/json, text/plain, */*`.
+  it('sends a create with exactly its own headers: JSON in and out, the key as a bearer token', async () => {
+    await send(sink());
+    const headers = seen[0]?.headers ?? {};
+    expect(headers['accept']).to.equal('application/json');
+    expect(headers['content-type']).to.equal('application/json');
+    expect(headers['authorization']).to.match(/^Bearer \S+$/);
+    expect(Object.keys(headers).sort()).to.deep.equal(['accept', 'authorization', 'connection', 'content-length', 'content-type', 'host', 'user-agent', 'x-organisation']);
+  });
+
   it('an answer slower than timeoutMs is retried with "timeout after N ms"', async () => {
     handler = (_req, res) => {
       const t = setTimeout(() => json(201, BODY.created)(_req, res, ''), 1500);
