@@ -308,6 +308,17 @@ function addHost(set: ObservableSet, value: string, tags: readonly string[], int
  * case), or null when none or several (`http://` and `https://`) do: that would be a guess.
  */
 function absoluteUrls(pairs: readonly KvPair[], keys: readonly string[]): (schemeless: string) => string | null {
+  // Built at the first question: most detections hold no URL without its scheme, and never ask.
+  let byRest: Map<string, Set<string>> | undefined;
+  return (schemeless) => {
+    byRest ??= urlsByRest(pairs, keys);
+    const hits = byRest.get(comparable(schemeless.trim()));
+    return hits !== undefined && hits.size === 1 ? ([...hits][0] as string) : null;
+  };
+}
+
+/** The absolute URLs of the URL fields by their {@link comparable} text after `scheme://`. */
+function urlsByRest(pairs: readonly KvPair[], keys: readonly string[]): Map<string, Set<string>> {
   const byRest = new Map<string, Set<string>>();
   for (let i = 0; i < pairs.length; i++) {
     const value = (pairs[i] as KvPair).value;
@@ -323,10 +334,7 @@ function absoluteUrls(pairs: readonly KvPair[], keys: readonly string[]): (schem
       seen.add(url);
     }
   }
-  return (schemeless) => {
-    const hits = byRest.get(comparable(schemeless.trim()));
-    return hits !== undefined && hits.size === 1 ? ([...hits][0] as string) : null;
-  };
+  return byRest;
 }
 
 /** `host/path` with the host lower-cased and one trailing `/` dropped, for comparing. */

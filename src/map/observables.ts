@@ -42,14 +42,16 @@ export class ObservableSet {
   /** Every observable, in first-added order. */
   readonly #entries: Entry[] = [];
   /**
-   * The same entries by dataType, then value. Two lookups rather than one on a `type + value`
-   * key: building and hashing that string for every value cost more than the second lookup.
+   * The same entries by dataType, then value, once there are more than {@link SCAN_MAX}: the
+   * usual detection has a handful, which a scan of {@link #entries} finds sooner than two Map
+   * lookups hash a value (and two Maps cost to make, one set an alert; issue 15). Two lookups
+   * rather than one on a `type + value` key: building and hashing that string cost more.
    */
-  readonly #byType = new Map<DataType, Map<string, Entry>>();
+  #byType: Map<DataType, Map<string, Entry>> | undefined;
   #oversized = 0;
   readonly #max: number;
   /** Values refused at the cap, by dataType then value: counted once each, however often they come. */
-  readonly #leftOut = new Map<DataType, Set<string>>();
+  #leftOut: Map<DataType, Set<string>> | undefined;
   #leftOutCount = 0;
 
   constructor(options: ObservableSetOptions = {}) {
@@ -73,12 +75,7 @@ export class ObservableSet {
     }
     if (dataType === 'hash') value = value.toLowerCase();
     const tags = opts.tags ?? [];
-    let sameType = this.#byType.get(dataType);
-    if (sameType === undefined) {
-      sameType = new Map();
-      this.#byType.set(dataType, sameType);
-    }
-    const known = sameType.get(value);
+    const known = this.#find(dataType, value);
     if (known === undefined && this.#entries.length >= this.#max) {
       this.#refuse(dataType, value);
       return;
@@ -87,8 +84,9 @@ export class ObservableSet {
       // Most values come without tags: no need to clean an empty list.
       const entry: Entry = { dataType, data: value, ioc: opts.ioc === true, tags: tags.length === 0 ? [] : cleanTags(tags) };
       if (opts.message !== undefined && opts.message !== '') entry.message = opts.message;
-      sameType.set(value, entry);
       this.#entries.push(entry);
+      if (this.#byType !== undefined) indexEntry(this.#byType, entry);
+      else if (this.#entries.length > SCAN_MAX) this.#byType = indexOf(this.#entries);
       return;
     }
     known.ioc ||= opts.ioc === true;
@@ -96,7 +94,19 @@ export class ObservableSet {
     if (known.message === undefined && opts.message !== undefined && opts.message !== '') known.message = opts.message;
   }
 
+  /** The entry of (dataType, value), if any: a scan while there are few, else the index. */
+  #find(dataType: DataType, value: string): Entry | undefined {
+    if (this.#byType !== undefined) return this.#byType.get(dataType)?.get(value);
+    const entries = this.#entries;
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i] as Entry;
+      if (e.data === value && e.dataType === dataType) return e;
+    }
+    return undefined;
+  }
+
   #refuse(dataType: DataType, value: string): void {
+    this.#leftOut ??= new Map();
     let seen = this.#leftOut.get(dataType);
     if (seen === undefined) {
       seen = new Set();
@@ -139,6 +149,25 @@ export class ObservableSet {
       return o;
     });
   }
+}
+
+/** Entries an {@link ObservableSet} finds by scanning; past this many it indexes them by dataType and value. */
+const SCAN_MAX = 16;
+
+/** The entries by dataType, then value. */
+function indexOf(entries: readonly Entry[]): Map<DataType, Map<string, Entry>> {
+  const byType = new Map<DataType, Map<string, Entry>>();
+  for (const entry of entries) indexEntry(byType, entry);
+  return byType;
+}
+
+function indexEntry(byType: Map<DataType, Map<string, Entry>>, entry: Entry): void {
+  let sameType = byType.get(entry.dataType);
+  if (sameType === undefined) {
+    sameType = new Map();
+    byType.set(entry.dataType, sameType);
+  }
+  sameType.set(entry.data, entry);
 }
 
 const HEX_HASH = /^(?:[0-9a-f]{32}|[0-9a-f]{40}|[0-9a-f]{64})$/i;

@@ -88,6 +88,24 @@ describe('map/observables', () => {
     });
   });
 
+  // A set scans its entries while it has few and indexes them past 16 (issue 15): an observable
+  // added again merges into its entry on either side of that turn, never adds a second one.
+  describe('ObservableSet with many values', () => {
+    it('merges a repeat into the first entry whether the set scans or indexes, at any size', () => {
+      for (const size of [1, 15, 16, 17, 40]) {
+        const set = new ObservableSet();
+        for (let i = 0; i < size; i++) set.add(i % 2 === 0 ? 'domain' : 'other', `v${i}.example`);
+        // The same values again, with a tag; and the same text under another dataType is its own observable.
+        for (let i = 0; i < size; i++) set.add(i % 2 === 0 ? 'domain' : 'other', `v${i}.example`, { tags: ['again'], ioc: true });
+        set.add('fqdn', 'v0.example');
+        const all = set.toArray();
+        expect(all, `size ${size}`).to.have.length(size + 1);
+        expect(all.slice(0, size).every((o) => o.ioc === true && o.tags?.join() === 'again'), `size ${size}`).to.equal(true);
+        expect(all[size]).to.include({ dataType: 'fqdn', data: 'v0.example' });
+      }
+    });
+  });
+
   describe('classifyIndicator', () => {
     const table: Array<[string, string, DataType]> = [
       // by category
