@@ -129,6 +129,17 @@ function lastTokens(s: string, max: number): Token[] {
  * the `T` (RFC 3339 allows it). A year-less syslog date is kept as is.
  */
 export function dateTextOf(header: string): string | null {
+  // Consecutive lines share their header (CyberTrace stamps to the second): the last answer is kept.
+  if (header === lastHeader.header) return lastHeader.dateText;
+  const dateText = readDateText(header);
+  lastHeader = { header, dateText };
+  return dateText;
+}
+
+/** The last header {@link dateTextOf} read and its answer (issue 15: a tenth of the parse, asked again line after line). */
+let lastHeader: { readonly header: string | null; readonly dateText: string | null } = { header: null, dateText: null };
+
+function readDateText(header: string): string | null {
   const [t1, t2, t3] = lastTokens(header, 3);
   if (t1 === undefined) return null;
   const tail = (from: Token): string => header.slice(from.start, t1.start + t1.text.length);
