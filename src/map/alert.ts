@@ -160,7 +160,7 @@ export function shapedRecordAlert(rec: DetectionRecord | ServiceAlertRecord, ale
  * the address: `IP Reputation: 192.0.2.0 (malware, threat score 97)`.
  */
 export function titleFor(category: string, indicator: string | null, reputation: Reputation = {}): string {
-  const label = (category.startsWith('KL_') ? category.slice(3) : category).replaceAll('_', ' ').trim() || category;
+  const label = categoryLabel(category);
   const { reputationCategory, threatScore } = reputation;
   const score = threatScore === undefined ? undefined : `threat score ${threatScore}`;
   const facts = reputationCategory === undefined ? score : score === undefined ? reputationCategory : `${reputationCategory}, ${score}`;
@@ -168,6 +168,23 @@ export function titleFor(category: string, indicator: string | null, reputation:
   // A blank category and indicator would leave an empty title, which TheHive refuses (1..512).
   return cleanTitle(indicator === null ? `${label}${tail}` : `${label}: ${indicator}${tail}`) || 'CyberTrace detection';
 }
+
+/**
+ * `KL_Malicious_URL` → `Malicious URL`. A feed names a few dozen categories, so their labels are
+ * kept (issue 15), up to {@link LABELS_KEPT}; past that the list starts over.
+ */
+function categoryLabel(category: string): string {
+  let label = labels.get(category);
+  if (label === undefined) {
+    label = (category.startsWith('KL_') ? category.slice(3) : category).replaceAll('_', ' ').trim() || category;
+    if (labels.size >= LABELS_KEPT) labels.clear();
+    labels.set(category, label);
+  }
+  return label;
+}
+
+const labels = new Map<string, string>();
+const LABELS_KEPT = 1024;
 
 /** What an IP-reputation record says of the address (cybertrace-format §3.2). */
 export interface Reputation {

@@ -45,8 +45,8 @@ export interface SeverityInput {
  * rule's own severity applies). No matching rule → `policy.defaultSeverity`.
  */
 export function severityFor(rec: SeverityInput, policy: Pick<AlertPolicy, 'severity' | 'defaultSeverity'>): Severity {
-  for (const rule of policy.severity) {
-    if (!globMatches(rule.match, rec.category)) continue;
+  const rule = firstRule(policy.severity, rec.category);
+  if (rule !== undefined) {
     if (rule.scoreField === undefined || rule.steps === undefined) return rule.severity;
     const score = scoreOf(rec.pairs, rule.scoreField);
     if (score === null) return rule.severity;
@@ -58,6 +58,26 @@ export function severityFor(rec: SeverityInput, policy: Pick<AlertPolicy, 'sever
   }
   return policy.defaultSeverity;
 }
+
+/**
+ * The first rule whose glob matches `category`. A feed names a few dozen categories at most, so
+ * each set of rules remembers its answer per category (issue 15: every line ran every glob until
+ * one matched), up to {@link CATEGORIES_KEPT} of them; past that it starts over.
+ */
+function firstRule(rules: readonly SeverityRule[], category: string): SeverityRule | undefined {
+  let known = firstRules.get(rules);
+  if (known === undefined) firstRules.set(rules, (known = new Map()));
+  const hit = known.get(category);
+  if (hit !== undefined) return hit === NO_RULE ? undefined : hit;
+  const rule = rules.find((r) => globMatches(r.match, category));
+  if (known.size >= CATEGORIES_KEPT) known.clear();
+  known.set(category, rule ?? NO_RULE);
+  return rule;
+}
+
+const firstRules = new WeakMap<readonly SeverityRule[], Map<string, SeverityRule | typeof NO_RULE>>();
+const NO_RULE = Symbol('no rule');
+const CATEGORIES_KEPT = 1024;
 
 /** True when `glob` (`*` = any run of characters, everything else literal) matches all of `text`, ignoring case. */
 export function globMatches(glob: string, text: string): boolean {

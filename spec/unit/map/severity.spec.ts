@@ -103,4 +103,17 @@ describe('map/severity', () => {
       });
     }
   });
+  // Each set of rules remembers its first matching rule per category (issue 15), for at most 1,024
+  // categories at once: the answers must stay those of running the globs, across sets and past the cap.
+  it('answers as the globs do for many categories and for two rule sets asked in turn', () => {
+    const other: AlertPolicy = { ...DEFAULT_POLICY, severity: [{ match: '*_URL', severity: 4 }], defaultSeverity: 1 };
+    const byGlobs = (policy: AlertPolicy, category: string): Severity => policy.severity.find((r) => globMatches(r.match, category))?.severity ?? policy.defaultSeverity;
+    const families = ['APT', 'Malicious', 'Phishing', 'Feed', 'BotnetCnC'];
+    for (let i = 0; i < 2500; i++) {
+      const category = i % 3 === 0 ? `KL_${families[i % families.length]}_${i % 1300}_URL` : `KL_${families[i % families.length]}_Hash_MD5_${i % 1300}`;
+      for (const policy of [DEFAULT_POLICY, other]) {
+        expect(severityFor({ category, pairs: [] }, policy), `${category} ${policy === other ? 'other' : 'default'}`).to.equal(byGlobs(policy, category));
+      }
+    }
+  });
 });
