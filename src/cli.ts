@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-old-space-size=512 --max-semi-space-size=4
+#!/usr/bin/env -S node --max-old-space-size=512 --max-semi-space-size=4 --no-parallel-scavenge
 /**
  * The `tracehive` command. The only module that reads argv, installs signal handlers and
  * decides exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error.
