@@ -285,10 +285,10 @@ export function detectionObservables(rec: DetectionRecord, keys: readonly string
         break;
       case 'urls':
         // Record-context lists join repeated fields with `;` (cybertrace-format §3.2).
-        for (const url of value.split(';')) addUrl(url);
+        for (const url of listItems(value)) addUrl(url);
         break;
       case 'hash':
-        for (const hash of value.split(';')) if (isHexHash(hash.trim())) set.add('hash', hash);
+        for (const hash of listItems(value)) if (isHexHash(hash.trim())) set.add('hash', hash);
         break;
       case 'user':
         set.add('other', value, { tags: ['user'] });
@@ -302,6 +302,14 @@ export function detectionObservables(rec: DetectionRecord, keys: readonly string
 }
 
 const SCHEME = /^[a-z][a-z0-9+.-]*:\/\//i;
+
+/**
+ * The items of a record-context list (`a;b;c`, cybertrace-format §3.2): `value.split(';')`, without
+ * the split for the usual value that is one item (the split copied every hash a line; issue 15).
+ */
+function listItems(value: string): readonly string[] {
+  return value.includes(';') ? value.split(';') : [value];
+}
 
 /**
  * A DNS name by its shape (`domain`/`fqdn`, `hostname` tagged `internal` for an internal one;
@@ -341,7 +349,7 @@ function urlsByRest(pairs: readonly KvPair[], keys: readonly string[]): Map<stri
     const value = (pairs[i] as KvPair).value;
     const as = value === null ? undefined : roleOf(keys[i] as string)?.as;
     if (value === null || (as !== 'url' && as !== 'urls')) continue;
-    for (const part of as === 'urls' ? value.split(';') : [value]) {
+    for (const part of as === 'urls' ? listItems(value) : [value]) {
       const url = part.trim();
       const m = SCHEME.exec(url);
       if (m === null) continue;

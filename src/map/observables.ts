@@ -170,15 +170,27 @@ function indexEntry(byType: Map<DataType, Map<string, Entry>>, entry: Entry): vo
   sameType.set(entry.data, entry);
 }
 
-const HEX_HASH = /^(?:[0-9a-f]{32}|[0-9a-f]{40}|[0-9a-f]{64})$/i;
 const IPV4 = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
 const SCHEME = /^[a-z][a-z0-9+.-]*:\/\//i;
 // Letters of any script, digits, `-` and `_` (seen in real DNS names despite RFC 952).
 const LABEL = /^[\p{L}\p{N}_](?:[\p{L}\p{N}_-]{0,61}[\p{L}\p{N}_])?$/u;
 
-/** True for an MD5, SHA-1 or SHA-256 in hex (32, 40 or 64 hex digits), any case. */
+/**
+ * True for an MD5, SHA-1 or SHA-256 in hex (32, 40 or 64 hex digits), any case. By char codes,
+ * after a length check that rules out most values at once: the regex it replaces,
+ * `/^(?:[0-9a-f]{32}|[0-9a-f]{40}|[0-9a-f]{64})$/i`, cost twice as much, on every hash field and
+ * indicator (issue 15).
+ */
 export function isHexHash(value: string): boolean {
-  return HEX_HASH.test(value);
+  const n = value.length;
+  if (n !== 32 && n !== 40 && n !== 64) return false;
+  for (let i = 0; i < n; i++) {
+    const c = value.charCodeAt(i);
+    if (c >= 0x30 && c <= 0x39) continue;
+    const letter = c | 0x20; // A-F as a-f: no other code lands in a-f
+    if (letter < 0x61 || letter > 0x66) return false;
+  }
+  return true;
 }
 
 /** True for a dotted-quad IPv4 address or an IPv6 address (optionally with a `%zone`). */

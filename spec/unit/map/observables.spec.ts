@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import fc from 'fast-check';
 import { ObservableSet, classifyIndicator, isHexHash, isIp } from '../../../src/map/observables.js';
 import type { DataType } from '../../../src/types.js';
 
@@ -104,6 +105,21 @@ describe('map/observables', () => {
         expect(all[size]).to.include({ dataType: 'fqdn', data: 'v0.example' });
       }
     });
+  });
+
+  // isHexHash reads char codes now (issue 15): it must answer as the regex it replaced, for
+  // every length and every character, controls whose code | 0x20 is a digit or a-f included.
+  it('isHexHash answers as /^(?:[0-9a-f]{32}|[0-9a-f]{40}|[0-9a-f]{64})$/i', () => {
+    const reference = /^(?:[0-9a-f]{32}|[0-9a-f]{40}|[0-9a-f]{64})$/i;
+    const unit = fc.constantFrom(...'0123456789abcdefABCDEFgGzZ', '\u0010', '\u0011', '\u0001', '\u0046', '\u0066', '/', ':', '@', '`', ' ', 'é');
+    const hex = fc.constantFrom(...'0123456789abcdefABCDEF');
+    const near = (n: number) => fc.tuple(fc.string({ unit: hex, minLength: n, maxLength: n }), fc.nat(n), unit).map(([h, at, c]) => h.slice(0, at) + c + h.slice(at + 1));
+    fc.assert(
+      fc.property(fc.oneof(fc.string({ unit, maxLength: 70 }), near(32), near(40), near(64), fc.string({ unit: hex, minLength: 31, maxLength: 65 })), (value) => {
+        expect(isHexHash(value), JSON.stringify(value)).to.equal(reference.test(value));
+      }),
+      { numRuns: 5000 },
+    );
   });
 
   describe('classifyIndicator', () => {
