@@ -40,8 +40,21 @@ describe('benchmarks (smoke)', function () {
     expect(failed?.stderr).to.contain('`--batch`');
   });
 
+  it('bench-stages times a stage of this build against another build, rounds alternated', async () => {
+    // The other build: this one again, reached by its path (what `--against` of an older checkout reads).
+    const { stdout } = await run(process.execPath, [resolve('dist/scripts/bench-stages.js'), '--stage', 'observables', '--rounds', '2', '--lines', '2000', '--against', resolve('.')]);
+    expect(stdout).to.match(/^\| observables \| this build \| \d+\.\d\d \| \d+\.\d\d \|$/m);
+    expect(stdout).to.match(new RegExp(`^\\| observables \\| ${resolve('.').replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} \\| \\d+\\.\\d\\d \\| \\d+\\.\\d\\d \\|$`, 'm'));
+    const failed = await run(process.execPath, [resolve('dist/scripts/bench-stages.js'), '--stage', 'titles']).then(
+      () => null,
+      (err: { code: number; stderr: string }) => err,
+    );
+    expect(failed?.code).to.equal(2);
+    expect(failed?.stderr).to.contain("Unknown stage 'titles'");
+  });
+
   it('every bench script prints its usage for --help and refuses an unknown option by name (exit 2), without a stack trace', async () => {
-    for (const script of ['bench', 'bench-kv', 'bench-map-worker', 'bench-lifecycle', 'bench-http', 'bench-readme', 'peer-syslog-ng']) {
+    for (const script of ['bench', 'bench-kv', 'bench-map-worker', 'bench-stages', 'bench-lifecycle', 'bench-http', 'bench-readme', 'peer-syslog-ng']) {
       const help = await run(process.execPath, [resolve(`dist/scripts/${script}.js`), '--help']);
       expect(help.stdout, script).to.match(new RegExp(`^Usage: node dist/scripts/${script}\\.js `));
       const failed = await run(process.execPath, [resolve(`dist/scripts/${script}.js`), '--rowz', 'a']).then(
