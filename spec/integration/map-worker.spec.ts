@@ -36,8 +36,9 @@ const INPUT = [
   `category=KL_Malicious_URL matchedIndicator=too-big.example.test note=${'z'.repeat(1_100_000)}`,
   'usrName=José matchedIndicator=☃.example.test category=KL_Phishing_URL',
   // Every 97th detection holds characters above U+00FF (Cyrillic, €, a surrogate pair), so that
-  // most reads and batches mix them with ASCII lines: they cross the wire apart (wire.ts,
-  // line-batch.ts) and are decoded apart (line-pieces.ts), and must come out the same.
+  // most reads and batches mix them with ASCII lines: each crosses to the worker and back as a
+  // string of its own (worker.ts, line-batch.ts), is decoded apart (line-pieces.ts), and must
+  // come out the same.
   ...detectionLines(3000).map((line, i) => (i % 97 === 5 ? `${line.trimEnd()} comment=Троян.€.𝔘` : i % 97 === 50 ? `${line.trimEnd()} usrName=Zoë` : line)),
 ];
 

@@ -1,13 +1,12 @@
 /**
  * The main thread's side of the map worker (issue 15, point 3): `map` sends a batch of lines to
- * the worker thread (one string and a transferred buffer, wire.ts) and resolves with their
+ * the worker thread (the lines as an array of strings, their times in a transferred buffer: worker.ts) and resolves with their
  * outcomes, in order. When the thread fails (it exits, or a batch throws there), the batch is
  * mapped here instead, with the same pure function, and the failure is reported once: no line is
  * lost to a worker's bug.
  */
 import { Worker } from 'node:worker_threads';
 import { mapLineBatch, unpackOutcomes, type LineBatch, type LineOutcome } from '../map/line-batch.js';
-import { packLines } from './wire.js';
 import type { MapReply, MapRequest } from './worker.js';
 import type { AlertPolicy } from '../types.js';
 
@@ -80,10 +79,9 @@ export function workerMapper(policy: AlertPolicy, failed: (err: Error) => void, 
         if (broken) return here(w);
         const id = nextId++;
         waiting.set(id, w);
-        const packed = packLines(batch.lines);
         const times = Float64Array.from(batch.times);
-        const request: MapRequest = { id, text: packed.text, lengths: packed.lengths, wide: packed.wide, times, parseOnly: batch.parseOnly === true, ...(batch.peers ? { peers: batch.peers } : {}) };
-        worker.postMessage(request, [packed.lengths.buffer as ArrayBuffer, times.buffer as ArrayBuffer]);
+        const request: MapRequest = { id, lines: batch.lines, times, parseOnly: batch.parseOnly === true, ...(batch.peers ? { peers: batch.peers } : {}) };
+        worker.postMessage(request, [times.buffer as ArrayBuffer]);
       });
     },
     async close() {

@@ -7,18 +7,22 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { mapLineBatch, packOutcomes, type PackedOutcomes } from '../map/line-batch.js';
-import { unpackLines, WIDE_LINE, type PackedLines } from './wire.js';
 import type { AlertPolicy } from '../types.js';
 
-/** A batch to map. */
-export interface MapRequest extends PackedLines {
+/**
+ * A batch to map. The lines cross as an array of strings, each cloned on its own: a line with a
+ * character above U+00FF stays two-byte alone and widens no other (map/wide-text.ts); the receive
+ * times in a transferred buffer.
+ */
+export interface MapRequest {
   readonly id: number;
+  readonly lines: readonly string[];
   readonly times: Float64Array;
   readonly peers?: readonly string[];
   readonly parseOnly: boolean;
 }
 
-/** Its outcomes (map/line-batch.ts packOutcomes: one string and the wide ones apart), or why it failed. */
+/** Its outcomes (map/line-batch.ts packOutcomes: their fields in one flat array), or why it failed. */
 export type MapReply = { readonly id: number; readonly outcomes: PackedOutcomes } | { readonly id: number; readonly error: string };
 
 const policy = (workerData as { policy: AlertPolicy }).policy;
@@ -28,8 +32,7 @@ if (port === null) throw new Error('map-worker/worker.js runs as a worker thread
 port.on('message', (request: MapRequest) => {
   let reply: MapReply;
   try {
-    const lines = unpackLines(request);
-    const outcomes = packOutcomes(mapLineBatch({ lines, times: request.times, parseOnly: request.parseOnly, ...(request.peers ? { peers: request.peers } : {}) }, policy), (i) => request.lengths[i] === WIDE_LINE);
+    const outcomes = packOutcomes(mapLineBatch({ lines: request.lines, times: request.times, parseOnly: request.parseOnly, ...(request.peers ? { peers: request.peers } : {}) }, policy));
     reply = { id: request.id, outcomes };
     port.postMessage(reply);
   } catch (err) {

@@ -5,15 +5,12 @@
  * This is the work the map worker (src/map-worker/) does off the main thread; it is pure, so the
  * main thread runs the very same function when there is no worker.
  *
- * The outcomes travel between threads as one string: fields separated by {@link FIELD}, which
- * no field can hold (a body and a meta are JSON, whose strings escape control characters; a
- * detail is cleaned), {@link FIELDS_PER_LINE} fields a line; an outcome with a character above
- * U+00FF travels apart ({@link PackedOutcomes}).
+ * The outcomes travel between threads as a flat array of strings, {@link FIELDS_PER_LINE} a line
+ * ({@link PackedOutcomes}).
  */
 import { parseLine } from '../parse/kv.js';
 import { alertFromRecord } from './alert.js';
 import { wireAlert } from '../sinks/rule-refusal.js';
-import { isWide } from './wide-text.js';
 import type { ErrorCode } from '../errors.js';
 import type { AlertMeta, AlertPolicy } from '../types.js';
 
@@ -63,84 +60,62 @@ function mapLine(line: string, receivedAt: number, peer: string | undefined, pol
   return { kind: 'alert', body: JSON.stringify(wireAlert(alert)), sourceRef: alert.sourceRef, meta: alert.meta === undefined ? '' : JSON.stringify(alert.meta), glued };
 }
 
-/** Separates the fields of {@link packOutcomes}' string. */
-export const FIELD = '\u0001';
 export const FIELDS_PER_LINE = 5;
 
 /**
- * A batch's outcomes for the trip back to the main thread: one string (a few hundred kB for a
- * batch), and apart from it, each outcome that would make that string two-byte (map/wide-text.ts),
- * its fields joined the same way, in order; the string holds a `W` line for each.
+ * A batch's outcomes for the trip back to the main thread: their fields, {@link FIELDS_PER_LINE}
+ * strings a line, in one flat array. Each string is cloned on its own by `postMessage`: a string
+ * with a character above U+00FF stays two-byte alone (map/wide-text.ts) and widens nothing else,
+ * and nothing is joined or cut. One joined string cost more: the join and, on the receiving
+ * side, a string of about 1 MB allocated anew for every batch (`bench-map-worker`: 25.4–27.8 µs of
+ * CPU a line through the worker with the joined string, 21.5–22.4 with the array; issue 15).
  */
-export interface PackedOutcomes {
-  readonly text: string;
-  readonly wide: readonly string[];
-}
+export type PackedOutcomes = readonly string[];
 
-/**
- * The outcomes packed; `wideLine(i)` tells that line `i` was wide (its outcome's strings are
- * two-byte even when their characters are not).
- */
-export function packOutcomes(outcomes: readonly LineOutcome[], wideLine: (index: number) => boolean = () => false): PackedOutcomes {
-  const parts: string[] = [];
-  const wide: string[] = [];
-  for (let i = 0; i < outcomes.length; i++) {
-    const o = outcomes[i] as LineOutcome;
-    const at = parts.length;
+/** The outcomes packed. */
+export function packOutcomes(outcomes: readonly LineOutcome[]): PackedOutcomes {
+  const fields = new Array<string>(outcomes.length * FIELDS_PER_LINE);
+  let at = 0;
+  const put = (a: string, b: string, c: string, d: string, e: string): void => {
+    fields[at] = a;
+    fields[at + 1] = b;
+    fields[at + 2] = c;
+    fields[at + 3] = d;
+    fields[at + 4] = e;
+    at += FIELDS_PER_LINE;
+  };
+  for (const o of outcomes) {
     switch (o.kind) {
       case 'alert':
-        parts.push('A', o.body, o.sourceRef, o.meta, String(o.glued));
+        put('A', o.body, o.sourceRef, o.meta, String(o.glued));
         break;
       case 'detection':
-        parts.push('D', String(o.glued), '', '', '');
+        put('D', String(o.glued), '', '', '');
         break;
       case 'rejected':
-        parts.push('R', o.code, clean(o.detail), '', '');
+        put('R', o.code, o.detail, '', '');
         break;
       case 'none':
-        parts.push('N', o.recordKind, String(o.glued), '', '');
+        put('N', o.recordKind, String(o.glued), '', '');
         break;
       case 'main':
-        parts.push('M', '', '', '', '');
+        put('M', '', '', '', '');
         break;
     }
-    if (wideLine(i) || isWideOutcome(o)) {
-      wide.push(parts.splice(at, FIELDS_PER_LINE).join(FIELD));
-      parts.push('W', '', '', '', '');
-    }
   }
-  return { text: parts.join(FIELD), wide };
+  return fields;
 }
 
-/** An outcome with a string that holds a character above U+00FF (a truncated value's `…`, a wide rule tag). */
-function isWideOutcome(o: LineOutcome): boolean {
-  if (o.kind === 'alert') return isWide(o.body) || isWide(o.meta);
-  return o.kind === 'rejected' && isWide(o.detail);
-}
-
-/** {@link packOutcomes} undone; throws when the text is not `count` lines' worth of outcomes. */
-export function unpackOutcomes(packed: PackedOutcomes, count: number): LineOutcome[] {
-  const f = count === 0 ? [] : packed.text.split(FIELD);
-  if (f.length !== count * FIELDS_PER_LINE) throw new Error(`Expected ${count * FIELDS_PER_LINE} fields for ${count} lines, got ${f.length}.`);
-  const out: LineOutcome[] = new Array<LineOutcome>(count);
-  let w = 0;
-  for (let i = 0, at = 0; i < count; i++, at += FIELDS_PER_LINE) {
-    if (f[at] !== 'W') {
-      out[i] = outcomeOf(f, at, i);
-      continue;
-    }
-    const apart = packed.wide[w++];
-    if (apart === undefined) throw new Error(`Expected more than ${packed.wide.length} wide outcomes.`);
-    const fields = apart.split(FIELD);
-    if (fields.length !== FIELDS_PER_LINE) throw new Error(`Expected ${FIELDS_PER_LINE} fields for the wide outcome of line ${i}, got ${fields.length}.`);
-    out[i] = outcomeOf(fields, 0, i);
-  }
-  if (w !== packed.wide.length) throw new Error(`Expected ${packed.wide.length} wide outcomes, got ${w} marked.`);
+/** {@link packOutcomes} undone; throws when the fields are not `count` lines' worth of outcomes. */
+export function unpackOutcomes(fields: PackedOutcomes, count: number): LineOutcome[] {
+  if (fields.length !== count * FIELDS_PER_LINE) throw new Error(`Expected ${count * FIELDS_PER_LINE} fields for ${count} lines, got ${fields.length}.`);
+  const out = new Array<LineOutcome>(count);
+  for (let i = 0, at = 0; i < count; i++, at += FIELDS_PER_LINE) out[i] = outcomeOf(fields, at, i);
   return out;
 }
 
 /** The outcome whose fields start at `f[at]`. */
-function outcomeOf(f: readonly string[], at: number, line: number): LineOutcome {
+function outcomeOf(f: PackedOutcomes, at: number, line: number): LineOutcome {
   const tag = f[at] as string;
   const a = f[at + 1] as string;
   const b = f[at + 2] as string;
@@ -155,8 +130,4 @@ function outcomeOf(f: readonly string[], at: number, line: number): LineOutcome 
 /** The rules' meta of an alert outcome, or undefined. */
 export function metaOf(outcome: { readonly meta: string }): AlertMeta | undefined {
   return outcome.meta === '' ? undefined : (JSON.parse(outcome.meta) as AlertMeta);
-}
-
-function clean(text: string): string {
-  return text.includes(FIELD) ? text.split(FIELD).join('?') : text;
 }
