@@ -2,7 +2,7 @@
  * How many bytes a character V8 stores a string with: 1 (Latin-1) or 2. Read from V8's own
  * serializer (`v8.serialize`), which writes a one-byte string with tag `"` and a two-byte one with
  * tag `c`, after its header and any padding: the width is what makes a string's copies and
- * encodes cheap or not (map/wide-text.ts), and no other public API tells it.
+ * encodes cheap or not (src/map-worker/worker.ts), and no other public API tells it.
  */
 import { serialize } from 'node:v8';
 

@@ -11,7 +11,9 @@ import type { AlertPolicy } from '../types.js';
 
 /**
  * A batch to map. The lines cross as an array of strings, each cloned on its own: a line with a
- * character above U+00FF stays two-byte alone and widens no other (map/wide-text.ts); the receive
+ * character above U+00FF stays two-byte alone and widens no other (V8 keeps a string one byte a
+ * character while every character is below U+0100, and a string joined from a two-byte one is
+ * two-byte: every copy, regex and encode of it costs twice as much); the receive
  * times in a transferred buffer.
  */
 export interface MapRequest {

@@ -65,7 +65,7 @@ export const FIELDS_PER_LINE = 5;
 /**
  * A batch's outcomes for the trip back to the main thread: their fields, {@link FIELDS_PER_LINE}
  * strings a line, in one flat array. Each string is cloned on its own by `postMessage`: a string
- * with a character above U+00FF stays two-byte alone (map/wide-text.ts) and widens nothing else,
+ * with a character above U+00FF stays two-byte alone (see worker.ts) and widens nothing else,
  * and nothing is joined or cut. One joined string cost more: the join and, on the receiving
  * side, a string of about 1 MB allocated anew for every batch (`bench-map-worker`: 25.4–27.8 µs of
  * CPU a line through the worker with the joined string, 21.5–22.4 with the array; issue 15).
