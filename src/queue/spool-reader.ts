@@ -27,6 +27,17 @@ export const TAIL_MAX_BYTES = 24 * 1024 * 1024;
  */
 export const TAIL_STALL_MS = 100;
 
+/**
+ * A reader that asks but reads more slowly than lines come (one POST per alert under a flood) has
+ * a tail that only grows: once it has stayed above {@link TAIL_BEHIND_BYTES} for
+ * {@link TAIL_BEHIND_MS}, the tail is dropped for the disk then, not after it has grown to
+ * {@link TAIL_MAX_BYTES}. Those 24 MiB of records cost 35 to 40 MiB of heap, which row (c) of
+ * `make bench` peaked with (issue 15). A reader that keeps up empties its tail within
+ * milliseconds of each commit, however large the commit.
+ */
+export const TAIL_BEHIND_BYTES = 8 * 1024 * 1024;
+export const TAIL_BEHIND_MS = 250;
+
 /** What the reader needs of the spool. */
 export interface ReaderSpool {
   /** Segment files by first seq, the active one last (the spool's own array: it adds and removes). */
@@ -65,6 +76,8 @@ export class SpoolReader {
   #mode: 'tail' | 'disk';
   #tail: TailBatch[] = [];
   #tailBytes = 0;
+  /** Since when the tail has been above {@link TAIL_BEHIND_BYTES} (spool clock), or null. */
+  #behindSince: number | null = null;
   #cursor: SegmentCursor | null = null;
   /** Every record below it was returned by read() (since open or the last rewind). */
   #readNext = 0;
@@ -114,15 +127,19 @@ export class SpoolReader {
     // What the records hold in memory: their bytes on disk and what their memos hold (issue 15).
     let held = bytes;
     for (const entry of batch) held += entry.memoBytes ?? 0;
-    const stalled = this.#tail.length > 0 && this.#spool.now() - this.#askedAt > TAIL_STALL_MS;
-    if (!stalled && this.#tailBytes + held <= TAIL_MAX_BYTES) {
+    const now = this.#spool.now();
+    const stalled = this.#tail.length > 0 && now - this.#askedAt > TAIL_STALL_MS;
+    const behind = this.#behindSince !== null && now - this.#behindSince > TAIL_BEHIND_MS;
+    if (!stalled && !behind && this.#tailBytes + held <= TAIL_MAX_BYTES) {
       this.#tail.push({ segment, offset, entries: batch, bytes: held, index: 0 });
       this.#tailBytes += held;
+      if (this.#tailBytes > TAIL_BEHIND_BYTES) this.#behindSince ??= now;
     } else {
       // The reader fell behind (or stopped asking): drop the tail and read it back from disk, where it starts.
       const from = this.#tail[0] ?? { segment, offset };
       this.#tail = [];
       this.#tailBytes = 0;
+      this.#behindSince = null;
       this.#mode = 'disk';
       void this.#cursor?.close();
       this.#cursor = new SegmentCursor(from.segment, from.offset);
@@ -191,6 +208,7 @@ export class SpoolReader {
     this.#cursor = null;
     this.#tail = [];
     this.#tailBytes = 0;
+    this.#behindSince = null;
   }
 
   async #read(want: ReadBatch): Promise<SpoolEntry[]> {
@@ -215,6 +233,7 @@ export class SpoolReader {
       if (batch.index >= batch.entries.length) {
         this.#tail.shift();
         this.#tailBytes -= batch.bytes;
+        if (this.#tailBytes <= TAIL_BEHIND_BYTES) this.#behindSince = null;
       }
       if (entry && entry.seq >= this.#readNext && !this.#spool.isAcked(entry.seq)) this.#take(entry, want);
     }
@@ -276,6 +295,7 @@ export class SpoolReader {
     this.#readNext = 0;
     this.#tail = [];
     this.#tailBytes = 0;
+    this.#behindSince = null;
     const old = this.#cursor;
     this.#cursor = null;
     this.#mode = 'disk';
