@@ -10,6 +10,7 @@ import { isInternalName } from './indicator-syntax.js';
 import { ObservableSet, classifyIndicator, isCidr, isHexHash, isIp, isMask, isSchemelessUrl } from './observables.js';
 import { DEFAULT_SEVERITY_RULES, globMatches, severityFor } from './severity.js';
 import { sourceRefFor } from './source-ref.js';
+import { keptPerKey } from './kept-per-key.js';
 import { shapeAlert } from './rules/apply.js';
 import { recordEvent } from './rules/fields.js';
 
@@ -169,22 +170,8 @@ export function titleFor(category: string, indicator: string | null, reputation:
   return cleanTitle(indicator === null ? `${label}${tail}` : `${label}: ${indicator}${tail}`) || 'CyberTrace detection';
 }
 
-/**
- * `KL_Malicious_URL` → `Malicious URL`. A feed names a few dozen categories, so their labels are
- * kept (issue 15), up to {@link LABELS_KEPT}; past that the list starts over.
- */
-function categoryLabel(category: string): string {
-  let label = labels.get(category);
-  if (label === undefined) {
-    label = (category.startsWith('KL_') ? category.slice(3) : category).replaceAll('_', ' ').trim() || category;
-    if (labels.size >= LABELS_KEPT) labels.clear();
-    labels.set(category, label);
-  }
-  return label;
-}
-
-const labels = new Map<string, string>();
-const LABELS_KEPT = 1024;
+/** `KL_Malicious_URL` → `Malicious URL`, kept per category (kept-per-key.ts). */
+const categoryLabel = keptPerKey((category) => (category.startsWith('KL_') ? category.slice(3) : category).replaceAll('_', ' ').trim() || category);
 
 /** What an IP-reputation record says of the address (cybertrace-format §3.2). */
 export interface Reputation {

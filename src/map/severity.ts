@@ -3,6 +3,7 @@
  * refined by a numeric field of the record (contract §4).
  */
 import type { AlertPolicy, KvPair, Severity, SeverityRule } from '../types.js';
+import { keptPerKey } from './kept-per-key.js';
 
 /**
  * The default `alert.severity` rules (contract §4). Order matters: the first match wins, so
@@ -61,23 +62,16 @@ export function severityFor(rec: SeverityInput, policy: Pick<AlertPolicy, 'sever
 
 /**
  * The first rule whose glob matches `category`. A feed names a few dozen categories at most, so
- * each set of rules remembers its answer per category (issue 15: every line ran every glob until
- * one matched), up to {@link CATEGORIES_KEPT} of them; past that it starts over.
+ * each set of rules remembers its answer per category (kept-per-key.ts; issue 15: every line ran
+ * every glob until one matched).
  */
 function firstRule(rules: readonly SeverityRule[], category: string): SeverityRule | undefined {
-  let known = firstRules.get(rules);
-  if (known === undefined) firstRules.set(rules, (known = new Map()));
-  const hit = known.get(category);
-  if (hit !== undefined) return hit === NO_RULE ? undefined : hit;
-  const rule = rules.find((r) => globMatches(r.match, category));
-  if (known.size >= CATEGORIES_KEPT) known.clear();
-  known.set(category, rule ?? NO_RULE);
-  return rule;
+  let ofRules = firstRules.get(rules);
+  if (ofRules === undefined) firstRules.set(rules, (ofRules = keptPerKey((c) => rules.find((r) => globMatches(r.match, c)))));
+  return ofRules(category);
 }
 
-const firstRules = new WeakMap<readonly SeverityRule[], Map<string, SeverityRule | typeof NO_RULE>>();
-const NO_RULE = Symbol('no rule');
-const CATEGORIES_KEPT = 1024;
+const firstRules = new WeakMap<readonly SeverityRule[], (category: string) => SeverityRule | undefined>();
 
 /** True when `glob` (`*` = any run of characters, everything else literal) matches all of `text`, ignoring case. */
 export function globMatches(glob: string, text: string): boolean {
