@@ -137,9 +137,7 @@ export class SpoolReader {
     } else {
       // The reader fell behind (or stopped asking): drop the tail and read it back from disk, where it starts.
       const from = this.#tail[0] ?? { segment, offset };
-      this.#tail = [];
-      this.#tailBytes = 0;
-      this.#behindSince = null;
+      this.#dropTail();
       this.#mode = 'disk';
       void this.#cursor?.close();
       this.#cursor = new SegmentCursor(from.segment, from.offset);
@@ -206,6 +204,11 @@ export class SpoolReader {
     await this.#reading;
     await this.#cursor?.close();
     this.#cursor = null;
+    this.#dropTail();
+  }
+
+  /** Lets go of the records held in memory (they stay on disk). */
+  #dropTail(): void {
     this.#tail = [];
     this.#tailBytes = 0;
     this.#behindSince = null;
@@ -293,9 +296,7 @@ export class SpoolReader {
     if (!oldest.done) this.#diskTimeHint = oldest.value;
     this.#readTimes.clear();
     this.#readNext = 0;
-    this.#tail = [];
-    this.#tailBytes = 0;
-    this.#behindSince = null;
+    this.#dropTail();
     const old = this.#cursor;
     this.#cursor = null;
     this.#mode = 'disk';
