@@ -88,39 +88,30 @@ function valueOf(s: string, from: number, to: number): string | null {
  * `msg:` texts belong to record-context values and stay in them.
  */
 function scanPairs(s: string, first: number, esm: boolean): KvPair[] {
-  if (!esm && spacesOnly(s, first)) return scanSpacedPairs(s, first);
+  const spaced = spacesOnly(s, first);
   const pairs: KvPair[] = [];
   let msgPending = esm;
   let key: string | null = null;
   let valueStart = first;
-  let canStart = true;
   let i = first;
   while (i < s.length) {
-    const c = s.charCodeAt(i);
-    if (isBlank(c)) {
-      canStart = true;
-      i++;
-      continue;
+    // `i` starts a token: `first`, or the first non-blank after a blank.
+    let sep = keyEqAt(s, i);
+    let isMsg = false;
+    if (sep < 0 && msgPending && s.startsWith(ESM_MSG, i)) {
+      sep = i + ESM_MSG.length - 1;
+      isMsg = true;
+      msgPending = false;
     }
-    if (canStart) {
-      canStart = false;
-      let sep = keyEqAt(s, i);
-      let isMsg = false;
-      if (sep < 0 && msgPending && s.startsWith(ESM_MSG, i)) {
-        sep = i + ESM_MSG.length - 1;
-        isMsg = true;
-        msgPending = false;
-      }
-      if (sep >= 0) {
-        if (key !== null) pairs.push({ key, value: valueOf(s, valueStart, i) });
-        key = s.slice(i, sep);
-        valueStart = sep + 1;
-        i = sep + 1;
-        canStart = isMsg; // `msg:popularity=5`: a key may follow `msg:` with no blank
-        continue;
-      }
+    if (sep >= 0) {
+      if (key !== null) pairs.push({ key, value: valueOf(s, valueStart, i) });
+      key = s.slice(i, sep);
+      valueStart = sep + 1;
+      i = sep + 1;
+      // `msg:popularity=5`: a key may follow `msg:` with no blank.
+      if (isMsg && i < s.length && !isBlank(s.charCodeAt(i))) continue;
     }
-    i++;
+    i = nextTokenStart(s, i, spaced);
   }
   if (key !== null) pairs.push({ key, value: valueOf(s, valueStart, s.length) });
   return pairs;
@@ -128,39 +119,31 @@ function scanPairs(s: string, first: number, esm: boolean): KvPair[] {
 
 /**
  * Whether the only blanks of `s` from `from` on are spaces (no TAB, LF, VT or FF; the normalised
- * line holds no CR): then a token can start only after a space, which `indexOf` finds.
+ * line holds no CR): then the next token is found with `indexOf(' ')`.
  */
 function spacesOnly(s: string, from: number): boolean {
   return s.indexOf('\t', from) < 0 && s.indexOf('\n', from) < 0 && s.indexOf('\v', from) < 0 && s.indexOf('\f', from) < 0;
 }
 
 /**
- * {@link scanPairs} (without `esm`) for a line whose blanks are all spaces: it jumps from space
- * to space with `indexOf` instead of looking at every character of every value (issue 15: the
- * per-character loop was the parser's largest cost). Same pairs.
+ * Where the next token starts: the first non-blank after the next blank at or after `i`, or the
+ * line's end. With `spaced` ({@link spacesOnly}) it jumps from space to space with `indexOf`
+ * instead of looking at every character of every value (issue 15: that loop was the parser's
+ * largest cost).
  */
-function scanSpacedPairs(s: string, first: number): KvPair[] {
-  const pairs: KvPair[] = [];
+function nextTokenStart(s: string, i: number, spaced: boolean): number {
   const n = s.length;
-  let key: string | null = null;
-  let valueStart = first;
-  let i = first;
-  while (i < n) {
-    // `i` starts a token: the first non-blank after a space (or `first`).
-    const sep = keyEqAt(s, i);
-    if (sep >= 0) {
-      if (key !== null) pairs.push({ key, value: valueOf(s, valueStart, i) });
-      key = s.slice(i, sep);
-      valueStart = sep + 1;
-      i = sep + 1;
-    }
+  let j = i;
+  if (spaced) {
     const space = s.indexOf(' ', i);
-    if (space < 0) break;
-    i = space + 1;
-    while (i < n && s.charCodeAt(i) === 0x20) i++;
+    if (space < 0) return n;
+    j = space + 1;
+    while (j < n && s.charCodeAt(j) === 0x20) j++;
+    return j;
   }
-  if (key !== null) pairs.push({ key, value: valueOf(s, valueStart, n) });
-  return pairs;
+  while (j < n && !isBlank(s.charCodeAt(j))) j++;
+  while (j < n && isBlank(s.charCodeAt(j))) j++;
+  return j;
 }
 
 function firstValue(pairs: readonly KvPair[], key: string): string | null {
