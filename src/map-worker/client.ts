@@ -1,9 +1,9 @@
 /**
  * The main thread's side of the map worker (issue 15, point 3): `map` sends a batch of lines to
- * the worker thread (the lines as an array of strings, their times in a transferred buffer: worker.ts) and resolves with their
- * outcomes, in order. When the thread fails (it exits, or a batch throws there), the batch is
- * mapped here instead, with the same pure function, and the failure is reported once: no line is
- * lost to a worker's bug.
+ * the worker thread (the lines as an array of strings, their times in a transferred buffer:
+ * worker.ts) and resolves with their outcomes, in order. When the thread fails (it exits, or a
+ * batch throws there), the batch is mapped here instead, with the same pure function, and the
+ * failure is reported once: no line is lost to a worker's bug.
  */
 import { Worker } from 'node:worker_threads';
 import { mapLineBatch, unpackOutcomes, type LineBatch, type LineOutcome } from '../map/line-batch.js';
